@@ -1,0 +1,1 @@
+"""millionscale: the scale-from-zero-to-millions architecture as runnable software."""

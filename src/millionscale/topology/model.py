@@ -1,0 +1,172 @@
+"""The topology file: which processes run, where, and how they are kept alive.
+
+A topology is a TOML file::
+
+    [topology]
+    name = "single-server"
+    description = "App and PostgreSQL on one host."
+
+    [processes.db]
+    tier = "db"
+    engine = "postgres"            # a real engine started by millionscale.servers
+
+    [processes.web]
+    tier = "web"
+    command = ["{python}", "-m", "millionscale.web.placeholder", "--port", "{port}"]
+    env = { DATABASE_URL = "{db.url}" }
+    port = 8000                    # or "auto" (the default): a free loopback port
+    depends_on = ["db"]
+    readiness = { http = "/readyz", timeout_s = 30 }
+    restart = { policy = "on-failure", max_restarts = 5, window_s = 60 }
+
+Each process has exactly one of ``engine`` and ``command``. Placeholders in
+``command`` and ``env``: ``{python}`` (this interpreter), ``{name}``,
+``{host}``, ``{port}``, ``{state_dir}``, and for a process it depends on,
+``{db.url}``, ``{db.host}``, ``{db.port}``, ``{db.address}``. Unknown keys are
+errors: a misspelt key must not be silently ignored.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+__all__ = [
+    "ENGINE_NAMES",
+    "PLACEHOLDER",
+    "ProcessSpec",
+    "Readiness",
+    "RestartPolicy",
+    "Topology",
+    "TopologyMeta",
+]
+
+ENGINE_NAMES = ("postgres", "redis", "nats")
+NAME_PATTERN = r"^[a-z][a-z0-9-]{0,39}$"
+PLACEHOLDER = re.compile(r"\{([a-z_][a-z0-9_.-]*)\}")
+
+Port = Annotated[int, Field(ge=1, le=65535)] | Literal["auto"]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Readiness(_Strict):
+    """How the supervisor knows a process is ready.
+
+    ``http`` GETs that path on the process's port and wants a 2xx; ``tcp``
+    (the default for a command) wants the port to accept a connection;
+    ``none`` counts the process ready as soon as it runs. Engines are always
+    probed their own way (a real query, PING, JetStream health).
+    """
+
+    http: str | None = None
+    tcp: bool = False
+    none: bool = False
+    timeout_s: float = Field(default=30.0, gt=0, le=3600)
+    interval_s: float = Field(default=0.1, gt=0, le=60)
+
+    @field_validator("http")
+    @classmethod
+    def _path(cls, value: str | None) -> str | None:
+        if value is not None and not value.startswith("/"):
+            raise ValueError("must be a path starting with '/', such as '/readyz'")
+        return value
+
+    @model_validator(mode="after")
+    def _one_kind(self) -> Readiness:
+        if sum([self.http is not None, self.tcp, self.none]) > 1:
+            raise ValueError("choose one of http, tcp and none")
+        return self
+
+
+class RestartPolicy(_Strict):
+    """When a process that exits is started again, and how soon.
+
+    ``on-failure`` restarts after a non-zero exit or a signal; ``always`` after
+    any exit; ``never`` leaves it stopped (or failed). The n-th restart within
+    ``window_s`` waits ``backoff_initial_s * 2**(n-1)``, at most
+    ``backoff_max_s``; more than ``max_restarts`` within ``window_s`` marks the
+    process ``failed`` (systemd's StartLimitBurst/StartLimitIntervalSec).
+    """
+
+    policy: Literal["on-failure", "always", "never"] = "on-failure"
+    max_restarts: int = Field(default=5, ge=0, le=1000)  # systemd's StartLimitBurst
+    window_s: float = Field(default=60.0, gt=0)
+    backoff_initial_s: float = Field(default=0.5, ge=0)
+    backoff_max_s: float = Field(default=30.0, ge=0)
+    stop_timeout_s: float = Field(default=10.0, gt=0, le=600)  # docker stop's default
+
+
+class ProcessSpec(_Strict):
+    """One process of the topology, as written in the file."""
+
+    tier: str = Field(pattern=r"^[a-z][a-z0-9-]*$")
+    datacenter: str = Field(default="dc1", pattern=r"^[a-z][a-z0-9-]*$")
+    role: str = Field(default="", pattern=r"^[a-z0-9-]*$")
+    engine: Literal["postgres", "redis", "nats"] | None = None
+    command: list[str] | None = None
+    env: dict[str, str] = Field(default_factory=dict)
+    host: str = "127.0.0.1"
+    port: Port = "auto"
+    durable: bool = True
+    settings: dict[str, str] = Field(default_factory=dict)
+    depends_on: list[Annotated[str, Field(pattern=NAME_PATTERN)]] = Field(default_factory=list)
+    readiness: Readiness = Field(default_factory=Readiness)
+    restart: RestartPolicy = Field(default_factory=RestartPolicy)
+
+    @field_validator("command")
+    @classmethod
+    def _nonempty(cls, value: list[str] | None) -> list[str] | None:
+        if value is not None and (not value or not value[0].strip()):
+            raise ValueError("must name a program, such as ['{python}', '-m', 'module']")
+        return value
+
+    @model_validator(mode="after")
+    def _engine_or_command(self) -> ProcessSpec:
+        if (self.engine is None) == (self.command is None):
+            raise ValueError("set exactly one of 'engine' (postgres, redis, nats) and 'command'")
+        if self.engine is not None and (
+            self.readiness.http is not None or self.readiness.tcp or self.readiness.none
+        ):
+            raise ValueError("an engine is probed its own way: keep only timeout_s in readiness")
+        if self.engine is None and self.settings:
+            raise ValueError("'settings' are engine settings; a command takes 'env' instead")
+        return self
+
+
+class TopologyMeta(_Strict):
+    name: str = Field(pattern=r"^[a-z0-9][a-z0-9-]*$")
+    description: str = ""
+    stage: int | None = Field(default=None, ge=1)
+
+
+class Topology(_Strict):
+    """A whole topology file: its ``[topology]`` table and its ``[processes.*]``."""
+
+    topology: TopologyMeta
+    processes: dict[Annotated[str, Field(pattern=NAME_PATTERN)], ProcessSpec] = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _references(self) -> Topology:
+        for name, spec in self.processes.items():
+            for dep in spec.depends_on:
+                if dep not in self.processes:
+                    raise ValueError(
+                        f"processes.{name}.depends_on names {dep!r}, which is not a process"
+                    )
+                if dep == name:
+                    raise ValueError(f"processes.{name}.depends_on names the process itself")
+            texts = [*(spec.command or []), *spec.env.values()]
+            for text in texts:
+                for ref in PLACEHOLDER.findall(text):
+                    head = ref.split(".")[0]
+                    if "." in ref and head not in spec.depends_on:
+                        raise ValueError(
+                            f"processes.{name} uses {{{ref}}} but does not depend on {head!r}: "
+                            f"add it to depends_on"
+                        )
+        return self

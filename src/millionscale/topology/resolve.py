@@ -1,0 +1,237 @@
+"""From a topology file to the exact processes to run.
+
+Resolution happens once, in the command that starts a topology, before any
+process runs, so that everything a user can get wrong fails fast with exit
+code 2 and nothing left running: a missing engine binary or program, a fixed
+port already taken or claimed twice, an unknown placeholder. It fixes every
+``"auto"`` port, generates (or reuses) each engine's secret and renders
+``command`` and ``env``. The result, :class:`ResolvedTopology`, is written to
+``.millionscale/topology.json`` (owner-only: rendered ``env`` may hold
+database URLs) and read by the supervisor.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import secrets
+import shutil
+import socket
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+from pydantic import BaseModel, ConfigDict
+
+from millionscale.errors import PortInUseError, TopologyError
+from millionscale.servers.binaries import find_bindir
+from millionscale.servers.engines import Endpoint, engine_for
+from millionscale.servers.server import free_port
+from millionscale.topology.model import PLACEHOLDER, Readiness, RestartPolicy, Topology
+from millionscale.topology.order import start_order
+from millionscale.topology.state import StateDir, write_private
+
+__all__ = ["ResolvedProcess", "ResolvedTopology", "port_free", "resolve"]
+
+
+class ResolvedProcess(BaseModel):
+    """One process, ready to spawn: every port fixed, every placeholder rendered."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    name: str
+    tier: str
+    datacenter: str
+    role: str
+    engine: str | None
+    durable: bool
+    settings: dict[str, str]
+    host: str
+    ports: dict[str, int]
+    secret: str | None  # engines only
+    argv: list[str] | None  # commands only; an engine's comes from the engine
+    env: dict[str, str]
+    depends_on: list[str]
+    readiness: Readiness
+    restart: RestartPolicy
+    data_dir: str | None
+    log_path: str
+
+    @property
+    def address(self) -> str:
+        return f"{self.host}:{self.ports['main']}"
+
+    def endpoint(self) -> Endpoint:
+        return Endpoint(host=self.host, ports=dict(self.ports), secret=self.secret or "")
+
+
+class ResolvedTopology(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    name: str
+    source: str
+    state_dir: str
+    processes: list[ResolvedProcess]  # in start order
+
+    def process(self, name: str) -> ResolvedProcess:
+        for process in self.processes:
+            if process.name == name:
+                return process
+        raise KeyError(name)
+
+    def save(self, path: Path) -> None:
+        """Write atomically with owner-only permissions."""
+        write_private(path, self.model_dump_json(indent=2))
+
+    @classmethod
+    def read(cls, path: Path) -> ResolvedTopology:
+        return cls.model_validate_json(path.read_text())
+
+
+def port_free(host: str, port: int) -> bool:
+    """Whether nothing listens on ``host:port`` right now."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind((host, port))
+        except OSError:
+            return False
+    return True
+
+
+def _load_secrets(path: Path) -> dict[str, str]:
+    try:
+        data = json.loads(path.read_text())
+    except (FileNotFoundError, json.JSONDecodeError):
+        return {}
+    return {str(k): str(v) for k, v in data.items()} if isinstance(data, dict) else {}
+
+
+def _render(text: str, where: str, own: dict[str, str], deps: dict[str, dict[str, str]]) -> str:
+    """``text`` with every placeholder replaced; unknown ones are a TopologyError."""
+
+    def replace(match: re.Match[str]) -> str:
+        ref = match.group(1)
+        head, _, attr = ref.partition(".")
+        value = deps.get(head, {}).get(attr) if attr else own.get(ref)
+        if value is None:
+            raise TopologyError(
+                f"{where}: unknown placeholder {{{ref}}}",
+                hint="use {python}, {name}, {host}, {port}, {address}, {state_dir}, "
+                "or {dep.url}, {dep.host}, {dep.port}, {dep.address} of a dependency",
+            )
+        return value
+
+    return PLACEHOLDER.sub(replace, text)
+
+
+def resolve(
+    topology: Topology,
+    *,
+    source: Path,
+    state_dir: Path,
+    pick_port: Callable[[str], int] = free_port,
+    is_port_free: Callable[[str, int], bool] = port_free,
+) -> ResolvedTopology:
+    """Resolve ``topology`` for a run whose state lives in ``state_dir``.
+
+    Raises :class:`~millionscale.errors.ConfigError` subclasses for what the
+    user must fix, and :class:`~millionscale.errors.BinaryNotFoundError` for a
+    missing engine. Writes only the secrets file under ``state_dir``.
+    """
+    order = start_order(topology)
+    state_dir = state_dir.resolve()
+    secrets_path = StateDir(state_dir).secrets
+    stored = _load_secrets(secrets_path)
+
+    claimed: dict[tuple[str, int], str] = {}
+    ports: dict[str, dict[str, int]] = {}
+    for name in order:
+        spec = topology.processes[name]
+        if spec.engine is not None:
+            find_bindir(spec.engine)
+        elif spec.command and spec.command[0] != "{python}" and not shutil.which(spec.command[0]):
+            raise TopologyError(
+                f"processes.{name}.command: program {spec.command[0]!r} not found",
+                hint="install it, give its full path, or fix the name",
+            )
+        if spec.port == "auto":
+            main = pick_port(spec.host)
+        else:
+            main = spec.port
+            other = claimed.get((spec.host, main))
+            if other is not None:
+                raise PortInUseError(
+                    f"processes.{name}.port: {spec.host}:{main} is also the port of {other}",
+                    hint="give each process its own port, or 'auto'",
+                )
+            if not is_port_free(spec.host, main):
+                raise PortInUseError(
+                    f"processes.{name}.port: {spec.host}:{main} is already in use",
+                    hint="stop what listens there, or choose another port or 'auto'",
+                )
+        claimed[(spec.host, main)] = name
+        extra = engine_for(spec.engine).extra_ports if spec.engine else ()
+        ports[name] = {"main": main} | {port: pick_port(spec.host) for port in extra}
+
+    secrets_by_name = {
+        name: stored.get(name) or secrets.token_urlsafe(18)
+        for name in order
+        if topology.processes[name].engine is not None
+    }
+
+    def values_for(name: str) -> dict[str, str]:
+        spec = topology.processes[name]
+        values = {
+            "host": spec.host,
+            "port": str(ports[name]["main"]),
+            "address": f"{spec.host}:{ports[name]['main']}",
+        }
+        if spec.engine is not None:
+            endpoint = Endpoint(spec.host, ports[name], secrets_by_name[name])
+            values["url"] = engine_for(spec.engine).url(endpoint)
+        return values
+
+    processes: list[ResolvedProcess] = []
+    for name in order:
+        spec = topology.processes[name]
+        own = {"python": sys.executable, "name": name, "state_dir": str(state_dir)}
+        own |= {k: v for k, v in values_for(name).items() if k != "url"}
+        deps = {dep: values_for(dep) for dep in spec.depends_on}
+
+        processes.append(
+            ResolvedProcess(
+                name=name,
+                tier=spec.tier,
+                datacenter=spec.datacenter,
+                role=spec.role,
+                engine=spec.engine,
+                durable=spec.durable,
+                settings=dict(spec.settings),
+                host=spec.host,
+                ports=ports[name],
+                secret=secrets_by_name.get(name),
+                argv=[_render(arg, f"processes.{name}.command", own, deps) for arg in spec.command]
+                if spec.command
+                else None,
+                env={
+                    key: _render(value, f"processes.{name}.env.{key}", own, deps)
+                    for key, value in spec.env.items()
+                },
+                depends_on=list(spec.depends_on),
+                readiness=spec.readiness,
+                restart=spec.restart,
+                data_dir=str(state_dir / "data" / name) if spec.engine else None,
+                log_path=str(state_dir / "logs" / f"{name}.log"),
+            )
+        )
+    state_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+    if secrets_by_name != stored:
+        write_private(secrets_path, json.dumps(stored | secrets_by_name, indent=2))
+    return ResolvedTopology(
+        name=topology.topology.name,
+        source=str(source),
+        state_dir=str(state_dir),
+        processes=processes,
+    )

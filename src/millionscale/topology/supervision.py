@@ -1,0 +1,342 @@
+"""What the supervisor decides, without doing any of it.
+
+:class:`Supervision` is the supervisor's brain, free of processes, sockets and
+sleeps. The shell (:mod:`millionscale.topology.supervisor`) tells it facts —
+a process was spawned, a probe answered, a process exited, a stop was asked —
+and calls :meth:`Supervision.step`, which returns the :data:`Action` s to carry
+out now: spawn this, probe that, signal the other. Time comes from an injected
+clock, so tests jump through backoffs and timeouts without sleeping.
+
+Every decision is also written as one sentence to :attr:`Supervision.journal`
+("web: exited with code 1; restart 2 of 5 in 1.0 s"), which the shell logs and
+the tests assert on.
+
+Guarantees:
+
+- a process is spawned only when every process it depends on is ready;
+- a process that keeps crashing is restarted at most ``max_restarts`` times
+  within ``window_s`` and then marked failed, never restarted for ever;
+- on stop, a process is signalled only when every process that depends on it
+  has exited; a process that ignores its graceful signal for
+  ``stop_timeout_s`` is killed.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+
+from millionscale.topology.lifecycle import PUBLIC_STATE, Phase, Transition, advance
+from millionscale.topology.model import Readiness, RestartPolicy
+from millionscale.topology.order import dependents, topological_order
+
+__all__ = [
+    "Action",
+    "Kill",
+    "Plan",
+    "Probe",
+    "ProcessStatus",
+    "Spawn",
+    "Supervision",
+    "Terminate",
+    "backoff_delay",
+]
+
+
+@dataclass(frozen=True, slots=True)
+class Plan:
+    """What the supervisor needs to know of one process to decide for it."""
+
+    depends_on: tuple[str, ...] = ()
+    readiness: Readiness = field(default_factory=Readiness)
+    restart: RestartPolicy = field(default_factory=RestartPolicy)
+    probed: bool = True  # False: ready as soon as it runs (readiness none)
+
+
+@dataclass(frozen=True, slots=True)
+class Spawn:
+    name: str
+
+
+@dataclass(frozen=True, slots=True)
+class Probe:
+    name: str
+
+
+@dataclass(frozen=True, slots=True)
+class Terminate:
+    """Send the process group its graceful signal."""
+
+    name: str
+
+
+@dataclass(frozen=True, slots=True)
+class Kill:
+    """Send the process group SIGKILL."""
+
+    name: str
+
+
+Action = Spawn | Probe | Terminate | Kill
+
+
+@dataclass(frozen=True, slots=True)
+class ProcessStatus:
+    """One process as the outside world sees it (``millionscale status``)."""
+
+    name: str
+    phase: Phase
+    pid: int | None
+    restarts: int
+    reason: str
+
+    @property
+    def state(self) -> str:
+        return PUBLIC_STATE[self.phase]
+
+
+def backoff_delay(policy: RestartPolicy, attempt: int) -> float:
+    """Seconds to wait before restart number ``attempt`` (1-based) in the window."""
+    return float(min(policy.backoff_initial_s * 2 ** (attempt - 1), policy.backoff_max_s))
+
+
+@dataclass
+class _Record:
+    plan: Plan
+    phase: Phase = Phase.PENDING
+    pid: int | None = None
+    restarts: int = 0
+    reason: str = ""
+    crashes: deque[float] = field(default_factory=deque)
+    start_at: float = 0.0  # BACKOFF: when to spawn again
+    ready_deadline: float = 0.0  # STARTING: when to give up waiting
+    probe_at: float = 0.0  # STARTING: when to probe next
+    probing: bool = False
+    kill_reason: str = ""  # STARTING: why we killed it, if we did
+    stop_deadline: float = 0.0  # STOPPING: when to SIGKILL
+    forced: bool = False
+
+
+class Supervision:
+    """The supervisor's decisions for one topology. Not thread-safe: one owner."""
+
+    def __init__(self, plans: Mapping[str, Plan], clock: Callable[[], float]) -> None:
+        graph = {name: plan.depends_on for name, plan in plans.items()}
+        self.order = topological_order(graph)
+        self._dependents = dependents(graph)
+        self._records = {name: _Record(plans[name]) for name in self.order}
+        self._clock = clock
+        self.stop_requested = False
+        self.journal: list[str] = []
+
+    # -- facts from the shell ------------------------------------------------
+
+    def spawned(self, name: str, pid: int) -> None:
+        """``name`` is running as ``pid`` (after a :class:`Spawn`)."""
+        record = self._records[name]
+        now = self._clock()
+        record.pid = pid
+        record.ready_deadline = now + record.plan.readiness.timeout_s
+        record.probe_at = now
+        record.probing = False
+        record.kill_reason = ""
+        if not record.plan.probed:
+            self._move(name, Transition.READY, f"{name}: running as pid {pid}; ready")
+        else:
+            self.journal.append(f"{name}: started as pid {pid}")
+
+    def spawn_failed(self, name: str, reason: str) -> None:
+        """``name`` could not be started at all (no binary, bad directory)."""
+        self._records[name].pid = None
+        self._move(name, Transition.GIVE_UP, f"{name}: could not start: {reason}")
+
+    def probed(self, name: str, ok: bool) -> None:
+        """A readiness probe of ``name`` answered ``ok``."""
+        record = self._records[name]
+        record.probing = False
+        if record.phase is not Phase.STARTING or record.kill_reason:
+            return  # a late answer for a process already moved on
+        if ok:
+            waited = self._clock() - (record.ready_deadline - record.plan.readiness.timeout_s)
+            self._move(name, Transition.READY, f"{name}: ready after {waited:.2f} s")
+        else:
+            record.probe_at = self._clock() + record.plan.readiness.interval_s
+
+    def exited(self, name: str, returncode: int) -> None:
+        """``name``'s process exited (negative ``returncode``: killed by that signal)."""
+        record = self._records[name]
+        record.pid = None
+        record.probing = False
+        how = (
+            f"killed by signal {-returncode}"
+            if returncode < 0
+            else f"exited with code {returncode}"
+        )
+        if record.phase is Phase.STOPPING:
+            self._move(name, Transition.EXITED, f"{name}: stopped ({how})")
+            return
+        if record.kill_reason:
+            how = f"{record.kill_reason} ({how})"
+        if self.stop_requested:
+            self._move(name, Transition.DONE, f"{name}: {how} while stopping")
+            return
+        policy = record.plan.restart
+        clean = returncode == 0 and not record.kill_reason
+        if policy.policy == "never" or (policy.policy == "on-failure" and clean):
+            if clean:
+                self._move(name, Transition.DONE, f"{name}: {how}; not restarted ({policy.policy})")
+            else:
+                self._move(name, Transition.GIVE_UP, f"{name}: {how}; not restarted (never)")
+            return
+        now = self._clock()
+        while record.crashes and record.crashes[0] <= now - policy.window_s:
+            record.crashes.popleft()
+        if len(record.crashes) >= policy.max_restarts:
+            self._move(
+                name,
+                Transition.GIVE_UP,
+                f"{name}: {how}; failed after {len(record.crashes)} restarts "
+                f"within {policy.window_s:g} s",
+            )
+            return
+        record.crashes.append(now)
+        attempt = len(record.crashes)
+        delay = backoff_delay(policy, attempt)
+        record.start_at = now + delay
+        self._move(
+            name,
+            Transition.CRASH,
+            f"{name}: {how}; restart {attempt} of {policy.max_restarts} in {delay:.1f} s",
+        )
+
+    def request_stop(self) -> None:
+        """Stop everything, dependents before their dependencies."""
+        if not self.stop_requested:
+            self.stop_requested = True
+            self.journal.append("stop requested: stopping in reverse dependency order")
+
+    # -- decisions -------------------------------------------------------------
+
+    def step(self) -> list[Action]:
+        """The actions due now. Call after every fact and whenever a deadline passes."""
+        return self._stop_step() if self.stop_requested else self._run_step()
+
+    def _run_step(self) -> list[Action]:
+        now = self._clock()
+        actions: list[Action] = []
+        for name in self.order:
+            record = self._records[name]
+            if record.phase is Phase.PENDING:
+                deps = [self._records[d].phase for d in record.plan.depends_on]
+                failed = [
+                    d for d in record.plan.depends_on if self._records[d].phase is Phase.FAILED
+                ]
+                if failed:
+                    self._move(
+                        name,
+                        Transition.DEPENDENCY_FAILED,
+                        f"{name}: not started: dependency {failed[0]} failed",
+                    )
+                elif all(phase is Phase.READY for phase in deps):
+                    self._move(name, Transition.SPAWN, f"{name}: starting")
+                    actions.append(Spawn(name))
+            elif record.phase is Phase.BACKOFF and now >= record.start_at:
+                record.restarts += 1
+                self._move(
+                    name, Transition.SPAWN, f"{name}: restarting (restart {record.restarts})"
+                )
+                actions.append(Spawn(name))
+            elif record.phase is Phase.STARTING and record.pid is not None:
+                if record.kill_reason:
+                    continue
+                if now >= record.ready_deadline:
+                    timeout = record.plan.readiness.timeout_s
+                    record.kill_reason = f"not ready within {timeout:g} s"
+                    self.journal.append(f"{name}: {record.kill_reason}; killing it")
+                    actions.append(Kill(name))
+                elif not record.probing and now >= record.probe_at:
+                    record.probing = True
+                    actions.append(Probe(name))
+        return actions
+
+    def _stop_step(self) -> list[Action]:
+        now = self._clock()
+        actions: list[Action] = []
+        for name in reversed(self.order):
+            record = self._records[name]
+            if record.phase in (Phase.PENDING, Phase.BACKOFF):
+                self._move(name, Transition.STOP, f"{name}: stopped before it ran")
+            elif record.phase in (Phase.STARTING, Phase.READY):
+                waiting = [
+                    d
+                    for d in self._dependents[name]
+                    if self._records[d].phase not in (Phase.STOPPED, Phase.FAILED)
+                ]
+                if waiting:
+                    continue
+                if record.pid is None:  # spawn ordered, pid not yet known
+                    continue
+                timeout = record.plan.restart.stop_timeout_s
+                record.stop_deadline = now + timeout
+                self._move(name, Transition.STOP, f"{name}: stopping (pid {record.pid})")
+                actions.append(Terminate(name))
+            elif (
+                record.phase is Phase.STOPPING and not record.forced and now >= record.stop_deadline
+            ):
+                record.forced = True
+                timeout = record.plan.restart.stop_timeout_s
+                self.journal.append(f"{name}: still running {timeout:g} s after stop; killing it")
+                actions.append(Kill(name))
+        return actions
+
+    # -- views -------------------------------------------------------------
+
+    def next_deadline(self) -> float | None:
+        """The earliest time at which :meth:`step` may have something new to do."""
+        times: list[float] = []
+        for record in self._records.values():
+            if record.phase is Phase.BACKOFF:
+                times.append(record.start_at)
+            elif (
+                record.phase is Phase.STARTING and record.pid is not None and not record.kill_reason
+            ):
+                times.append(record.ready_deadline)
+                if not record.probing:
+                    times.append(record.probe_at)
+            elif record.phase is Phase.STOPPING and not record.forced:
+                times.append(record.stop_deadline)
+        return min(times) if times else None
+
+    def status(self) -> list[ProcessStatus]:
+        """Every process, in start order."""
+        return [
+            ProcessStatus(name, r.phase, r.pid, r.restarts, r.reason)
+            for name, r in self._records.items()
+        ]
+
+    def phase(self, name: str) -> Phase:
+        return self._records[name].phase
+
+    @property
+    def all_ready(self) -> bool:
+        return all(r.phase is Phase.READY for r in self._records.values())
+
+    @property
+    def any_failed(self) -> bool:
+        return any(r.phase is Phase.FAILED for r in self._records.values())
+
+    @property
+    def finished(self) -> bool:
+        """Stop was requested and nothing runs any more."""
+        return self.stop_requested and all(
+            r.phase in (Phase.STOPPED, Phase.FAILED) for r in self._records.values()
+        )
+
+    def _move(self, name: str, transition: Transition, sentence: str) -> None:
+        record = self._records[name]
+        record.phase = advance(record.phase, transition)
+        record.reason = sentence.split(": ", 1)[1] if ": " in sentence else sentence
+        self.journal.append(sentence)
+        if record.phase is not Phase.STOPPING:
+            record.forced = False

@@ -1,0 +1,269 @@
+"""The supervisor process: carries out what :class:`Supervision` decides.
+
+    python -m millionscale.topology.supervisor .millionscale
+
+It reads ``topology.json`` from the state directory, takes the directory's
+lock, then loops: reap exited children, collect probe answers, ask the
+decision core for actions, carry them out, publish ``state.json`` when
+anything changed, and sleep until the next deadline (at most 50 ms, the
+reaping interval). SIGTERM, SIGINT or SIGHUP start an orderly stop; the loop
+ends when every process has exited.
+
+Children are spawned from this process's main thread with a parent-death
+signal, so if the supervisor itself is killed, the kernel kills them.
+Readiness probes run in a small thread pool, so a slow probe delays nothing.
+"""
+
+from __future__ import annotations
+
+import http.client
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
+from datetime import UTC, datetime
+from pathlib import Path
+from types import FrameType
+from typing import Any
+
+import structlog
+
+from millionscale.errors import MillionscaleError, SupervisorError
+from millionscale.obs.logging import configure_logging
+from millionscale.servers.engines import Engine, engine_for, prepare_owned_dir
+from millionscale.servers.process import signal_group, spawn
+from millionscale.topology.resolve import ResolvedProcess, ResolvedTopology
+from millionscale.topology.state import StateDir, write_private
+from millionscale.topology.supervision import Kill, Plan, Probe, Spawn, Supervision, Terminate
+
+__all__ = ["Supervisor", "main", "probe"]
+
+REAP_INTERVAL_S = 0.05
+PROBE_TIMEOUT_S = 1.0
+
+log = structlog.get_logger()
+
+
+def probe(process: ResolvedProcess, engine: Engine | None) -> bool:
+    """One readiness check of ``process``; never raises."""
+    if engine is not None:
+        return engine.probe(process.endpoint())
+    readiness = process.readiness
+    port = process.ports["main"]
+    try:
+        if readiness.http is not None:
+            conn = http.client.HTTPConnection(process.host, port, timeout=PROBE_TIMEOUT_S)
+            try:
+                conn.request("GET", readiness.http)
+                return 200 <= conn.getresponse().status < 300
+            finally:
+                conn.close()
+        with socket.create_connection((process.host, port), timeout=PROBE_TIMEOUT_S):
+            return True
+    except (OSError, http.client.HTTPException):
+        return False
+
+
+def _plan(process: ResolvedProcess) -> Plan:
+    """What the decision core needs: a command without ``http`` or ``none`` is probed by TCP."""
+    return Plan(
+        depends_on=tuple(process.depends_on),
+        readiness=process.readiness,
+        restart=process.restart,
+        probed=not process.readiness.none,
+    )
+
+
+class Supervisor:
+    """Runs one resolved topology until asked to stop."""
+
+    def __init__(
+        self, topology: ResolvedTopology, *, clock: Callable[[], float] = time.monotonic
+    ) -> None:
+        self.topology = topology
+        self.state = StateDir(Path(topology.state_dir))
+        self.processes = {p.name: p for p in topology.processes}
+        self.engines: dict[str, Engine] = {
+            p.name: engine_for(p.engine, durable=p.durable, settings=p.settings)
+            for p in topology.processes
+            if p.engine is not None
+        }
+        self.core = Supervision({p.name: _plan(p) for p in topology.processes}, clock)
+        self.children: dict[str, subprocess.Popen[bytes]] = {}
+        self.probes: dict[str, Future[bool]] = {}
+        self.pool = ThreadPoolExecutor(max_workers=4, thread_name_prefix="probe")
+        self._published: list[Any] | None = None
+
+    # -- carrying out actions ------------------------------------------------
+
+    def _spawn(self, name: str) -> None:
+        process = self.processes[name]
+        log_path = Path(process.log_path)
+        log_path.parent.mkdir(parents=True, exist_ok=True)
+        stamp = datetime.now(UTC).isoformat(timespec="seconds")
+        with open(log_path, "a") as handle:
+            handle.write(f"--- millionscale: starting {name} at {stamp} ---\n")
+        try:
+            engine = self.engines.get(name)
+            if engine is not None:
+                assert process.data_dir is not None
+                data_dir = prepare_owned_dir(Path(process.data_dir), engine.run_as())
+                endpoint = process.endpoint()
+                engine.prepare(data_dir, endpoint)
+                child = spawn(
+                    engine.argv(data_dir, endpoint),
+                    log_path=log_path,
+                    user=engine.run_as(),
+                    cwd=data_dir,
+                )
+            else:
+                assert process.argv is not None
+                env = {**os.environ, "PYTHONUNBUFFERED": "1", **process.env}
+                child = spawn(process.argv, log_path=log_path, env=env)
+        except (MillionscaleError, OSError, subprocess.SubprocessError) as error:
+            reason = error.one_line() if isinstance(error, MillionscaleError) else str(error)
+            self.core.spawn_failed(name, reason)
+            return
+        self.children[name] = child
+        self.core.spawned(name, child.pid)
+
+    def _signal(self, name: str, sig: signal.Signals) -> None:
+        child = self.children.get(name)
+        if child is None or child.poll() is not None:
+            return
+        signal_group(child.pid, sig)
+
+    def _graceful_signal(self, name: str) -> signal.Signals:
+        engine = self.engines.get(name)
+        return engine.graceful_signal if engine is not None else signal.SIGTERM
+
+    def _carry_out(self) -> None:
+        for action in self.core.step():
+            match action:
+                case Spawn(name):
+                    self._spawn(name)
+                case Probe(name):
+                    self.probes[name] = self.pool.submit(
+                        probe, self.processes[name], self.engines.get(name)
+                    )
+                case Terminate(name):
+                    self._signal(name, self._graceful_signal(name))
+                case Kill(name):
+                    self._signal(name, signal.SIGKILL)
+
+    # -- gathering facts -------------------------------------------------------
+
+    def _reap(self) -> None:
+        for name, child in list(self.children.items()):
+            code = child.poll()
+            if code is not None:
+                del self.children[name]
+                # The leader is gone; whatever it left in its group goes too.
+                signal_group(child.pid, signal.SIGKILL)
+                self.core.exited(name, code)
+
+    def _collect_probes(self) -> None:
+        for name, future in list(self.probes.items()):
+            if future.done():
+                del self.probes[name]
+                self.core.probed(name, bool(future.result()))
+
+    # -- publishing ----------------------------------------------------------
+
+    def snapshot(self) -> dict[str, Any]:
+        processes = []
+        for status in self.core.status():
+            process = self.processes[status.name]
+            processes.append(
+                {
+                    "name": status.name,
+                    "tier": process.tier,
+                    "datacenter": process.datacenter,
+                    "role": process.role,
+                    "pid": status.pid,
+                    "address": process.address,
+                    "state": status.state,
+                    "phase": str(status.phase),
+                    "restarts": status.restarts,
+                    "reason": status.reason,
+                }
+            )
+        return {
+            "topology": self.topology.name,
+            "source": self.topology.source,
+            "supervisor_pid": os.getpid(),
+            "stopping": self.core.stop_requested,
+            "finished": self.core.finished,
+            "processes": processes,
+        }
+
+    def _publish(self) -> None:
+        snapshot = self.snapshot()
+        if snapshot["processes"] == self._published and not snapshot["finished"]:
+            return
+        self._published = snapshot["processes"]
+        snapshot["updated"] = datetime.now(UTC).isoformat()
+        write_private(self.state.state, json.dumps(snapshot, indent=2), 0o644)
+
+    def _flush_journal(self) -> None:
+        for sentence in self.core.journal:
+            log.info(sentence)
+        self.core.journal.clear()
+
+    # -- the loop ------------------------------------------------------------
+
+    def request_stop(self, signum: int = 0, _frame: FrameType | None = None) -> None:
+        self.core.request_stop()
+
+    def run(self) -> int:
+        """Supervise until stopped; return 0, or 1 if a process ended failed."""
+        for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
+            signal.signal(sig, self.request_stop)
+        log.info("supervising", topology=self.topology.name, processes=len(self.processes))
+        try:
+            while True:
+                self._reap()
+                self._collect_probes()
+                self._carry_out()
+                self._flush_journal()
+                self._publish()
+                if self.core.finished:
+                    break
+                deadline = self.core.next_deadline()
+                pause = REAP_INTERVAL_S
+                if deadline is not None:
+                    pause = max(0.0, min(pause, deadline - time.monotonic()))
+                time.sleep(pause)
+        finally:
+            for name in list(self.children):
+                self._signal(name, signal.SIGKILL)
+            self.pool.shutdown(wait=False, cancel_futures=True)
+        log.info("stopped", failed=self.core.any_failed)
+        return 1 if self.core.any_failed else 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = sys.argv[1:] if argv is None else argv
+    if len(args) != 1:
+        print("usage: python -m millionscale.topology.supervisor STATE_DIR", file=sys.stderr)
+        return 2
+    state = StateDir(Path(args[0]))
+    configure_logging("supervisor")
+    lock = state.acquire()
+    if lock is None:
+        error = SupervisorError(
+            f"a supervisor already runs on {state.root}", hint="run 'millionscale down' first"
+        )
+        print(f"error: {error.one_line()}", file=sys.stderr)
+        return 2
+    topology = ResolvedTopology.read(state.topology)
+    return Supervisor(topology).run()
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
