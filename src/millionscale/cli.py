@@ -1,0 +1,336 @@
+"""The ``millionscale`` command.
+
+    millionscale up [TOPOLOGY] [--detach]    start a topology (default topologies/demo.toml)
+    millionscale down                        stop everything it started
+    millionscale status [--json]             who runs where, and how they are
+    millionscale logs NAME [--follow]        one process's log
+    millionscale version
+
+Errors a user can cause (a bad topology file, a taken port, a missing engine,
+an unknown process name) print one line, ``error: what (how to fix it)``, and
+exit with code 2; nothing is left running. A topology that starts but does not
+become ready exits with code 1 after stopping what it started.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from importlib.metadata import PackageNotFoundError, version
+from pathlib import Path
+from typing import Annotated, Any
+
+import click
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from millionscale.errors import MillionscaleError, SupervisorError, UnknownProcessError
+from millionscale.servers.process import log_tail, pid_alive, signal_group, spawn
+from millionscale.topology.load import load_topology
+from millionscale.topology.resolve import ResolvedTopology, resolve
+from millionscale.topology.state import DEFAULT_STATE_DIR, StateDir
+
+__all__ = ["app", "main"]
+
+app = typer.Typer(
+    name="millionscale",
+    help="Scale a web service from one server to millions of users, for real.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+console = Console()
+err_console = Console(stderr=True)
+
+StateOption = Annotated[
+    Path,
+    typer.Option(
+        "--state-dir",
+        envvar="MILLIONSCALE_STATE_DIR",
+        help="Where the running topology keeps its state.",
+    ),
+]
+
+DOWN_MARGIN_S = 15.0  # beyond the processes' own stop timeouts
+STATE_POLL_S = 0.1
+
+
+def _version() -> str:
+    try:
+        return version("millionscale")
+    except PackageNotFoundError:
+        return "unknown"
+
+
+def _live_view(state: StateDir) -> dict[str, Any]:
+    """The published state, with everything marked stopped if no supervisor runs."""
+    data = state.read_state() or {"processes": []}
+    running = state.supervisor_pid() is not None
+    if not running:
+        for process in data["processes"]:
+            if process.get("pid") is None or not pid_alive(int(process["pid"])):
+                process["pid"] = None
+                if process.get("state") != "failed":
+                    process["state"] = "stopped"
+    data["running"] = running
+    return data
+
+
+def _status_table(data: dict[str, Any]) -> Table:
+    table = Table(title=f"topology {data.get('topology', '?')}", title_justify="left")
+    for column in ("name", "tier", "dc", "role", "pid", "address", "state", "restarts", "note"):
+        table.add_column(column, overflow="fold")
+    colours = {"ready": "green", "starting": "yellow", "failed": "red", "stopped": "dim"}
+    for p in data["processes"]:
+        state = p["state"]
+        table.add_row(
+            p["name"],
+            p["tier"],
+            p["datacenter"],
+            p["role"] or "-",
+            str(p["pid"] or "-"),
+            p["address"],
+            f"[{colours.get(state, 'white')}]{state}[/]",
+            str(p["restarts"]),
+            p.get("reason", "") if state != "ready" else "",
+        )
+    return table
+
+
+def _wait_ready(
+    state: StateDir, supervisor: subprocess.Popen[bytes], total: int, timeout: float
+) -> str | None:
+    """Follow the supervisor until all is ready; return None, or why not."""
+    deadline = time.monotonic() + timeout
+    columns = (
+        SpinnerColumn(),
+        TextColumn("{task.description}"),
+        BarColumn(),
+        TextColumn("{task.completed}/{task.total} ready"),
+        TimeElapsedColumn(),
+    )
+    with Progress(*columns, console=err_console, transient=True) as progress:
+        task = progress.add_task("starting", total=total)
+        while True:
+            data = state.read_state()
+            if data:
+                processes = data["processes"]
+                ready = [p for p in processes if p["state"] == "ready"]
+                failed = [p for p in processes if p["state"] == "failed"]
+                waiting = [p["name"] for p in processes if p["state"] == "starting"]
+                progress.update(
+                    task,
+                    completed=len(ready),
+                    description=f"starting {', '.join(waiting[:3])}" if waiting else "starting",
+                )
+                if failed:
+                    return f"{failed[0]['name']} failed: {failed[0]['reason']}"
+                if len(ready) == total:
+                    return None
+            if supervisor.poll() is not None:
+                return f"the supervisor exited with code {supervisor.returncode}"
+            if time.monotonic() > deadline:
+                return f"not ready within {timeout:g} s"
+            time.sleep(STATE_POLL_S)
+
+
+def _stop(state: StateDir) -> int:
+    """Stop the supervisor and everything it started; return how many pids were stopped."""
+    view = state.read_state() or {"processes": []}
+    pids = [int(p["pid"]) for p in view["processes"] if p.get("pid")]
+    supervisor = state.supervisor_pid()
+    if supervisor is not None:
+        try:
+            topology = ResolvedTopology.read(state.topology)
+            budget = sum(p.restart.stop_timeout_s for p in topology.processes) + DOWN_MARGIN_S
+        except (OSError, ValueError):
+            budget = 60.0
+        os.kill(supervisor, signal.SIGTERM)
+        deadline = time.monotonic() + budget
+        while pid_alive(supervisor) and time.monotonic() < deadline:
+            time.sleep(STATE_POLL_S)
+        if pid_alive(supervisor):  # its children die with it (parent-death signal)
+            os.kill(supervisor, signal.SIGKILL)
+    view = state.read_state() or {"processes": []}
+    pids += [int(p["pid"]) for p in view["processes"] if p.get("pid")]
+    for pid in set(pids):  # belt and braces: nothing of ours outlives `down`
+        if pid_alive(pid):
+            signal_group(pid, signal.SIGKILL)
+    deadline = time.monotonic() + 5.0
+    while any(pid_alive(pid) for pid in pids) and time.monotonic() < deadline:
+        time.sleep(0.02)
+    return len(set(pids))
+
+
+@app.command()
+def up(
+    topology: Annotated[Path, typer.Argument(help="Topology file to start.")] = Path(
+        "topologies/demo.toml"
+    ),
+    detach: Annotated[
+        bool, typer.Option("--detach", "-d", help="Return once everything is ready.")
+    ] = False,
+    timeout: Annotated[float, typer.Option(help="Seconds to wait for readiness.")] = 300.0,
+    state_dir: StateOption = DEFAULT_STATE_DIR,
+) -> None:
+    """Start every process of TOPOLOGY in dependency order and wait until all are ready."""
+    state = StateDir(state_dir)
+    running = state.supervisor_pid()
+    if running is not None:
+        raise SupervisorError(
+            f"a topology already runs from {state.root} (supervisor pid {running})",
+            hint="run 'millionscale down' first, or use another --state-dir",
+        )
+    resolved = resolve(load_topology(topology), source=topology, state_dir=state_dir)
+    state.create()
+    resolved.save(state.topology)
+    state.state.unlink(missing_ok=True)
+    started = time.monotonic()
+    supervisor = spawn(
+        [sys.executable, "-m", "millionscale.topology.supervisor", str(state.root.resolve())],
+        log_path=state.logs / "supervisor.log",
+        die_with_parent=not detach,
+    )
+    problem = _wait_ready(state, supervisor, len(resolved.processes), timeout)
+    if problem is not None:
+        err_console.print(f"[red]error:[/] {problem}")
+        view = _live_view(state)
+        if view["processes"]:
+            err_console.print(_status_table(view))
+        for p in view["processes"]:
+            if p["state"] in ("failed", "starting"):
+                tail = log_tail(state.logs / f"{p['name']}.log")
+                if tail:
+                    err_console.print(f"[bold]{p['name']}[/] log: {tail}", markup=False)
+        _stop(state)
+        raise typer.Exit(1)
+    elapsed = time.monotonic() - started
+    console.print(_status_table(_live_view(state)))
+    console.print(f"all {len(resolved.processes)} processes ready in {elapsed:.2f} s")
+    if detach:
+        return
+    console.print("press Ctrl-C to stop")
+    try:
+        while supervisor.poll() is None:
+            time.sleep(0.5)
+    except KeyboardInterrupt:
+        console.print("stopping...")
+        _stop(state)
+        return
+    raise typer.Exit(supervisor.returncode or 0)
+
+
+@app.command()
+def down(state_dir: StateOption = DEFAULT_STATE_DIR) -> None:
+    """Stop everything `up` started; afterwards none of its processes is alive."""
+    state = StateDir(state_dir)
+    if state.supervisor_pid() is None and not any(
+        p.get("pid") for p in _live_view(state)["processes"]
+    ):
+        console.print("nothing is running")
+        return
+    count = _stop(state)
+    console.print(f"stopped the supervisor and {count} processes")
+
+
+@app.command()
+def status(
+    as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,
+    state_dir: StateOption = DEFAULT_STATE_DIR,
+) -> None:
+    """Show every process of the running topology: pid, address, state, restarts."""
+    state = StateDir(state_dir)
+    data = _live_view(state)
+    if as_json:
+        keys = ("name", "tier", "datacenter", "role", "pid", "address", "state", "restarts")
+        out = {
+            "topology": data.get("topology"),
+            "running": data["running"],
+            "processes": [{k: p[k] for k in keys} for p in data["processes"]],
+        }
+        print(json.dumps(out, indent=2))
+        return
+    if not data["processes"]:
+        console.print("nothing has been started here; run 'millionscale up'")
+        return
+    console.print(_status_table(data))
+
+
+@app.command()
+def logs(
+    name: Annotated[str, typer.Argument(help="Process name, or 'supervisor'.")],
+    follow: Annotated[
+        bool, typer.Option("--follow", "-f", help="Keep printing new lines.")
+    ] = False,
+    lines: Annotated[int, typer.Option("--lines", "-n", min=0, help="Lines to show.")] = 50,
+    state_dir: StateOption = DEFAULT_STATE_DIR,
+) -> None:
+    """Print the log of process NAME."""
+    state = StateDir(state_dir)
+    try:
+        known = [p.name for p in ResolvedTopology.read(state.topology).processes]
+    except (OSError, ValueError):
+        known = []
+    if name != "supervisor" and name not in known:
+        raise UnknownProcessError(
+            f"unknown process {name!r}",
+            hint=f"known: {', '.join(['supervisor', *known])}"
+            if known
+            else "no topology has been started here; run 'millionscale up'",
+        )
+    path = state.logs / f"{name}.log"
+    if not path.exists():
+        console.print(f"{name} has written no log yet")
+        if not follow:
+            return
+        path.touch()
+    with open(path, "rb") as handle:
+        text = handle.read().decode("utf-8", "replace")
+        for line in text.splitlines()[-lines:] if lines else []:
+            print(line)
+        sys.stdout.flush()
+        if not follow:
+            return
+        try:
+            while True:
+                chunk = handle.read()
+                if chunk:
+                    sys.stdout.write(chunk.decode("utf-8", "replace"))
+                    sys.stdout.flush()
+                else:
+                    time.sleep(0.2)
+        except KeyboardInterrupt:
+            return
+
+
+@app.command(name="version")
+def show_version() -> None:
+    """Print millionscale's version."""
+    print(f"millionscale {_version()}")
+
+
+def main() -> None:
+    """Entry point: run the app, turning our errors into one line and exit code 2."""
+    try:
+        code = app(standalone_mode=False)
+    except MillionscaleError as error:
+        err_console.print(
+            f"error: {error.one_line()}", markup=False, highlight=False, soft_wrap=True
+        )
+        raise SystemExit(2) from None
+    except click.ClickException as error:  # usage errors: unknown option, bad value
+        error.show()
+        raise SystemExit(2) from None
+    except (click.Abort, KeyboardInterrupt):
+        raise SystemExit(130) from None
+    raise SystemExit(code if isinstance(code, int) else 0)
+
+
+if __name__ == "__main__":
+    main()
