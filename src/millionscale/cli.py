@@ -24,7 +24,6 @@ from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import Annotated, Any
 
-import click
 import typer
 from rich.console import Console
 from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
@@ -84,8 +83,9 @@ def _live_view(state: StateDir) -> dict[str, Any]:
 
 def _status_table(data: dict[str, Any]) -> Table:
     table = Table(title=f"topology {data.get('topology', '?')}", title_justify="left")
-    for column in ("name", "tier", "dc", "role", "pid", "address", "state", "restarts", "note"):
-        table.add_column(column, overflow="fold")
+    for column in ("name", "tier", "dc", "role", "pid", "address", "state", "restarts"):
+        table.add_column(column, no_wrap=True)
+    table.add_column("note", overflow="fold")
     colours = {"ready": "green", "starting": "yellow", "failed": "red", "stopped": "dim"}
     for p in data["processes"]:
         state = p["state"]
@@ -324,10 +324,16 @@ def main() -> None:
             f"error: {error.one_line()}", markup=False, highlight=False, soft_wrap=True
         )
         raise SystemExit(2) from None
-    except click.ClickException as error:  # usage errors: unknown option, bad value
-        error.show()
+    except typer.Abort:
+        raise SystemExit(130) from None
+    except typer.TyperException as error:  # usage errors: unknown option, bad value
+        show = getattr(error, "show", None)
+        if show is not None:
+            show()
+        else:
+            err_console.print(f"error: {error}", markup=False)
         raise SystemExit(2) from None
-    except (click.Abort, KeyboardInterrupt):
+    except KeyboardInterrupt:
         raise SystemExit(130) from None
     raise SystemExit(code if isinstance(code, int) else 0)
 

@@ -8,6 +8,7 @@ match no route share the label ``unmatched``.
 from __future__ import annotations
 
 import time
+import weakref
 
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
@@ -33,24 +34,38 @@ def metrics_response(_request: Request, registry: CollectorRegistry = REGISTRY) 
     return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)
 
 
+_HTTP_METRICS: weakref.WeakKeyDictionary[CollectorRegistry, tuple[Counter, Histogram]] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+def _http_metrics(registry: CollectorRegistry) -> tuple[Counter, Histogram]:
+    """The HTTP metrics of ``registry``, created on first use (a name registers once)."""
+    if registry not in _HTTP_METRICS:
+        _HTTP_METRICS[registry] = (
+            Counter(
+                "http_requests_total",
+                "HTTP requests served, by method, route template and status class.",
+                ["method", "route", "status"],
+                registry=registry,
+            ),
+            Histogram(
+                "http_request_duration_seconds",
+                "Time from request received to response sent, by route template.",
+                ["method", "route"],
+                buckets=LATENCY_BUCKETS,
+                registry=registry,
+            ),
+        )
+    return _HTTP_METRICS[registry]
+
+
 class MetricsMiddleware:
     """ASGI middleware counting requests and timing them by route template."""
 
     def __init__(self, app: ASGIApp, *, registry: CollectorRegistry = REGISTRY) -> None:
         self.app = app
-        self.requests = Counter(
-            "http_requests_total",
-            "HTTP requests served, by method, route template and status class.",
-            ["method", "route", "status"],
-            registry=registry,
-        )
-        self.latency = Histogram(
-            "http_request_duration_seconds",
-            "Time from request received to response sent, by route template.",
-            ["method", "route"],
-            buckets=LATENCY_BUCKETS,
-            registry=registry,
-        )
+        self.requests, self.latency = _http_metrics(registry)
 
     def _route(self, scope: Scope) -> str:
         for route in getattr(scope.get("app"), "routes", ()) or ():

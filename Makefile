@@ -1,0 +1,48 @@
+# millionscale: `make demo` shows the system, `make test` proves it.
+# Every target bootstraps what it needs (.venv, Python packages, the real
+# engines PostgreSQL, Redis and NATS), idempotently.
+
+VENV := .venv
+BIN := $(VENV)/bin
+PY := $(BIN)/python
+
+.PHONY: all venv engines demo test lint typecheck unit integration system bench clean
+
+all: test
+
+venv:
+	@bash scripts/bootstrap.sh
+
+engines: venv
+	@$(PY) -m millionscale.servers.install
+
+lint: venv
+	$(BIN)/ruff check src tests bench
+	$(BIN)/ruff format --check src tests bench
+
+typecheck: venv
+	$(BIN)/mypy
+
+unit: venv
+	$(BIN)/pytest tests/unit
+
+integration: engines
+	$(BIN)/pytest tests/integration
+
+system: engines
+	$(BIN)/pytest tests/system
+
+test: engines lint typecheck
+	$(BIN)/pytest
+
+demo: engines
+	$(BIN)/millionscale up topologies/demo.toml --detach
+	$(BIN)/millionscale status
+	$(BIN)/millionscale down
+
+bench: engines
+	$(PY) bench/topology_up.py
+
+clean:
+	-$(BIN)/millionscale down
+	rm -rf .millionscale .mypy_cache .ruff_cache .pytest_cache

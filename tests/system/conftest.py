@@ -1,0 +1,94 @@
+"""Helpers for system tests: run the real `millionscale` command on a scratch state directory."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from millionscale.servers.process import pid_alive
+
+CLI_TIMEOUT_S = 180
+
+
+@dataclass
+class Cli:
+    """The `millionscale` command, run as users run it, on one state directory."""
+
+    workdir: Path
+    env: dict[str, str]
+
+    @property
+    def state_dir(self) -> Path:
+        return self.workdir / ".millionscale"
+
+    def run(self, *args: str, timeout: float = CLI_TIMEOUT_S) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "-m", "millionscale.cli", *args],
+            cwd=self.workdir,
+            env=self.env,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            stdin=subprocess.DEVNULL,
+        )
+
+    def status(self) -> dict[str, Any]:
+        result = self.run("status", "--json")
+        assert result.returncode == 0, result.stderr
+        return json.loads(result.stdout)
+
+    def process(self, name: str) -> dict[str, Any]:
+        return next(p for p in self.status()["processes"] if p["name"] == name)
+
+    def supervisor_pid(self) -> int | None:
+        try:
+            return int((self.state_dir / "supervisor.pid").read_text())
+        except FileNotFoundError:
+            return None
+
+    def write_topology(self, text: str, name: str = "topology.toml") -> Path:
+        path = self.workdir / name
+        path.write_text(text)
+        return path
+
+
+def wait_until(predicate, timeout: float, interval: float = 0.1) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(interval)
+    return predicate()
+
+
+def all_dead(pids: list[int], timeout: float = 10.0) -> bool:
+    return wait_until(lambda: not any(pid_alive(pid) for pid in pids), timeout, 0.05)
+
+
+@pytest.fixture
+def cli(tmp_path: Path) -> Iterator[Cli]:
+    """A `millionscale` command on a scratch directory; whatever it started is stopped after."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MILLIONSCALE_")}
+    tool = Cli(workdir=tmp_path, env=env)
+    yield tool
+    tool.run("down", timeout=120)
+
+
+def placeholder(name: str = "web", *, extra: str = "") -> str:
+    """A topology table for the placeholder web process, without a database."""
+    return f"""
+[processes.{name}]
+tier = "web"
+command = ["{{python}}", "-m", "millionscale.web.placeholder", "--port", "{{port}}", "--name", "{{name}}"]
+readiness = {{ http = "/readyz", timeout_s = 30 }}
+{extra}
+"""

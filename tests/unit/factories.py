@@ -1,0 +1,68 @@
+"""Factories for the unit tests: every value a test relies on is an argument at the call site."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from clock import FakeClock
+
+from millionscale.topology.model import Readiness, RestartPolicy, Topology
+from millionscale.topology.supervision import Kill, Plan, Probe, Spawn, Supervision, Terminate
+
+
+def plan(
+    *depends_on: str,
+    probed: bool = True,
+    timeout_s: float = 30.0,
+    interval_s: float = 0.1,
+    policy: Literal["on-failure", "always", "never"] = "on-failure",
+    max_restarts: int = 5,
+    window_s: float = 60.0,
+    backoff_initial_s: float = 0.5,
+    backoff_max_s: float = 30.0,
+    stop_timeout_s: float = 10.0,
+) -> Plan:
+    """A :class:`Plan` whose defaults are the topology file's defaults."""
+    return Plan(
+        depends_on=depends_on,
+        readiness=Readiness(timeout_s=timeout_s, interval_s=interval_s),
+        restart=RestartPolicy(
+            policy=policy,
+            max_restarts=max_restarts,
+            window_s=window_s,
+            backoff_initial_s=backoff_initial_s,
+            backoff_max_s=backoff_max_s,
+            stop_timeout_s=stop_timeout_s,
+        ),
+        probed=probed,
+    )
+
+
+def supervision(clock: FakeClock, **plans: Plan) -> Supervision:
+    """A :class:`Supervision` of ``plans``, in keyword order (the file order)."""
+    return Supervision(plans, clock)
+
+
+def bring_up(core: Supervision, pids: dict[str, int]) -> list[Spawn | Probe | Terminate | Kill]:
+    """Play the shell until every process is ready, without moving the clock.
+
+    Each :class:`Spawn` is answered with the pid from ``pids`` and each
+    :class:`Probe` with success. Returns every action seen, in order.
+    """
+    seen: list[Spawn | Probe | Terminate | Kill] = []
+    for _ in range(100):
+        if core.all_ready:
+            return seen
+        actions = core.step()
+        seen += actions
+        for action in actions:
+            if isinstance(action, Spawn):
+                core.spawned(action.name, pids[action.name])
+            elif isinstance(action, Probe):
+                core.probed(action.name, ok=True)
+    raise AssertionError(f"not all ready after 100 steps: {core.status()}")
+
+
+def topology(**processes: dict[str, Any]) -> Topology:
+    """A validated :class:`Topology` named ``t`` with ``processes`` in keyword order."""
+    return Topology.model_validate({"topology": {"name": "t"}, "processes": processes})
