@@ -32,8 +32,13 @@ if [ ! -x "$VENV/bin/python" ]; then
 fi
 
 if [ ! -f "$STAMP" ] || [ pyproject.toml -nt "$STAMP" ]; then
-  "$VENV/bin/python" -m pip install -q --disable-pip-version-check -e '.[dev,fast]' 2>&1 \
-    | grep -v "is ignored: it is neither a file nor a directory" || true
-  "$VENV/bin/python" -c 'import millionscale, pytest, mypy' # fail loudly if the install did not take
+  log=$(mktemp)
+  if ! "$VENV/bin/python" -m pip install -q --disable-pip-version-check -e '.[dev,fast]' >"$log" 2>&1; then
+    grep -v "is ignored: it is neither a file nor a directory" "$log" >&2 || true
+    rm -f "$log"
+    echo "error: installing millionscale into $VENV failed (output above)" >&2
+    exit 2
+  fi
+  rm -f "$log"
   touch "$STAMP"
 fi
