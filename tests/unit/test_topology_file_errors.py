@@ -64,16 +64,25 @@ def test_an_unknown_key_without_a_close_match_lists_what_is_allowed():
     assert "allowed: tier, datacenter, role, engine, command" in error.hint
 
 
-def test_an_unknown_top_level_table_is_an_error():
+def test_a_misspelt_optional_key_is_not_silently_ignored():
     error = _error(
         """\
-        [proceses.web]
+        [processes.web]
         tier = "web"
+        comand = ["sh"]
         """
     )
 
-    assert error.message.startswith("t.toml:4: proceses: unknown key")
-    assert error.hint.startswith("did you mean 'processes'?")
+    assert error.message == "t.toml:6: processes.web.comand: unknown key"
+    assert error.hint.startswith("did you mean 'command'?")
+
+
+def test_an_unknown_top_level_key_is_an_error():
+    with pytest.raises(TopologyError) as caught:
+        parse_topology('nam = "t"\n' + HEAD + '[processes.web]\ntier = "web"\ncommand = ["sh"]\n', "t.toml")
+
+    assert caught.value.message == "t.toml:1: nam: unknown key"
+    assert caught.value.hint == "allowed: topology, processes"
 
 
 def test_a_missing_required_key_points_at_its_table():
@@ -256,7 +265,7 @@ def test_a_process_name_that_is_not_a_short_lowercase_name_is_refused():
 
 
 def test_a_topology_without_processes_is_refused():
-    with pytest.raises(TopologyError, match=r"^t\.toml:1: processes: missing$"):
+    with pytest.raises(TopologyError, match=r"^t\.toml: processes: missing$"):
         parse_topology(HEAD, "t.toml")
 
 

@@ -1,0 +1,105 @@
+"""Engine secrets are generated once, kept owner-only in state_dir, and reused."""
+
+import json
+import stat
+from pathlib import Path
+
+from factories import topology
+
+from millionscale.topology.resolve import resolve
+
+
+def _resolve(parsed, state_dir: Path, port: int = 41001):
+    return resolve(
+        parsed,
+        source=Path("t.toml"),
+        state_dir=state_dir,
+        pick_port=lambda host: port,
+        is_port_free=lambda host, port: True,
+    )
+
+
+ONE_ENGINE = {"cache": {"tier": "cache", "engine": "redis"}}
+
+
+def test_each_engine_gets_a_secret_and_a_command_gets_none(tmp_path: Path):
+    parsed = topology(
+        db={"tier": "db", "engine": "postgres", "port": 45432},
+        cache={"tier": "cache", "engine": "redis", "port": 46379},
+        web={"tier": "web", "command": ["sh"]},
+    )
+
+    resolved = _resolve(parsed, tmp_path / "state")
+
+    db, cache, web = (resolved.process(n) for n in ("db", "cache", "web"))
+    assert db.secret and cache.secret
+    assert db.secret != cache.secret
+    assert len(db.secret) >= 24  # token_urlsafe(18): 144 random bits
+    assert web.secret is None
+
+
+def test_secrets_are_saved_in_the_state_dir_readable_by_the_owner_only(tmp_path: Path):
+    state_dir = tmp_path / "state"
+
+    resolved = _resolve(topology(**ONE_ENGINE), state_dir)
+
+    path = state_dir / "secrets.json"
+    assert json.loads(path.read_text()) == {"cache": resolved.process("cache").secret}
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+
+
+def test_a_second_resolve_reuses_the_saved_secret(tmp_path: Path):
+    state_dir = tmp_path / "state"
+    first = _resolve(topology(**ONE_ENGINE), state_dir, port=41001)
+
+    second = _resolve(topology(**ONE_ENGINE), state_dir, port=41002)
+
+    assert second.process("cache").secret == first.process("cache").secret
+    assert second.process("cache").ports == {"main": 41002}
+
+
+def test_secrets_of_engines_no_longer_in_the_topology_are_kept(tmp_path: Path):
+    state_dir = tmp_path / "state"
+    _resolve(topology(old={"tier": "cache", "engine": "redis"}), state_dir)
+    old_secret = json.loads((state_dir / "secrets.json").read_text())["old"]
+
+    _resolve(topology(**ONE_ENGINE), state_dir)
+
+    saved = json.loads((state_dir / "secrets.json").read_text())
+    assert set(saved) == {"old", "cache"}
+    assert saved["old"] == old_secret
+
+
+def test_an_unreadable_secrets_file_is_replaced_by_new_secrets(tmp_path: Path):
+    state_dir = tmp_path / "state"
+    state_dir.mkdir()
+    (state_dir / "secrets.json").write_text("{not json")
+
+    resolved = _resolve(topology(**ONE_ENGINE), state_dir)
+
+    saved = json.loads((state_dir / "secrets.json").read_text())
+    assert saved == {"cache": resolved.process("cache").secret}
+
+
+def test_resolve_writes_nothing_but_the_secrets_file(tmp_path: Path):
+    state_dir = tmp_path / "state"
+
+    _resolve(topology(**ONE_ENGINE), state_dir)
+
+    assert sorted(p.name for p in state_dir.iterdir()) == ["secrets.json"]
+
+
+def test_the_state_dir_it_creates_is_owner_only(tmp_path: Path):
+    state_dir = tmp_path / "state"
+
+    _resolve(topology(**ONE_ENGINE), state_dir)
+
+    assert stat.S_IMODE(state_dir.stat().st_mode) == 0o700
+
+
+def test_a_topology_without_engines_writes_no_secrets_file(tmp_path: Path):
+    state_dir = tmp_path / "state"
+
+    _resolve(topology(web={"tier": "web", "command": ["sh"]}), state_dir)
+
+    assert not (state_dir / "secrets.json").exists()
