@@ -29,9 +29,7 @@ def test_every_listed_transition_leads_to_its_phase(phase, transition, after):
     assert advance(phase, transition) is after
 
 
-@pytest.mark.parametrize(
-    ("phase", "transition"), UNLISTED, ids=[f"{p}-{t}" for p, t in UNLISTED]
-)
+@pytest.mark.parametrize(("phase", "transition"), UNLISTED, ids=[f"{p}-{t}" for p, t in UNLISTED])
 def test_every_unlisted_transition_raises(phase, transition):
     with pytest.raises(IllegalTransition, match=f"no transition {transition} from {phase}"):
         advance(phase, transition)

@@ -97,7 +97,9 @@ def test_an_unknown_placeholder_in_the_command_names_the_command(tmp_path: Path)
 def test_an_unknown_placeholder_in_env_names_the_variable(tmp_path: Path):
     parsed = topology(web={"tier": "web", "command": ["sh"], "env": {"MODE": "{mode}"}})
 
-    with pytest.raises(TopologyError, match=r"^processes\.web\.env\.MODE: unknown placeholder \{mode\}$"):
+    with pytest.raises(
+        TopologyError, match=r"^processes\.web\.env\.MODE: unknown placeholder \{mode\}$"
+    ):
         _resolve(parsed, tmp_path, 41001)
 
 
@@ -107,7 +109,9 @@ def test_an_unknown_attribute_of_a_dependency_is_an_unknown_placeholder(tmp_path
         web={"tier": "web", "command": ["sh", "{db.password}"], "depends_on": ["db"]},
     )
 
-    with pytest.raises(TopologyError, match=r"^processes\.web\.command: unknown placeholder \{db\.password\}$"):
+    with pytest.raises(
+        TopologyError, match=r"^processes\.web\.command: unknown placeholder \{db\.password\}$"
+    ):
         _resolve(parsed, tmp_path, 46379, 41001)
 
 
@@ -117,12 +121,16 @@ def test_a_command_dependency_has_no_url(tmp_path: Path):
         web={"tier": "web", "command": ["sh"], "env": {"API": "{api.url}"}, "depends_on": ["api"]},
     )
 
-    with pytest.raises(TopologyError, match=r"^processes\.web\.env\.API: unknown placeholder \{api\.url\}$"):
+    with pytest.raises(
+        TopologyError, match=r"^processes\.web\.env\.API: unknown placeholder \{api\.url\}$"
+    ):
         _resolve(parsed, tmp_path, 41001, 41002)
 
 
 def test_a_process_has_no_url_placeholder_of_its_own(tmp_path: Path):
-    parsed = topology(cache={"tier": "cache", "engine": "redis"}, web={"tier": "web", "command": ["sh", "{url}"]})
+    parsed = topology(
+        cache={"tier": "cache", "engine": "redis"}, web={"tier": "web", "command": ["sh", "{url}"]}
+    )
 
     with pytest.raises(TopologyError, match=r"unknown placeholder \{url\}"):
         _resolve(parsed, tmp_path, 46379, 41001)

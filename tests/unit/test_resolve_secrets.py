@@ -32,7 +32,8 @@ def test_each_engine_gets_a_secret_and_a_command_gets_none(tmp_path: Path):
     resolved = _resolve(parsed, tmp_path / "state")
 
     db, cache, web = (resolved.process(n) for n in ("db", "cache", "web"))
-    assert db.secret and cache.secret
+    assert db.secret
+    assert cache.secret
     assert db.secret != cache.secret
     assert len(db.secret) >= 24  # token_urlsafe(18): 144 random bits
     assert web.secret is None

@@ -77,7 +77,9 @@ def test_with_policy_never_the_timed_out_process_is_failed():
     core.exited("web", -9)
 
     assert core.phase("web") is Phase.FAILED
-    assert core.journal[-1] == "web: not ready within 5 s (killed by signal 9); not restarted (never)"
+    assert (
+        core.journal[-1] == "web: not ready within 5 s (killed by signal 9); not restarted (never)"
+    )
 
 
 def test_a_probe_answer_arriving_after_the_kill_is_ignored():

@@ -1,8 +1,9 @@
 """Supervision starts a process only when everything it depends on is ready."""
 
 from clock import FakeClock
-from factories import plan, supervision
+from factories import bring_up, plan, supervision
 
+from millionscale.topology.lifecycle import Phase
 from millionscale.topology.supervision import Probe, Spawn
 
 
@@ -70,3 +71,20 @@ def test_a_process_without_probe_is_ready_as_soon_as_it_runs_and_releases_its_de
 
     assert actions == [Spawn("worker")]
     assert "queue: running as pid 100; ready" in core.journal
+
+
+def test_a_restarted_process_waits_until_its_dependencies_are_ready_again():
+    # The module guarantees "a process is spawned only when every process it
+    # depends on is ready"; that must hold for restarts too, or web restarts
+    # against a database that is itself still down.
+    clock = FakeClock()
+    core = supervision(clock, db=plan(backoff_initial_s=5.0), web=plan("db", backoff_initial_s=0.5))
+    bring_up(core, {"db": 100, "web": 200})
+    core.exited("db", 1)  # back in 5 s
+    core.exited("web", 1)  # lost its database; back in 0.5 s
+
+    clock.jump(0.5)
+    actions = core.step()
+
+    assert Spawn("web") not in actions
+    assert core.phase("db") is Phase.BACKOFF

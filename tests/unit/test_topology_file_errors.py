@@ -79,7 +79,9 @@ def test_a_misspelt_optional_key_is_not_silently_ignored():
 
 def test_an_unknown_top_level_key_is_an_error():
     with pytest.raises(TopologyError) as caught:
-        parse_topology('nam = "t"\n' + HEAD + '[processes.web]\ntier = "web"\ncommand = ["sh"]\n', "t.toml")
+        parse_topology(
+            'nam = "t"\n' + HEAD + '[processes.web]\ntier = "web"\ncommand = ["sh"]\n', "t.toml"
+        )
 
     assert caught.value.message == "t.toml:1: nam: unknown key"
     assert caught.value.hint == "allowed: topology, processes"

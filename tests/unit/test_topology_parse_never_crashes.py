@@ -16,9 +16,7 @@ from millionscale.errors import TopologyError
 from millionscale.topology.load import parse_topology
 from millionscale.topology.model import Topology
 
-EXAMPLES = settings(
-    max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow]
-)
+EXAMPLES = settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 # Keys the model knows, so that generated documents reach deep into validation.
 KNOWN_KEYS = [
@@ -43,9 +41,7 @@ scalars = st.one_of(
 )
 values = st.recursive(
     scalars,
-    lambda inner: st.one_of(
-        st.lists(inner, max_size=4), st.dictionaries(keys, inner, max_size=4)
-    ),
+    lambda inner: st.one_of(st.lists(inner, max_size=4), st.dictionaries(keys, inner, max_size=4)),
     max_leaves=25,
 )
 
@@ -65,20 +61,27 @@ process = st.fixed_dictionaries(
     optional={
         "engine": _mostly(st.sampled_from(["postgres", "redis", "nats", "mysql"])),
         "command": _mostly(st.lists(st.sampled_from(KNOWN_WORDS), max_size=4)),
-        "env": _mostly(st.dictionaries(st.sampled_from(["A", "B_URL"]), st.sampled_from(KNOWN_WORDS))),
+        "env": _mostly(
+            st.dictionaries(st.sampled_from(["A", "B_URL"]), st.sampled_from(KNOWN_WORDS))
+        ),
         "port": _mostly(st.one_of(st.just("auto"), st.integers(-1, 70000))),
         "depends_on": _mostly(st.lists(st.sampled_from([*NAMES, "nope"]), max_size=3)),
         "readiness": _mostly(
             st.dictionaries(
                 st.sampled_from(["http", "tcp", "none", "timeout_s", "interval_s", "htp"]),
-                st.one_of(st.sampled_from(["/readyz", "readyz"]), st.booleans(), st.floats(-1, 100)),
+                st.one_of(
+                    st.sampled_from(["/readyz", "readyz"]), st.booleans(), st.floats(-1, 100)
+                ),
                 max_size=3,
             )
         ),
         "restart": _mostly(
             st.dictionaries(
                 st.sampled_from(["policy", "max_restarts", "window_s", "polcy"]),
-                st.one_of(st.sampled_from(["always", "never", "on-failure", "sometimes"]), st.integers(-1, 2000)),
+                st.one_of(
+                    st.sampled_from(["always", "never", "on-failure", "sometimes"]),
+                    st.integers(-1, 2000),
+                ),
                 max_size=3,
             )
         ),
@@ -95,10 +98,14 @@ topologies = st.fixed_dictionaries(
             )
         ),
         "processes": _mostly(
-            st.dictionaries(_mostly(st.sampled_from(NAMES)).filter(_hashable), process, min_size=1, max_size=4)
+            st.dictionaries(
+                _mostly(st.sampled_from(NAMES)).filter(_hashable), process, min_size=1, max_size=4
+            )
         ),
     }
 )
+# Shapeless documents test the first checks; topology-shaped ones (twice as
+# often) get past them to the process checks and the model's own validators.
 documents = st.one_of(st.dictionaries(keys, values, max_size=4), topologies, topologies)
 
 
