@@ -30,7 +30,7 @@ from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeEl
 from rich.table import Table
 
 from millionscale.errors import MillionscaleError, SupervisorError, UnknownProcessError
-from millionscale.servers.process import log_tail, pid_alive, signal_group, spawn
+from millionscale.servers.process import log_tail, pid_alive, signal_group, spawn, start_ticks
 from millionscale.topology.load import load_topology
 from millionscale.topology.resolve import ResolvedTopology, resolve
 from millionscale.topology.state import DEFAULT_STATE_DIR, StateDir
@@ -72,8 +72,9 @@ def _live_view(state: StateDir) -> dict[str, Any]:
     data = state.read_state() or {"processes": []}
     running = state.supervisor_pid() is not None
     if not running:
+        alive = _ours(data)
         for process in data["processes"]:
-            if process.get("pid") is None or not pid_alive(int(process["pid"])):
+            if process.get("pid") not in alive:
                 process["pid"] = None
                 if process.get("state") != "failed":
                     process["state"] = "stopped"
@@ -140,10 +141,22 @@ def _wait_ready(
             time.sleep(STATE_POLL_S)
 
 
+def _ours(view: dict[str, Any]) -> list[int]:
+    """Pids in a published state that still name the processes we started.
+
+    A pid is ours only while its start time matches the one published: a pid
+    reused by an unrelated process is never signalled.
+    """
+    return [
+        int(p["pid"])
+        for p in view.get("processes", [])
+        if p.get("pid") and p.get("started") and start_ticks(int(p["pid"])) == p["started"]
+    ]
+
+
 def _stop(state: StateDir) -> int:
-    """Stop the supervisor and everything it started; return how many pids were stopped."""
-    view = state.read_state() or {"processes": []}
-    pids = [int(p["pid"]) for p in view["processes"] if p.get("pid")]
+    """Stop the supervisor and everything it started; return how many processes were stopped."""
+    before = _ours(state.read_state() or {})
     supervisor = state.supervisor_pid()
     if supervisor is not None:
         try:
@@ -157,15 +170,14 @@ def _stop(state: StateDir) -> int:
             time.sleep(STATE_POLL_S)
         if pid_alive(supervisor):  # its children die with it (parent-death signal)
             os.kill(supervisor, signal.SIGKILL)
-    view = state.read_state() or {"processes": []}
-    pids += [int(p["pid"]) for p in view["processes"] if p.get("pid")]
-    for pid in set(pids):  # belt and braces: nothing of ours outlives `down`
-        if pid_alive(pid):
-            signal_group(pid, signal.SIGKILL)
+    # Belt and braces: nothing we started outlives `down`, whatever happened to the supervisor.
+    leftovers = set(before) | set(_ours(state.read_state() or {}))
+    for pid in leftovers:
+        signal_group(pid, signal.SIGKILL)
     deadline = time.monotonic() + 5.0
-    while any(pid_alive(pid) for pid in pids) and time.monotonic() < deadline:
+    while any(pid_alive(pid) for pid in leftovers) and time.monotonic() < deadline:
         time.sleep(0.02)
-    return len(set(pids))
+    return len(set(before))
 
 
 @app.command()
@@ -230,9 +242,7 @@ def up(
 def down(state_dir: StateOption = DEFAULT_STATE_DIR) -> None:
     """Stop everything `up` started; afterwards none of its processes is alive."""
     state = StateDir(state_dir)
-    if state.supervisor_pid() is None and not any(
-        p.get("pid") for p in _live_view(state)["processes"]
-    ):
+    if state.supervisor_pid() is None and not _ours(state.read_state() or {}):
         console.print("nothing is running")
         return
     count = _stop(state)

@@ -28,7 +28,15 @@ import time
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
-__all__ = ["LOG_TAIL_LINES", "log_tail", "pid_alive", "signal_group", "spawn", "terminate"]
+__all__ = [
+    "LOG_TAIL_LINES",
+    "log_tail",
+    "pid_alive",
+    "signal_group",
+    "spawn",
+    "start_ticks",
+    "terminate",
+]
 
 LOG_TAIL_LINES = 8  # enough for PostgreSQL's FATAL plus its HINT and context
 
@@ -97,6 +105,21 @@ def pid_alive(pid: int) -> bool:
     except (FileNotFoundError, IndexError):
         return True  # no /proc: trust kill(0)
     return state != b"Z"
+
+
+def start_ticks(pid: int) -> int | None:
+    """When ``pid`` started, in clock ticks since boot (None if it is gone).
+
+    With the pid, this names one process for good: a pid reused by another
+    process has another start time. Used before signalling a pid read back
+    from a file, so that we never signal a stranger.
+    """
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as stat:
+            fields = stat.read().rsplit(b")", 1)[1].split()
+    except (FileNotFoundError, ProcessLookupError, IndexError):
+        return None
+    return int(fields[19])  # field 22 of proc(5), counted after the command name
 
 
 def signal_group(pid: int, sig: signal.Signals) -> None:

@@ -36,7 +36,7 @@ import structlog
 from millionscale.errors import MillionscaleError, SupervisorError
 from millionscale.obs.logging import configure_logging
 from millionscale.servers.engines import Engine, engine_for, prepare_owned_dir
-from millionscale.servers.process import signal_group, spawn
+from millionscale.servers.process import signal_group, spawn, start_ticks
 from millionscale.topology.resolve import ResolvedProcess, ResolvedTopology
 from millionscale.topology.state import StateDir, write_private
 from millionscale.topology.supervision import Kill, Plan, Probe, Spawn, Supervision, Terminate
@@ -186,6 +186,7 @@ class Supervisor:
                     "datacenter": process.datacenter,
                     "role": process.role,
                     "pid": status.pid,
+                    "started": start_ticks(status.pid) if status.pid else None,
                     "address": process.address,
                     "state": status.state,
                     "phase": str(status.phase),
@@ -197,6 +198,7 @@ class Supervisor:
             "topology": self.topology.name,
             "source": self.topology.source,
             "supervisor_pid": os.getpid(),
+            "supervisor_started": start_ticks(os.getpid()),
             "stopping": self.core.stop_requested,
             "finished": self.core.finished,
             "processes": processes,
