@@ -79,3 +79,11 @@ def test_start_order_of_a_topology_follows_its_depends_on():
     )
 
     assert start_order(parsed) == ["db", "web"]
+
+
+@pytest.mark.timeout(2)
+def test_a_dependency_missing_from_the_graph_is_an_error_not_a_hang():
+    # parse_topology refuses such a graph before ordering it, but Supervision
+    # orders the plans it is given directly: a typo there must not spin for ever.
+    with pytest.raises(TopologyError):
+        topological_order({"web": ["db"]})

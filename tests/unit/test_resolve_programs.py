@@ -71,3 +71,17 @@ def test_an_engine_has_no_argv_but_a_data_dir_and_a_log(tmp_path: Path):
     assert db.argv is None
     assert db.data_dir == str(state / "data" / "db")
     assert db.log_path == str(state / "logs" / "db.log")
+
+
+def test_a_program_named_through_a_placeholder_is_looked_up_once_rendered(tmp_path: Path):
+    # Placeholders are allowed anywhere in command, {state_dir} included; the
+    # program that must exist is the rendered one, not the template text.
+    tool = tmp_path / "state" / "bin" / "tool"
+    tool.parent.mkdir(parents=True)
+    tool.write_text("#!/bin/sh\n")
+    tool.chmod(0o755)
+    parsed = topology(web={"tier": "web", "command": ["{state_dir}/bin/tool", "--port", "{port}"]})
+
+    resolved = _resolve(parsed, tmp_path)
+
+    assert resolved.process("web").argv == [str(tool.resolve()), "--port", "41001"]

@@ -51,10 +51,6 @@ def _mostly(sensible: st.SearchStrategy[Any]) -> st.SearchStrategy[Any]:
     return st.sampled_from(range(10)).flatmap(lambda n: values if n == 9 else sensible)
 
 
-def _hashable(value: Any) -> bool:
-    return not isinstance(value, dict | list)
-
-
 NAMES = ["web", "db", "cache", "api"]
 process = st.fixed_dictionaries(
     {"tier": _mostly(st.sampled_from(["web", "db", "Web"]))},
@@ -99,7 +95,10 @@ topologies = st.fixed_dictionaries(
         ),
         "processes": _mostly(
             st.dictionaries(
-                _mostly(st.sampled_from(NAMES)).filter(_hashable), process, min_size=1, max_size=4
+                _mostly(st.sampled_from(NAMES)).filter(lambda name: isinstance(name, str)),
+                process,
+                min_size=1,
+                max_size=4,
             )
         ),
     }
