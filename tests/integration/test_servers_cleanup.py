@@ -64,7 +64,9 @@ OWNER = textwrap.dedent(
 
 
 def test_servers_die_when_their_owner_is_killed():
-    with subprocess.Popen([sys.executable, "-c", OWNER], stdout=subprocess.PIPE, text=True) as owner:
+    with subprocess.Popen(
+        [sys.executable, "-c", OWNER], stdout=subprocess.PIPE, text=True
+    ) as owner:
         assert owner.stdout is not None
         started = json.loads(owner.stdout.readline())
         assert all(pid_alive(pid) for pid in started["pids"])

@@ -29,7 +29,11 @@ def test_is_ready_for_replication_and_rewind(postgres: RunningServer):
             ).fetchall()
         )
 
-    assert settings == {"wal_level": "replica", "wal_log_hints": "on", "listen_addresses": "127.0.0.1"}
+    assert settings == {
+        "wal_level": "replica",
+        "wal_log_hints": "on",
+        "listen_addresses": "127.0.0.1",
+    }
 
 
 def test_refuses_a_wrong_password(postgres: RunningServer):

@@ -29,7 +29,9 @@ def assert_nothing_running(cli: Cli) -> None:
 @pytest.mark.parametrize(
     ("text", "needles"),
     [
-        pytest.param('[topology\nname = "t"\n', ["topology.toml:1", "not valid TOML"], id="malformed-toml"),
+        pytest.param(
+            '[topology\nname = "t"\n', ["topology.toml:1", "not valid TOML"], id="malformed-toml"
+        ),
         pytest.param(
             GOOD_HEAD + placeholder(extra="prot = 8000"),
             ["topology.toml:8", "processes.web.prot: unknown key", "did you mean 'port'"],

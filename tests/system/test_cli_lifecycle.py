@@ -59,7 +59,8 @@ def test_up_detach_returns_with_everything_ready_and_down_leaves_nothing(cli: Cl
             "name", "tier", "datacenter", "role", "pid", "address", "state", "restarts"
         }  # fmt: skip
         host, port = process["address"].rsplit(":", 1)
-        assert host == "127.0.0.1" and int(port) > 0
+        assert host == "127.0.0.1"
+        assert int(port) > 0
         assert pid_alive(process["pid"])
     web = next(p for p in status["processes"] if p["name"] == "web")
     with urllib.request.urlopen(f"http://{web['address']}/", timeout=5) as response:
@@ -159,8 +160,10 @@ def test_foreground_up_stops_everything_on_ctrl_c(cli: Cli):
         text=True,
     ) as up:
         assert wait_until(
-            lambda: (s := cli.status())["processes"]
-            and all(p["state"] == "ready" for p in s["processes"]),
+            lambda: (
+                (s := cli.status())["processes"]
+                and all(p["state"] == "ready" for p in s["processes"])
+            ),
             60,
         )
         pids = [p["pid"] for p in cli.status()["processes"]] + [cli.supervisor_pid()]

@@ -295,3 +295,32 @@ def test_errors_from_a_file_are_located_by_its_path(tmp_path: Path):
 
     with pytest.raises(TopologyError, match=rf"^{path}:4: processes\.web: set exactly one of"):
         load_topology(path)
+
+
+def test_a_misspelt_table_is_reported_as_unknown_before_the_missing_one():
+    error = _error(
+        """\
+        [proceses.web]
+        tier = "web"
+        command = ["x"]
+        """
+    )
+
+    assert error.message.startswith("t.toml:4: proceses: unknown key")
+    assert "did you mean 'processes'?" in error.hint
+
+
+@pytest.mark.parametrize("port", ["70000", "0", '"eighty"', "true"])
+def test_a_bad_port_says_what_a_port_is_without_pydantic_internals(port):
+    error = _error(
+        f"""\
+        [processes.web]
+        tier = "web"
+        command = ["x"]
+        port = {port}
+        """
+    )
+
+    assert error.message.startswith("t.toml:7: processes.web.port: must be a port number")
+    assert "or 'auto'" in error.message
+    assert "constrained" not in error.message

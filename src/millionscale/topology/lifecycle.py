@@ -63,6 +63,7 @@ TRANSITIONS: dict[tuple[Phase, Transition], Phase] = {
     (Phase.READY, Transition.DONE): Phase.STOPPED,
     (Phase.READY, Transition.STOP): Phase.STOPPING,
     (Phase.BACKOFF, Transition.SPAWN): Phase.STARTING,
+    (Phase.BACKOFF, Transition.DEPENDENCY_FAILED): Phase.FAILED,
     (Phase.BACKOFF, Transition.STOP): Phase.STOPPED,
     (Phase.STOPPING, Transition.EXITED): Phase.STOPPED,
     (Phase.FAILED, Transition.STOP): Phase.FAILED,

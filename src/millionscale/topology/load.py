@@ -65,7 +65,8 @@ def line_of(text: str, loc: Sequence[str | int]) -> int | None:
                 if have != wanted:
                     break
                 depth += 1
-            if depth == len(path) and depth > 0 and (best is None or depth > best[0]):
+            whole = depth == min(len(path), len(want))  # one is a prefix of the other
+            if whole and depth > 0 and (best is None or depth > best[0]):
                 best = (depth, number)
     return best[1] if best else None
 
@@ -118,7 +119,10 @@ def parse_topology(text: str, source: str = "<topology>") -> Topology:
     try:
         topology = Topology.model_validate(data)
     except ValidationError as error:
-        errors = error.errors(include_url=False)
+        # An unknown key first: a misspelt key also makes the real one "missing".
+        errors = sorted(
+            error.errors(include_url=False), key=lambda e: e["type"] != "extra_forbidden"
+        )
         message, hint, line = _describe(dict(errors[0]), text)
         where = f"{source}:{line}" if line else source
         more = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""

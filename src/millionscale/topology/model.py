@@ -31,7 +31,14 @@ from __future__ import annotations
 import re
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    field_validator,
+    model_validator,
+)
 
 __all__ = [
     "ENGINE_NAMES",
@@ -47,7 +54,16 @@ ENGINE_NAMES = ("postgres", "redis", "nats")
 NAME_PATTERN = r"^[a-z][a-z0-9-]{0,39}$"
 PLACEHOLDER = re.compile(r"\{([a-z_][a-z0-9_.-]*)\}")
 
-Port = Annotated[int, Field(ge=1, le=65535)] | Literal["auto"]
+
+def _port(value: object) -> int | str:
+    if value == "auto":
+        return "auto"
+    if isinstance(value, int) and not isinstance(value, bool) and 1 <= value <= 65535:
+        return value
+    raise ValueError(f"must be a port number from 1 to 65535 or 'auto', not {value!r}")
+
+
+Port = Annotated[int | Literal["auto"], BeforeValidator(_port)]
 
 
 class _Strict(BaseModel):

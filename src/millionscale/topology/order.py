@@ -43,6 +43,13 @@ def topological_order(graph: Mapping[str, Sequence[str]]) -> list[str]:
 
     Raises :class:`TopologyError` naming the cycle if there is one.
     """
+    for node, deps in graph.items():
+        for dep in deps:
+            if dep not in graph:
+                raise TopologyError(
+                    f"{node} depends on {dep!r}, which is not a process",
+                    hint="fix the name in depends_on, or add the process",
+                )
     cycle = find_cycle(graph)
     if cycle is not None:
         raise TopologyError(

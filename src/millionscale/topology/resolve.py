@@ -33,6 +33,8 @@ from millionscale.topology.state import StateDir, write_private
 
 __all__ = ["ResolvedProcess", "ResolvedTopology", "port_free", "resolve"]
 
+PICK_ATTEMPTS = 50
+
 
 class ResolvedProcess(BaseModel):
     """One process, ready to spawn: every port fixed, every placeholder rendered."""
@@ -145,35 +147,44 @@ def resolve(
     secrets_path = StateDir(state_dir).secrets
     stored = _load_secrets(secrets_path)
 
-    claimed: dict[tuple[str, int], str] = {}
-    ports: dict[str, dict[str, int]] = {}
-    for name in order:
+    claimed: dict[tuple[str, int], str] = {}  # (host, port) -> the process holding it
+    for name in order:  # fixed ports first, so that no "auto" pick can take one
         spec = topology.processes[name]
         if spec.engine is not None:
             find_bindir(spec.engine)
-        elif spec.command and spec.command[0] != "{python}" and not shutil.which(spec.command[0]):
-            raise TopologyError(
-                f"processes.{name}.command: program {spec.command[0]!r} not found",
-                hint="install it, give its full path, or fix the name",
-            )
         if spec.port == "auto":
-            main = pick_port(spec.host)
-        else:
-            main = spec.port
-            other = claimed.get((spec.host, main))
-            if other is not None:
-                raise PortInUseError(
-                    f"processes.{name}.port: {spec.host}:{main} is also the port of {other}",
-                    hint="give each process its own port, or 'auto'",
-                )
-            if not is_port_free(spec.host, main):
-                raise PortInUseError(
-                    f"processes.{name}.port: {spec.host}:{main} is already in use",
-                    hint="stop what listens there, or choose another port or 'auto'",
-                )
-        claimed[(spec.host, main)] = name
+            continue
+        other = claimed.get((spec.host, spec.port))
+        if other is not None:
+            raise PortInUseError(
+                f"processes.{name}.port: {spec.host}:{spec.port} is also the port of {other}",
+                hint="give each process its own port, or 'auto'",
+            )
+        if not is_port_free(spec.host, spec.port):
+            raise PortInUseError(
+                f"processes.{name}.port: {spec.host}:{spec.port} is already in use",
+                hint="stop what listens there, or choose another port or 'auto'",
+            )
+        claimed[(spec.host, spec.port)] = name
+
+    def pick(host: str, owner: str) -> int:
+        # The kernel may hand out the same free port twice in a row: skip claimed ones.
+        for _ in range(PICK_ATTEMPTS):
+            port = pick_port(host)
+            if (host, port) not in claimed:
+                claimed[(host, port)] = owner
+                return port
+        raise PortInUseError(
+            f"processes.{owner}: no free port found on {host} in {PICK_ATTEMPTS} tries",
+            hint="free some ports, or give fixed ones",
+        )
+
+    ports: dict[str, dict[str, int]] = {}
+    for name in order:
+        spec = topology.processes[name]
+        main = pick(spec.host, name) if spec.port == "auto" else spec.port
         extra = engine_for(spec.engine).extra_ports if spec.engine else ()
-        ports[name] = {"main": main} | {port: pick_port(spec.host) for port in extra}
+        ports[name] = {"main": main} | {port: pick(spec.host, name) for port in extra}
 
     secrets_by_name = {
         name: stored.get(name) or secrets.token_urlsafe(18)
@@ -200,6 +211,12 @@ def resolve(
         own |= {k: v for k, v in values_for(name).items() if k != "url"}
         deps = {dep: values_for(dep) for dep in spec.depends_on}
 
+        argv = [_render(arg, f"processes.{name}.command", own, deps) for arg in spec.command or ()]
+        if argv and not shutil.which(argv[0]):
+            raise TopologyError(
+                f"processes.{name}.command: program {argv[0]!r} not found",
+                hint="install it, give its full path, or fix the name",
+            )
         processes.append(
             ResolvedProcess(
                 name=name,
@@ -212,9 +229,7 @@ def resolve(
                 host=spec.host,
                 ports=ports[name],
                 secret=secrets_by_name.get(name),
-                argv=[_render(arg, f"processes.{name}.command", own, deps) for arg in spec.command]
-                if spec.command
-                else None,
+                argv=argv or None,
                 env={
                     key: _render(value, f"processes.{name}.env.{key}", own, deps)
                     for key, value in spec.env.items()

@@ -13,7 +13,8 @@ the tests assert on.
 
 Guarantees:
 
-- a process is spawned only when every process it depends on is ready;
+- a process is spawned (and restarted) only when every process it depends on
+  is ready; a dependency that fails fails its dependents;
 - a process that keeps crashing is restarted at most ``max_restarts`` times
   within ``window_s`` and then marked failed, never restarted for ever;
 - on stop, a process is signalled only when every process that depends on it
@@ -227,26 +228,8 @@ class Supervision:
         actions: list[Action] = []
         for name in self.order:
             record = self._records[name]
-            if record.phase is Phase.PENDING:
-                deps = [self._records[d].phase for d in record.plan.depends_on]
-                failed = [
-                    d for d in record.plan.depends_on if self._records[d].phase is Phase.FAILED
-                ]
-                if failed:
-                    self._move(
-                        name,
-                        Transition.DEPENDENCY_FAILED,
-                        f"{name}: not started: dependency {failed[0]} failed",
-                    )
-                elif all(phase is Phase.READY for phase in deps):
-                    self._move(name, Transition.SPAWN, f"{name}: starting")
-                    actions.append(Spawn(name))
-            elif record.phase is Phase.BACKOFF and now >= record.start_at:
-                record.restarts += 1
-                self._move(
-                    name, Transition.SPAWN, f"{name}: restarting (restart {record.restarts})"
-                )
-                actions.append(Spawn(name))
+            if record.phase in (Phase.PENDING, Phase.BACKOFF):
+                actions += self._start_when_due(name, record, now)
             elif record.phase is Phase.STARTING and record.pid is not None:
                 if record.kill_reason:
                     continue
@@ -259,6 +242,33 @@ class Supervision:
                     record.probing = True
                     actions.append(Probe(name))
         return actions
+
+    def _start_when_due(self, name: str, record: _Record, now: float) -> list[Action]:
+        """Start (PENDING) or restart (BACKOFF, delay over) once every dependency is ready."""
+        deps = record.plan.depends_on
+        failed = next((d for d in deps if self._records[d].phase is Phase.FAILED), None)
+        first = record.phase is Phase.PENDING
+        if failed is not None:
+            verb = "started" if first else "restarted"
+            self._move(
+                name,
+                Transition.DEPENDENCY_FAILED,
+                f"{name}: not {verb}: dependency {failed} failed",
+            )
+            return []
+        if not self._dependencies_ready(name) or (not first and now < record.start_at):
+            return []
+        if first:
+            self._move(name, Transition.SPAWN, f"{name}: starting")
+        else:
+            record.restarts += 1
+            self._move(name, Transition.SPAWN, f"{name}: restarting (restart {record.restarts})")
+        return [Spawn(name)]
+
+    def _dependencies_ready(self, name: str) -> bool:
+        return all(
+            self._records[dep].phase is Phase.READY for dep in self._records[name].plan.depends_on
+        )
 
     def _stop_step(self) -> list[Action]:
         now = self._clock()
@@ -295,8 +305,9 @@ class Supervision:
     def next_deadline(self) -> float | None:
         """The earliest time at which :meth:`step` may have something new to do."""
         times: list[float] = []
-        for record in self._records.values():
-            if record.phase is Phase.BACKOFF:
+        for name, record in self._records.items():
+            if record.phase is Phase.BACKOFF and self._dependencies_ready(name):
+                # Waiting on a dependency is waiting on a fact, not on the clock.
                 times.append(record.start_at)
             elif (
                 record.phase is Phase.STARTING and record.pid is not None and not record.kill_reason
