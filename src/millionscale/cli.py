@@ -86,11 +86,13 @@ def _status_table(data: dict[str, Any]) -> Table:
     table = Table(title=f"topology {data.get('topology', '?')}", title_justify="left")
     for column in ("name", "tier", "dc", "role", "pid", "address", "state", "restarts"):
         table.add_column(column, no_wrap=True)
-    table.add_column("note", overflow="fold")
+    notes = any(p["state"] != "ready" and p.get("reason") for p in data["processes"])
+    if notes:
+        table.add_column("note", overflow="fold")
     colours = {"ready": "green", "starting": "yellow", "failed": "red", "stopped": "dim"}
     for p in data["processes"]:
         state = p["state"]
-        table.add_row(
+        row = [
             p["name"],
             p["tier"],
             p["datacenter"],
@@ -99,8 +101,10 @@ def _status_table(data: dict[str, Any]) -> Table:
             p["address"],
             f"[{colours.get(state, 'white')}]{state}[/]",
             str(p["restarts"]),
-            p.get("reason", "") if state != "ready" else "",
-        )
+        ]
+        if notes:
+            row.append(p.get("reason", "") if state != "ready" else "")
+        table.add_row(*row)
     return table
 
 

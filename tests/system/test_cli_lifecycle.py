@@ -192,3 +192,25 @@ def test_version_prints_the_package_version(cli: Cli):
 
     assert result.returncode == 0
     assert result.stdout.startswith("millionscale 0.")
+
+
+def test_logs_follow_prints_new_lines_as_they_come(cli: Cli):
+    topology = cli.write_topology(FULL)
+    assert cli.run("up", str(topology), "--detach").returncode == 0
+    web = cli.process("web")
+    with subprocess.Popen(
+        [sys.executable, "-m", "millionscale.cli", "logs", "supervisor", "--follow", "-n", "1"],
+        cwd=cli.workdir,
+        env=cli.env,
+        stdout=subprocess.PIPE,
+        text=True,
+    ) as follower:
+        assert follower.stdout is not None
+        follower.stdout.readline()  # the existing last line: the follower is reading now
+        subprocess.run(["kill", "-KILL", str(web["pid"])], check=True)
+        seen = [follower.stdout.readline() for _ in range(2)]
+        follower.send_signal(signal.SIGINT)
+        follower.wait(timeout=10)
+
+    assert any("web: killed by signal 9" in line for line in seen)
+    assert follower.returncode == 0
