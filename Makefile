@@ -6,7 +6,8 @@ VENV := .venv
 BIN := $(VENV)/bin
 PY := $(BIN)/python
 
-.PHONY: all venv engines demo test lint typecheck unit integration system bench clean
+
+.PHONY: all venv engines browser demo test lint typecheck unit integration system bench clean
 
 all: test
 
@@ -15,6 +16,9 @@ venv:
 
 engines: venv
 	@$(PY) -m millionscale.servers.install
+
+browser: venv
+	@$(PY) -m millionscale.servers.install --browser
 
 lint: venv
 	$(BIN)/ruff check src tests bench
@@ -32,7 +36,7 @@ integration: engines
 system: engines
 	$(BIN)/pytest tests/system
 
-test: engines lint typecheck
+test: engines browser lint typecheck
 	$(BIN)/pytest
 
 demo: engines

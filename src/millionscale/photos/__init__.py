@@ -1,0 +1,1 @@
+"""The reference photo-sharing app: a small Instagram that every tier scales."""

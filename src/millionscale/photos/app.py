@@ -1,0 +1,254 @@
+"""The photo app: assembly, settings and the process entry point.
+
+    DATABASE_URL=postgresql://... SECRET_KEY=... MEDIA_DIR=./media \\
+        python -m millionscale.photos.app --port 8000
+
+At start it applies pending schema migrations (idempotent, safe with several
+processes starting at once), opens a connection pool and serves the JSON API
+under ``/api``, the HTML pages, fingerprinted static assets under ``/static``,
+uploaded media under ``/media`` (both cacheable for a year: their URLs change
+when their content does), and ``/healthz``, ``/readyz``, ``/metrics``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import os
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import psycopg
+import structlog
+import uvicorn
+from fastapi import FastAPI
+from fastapi.concurrency import run_in_threadpool
+from psycopg_pool import AsyncConnectionPool
+from starlette.middleware import Middleware
+from starlette.requests import Request
+from starlette.responses import FileResponse, Response
+from starlette.routing import Route
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from millionscale.errors import ConfigError
+from millionscale.obs import MetricsMiddleware, configure_logging, health_routes
+from millionscale.photos import pages
+from millionscale.photos.api import Services, router
+from millionscale.photos.media import MediaStore
+from millionscale.photos.repository import PostgresPhotoRepository
+from millionscale.photos.schema import migrate
+from millionscale.web.sessions import PostgresSessionStore, SessionCookie
+
+__all__ = ["BodyLimit", "Settings", "StaticAssets", "create_app", "main"]
+
+log = structlog.get_logger()
+
+MAX_UPLOAD_BYTES = 10 * 1024 * 1024  # 10 MiB: a 12 MP phone JPEG is 3-5 MB
+IMMUTABLE = "public, max-age=31536000, immutable"  # one year: URLs carry a content hash
+STATIC_DIR = Path(__file__).parent / "static"
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    database_url: str
+    secret_key: str
+    media_dir: Path
+    max_upload_bytes: int = MAX_UPLOAD_BYTES
+    secure_cookies: bool = False
+    pool_min: int = 2
+    pool_max: int = 10
+
+    @classmethod
+    def from_env(cls, env: dict[str, str] | None = None) -> Settings:
+        env = dict(os.environ if env is None else env)
+        missing = [key for key in ("DATABASE_URL", "SECRET_KEY") if not env.get(key)]
+        if missing:
+            raise ConfigError(
+                f"{' and '.join(missing)} not set",
+                hint="set them in the environment (the topology's env table does this)",
+            )
+        try:
+            return cls(
+                database_url=env["DATABASE_URL"],
+                secret_key=env["SECRET_KEY"],
+                media_dir=Path(env.get("MEDIA_DIR", "media")),
+                max_upload_bytes=int(env.get("MAX_UPLOAD_BYTES", MAX_UPLOAD_BYTES)),
+                secure_cookies=env.get("SECURE_COOKIES", "") in ("1", "true", "yes"),
+                pool_min=int(env.get("DB_POOL_MIN", 2)),
+                pool_max=int(env.get("DB_POOL_MAX", 10)),
+            )
+        except ValueError as error:
+            raise ConfigError(f"bad number in the environment: {error}", hint="fix it") from None
+
+
+class BodyLimit:
+    """ASGI middleware: refuse request bodies over ``limit`` bytes with 413.
+
+    Checked on ``Content-Length`` before anything is read, and again while
+    the body streams in (chunked uploads), so that an oversized upload is cut
+    off without being spooled to disk.
+    """
+
+    def __init__(self, app: ASGIApp, *, limit: int) -> None:
+        self.app = app
+        self.limit = limit
+
+    async def _refuse(self, send: Send) -> None:
+        body = b'{"detail":"request body too large"}'
+        await send(
+            {
+                "type": "http.response.start",
+                "status": 413,
+                "headers": [(b"content-type", b"application/json"), (b"connection", b"close")],
+            }
+        )
+        await send({"type": "http.response.body", "body": body})
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        length = dict(scope["headers"]).get(b"content-length")
+        if length is not None and length.isdigit() and int(length) > self.limit:
+            await self._refuse(send)
+            return
+        seen = 0
+        started = False
+
+        class TooLarge(Exception):
+            pass
+
+        async def counted() -> Message:
+            nonlocal seen
+            message = await receive()
+            if message["type"] == "http.request":
+                seen += len(message.get("body", b""))
+                if seen > self.limit:
+                    raise TooLarge
+            return message
+
+        async def tracked(message: Message) -> None:
+            nonlocal started
+            started = started or message["type"] == "http.response.start"
+            await send(message)
+
+        try:
+            await self.app(scope, counted, tracked)
+        except TooLarge:
+            if not started:
+                await self._refuse(send)
+
+
+class StaticAssets:
+    """The app's own CSS and JS under fingerprinted URLs (``app.3f2a9c1b.css``)."""
+
+    def __init__(self, directory: Path) -> None:
+        self.files: dict[str, Path] = {}  # fingerprinted name -> file
+        self.urls: dict[str, str] = {}  # logical name -> URL
+        for path in sorted(directory.iterdir()):
+            if path.is_file():
+                digest = hashlib.sha256(path.read_bytes()).hexdigest()[:10]
+                name = f"{path.stem}.{digest}{path.suffix}"
+                self.files[name] = path
+                self.urls[path.name] = f"/static/{name}"
+
+    async def serve(self, request: Request) -> Response:
+        path = self.files.get(request.path_params["name"])
+        if path is None:
+            return Response("not found", status_code=404)
+        return FileResponse(path, headers={"Cache-Control": IMMUTABLE})
+
+
+def create_app(settings: Settings) -> FastAPI:
+    """The photo app, ready to serve once its lifespan has started."""
+    pool = AsyncConnectionPool(
+        settings.database_url,
+        min_size=settings.pool_min,
+        max_size=settings.pool_max,
+        open=False,
+        kwargs={"connect_timeout": 5},
+    )
+    media = MediaStore(settings.media_dir)
+    services = Services(
+        repo=PostgresPhotoRepository(pool),
+        sessions=PostgresSessionStore(pool),
+        cookie=SessionCookie(settings.secret_key, secure=settings.secure_cookies),
+        media=media,
+        max_upload_bytes=settings.max_upload_bytes,
+    )
+    assets = StaticAssets(STATIC_DIR)
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        applied = await run_in_threadpool(migrate, settings.database_url)
+        log.info("schema ready", migrations_applied=applied)
+        await pool.open(wait=True, timeout=30)
+        try:
+            yield
+        finally:
+            await pool.close()
+
+    async def ready() -> str | None:
+        try:
+            async with pool.connection(timeout=2) as conn:
+                await conn.execute("SELECT 1")
+        except (psycopg.Error, TimeoutError) as error:
+            return f"database unreachable: {type(error).__name__}"
+        return None
+
+    async def serve_media(request: Request) -> Response:
+        relative = request.path_params["path"]
+        path = (settings.media_dir / relative).resolve()
+        root = settings.media_dir.resolve()
+        if root not in path.parents or not path.is_file():
+            return Response("not found", status_code=404)
+        return FileResponse(path, headers={"Cache-Control": IMMUTABLE})
+
+    app = FastAPI(
+        title="millionscale photos",
+        version="1",
+        summary="The reference photo-sharing app that every tier of millionscale scales.",
+        lifespan=lifespan,
+        middleware=[
+            Middleware(MetricsMiddleware),
+            Middleware(BodyLimit, limit=settings.max_upload_bytes + 64 * 1024),
+        ],
+    )
+    app.state.services = services
+    app.state.assets = assets
+    app.include_router(router)
+    app.include_router(pages.router)
+    for route in health_routes(ready):
+        app.router.routes.append(route)
+    app.router.routes.append(Route("/static/{name}", assets.serve, methods=["GET", "HEAD"]))
+    app.router.routes.append(Route("/media/{path:path}", serve_media, methods=["GET", "HEAD"]))
+    return app
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="millionscale-photos", description=__doc__)
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, required=True)
+    parser.add_argument("--name", default="photos", help="process name for the logs")
+    args = parser.parse_args(argv)
+    configure_logging(args.name)
+    try:
+        settings = Settings.from_env()
+    except ConfigError as error:
+        log.error("cannot start", error=error.one_line())
+        raise SystemExit(2) from None
+    uvicorn.run(
+        create_app(settings),
+        host=args.host,
+        port=args.port,
+        log_config=None,
+        access_log=False,
+        loop="auto",
+        timeout_keep_alive=75,  # above the load balancer's idle timeout (nginx: 60 s)
+    )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,134 @@
+"""Uploaded photos: validated by decoding, stored by content, served forever-cacheable.
+
+A file is accepted only if Pillow decodes it completely as JPEG or PNG within
+the pixel limit; its name is the SHA-256 of its bytes, so its URL changes
+exactly when its content does (a fingerprinted URL) and may be cached by
+browsers and CDN edges for a year. A thumbnail (longest side 320 px, JPEG) is
+made beside it.
+
+Files are written to a temporary name and renamed into place, so a reader
+never sees half a file; the caller inserts the database row only after both
+files exist, and removes what it wrote if the insert fails (see
+:mod:`millionscale.photos.api`): a failed upload leaves no row and no file.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import os
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+from PIL import Image, ImageOps, UnidentifiedImageError
+
+__all__ = [
+    "MAX_PIXELS",
+    "THUMBNAIL_SIZE",
+    "InvalidImage",
+    "MediaStore",
+    "StoredPhoto",
+    "decode",
+]
+
+MAX_PIXELS = 40_000_000  # 40 MP: above any phone camera, far below a decompression bomb
+THUMBNAIL_SIZE = (320, 320)  # Instagram's grid shows about 300 px wide
+FORMATS = {"JPEG": ".jpg", "PNG": ".png"}
+
+
+class InvalidImage(ValueError):
+    """The bytes are not a complete JPEG or PNG image within the limits."""
+
+
+@dataclass(frozen=True, slots=True)
+class Decoded:
+    image: Image.Image
+    format: str
+
+
+@dataclass(frozen=True, slots=True)
+class StoredPhoto:
+    media_path: str  # relative to the media root, e.g. "ab/ab12...ef.jpg"
+    thumbnail_path: str
+    width: int
+    height: int
+    written: tuple[Path, ...]  # files this upload created (not ones it found already there)
+
+
+def decode(data: bytes) -> Decoded:
+    """Decode ``data`` fully; raise :class:`InvalidImage` saying why it is refused."""
+    try:
+        probe = Image.open(io.BytesIO(data))
+        if probe.format not in FORMATS:
+            raise InvalidImage(
+                f"{probe.format or 'unknown'} images are not accepted; use JPEG or PNG"
+            )
+        width, height = probe.size
+        if width * height > MAX_PIXELS:
+            raise InvalidImage(
+                f"{width}x{height} is more than {MAX_PIXELS // 1_000_000} megapixels"
+            )
+        probe.verify()  # checksums, structure
+        image = Image.open(io.BytesIO(data))
+        image.load()  # every pixel: a truncated file fails here
+    except InvalidImage:
+        raise
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError, Image.DecompressionBombError):
+        raise InvalidImage("not a decodable JPEG or PNG image") from None
+    return Decoded(image, probe.format)
+
+
+class MediaStore:
+    """Photos and thumbnails under one directory, named by content."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        root.mkdir(parents=True, exist_ok=True)
+
+    def path(self, relative: str) -> Path:
+        return self.root / relative
+
+    def _write(self, data: bytes, suffix: str) -> tuple[str, Path | None]:
+        digest = hashlib.sha256(data).hexdigest()[:32]
+        relative = f"{digest[:2]}/{digest}{suffix}"
+        target = self.root / relative
+        if target.exists():
+            return relative, None  # same content already stored: share it
+        target.parent.mkdir(exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=".upload-")
+        try:
+            with os.fdopen(fd, "wb") as handle:
+                handle.write(data)
+            os.chmod(tmp, 0o644)
+            os.replace(tmp, target)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
+        return relative, target
+
+    def store(self, data: bytes) -> StoredPhoto:
+        """Validate ``data`` and write it and its thumbnail; raise InvalidImage if refused."""
+        decoded = decode(data)
+        image = ImageOps.exif_transpose(decoded.image) or decoded.image
+        thumb = image.convert("RGB")
+        thumb.thumbnail(THUMBNAIL_SIZE)
+        buffer = io.BytesIO()
+        thumb.save(buffer, "JPEG", quality=80, optimize=True)
+        written: list[Path] = []
+        try:
+            media_path, created = self._write(data, FORMATS[decoded.format])
+            written += [created] if created else []
+            thumbnail_path, created = self._write(buffer.getvalue(), ".thumb.jpg")
+            written += [created] if created else []
+        except BaseException:
+            self.remove(written)
+            raise
+        return StoredPhoto(media_path, thumbnail_path, image.width, image.height, tuple(written))
+
+    def remove(self, paths: list[Path] | tuple[Path, ...]) -> None:
+        for path in paths:
+            path.unlink(missing_ok=True)
+
+    def remove_relative(self, relatives: tuple[str, ...]) -> None:
+        self.remove([self.root / relative for relative in relatives])
