@@ -20,7 +20,6 @@ from prometheus_client import (
 )
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.routing import Match
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 __all__ = ["MetricsMiddleware", "metrics_response"]
@@ -67,12 +66,11 @@ class MetricsMiddleware:
         self.app = app
         self.requests, self.latency = _http_metrics(registry)
 
-    def _route(self, scope: Scope) -> str:
-        for route in getattr(scope.get("app"), "routes", ()) or ():
-            match, _ = route.matches(scope)
-            if match is Match.FULL:
-                return str(getattr(route, "path", "unmatched"))
-        return "unmatched"
+    @staticmethod
+    def _route(scope: Scope) -> str:
+        """The template of the route that served the request (Starlette records it)."""
+        path = getattr(scope.get("route"), "path", None)
+        return path if isinstance(path, str) and path else "unmatched"
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
