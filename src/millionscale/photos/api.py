@@ -51,8 +51,10 @@ PASSWORD_MIN, PASSWORD_MAX = 8, 256  # NIST SP 800-63B: at least 8, allow long p
 PAGE_DEFAULT, PAGE_MAX = 20, 100
 ID_MAX = 2**63 - 1  # PostgreSQL bigint
 
+NO_NUL = r"^[^\x00]*$"  # PostgreSQL text cannot hold NUL: refuse it at the door, as a 422
+
 PhotoId = Annotated[int, Path(ge=1, le=ID_MAX)]
-Username = Annotated[str, Path(min_length=1, max_length=64)]
+Username = Annotated[str, Path(min_length=1, max_length=64, pattern=NO_NUL)]
 
 
 class Services:
@@ -112,7 +114,7 @@ class Credentials(BaseModel):
 
 
 class LoginCredentials(BaseModel):
-    username: str = Field(min_length=1, max_length=64)
+    username: str = Field(min_length=1, max_length=64, pattern=NO_NUL)
     password: str = Field(min_length=1, max_length=PASSWORD_MAX)
 
 
@@ -135,7 +137,7 @@ class PhotoOut(BaseModel):
 
 
 class CaptionIn(BaseModel):
-    caption: str = Field(max_length=CAPTION_MAX)
+    caption: str = Field(max_length=CAPTION_MAX, pattern=NO_NUL)
 
 
 class LikeOut(BaseModel):
@@ -275,7 +277,7 @@ async def timeline(
     user: Me,
     svc: ServicesDep,
     limit: Annotated[int, Query(ge=1, le=PAGE_MAX)] = PAGE_DEFAULT,
-    cursor: Annotated[str | None, Query(max_length=200)] = None,
+    cursor: Annotated[str | None, Query(max_length=200, pattern=NO_NUL)] = None,
 ) -> TimelineOut:
     """Photos of the people you follow, and yours, newest first; page with ``next_cursor``."""
     try:
@@ -301,7 +303,7 @@ async def upload(
     user: Me,
     svc: ServicesDep,
     file: Annotated[UploadFile, File(description="a JPEG or PNG image")],
-    caption: Annotated[str, Form(max_length=CAPTION_MAX)] = "",
+    caption: Annotated[str, Form(max_length=CAPTION_MAX, pattern=NO_NUL)] = "",
 ) -> PhotoOut:
     """Post a photo. Nothing is kept unless all of it is: files, then the row."""
     data = await file.read(svc.max_upload_bytes + 1)
