@@ -22,7 +22,7 @@ def _resolve(parsed, state_dir: Path, port: int = 41001):
 ONE_ENGINE = {"cache": {"tier": "cache", "engine": "redis"}}
 
 
-def test_each_engine_gets_a_secret_and_a_command_gets_none(tmp_path: Path):
+def test_every_process_gets_its_own_secret(tmp_path: Path):
     parsed = topology(
         db={"tier": "db", "engine": "postgres", "port": 45432},
         cache={"tier": "cache", "engine": "redis", "port": 46379},
@@ -31,12 +31,17 @@ def test_each_engine_gets_a_secret_and_a_command_gets_none(tmp_path: Path):
 
     resolved = _resolve(parsed, tmp_path / "state")
 
-    db, cache, web = (resolved.process(n) for n in ("db", "cache", "web"))
-    assert db.secret
-    assert cache.secret
-    assert db.secret != cache.secret
-    assert len(db.secret) >= 24  # token_urlsafe(18): 144 random bits
-    assert web.secret is None
+    secrets = [resolved.process(n).secret for n in ("db", "cache", "web")]
+    assert len(set(secrets)) == 3
+    assert all(len(secret) >= 43 for secret in secrets)  # token_urlsafe(32): 256 random bits
+
+
+def test_a_command_receives_its_secret_through_the_placeholder(tmp_path: Path):
+    parsed = topology(web={"tier": "web", "command": ["sh"], "env": {"SECRET_KEY": "{secret}"}})
+
+    web = _resolve(parsed, tmp_path / "state").process("web")
+
+    assert web.env == {"SECRET_KEY": web.secret}
 
 
 def test_secrets_are_saved_in_the_state_dir_readable_by_the_owner_only(tmp_path: Path):
@@ -98,9 +103,11 @@ def test_the_state_dir_it_creates_is_owner_only(tmp_path: Path):
     assert stat.S_IMODE(state_dir.stat().st_mode) == 0o700
 
 
-def test_a_topology_without_engines_writes_no_secrets_file(tmp_path: Path):
+def test_a_command_keeps_its_secret_across_runs(tmp_path: Path):
     state_dir = tmp_path / "state"
+    parsed = topology(web={"tier": "web", "command": ["sh"]})
 
-    _resolve(topology(web={"tier": "web", "command": ["sh"]}), state_dir)
+    first = _resolve(parsed, state_dir).process("web").secret
+    second = _resolve(parsed, state_dir).process("web").secret
 
-    assert not (state_dir / "secrets.json").exists()
+    assert first == second

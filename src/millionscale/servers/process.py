@@ -62,16 +62,25 @@ def spawn(
     cwd: Path | None = None,
     user: str | None = None,
     die_with_parent: bool = True,
+    cpus: Sequence[int] | None = None,
 ) -> subprocess.Popen[bytes]:
     """Start ``argv`` in its own process group, output appended to ``log_path``.
 
     ``user`` runs it as that account (needed for PostgreSQL when we are root).
     ``die_with_parent=False`` is for the detached supervisor only, which must
-    outlive the command that started it.
+    outlive the command that started it. ``cpus`` pins it (and its children)
+    to those CPUs, to isolate tiers that share one machine.
     """
     log_path.parent.mkdir(parents=True, exist_ok=True)
     parent_pid = os.getpid()
-    preexec = (lambda: _arm_parent_death_signal(parent_pid)) if die_with_parent else None
+    pinned = set(cpus) if cpus else None
+
+    def preexec() -> None:
+        if pinned is not None:
+            os.sched_setaffinity(0, pinned)
+        if die_with_parent:
+            _arm_parent_death_signal(parent_pid)
+
     with open(log_path, "ab") as log:
         kwargs: dict[str, object] = {}
         if user is not None and user != pwd.getpwuid(os.geteuid()).pw_name:

@@ -21,7 +21,8 @@ A topology is a TOML file::
 
 Each process has exactly one of ``engine`` and ``command``. Placeholders in
 ``command`` and ``env``: ``{python}`` (this interpreter), ``{name}``,
-``{host}``, ``{port}``, ``{state_dir}``, and for a process it depends on,
+``{host}``, ``{port}``, ``{state_dir}``, ``{secret}`` (generated once per
+process and kept in ``.millionscale/secrets.json``), and for a process it depends on,
 ``{db.url}``, ``{db.host}``, ``{db.port}``, ``{db.address}``. Unknown keys are
 errors: a misspelt key must not be silently ignored.
 """
@@ -130,6 +131,7 @@ class ProcessSpec(_Strict):
     port: Port = "auto"
     durable: bool = True
     settings: dict[str, str] = Field(default_factory=dict)
+    cpus: list[Annotated[int, Field(ge=0)]] | None = Field(default=None, min_length=1)
     depends_on: list[Annotated[str, Field(pattern=NAME_PATTERN)]] = Field(default_factory=list)
     readiness: Readiness = Field(default_factory=Readiness)
     restart: RestartPolicy = Field(default_factory=RestartPolicy)

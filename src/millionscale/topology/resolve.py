@@ -4,7 +4,7 @@ Resolution happens once, in the command that starts a topology, before any
 process runs, so that everything a user can get wrong fails fast with exit
 code 2 and nothing left running: a missing engine binary or program, a fixed
 port already taken or claimed twice, an unknown placeholder. It fixes every
-``"auto"`` port, generates (or reuses) each engine's secret and renders
+``"auto"`` port, generates (or reuses) each process's secret and renders
 ``command`` and ``env``. The result, :class:`ResolvedTopology`, is written to
 ``.millionscale/topology.json`` (owner-only: rendered ``env`` may hold
 database URLs) and read by the supervisor.
@@ -13,6 +13,7 @@ database URLs) and read by the supervisor.
 from __future__ import annotations
 
 import json
+import os
 import re
 import secrets
 import shutil
@@ -50,7 +51,8 @@ class ResolvedProcess(BaseModel):
     settings: dict[str, str]
     host: str
     ports: dict[str, int]
-    secret: str | None  # engines only
+    cpus: list[int] | None
+    secret: str  # an engine's password or token; a command's {secret}
     argv: list[str] | None  # commands only; an engine's comes from the engine
     env: dict[str, str]
     depends_on: list[str]
@@ -64,7 +66,7 @@ class ResolvedProcess(BaseModel):
         return f"{self.host}:{self.ports['main']}"
 
     def endpoint(self) -> Endpoint:
-        return Endpoint(host=self.host, ports=dict(self.ports), secret=self.secret or "")
+        return Endpoint(host=self.host, ports=dict(self.ports), secret=self.secret)
 
 
 class ResolvedTopology(BaseModel):
@@ -120,7 +122,7 @@ def _render(text: str, where: str, own: dict[str, str], deps: dict[str, dict[str
         if value is None:
             raise TopologyError(
                 f"{where}: unknown placeholder {{{ref}}}",
-                hint="use {python}, {name}, {host}, {port}, {address}, {state_dir}, "
+                hint="use {python}, {name}, {host}, {port}, {address}, {state_dir}, {secret}, "
                 "or {dep.url}, {dep.host}, {dep.port}, {dep.address} of a dependency",
             )
         return value
@@ -152,6 +154,12 @@ def resolve(
         spec = topology.processes[name]
         if spec.engine is not None:
             find_bindir(spec.engine)
+        available = os.sched_getaffinity(0)
+        if spec.cpus and not set(spec.cpus) <= available:
+            raise TopologyError(
+                f"processes.{name}.cpus: {sorted(set(spec.cpus) - available)} not available here",
+                hint=f"this machine offers CPUs {sorted(available)}; pin to those or drop 'cpus'",
+            )
         if spec.port == "auto":
             continue
         other = claimed.get((spec.host, spec.port))
@@ -186,11 +194,9 @@ def resolve(
         extra = engine_for(spec.engine).extra_ports if spec.engine else ()
         ports[name] = {"main": main} | {port: pick(spec.host, name) for port in extra}
 
-    secrets_by_name = {
-        name: stored.get(name) or secrets.token_urlsafe(18)
-        for name in order
-        if topology.processes[name].engine is not None
-    }
+    # Every process gets a secret, kept across runs: an engine's password or
+    # token, a command's {secret} (the photo app signs its cookies with it).
+    secrets_by_name = {name: stored.get(name) or secrets.token_urlsafe(32) for name in order}
 
     def values_for(name: str) -> dict[str, str]:
         spec = topology.processes[name]
@@ -207,7 +213,12 @@ def resolve(
     processes: list[ResolvedProcess] = []
     for name in order:
         spec = topology.processes[name]
-        own = {"python": sys.executable, "name": name, "state_dir": str(state_dir)}
+        own = {
+            "python": sys.executable,
+            "name": name,
+            "state_dir": str(state_dir),
+            "secret": secrets_by_name[name],
+        }
         own |= {k: v for k, v in values_for(name).items() if k != "url"}
         deps = {dep: values_for(dep) for dep in spec.depends_on}
 
@@ -228,7 +239,8 @@ def resolve(
                 settings=dict(spec.settings),
                 host=spec.host,
                 ports=ports[name],
-                secret=secrets_by_name.get(name),
+                cpus=list(spec.cpus) if spec.cpus else None,
+                secret=secrets_by_name[name],
                 argv=argv or None,
                 env={
                     key: _render(value, f"processes.{name}.env.{key}", own, deps)

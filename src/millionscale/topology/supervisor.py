@@ -120,11 +120,12 @@ class Supervisor:
                     log_path=log_path,
                     user=engine.run_as(),
                     cwd=data_dir,
+                    cpus=process.cpus,
                 )
             else:
                 assert process.argv is not None
                 env = {**os.environ, "PYTHONUNBUFFERED": "1", **process.env}
-                child = spawn(process.argv, log_path=log_path, env=env)
+                child = spawn(process.argv, log_path=log_path, env=env, cpus=process.cpus)
         except (MillionscaleError, OSError, subprocess.SubprocessError) as error:
             reason = error.one_line() if isinstance(error, MillionscaleError) else str(error)
             self.core.spawn_failed(name, reason)
