@@ -26,7 +26,8 @@ WAIT_S = 20
 @pytest.fixture
 def browser(tmp_path):
     chromium, driver = shutil.which("chromium"), shutil.which("chromedriver")
-    assert chromium and driver, "run 'make browser' to install chromium and chromium-driver"
+    assert chromium, "run 'make browser' to install chromium"
+    assert driver, "run 'make browser' to install chromium-driver"
     options = webdriver.ChromeOptions()
     options.binary_location = chromium
     for flag in (
