@@ -15,9 +15,6 @@ become ready exits with code 1 after stopping what it started.
 from __future__ import annotations
 
 import json
-import os
-import signal
-import subprocess
 import sys
 import time
 from importlib.metadata import PackageNotFoundError, version
@@ -29,10 +26,10 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from millionscale.errors import MillionscaleError, SupervisorError, UnknownProcessError
-from millionscale.servers.process import log_tail, pid_alive, signal_group, spawn, start_ticks
-from millionscale.topology.load import load_topology
-from millionscale.topology.resolve import ResolvedTopology, resolve
+from millionscale.errors import MillionscaleError, UnknownProcessError
+from millionscale.servers.process import log_tail
+from millionscale.topology.control import Started, live_view, ours, start, stop
+from millionscale.topology.resolve import ResolvedTopology
 from millionscale.topology.state import DEFAULT_STATE_DIR, StateDir
 
 __all__ = ["app", "main"]
@@ -56,30 +53,12 @@ StateOption = Annotated[
     ),
 ]
 
-DOWN_MARGIN_S = 15.0  # beyond the processes' own stop timeouts
-STATE_POLL_S = 0.1
-
 
 def _version() -> str:
     try:
         return version("millionscale")
     except PackageNotFoundError:
         return "unknown"
-
-
-def _live_view(state: StateDir) -> dict[str, Any]:
-    """The published state, with everything marked stopped if no supervisor runs."""
-    data = state.read_state() or {"processes": []}
-    running = state.supervisor_pid() is not None
-    if not running:
-        alive = _ours(data)
-        for process in data["processes"]:
-            if process.get("pid") not in alive:
-                process["pid"] = None
-                if process.get("state") != "failed":
-                    process["state"] = "stopped"
-    data["running"] = running
-    return data
 
 
 def _status_table(data: dict[str, Any]) -> Table:
@@ -108,82 +87,6 @@ def _status_table(data: dict[str, Any]) -> Table:
     return table
 
 
-def _wait_ready(
-    state: StateDir, supervisor: subprocess.Popen[bytes], total: int, timeout: float
-) -> str | None:
-    """Follow the supervisor until all is ready; return None, or why not."""
-    deadline = time.monotonic() + timeout
-    columns = (
-        SpinnerColumn(),
-        TextColumn("{task.description}"),
-        BarColumn(),
-        TextColumn("{task.completed}/{task.total} ready"),
-        TimeElapsedColumn(),
-    )
-    with Progress(*columns, console=err_console, transient=True) as progress:
-        task = progress.add_task("starting", total=total)
-        while True:
-            data = state.read_state()
-            if data:
-                processes = data["processes"]
-                ready = [p for p in processes if p["state"] == "ready"]
-                failed = [p for p in processes if p["state"] == "failed"]
-                waiting = [p["name"] for p in processes if p["state"] == "starting"]
-                progress.update(
-                    task,
-                    completed=len(ready),
-                    description=f"starting {', '.join(waiting[:3])}" if waiting else "starting",
-                )
-                if failed:
-                    return f"{failed[0]['name']} failed: {failed[0]['reason']}"
-                if len(ready) == total:
-                    return None
-            if supervisor.poll() is not None:
-                return f"the supervisor exited with code {supervisor.returncode}"
-            if time.monotonic() > deadline:
-                return f"not ready within {timeout:g} s"
-            time.sleep(STATE_POLL_S)
-
-
-def _ours(view: dict[str, Any]) -> list[int]:
-    """Pids in a published state that still name the processes we started.
-
-    A pid is ours only while its start time matches the one published: a pid
-    reused by an unrelated process is never signalled.
-    """
-    return [
-        int(p["pid"])
-        for p in view.get("processes", [])
-        if p.get("pid") and p.get("started") and start_ticks(int(p["pid"])) == p["started"]
-    ]
-
-
-def _stop(state: StateDir) -> int:
-    """Stop the supervisor and everything it started; return how many processes were stopped."""
-    before = _ours(state.read_state() or {})
-    supervisor = state.supervisor_pid()
-    if supervisor is not None:
-        try:
-            topology = ResolvedTopology.read(state.topology)
-            budget = sum(p.restart.stop_timeout_s for p in topology.processes) + DOWN_MARGIN_S
-        except (OSError, ValueError):
-            budget = 60.0
-        os.kill(supervisor, signal.SIGTERM)
-        deadline = time.monotonic() + budget
-        while pid_alive(supervisor) and time.monotonic() < deadline:
-            time.sleep(STATE_POLL_S)
-        if pid_alive(supervisor):  # its children die with it (parent-death signal)
-            os.kill(supervisor, signal.SIGKILL)
-    # Belt and braces: nothing we started outlives `down`, whatever happened to the supervisor.
-    leftovers = set(before) | set(_ours(state.read_state() or {}))
-    for pid in leftovers:
-        signal_group(pid, signal.SIGKILL)
-    deadline = time.monotonic() + 5.0
-    while any(pid_alive(pid) for pid in leftovers) and time.monotonic() < deadline:
-        time.sleep(0.02)
-    return len(set(before))
-
-
 @app.command()
 def up(
     topology: Annotated[Path, typer.Argument(help="Topology file to start.")] = Path(
@@ -196,27 +99,47 @@ def up(
     state_dir: StateOption = DEFAULT_STATE_DIR,
 ) -> None:
     """Start every process of TOPOLOGY in dependency order and wait until all are ready."""
-    state = StateDir(state_dir)
-    running = state.supervisor_pid()
-    if running is not None:
-        raise SupervisorError(
-            f"a topology already runs from {state.root} (supervisor pid {running})",
-            hint="run 'millionscale down' first, or use another --state-dir",
-        )
-    resolved = resolve(load_topology(topology), source=topology, state_dir=state_dir)
-    state.create()
-    resolved.save(state.topology)
-    state.state.unlink(missing_ok=True)
-    started = time.monotonic()
-    supervisor = spawn(
-        [sys.executable, "-m", "millionscale.topology.supervisor", str(state.root.resolve())],
-        log_path=state.logs / "supervisor.log",
-        die_with_parent=not detach,
+    started = _start(topology, state_dir, detach=detach, timeout=timeout)
+    if detach:
+        return
+    console.print("press Ctrl-C to stop")
+    try:
+        while started.supervisor.poll() is None:
+            time.sleep(0.5)
+    except KeyboardInterrupt:
+        console.print("stopping...")
+        stop(StateDir(state_dir))
+        return
+    raise typer.Exit(started.supervisor.returncode or 0)
+
+
+def _start(topology: Path, state_dir: Path, *, detach: bool, timeout: float) -> Started:
+    """Start with a progress bar; on failure show why, stop everything and exit 1."""
+    columns = (
+        SpinnerColumn(),
+        TextColumn("{task.description}"),
+        BarColumn(),
+        TextColumn("{task.completed}/{task.total} ready"),
+        TimeElapsedColumn(),
     )
-    problem = _wait_ready(state, supervisor, len(resolved.processes), timeout)
-    if problem is not None:
-        err_console.print(f"[red]error:[/] {problem}")
-        view = _live_view(state)
+    with Progress(*columns, console=err_console, transient=True) as progress:
+        task = progress.add_task("starting", total=None)
+
+        def show(data: dict[str, Any]) -> None:
+            processes = data["processes"]
+            waiting = [p["name"] for p in processes if p["state"] == "starting"]
+            progress.update(
+                task,
+                total=len(processes),
+                completed=sum(p["state"] == "ready" for p in processes),
+                description=f"starting {', '.join(waiting[:3])}" if waiting else "starting",
+            )
+
+        started = start(topology, state_dir, detach=detach, timeout=timeout, on_state=show)
+    state = StateDir(state_dir)
+    if started.problem is not None:
+        err_console.print(f"[red]error:[/] {started.problem}")
+        view = live_view(state)
         if view["processes"]:
             err_console.print(_status_table(view))
         for p in view["processes"]:
@@ -224,32 +147,22 @@ def up(
                 tail = log_tail(state.logs / f"{p['name']}.log")
                 if tail:
                     err_console.print(f"[bold]{p['name']}[/] log: {tail}", markup=False)
-        _stop(state)
+        stop(state)
         raise typer.Exit(1)
-    elapsed = time.monotonic() - started
-    console.print(_status_table(_live_view(state)))
-    console.print(f"all {len(resolved.processes)} processes ready in {elapsed:.2f} s")
-    if detach:
-        return
-    console.print("press Ctrl-C to stop")
-    try:
-        while supervisor.poll() is None:
-            time.sleep(0.5)
-    except KeyboardInterrupt:
-        console.print("stopping...")
-        _stop(state)
-        return
-    raise typer.Exit(supervisor.returncode or 0)
+    console.print(_status_table(live_view(state)))
+    count = len(started.topology.processes)
+    console.print(f"all {count} processes ready in {started.elapsed_s:.2f} s")
+    return started
 
 
 @app.command()
 def down(state_dir: StateOption = DEFAULT_STATE_DIR) -> None:
     """Stop everything `up` started; afterwards none of its processes is alive."""
     state = StateDir(state_dir)
-    if state.supervisor_pid() is None and not _ours(state.read_state() or {}):
+    if state.supervisor_pid() is None and not ours(state.read_state() or {}):
         console.print("nothing is running")
         return
-    count = _stop(state)
+    count = stop(state)
     console.print(f"stopped the supervisor and {count} processes")
 
 
@@ -260,7 +173,7 @@ def status(
 ) -> None:
     """Show every process of the running topology: pid, address, state, restarts."""
     state = StateDir(state_dir)
-    data = _live_view(state)
+    data = live_view(state)
     if as_json:
         keys = ("name", "tier", "datacenter", "role", "pid", "address", "state", "restarts")
         out = {
