@@ -40,9 +40,7 @@ test: engines browser lint typecheck
 	$(BIN)/pytest
 
 demo: engines
-	$(BIN)/millionscale up topologies/demo.toml --detach
-	$(BIN)/millionscale status
-	$(BIN)/millionscale down
+	$(BIN)/millionscale demo
 
 bench: engines
 	$(PY) bench/topology_up.py

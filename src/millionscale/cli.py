@@ -4,6 +4,9 @@
     millionscale down                        stop everything it started
     millionscale status [--json]             who runs where, and how they are
     millionscale logs NAME [--follow]        one process's log
+    millionscale demo                        up, seed, load, report, down
+    millionscale photos seed                 fill the running photo app with data
+    millionscale bench --target URL          open-loop load, or --find-capacity
     millionscale version
 
 Errors a user can cause (a bad topology file, a taken port, a missing engine,
@@ -26,7 +29,7 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from millionscale.errors import MillionscaleError, UnknownProcessError
+from millionscale.errors import MillionscaleError, SupervisorError, UnknownProcessError
 from millionscale.servers.process import log_tail
 from millionscale.topology.control import Started, live_view, ours, start, stop
 from millionscale.topology.resolve import ResolvedTopology
@@ -347,6 +350,62 @@ def bench(
     if json_file is not None:
         report.write_json(json_file, data)
         console.print(f"result written to {json_file}")
+
+
+@app.command()
+def demo(
+    topology: Annotated[Path, typer.Option(help="Topology to run.")] = Path("topologies/demo.toml"),
+    users: Annotated[int, typer.Option(min=10, max=1_000_000, help="Users to seed.")] = 2_000,
+    rate: Annotated[float, typer.Option(min=1, help="Requests per second.")] = 50.0,
+    duration: Annotated[float, typer.Option(min=1, help="Seconds of load.")] = 30.0,
+    state_dir: StateOption = DEFAULT_STATE_DIR,
+) -> None:
+    """Bring the whole system up, seed it, load it, report, and stop it."""
+    from millionscale.demo import DemoSettings, run_demo
+
+    settings = DemoSettings(
+        topology=topology, state_dir=state_dir, users=users, rate=rate, duration_s=duration
+    )
+    if run_demo(settings, console) is None:
+        raise typer.Exit(1)
+
+
+photos_app = typer.Typer(help="The reference photo-sharing app.", no_args_is_help=True)
+app.add_typer(photos_app, name="photos")
+
+
+@photos_app.command("seed")
+def photos_seed(
+    users: Annotated[int, typer.Option(min=1, max=1_000_000, help="Users to create.")] = 2_000,
+    seed_value: Annotated[int, typer.Option("--seed", help="Seed of the dataset.")] = 0,
+    reset: Annotated[bool, typer.Option(help="Delete all users and photos first.")] = False,
+    state_dir: StateOption = DEFAULT_STATE_DIR,
+) -> None:
+    """Fill the running topology's photo app with a skewed dataset (users user00000...)."""
+    from millionscale.bench.dataset import DEFAULT_PASSWORD, generate
+    from millionscale.photos.seed import running_app, seed
+
+    state = StateDir(state_dir)
+    if state.supervisor_pid() is None:
+        raise SupervisorError("no topology is running here", hint="run 'millionscale up' first")
+    target = running_app(ResolvedTopology.read(state.topology))
+    with console.status(f"seeding {users} users") as status:
+        result = seed(
+            target.database_url,
+            target.media_dir,
+            generate(users, seed=seed_value),
+            seed_value=seed_value,
+            reset=reset,
+            progress=lambda step: status.update(f"seeding {step}"),
+        )
+    if result.skipped:
+        console.print("already seeded; pass --reset to replace it")
+        return
+    console.print(
+        f"seeded {result.users} users, {result.follows} follows, {result.photos} photos; "
+        f"log in as user00000 with password {DEFAULT_PASSWORD!r}; load it with "
+        f"'millionscale bench --target {target.base_url}'"
+    )
 
 
 def main() -> None:

@@ -26,10 +26,12 @@ from argon2 import PasswordHasher
 from PIL import Image
 
 from millionscale.bench.dataset import DEFAULT_PASSWORD, Dataset
+from millionscale.errors import ConfigError
 from millionscale.photos.media import MediaStore, StoredPhoto
 from millionscale.photos.schema import migrate
+from millionscale.topology.resolve import ResolvedTopology
 
-__all__ = ["SeedResult", "seed"]
+__all__ = ["RunningApp", "SeedResult", "running_app", "seed"]
 
 PALETTE = 12  # distinct seeded images; content-addressed, so 12 files however many photos
 HISTORY = timedelta(days=30)  # seeded photos are spread over the last month
@@ -113,3 +115,27 @@ def seed(
         progress("analyze")
         conn.execute("ANALYZE users, follows, photos")
     return SeedResult(len(dataset.users), len(dataset.follows), photos, skipped=False)
+
+
+@dataclass(frozen=True, slots=True)
+class RunningApp:
+    """Where a running topology's photo app is, and what it stores where."""
+
+    base_url: str
+    database_url: str
+    media_dir: Path
+
+
+def running_app(topology: ResolvedTopology) -> RunningApp:
+    """The photo app of a resolved topology (the first process that runs it)."""
+    for process in topology.processes:
+        if process.argv and "millionscale.photos.app" in process.argv:
+            return RunningApp(
+                base_url=f"http://{process.address}",
+                database_url=process.env["DATABASE_URL"],
+                media_dir=Path(process.env.get("MEDIA_DIR", "media")),
+            )
+    raise ConfigError(
+        f"topology {topology.name} runs no photo app",
+        hint="start one that does, such as topologies/single-server.toml",
+    )

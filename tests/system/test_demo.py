@@ -1,0 +1,30 @@
+"""`millionscale demo`: up, seed, load, report, down, with nothing left behind."""
+
+import json
+import re
+import shutil
+from pathlib import Path
+
+import pytest
+from conftest import Cli, all_dead
+
+pytestmark = pytest.mark.system
+
+
+def test_demo_reports_with_charts_and_leaves_nothing_running(cli: Cli):
+    shutil.copytree(Path(__file__).parents[2] / "topologies", cli.workdir / "topologies")
+
+    result = cli.run("demo", "--users", "200", "--rate", "20", "--duration", "4", timeout=300)
+
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "seeded 200 users" in result.stdout
+    report = re.search(r"report: (\S+\.html)", result.stdout)
+    assert report is not None
+    html = (cli.workdir / report.group(1)).read_text()
+    assert html.count('src="data:image/png;base64,') == 2  # latency and throughput charts
+    assert cli.status()["running"] is False
+    published = json.loads((cli.state_dir / "state.json").read_text())
+    log = (cli.state_dir / "logs" / "supervisor.log").read_text()
+    started = [int(pid) for pid in re.findall(r"started as pid (\d+)", log)]
+    assert len(started) == 2  # db and web, each started once
+    assert all_dead([*started, published["supervisor_pid"]])
