@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 PY := $(BIN)/python
 
 
-.PHONY: all venv engines browser demo test lint typecheck unit integration system bench clean
+.PHONY: all venv engines browser peers demo test lint typecheck unit integration system bench clean
 
 all: test
 
@@ -42,8 +42,13 @@ test: engines browser lint typecheck
 demo: engines
 	$(BIN)/millionscale demo
 
-bench: engines
+peers: venv
+	@$(PY) -m millionscale.servers.install --peers
+
+bench: engines peers
 	$(PY) bench/topology_up.py
+	$(PY) bench/loadgen_ceiling.py
+	$(PY) bench/photos_capacity.py
 
 clean:
 	-$(BIN)/millionscale down

@@ -13,7 +13,7 @@ installs only what is missing:
   non-root machine without it gets a clear error naming what to install.
 
 With ``--browser`` it also installs Debian's Chromium and ChromeDriver for the
-browser tests. When everything is present it prints nothing and exits 0.
+browser tests, with ``--peers`` the benchmarks' peers (nginx, wrk). When everything is present it prints nothing and exits 0.
 """
 
 from __future__ import annotations
@@ -31,8 +31,10 @@ __all__ = [
     "APT_PACKAGES",
     "BROWSER_PACKAGES",
     "PIP_PACKAGES",
+    "PEER_PACKAGES",
     "ensure_browser",
     "ensure_engines",
+    "ensure_peers",
     "missing_engines",
 ]
 
@@ -128,12 +130,33 @@ def ensure_browser(*, echo: bool = True) -> bool:
     return True
 
 
+PEER_PACKAGES = {"nginx": "nginx-light", "wrk": "wrk"}
+
+
+def ensure_peers(*, echo: bool = True) -> list[str]:
+    """Install the benchmark peers (nginx, wrk) that are missing; return those installed."""
+    missing = [program for program in PEER_PACKAGES if not shutil.which(program)]
+    if not missing:
+        return []
+    if os.geteuid() != 0 or not shutil.which("apt-get"):
+        raise BinaryNotFoundError(
+            f"the benchmarks need {', '.join(missing)}",
+            hint=f"install the packages {', '.join(PEER_PACKAGES[p] for p in missing)}",
+        )
+    if echo:
+        print(f"installing benchmark peers: {', '.join(missing)}", file=sys.stderr)
+    _apt_install([PEER_PACKAGES[program] for program in missing])
+    return missing
+
+
 def main(argv: list[str] | None = None) -> int:
     args = sys.argv[1:] if argv is None else argv
     try:
         ensure_engines()
         if "--browser" in args:
             ensure_browser()
+        if "--peers" in args:
+            ensure_peers()
     except ServerError as error:
         print(f"error: {error.one_line()}", file=sys.stderr)
         return 2
