@@ -15,7 +15,6 @@ import binascii
 from datetime import datetime
 from typing import Annotated, Any
 
-from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from fastapi import (
     APIRouter,
@@ -33,6 +32,7 @@ from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel, Field
 
 from millionscale.photos.media import InvalidImage, MediaStore
+from millionscale.photos.passwords import hasher
 from millionscale.photos.repository import (
     Cursor,
     PhotoRecord,
@@ -73,7 +73,7 @@ class Services:
         self.cookie = cookie
         self.media = media
         self.max_upload_bytes = max_upload_bytes
-        self.hasher = PasswordHasher()  # argon2id, RFC 9106's second recommended setting
+        self.hasher = hasher()
         # Verified when the username is unknown, so that both failures cost the same.
         self.dummy_hash = self.hasher.hash("not a real password")
 

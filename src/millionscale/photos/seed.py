@@ -22,12 +22,12 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import psycopg
-from argon2 import PasswordHasher
 from PIL import Image
 
 from millionscale.bench.dataset import DEFAULT_PASSWORD, Dataset
 from millionscale.errors import ConfigError
 from millionscale.photos.media import MediaStore, StoredPhoto
+from millionscale.photos.passwords import hasher
 from millionscale.photos.schema import migrate
 from millionscale.topology.resolve import ResolvedTopology
 
@@ -76,7 +76,7 @@ def seed(
         ).fetchone():
             return SeedResult(0, 0, 0, skipped=True)
         progress("users")
-        password_hash = PasswordHasher().hash(DEFAULT_PASSWORD)
+        password_hash = hasher().hash(DEFAULT_PASSWORD)
         with conn.cursor().copy("COPY users (username, password_hash) FROM STDIN") as copy:
             for name in dataset.users:
                 copy.write_row((name, password_hash))

@@ -30,8 +30,8 @@ from millionscale.servers.binaries import ENGINES, find_bindir
 __all__ = [
     "APT_PACKAGES",
     "BROWSER_PACKAGES",
-    "PIP_PACKAGES",
     "PEER_PACKAGES",
+    "PIP_PACKAGES",
     "ensure_browser",
     "ensure_engines",
     "ensure_peers",

@@ -1,0 +1,176 @@
+"""The photo app's capacity at p99 <= 100 ms, stage by stage, and where its time goes.
+
+For each stage topology (single-server, separate-db), in one run:
+
+1. start it on a scratch state directory and seed it (5,000 users, skewed
+   follows, ~20,000 photos);
+2. search the highest constant rate of the default mix (timeline 70%, photo
+   15%, like 8%, post 5%, sign up 2%) whose p99 stays <= 100 ms with under
+   0.1% errors (``millionscale bench --find-capacity``);
+3. load it again at 80% of that rate while py-spy samples the app process,
+   and sort the samples into where the time goes;
+4. stop it.
+
+    .venv/bin/python bench/photos_capacity.py [--stages single-server separate-db]
+        [--step-seconds 10] [--json bench/results/photos_capacity.json]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import collections
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import threading
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+from rich.table import Table
+
+from millionscale.bench import dataset, run, scenario
+from millionscale.bench.capacity import CapacityPlan
+from millionscale.photos.seed import running_app, seed
+from millionscale.topology.control import start, stop
+from millionscale.topology.state import StateDir
+
+ROOT = Path(__file__).resolve().parents[1]
+SEED_USERS = 5_000
+ACTIVE_USERS = 100
+SLO_P99_MS = 100.0
+PROFILE_SHARE = 0.8  # profile at 80% of capacity: busy, not yet queueing
+PROFILE_SECONDS = 20
+
+# Where a sample's time goes, judged by the frames on its stack (first match wins).
+CATEGORIES = (
+    ("password hashing (argon2)", ("argon2",)),
+    ("image decode and thumbnail (Pillow)", ("PIL/",)),
+    ("database driver (psycopg)", ("psycopg",)),
+    ("JSON and validation (pydantic, json)", ("pydantic", "json/", "fastapi/encoders", "jsonable")),
+    ("templates (jinja2)", ("jinja2",)),
+    ("HTTP server (uvicorn, h11, httptools)", ("uvicorn", "h11", "httptools")),
+    ("framework (fastapi, starlette)", ("fastapi", "starlette")),
+    ("event loop (asyncio, uvloop)", ("asyncio", "selectors", "uvloop")),
+)
+
+
+def classify(stack: str) -> str:
+    """The category of the innermost frame that belongs to one (leaf first)."""
+    for frame in reversed(stack.split(";")):
+        for name, needles in CATEGORIES:
+            if any(needle in frame for needle in needles):
+                return name
+    return "other (our code, stdlib)"
+
+
+def profile(pid: int, seconds: int, out: Path) -> dict[str, float]:
+    """Sample ``pid``'s busy threads with py-spy; return the share of samples per category."""
+    py_spy = shutil.which("py-spy") or str(Path(sys.executable).parent / "py-spy")
+    subprocess.run(
+        [py_spy, "record", "--pid", str(pid), "--duration", str(seconds), "--rate", "200",
+         "--format", "raw", "--output", str(out), "--nonblocking"],
+        check=True,
+        capture_output=True,
+        timeout=seconds + 60,
+    )  # fmt: skip
+    counts: collections.Counter[str] = collections.Counter()
+    for line in out.read_text().splitlines():
+        stack, _, count = line.rpartition(" ")
+        if count.isdigit():
+            idle = (
+                stack.endswith("(selectors.py)")
+                or "select (selectors.py" in stack.rsplit(";", 1)[-1]
+            )
+            counts["idle (waiting for work)" if idle else classify(stack)] += int(count)
+    total = sum(counts.values()) or 1
+    return {name: count / total for name, count in counts.most_common()}
+
+
+def measure(stage: str, step_seconds: float, console: Console, work: Path) -> dict[str, Any]:
+    state_dir = work / stage / ".millionscale"
+    topology = ROOT / "topologies" / f"{stage}.toml"
+    started = start(topology, state_dir, detach=False, timeout=300)
+    try:
+        if started.problem:
+            raise SystemExit(f"{stage} did not start: {started.problem}")
+        app = running_app(started.topology)
+        result = seed(app.database_url, app.media_dir, dataset.generate(SEED_USERS, seed=1))
+        console.print(f"[bold]{stage}[/]: seeded {result.users} users, {result.photos} photos")
+        workload = scenario.Workload(
+            base_url=app.base_url,
+            usernames=tuple(dataset.username(i) for i in range(ACTIVE_USERS)),
+            password=dataset.DEFAULT_PASSWORD,
+            mix=scenario.DEFAULT_MIX,
+            seed=1,
+        )
+        capacity = asyncio.run(
+            run.find_target_capacity(
+                workload,
+                CapacityPlan(start_rate=25, slo_p99_ms=SLO_P99_MS),
+                step_seconds,
+                say=lambda sentence: console.print(f"  {sentence}", markup=False),
+            )
+        )
+        rate = capacity.highest_holding_rate or 0.0
+        published = StateDir(state_dir).read_state() or {"processes": []}
+        web = next(p for p in published["processes"] if p["name"] == "web")
+        shares: dict[str, float] = {}
+        if rate:
+            profile_rate = round(rate * PROFILE_SHARE, 1)
+            console.print(f"  profiling at {profile_rate}/s for {PROFILE_SECONDS} s")
+            holder: dict[str, dict[str, float]] = {}
+            sampler = threading.Thread(
+                target=lambda: holder.update(
+                    shares=profile(web["pid"], PROFILE_SECONDS, work / f"{stage}.pyspy.txt")
+                )
+            )
+            sampler.start()
+            asyncio.run(run.bench_target(workload, profile_rate, PROFILE_SECONDS + 2))
+            sampler.join()
+            shares = holder.get("shares", {})
+        return {"capacity": capacity.to_json(), "highest_holding_rate": rate, "profile": shares}
+    finally:
+        stop(StateDir(state_dir))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--stages", nargs="+", default=["single-server", "separate-db"])
+    parser.add_argument("--step-seconds", type=float, default=10.0)
+    parser.add_argument("--json", type=Path, default=ROOT / "bench/results/photos_capacity.json")
+    args = parser.parse_args()
+    console = Console()
+    results: dict[str, Any] = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        for stage in args.stages:
+            results[stage] = measure(stage, args.step_seconds, console, Path(tmp))
+    table = Table(title=f"photo app capacity at p99 <= {SLO_P99_MS:g} ms (default mix)")
+    table.add_column("stage")
+    table.add_column("requests/s", justify="right")
+    table.add_column("vs single-server", justify="right")
+    base = results.get("single-server", {}).get("highest_holding_rate") or 0
+    for stage, data in results.items():
+        rate = data["highest_holding_rate"]
+        table.add_row(stage, f"{rate:,.0f}", f"{rate / base:.2f}x" if base else "-")
+    console.print(table)
+    for stage, data in results.items():
+        shares = Table(title=f"{stage}: where the app process's time goes at 80% of capacity")
+        shares.add_column("category")
+        shares.add_column("share of samples", justify="right")
+        for name, share in data["profile"].items():
+            shares.add_row(name, f"{share:.1%}")
+        console.print(shares)
+    args.json.parent.mkdir(parents=True, exist_ok=True)
+    args.json.write_text(
+        json.dumps({"benchmark": "photos_capacity", "cpus": os.cpu_count(), **results}, indent=2)
+    )
+    console.print(f"written to {args.json}")
+
+
+if __name__ == "__main__":
+    main()
