@@ -55,7 +55,8 @@ CATEGORIES = (
     ("templates (jinja2)", ("jinja2",)),
     ("HTTP server (uvicorn, h11, httptools)", ("uvicorn", "h11", "httptools")),
     ("framework (fastapi, starlette)", ("fastapi", "starlette")),
-    ("event loop (asyncio, uvloop)", ("asyncio", "selectors", "uvloop")),
+    ("idle worker threads (waiting for work)", ("threading.py",)),
+    ("event loop (asyncio, uvloop in C: I/O and polling)", ("asyncio", "selectors", "uvloop")),
 )
 
 
@@ -68,8 +69,8 @@ def classify(stack: str) -> str:
     return "other (our code, stdlib)"
 
 
-def profile(pid: int, seconds: int, out: Path) -> dict[str, float]:
-    """Sample ``pid``'s busy threads with py-spy; return the share of samples per category."""
+def profile(pid: int, seconds: int, out: Path) -> dict[str, Any]:
+    """Sample ``pid``'s busy threads with py-spy: shares per category and the top leaf frames."""
     py_spy = shutil.which("py-spy") or str(Path(sys.executable).parent / "py-spy")
     subprocess.run(
         [py_spy, "record", "--pid", str(pid), "--duration", str(seconds), "--rate", "200",
@@ -79,16 +80,17 @@ def profile(pid: int, seconds: int, out: Path) -> dict[str, float]:
         timeout=seconds + 60,
     )  # fmt: skip
     counts: collections.Counter[str] = collections.Counter()
+    leaves: collections.Counter[str] = collections.Counter()
     for line in out.read_text().splitlines():
         stack, _, count = line.rpartition(" ")
         if count.isdigit():
-            idle = (
-                stack.endswith("(selectors.py)")
-                or "select (selectors.py" in stack.rsplit(";", 1)[-1]
-            )
-            counts["idle (waiting for work)" if idle else classify(stack)] += int(count)
+            counts[classify(stack)] += int(count)
+            leaves[stack.rsplit(";", 1)[-1]] += int(count)
     total = sum(counts.values()) or 1
-    return {name: count / total for name, count in counts.most_common()}
+    return {
+        "categories": {name: count / total for name, count in counts.most_common()},
+        "top_frames": {frame: count / total for frame, count in leaves.most_common(12)},
+    }
 
 
 def measure(stage: str, step_seconds: float, console: Console, work: Path) -> dict[str, Any]:
@@ -119,20 +121,28 @@ def measure(stage: str, step_seconds: float, console: Console, work: Path) -> di
         rate = capacity.highest_holding_rate or 0.0
         published = StateDir(state_dir).read_state() or {"processes": []}
         web = next(p for p in published["processes"] if p["name"] == "web")
-        shares: dict[str, float] = {}
+        shares: dict[str, Any] = {"categories": {}, "top_frames": {}}
         if rate:
             profile_rate = round(rate * PROFILE_SHARE, 1)
             console.print(f"  profiling at {profile_rate}/s for {PROFILE_SECONDS} s")
-            holder: dict[str, dict[str, float]] = {}
+            holder: dict[str, dict[str, Any]] = {}
             sampler = threading.Thread(
                 target=lambda: holder.update(
                     shares=profile(web["pid"], PROFILE_SECONDS, work / f"{stage}.pyspy.txt")
                 )
             )
-            sampler.start()
-            asyncio.run(run.bench_target(workload, profile_rate, PROFILE_SECONDS + 2))
+            # Sample only the timed run: logging the users in first is argon2 work
+            # that the steady state does not have.
+            asyncio.run(
+                run.bench_target(
+                    workload,
+                    profile_rate,
+                    PROFILE_SECONDS + 2,
+                    on_start=lambda _rate: sampler.start(),
+                )
+            )
             sampler.join()
-            shares = holder.get("shares", {})
+            shares = holder.get("shares", shares)
         return {"capacity": capacity.to_json(), "highest_holding_rate": rate, "profile": shares}
     finally:
         stop(StateDir(state_dir))
@@ -162,7 +172,7 @@ def main() -> None:
         shares = Table(title=f"{stage}: where the app process's time goes at 80% of capacity")
         shares.add_column("category")
         shares.add_column("share of samples", justify="right")
-        for name, share in data["profile"].items():
+        for name, share in data["profile"]["categories"].items():
             shares.add_row(name, f"{share:.1%}")
         console.print(shares)
     args.json.parent.mkdir(parents=True, exist_ok=True)

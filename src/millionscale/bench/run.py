@@ -9,7 +9,8 @@ the connection pool.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 
 from millionscale.bench.api import PhotoApi
@@ -43,6 +44,19 @@ class Limits:
         validate_bounds(self.max_in_flight, self.drain_timeout_s)
 
 
+@asynccontextmanager
+async def _logged_in(
+    workload: Workload, limits: Limits, say: Callable[[str], None]
+) -> AsyncIterator[Scenario]:
+    """One pooled transport with the workload's users logged in (untimed)."""
+    async with HttpTransport(
+        workload.base_url, pool_limit=limits.pool_limit, timeout_s=limits.timeout_s
+    ) as transport:
+        scenario = Scenario(workload, PhotoApi(transport))
+        say(await scenario.log_in())
+        yield scenario
+
+
 async def bench_target(
     workload: Workload,
     rate: float,
@@ -59,11 +73,7 @@ async def bench_target(
     when the timed run starts.
     """
     validate_rate_and_duration(rate, duration_s)
-    async with HttpTransport(
-        workload.base_url, pool_limit=limits.pool_limit, timeout_s=limits.timeout_s
-    ) as transport:
-        scenario = Scenario(workload, PhotoApi(transport))
-        say(await scenario.log_in())
+    async with _logged_in(workload, limits, say) as scenario:
         on_start(rate)
         recorder = await run_open_loop(
             rate,
@@ -92,11 +102,7 @@ async def find_target_capacity(
     after logging in and one per step.
     """
     validate_rate_and_duration(plan.start_rate, step_duration_s)
-    async with HttpTransport(
-        workload.base_url, pool_limit=limits.pool_limit, timeout_s=limits.timeout_s
-    ) as transport:
-        scenario = Scenario(workload, PhotoApi(transport))
-        say(await scenario.log_in())
+    async with _logged_in(workload, limits, say) as scenario:
 
         async def step(rate: float) -> Summary:
             on_start(rate)
