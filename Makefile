@@ -21,8 +21,8 @@ browser: venv
 	@$(PY) -m millionscale.servers.install --browser
 
 lint: venv
-	$(BIN)/ruff check src tests bench
-	$(BIN)/ruff format --check src tests bench
+	$(BIN)/ruff check --no-cache src tests bench
+	$(BIN)/ruff format --no-cache --check src tests bench
 
 typecheck: venv
 	$(BIN)/mypy

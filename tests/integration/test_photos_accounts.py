@@ -1,6 +1,7 @@
 """Sign up, log in, log out, and what a session cookie can and cannot do."""
 
 import pytest
+
 from conftest import PhotoApp
 
 pytestmark = pytest.mark.integration

@@ -18,10 +18,10 @@ from pathlib import Path
 
 import pytest
 import schemathesis
-from conftest import jpeg
 from hypothesis import HealthCheck, given, settings
 from schemathesis.checks import not_a_server_error
 
+from conftest import jpeg
 from millionscale.servers import free_port
 from millionscale.servers.process import spawn, terminate
 

@@ -1,6 +1,7 @@
 """A photo belongs to its owner: nobody else may edit or delete it."""
 
 import pytest
+
 from conftest import PhotoApp
 
 pytestmark = pytest.mark.integration

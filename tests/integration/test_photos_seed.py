@@ -2,8 +2,8 @@
 
 import psycopg
 import pytest
-from conftest import PhotoApp
 
+from conftest import PhotoApp
 from millionscale.bench.dataset import DEFAULT_PASSWORD, generate, username
 from millionscale.photos.seed import seed
 

@@ -1,6 +1,7 @@
 """Follows, likes, profiles and the timeline."""
 
 import pytest
+
 from conftest import PhotoApp, jpeg
 
 pytestmark = pytest.mark.integration

@@ -1,6 +1,7 @@
 """Uploading photos: validated by decoding, stored whole or not at all."""
 
 import pytest
+
 from conftest import PhotoApp, jpeg, png
 
 pytestmark = pytest.mark.integration

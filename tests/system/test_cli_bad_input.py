@@ -3,6 +3,7 @@
 import socket
 
 import pytest
+
 from conftest import Cli, placeholder
 
 pytestmark = pytest.mark.system

@@ -7,8 +7,8 @@ import sys
 import urllib.request
 
 import pytest
-from conftest import Cli, all_dead, wait_until
 
+from conftest import Cli, all_dead, wait_until
 from millionscale.servers.process import pid_alive
 
 pytestmark = pytest.mark.system

@@ -6,6 +6,7 @@ import shutil
 from pathlib import Path
 
 import pytest
+
 from conftest import Cli, all_dead
 
 pytestmark = pytest.mark.system
