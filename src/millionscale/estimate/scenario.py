@@ -26,20 +26,18 @@ calibration beats both for the capacities it measured.
 
 from __future__ import annotations
 
-import difflib
-import re
-import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import ClassVar
 
-from pydantic import BaseModel, ConfigDict, ValidationError, ValidationInfo, field_validator
+from pydantic import BaseModel, ConfigDict, ValidationInfo, field_validator
 
+from millionscale import tomlfile
 from millionscale.errors import ConfigError
 from millionscale.estimate.calibration import Calibration
 from millionscale.estimate.inputs import FIELDS, FIELDS_BY_NAME, InputField, Inputs
-from millionscale.topology.load import line_of
+from millionscale.tomlfile import FieldError, line_of
 
 __all__ = [
     "Resolved",
@@ -53,14 +51,6 @@ __all__ = [
 _BY_KEY: dict[tuple[str, str], InputField] = {(f.section, f.key): f for f in FIELDS}
 
 
-class _FieldError(ValueError):
-    """A value that does not parse, carrying the hint pydantic would otherwise drop."""
-
-    def __init__(self, message: str, hint: str) -> None:
-        super().__init__(message)
-        self.hint = hint
-
-
 class _Section(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
     SECTION: ClassVar[str] = ""
@@ -72,7 +62,7 @@ class _Section(BaseModel):
         try:
             return spec.parse(value)
         except ConfigError as error:
-            raise _FieldError(error.message, error.hint) from None
+            raise FieldError(error.message, error.hint) from None
 
 
 class Users(_Section):
@@ -152,64 +142,9 @@ class Scenario(BaseModel):
         return out
 
 
-_SECTIONS: dict[str, type[BaseModel]] = {
-    "users": Users,
-    "traffic": Traffic,
-    "storage": Storage,
-    "cache": Cache,
-    "capacity": Capacity,
-}
-
-
-def _allowed(loc: tuple[str | int, ...]) -> list[str]:
-    if len(loc) == 1:
-        return list(Scenario.model_fields)
-    model = _SECTIONS.get(str(loc[0]))
-    return list(model.model_fields) if model else []
-
-
-def _describe(error: Mapping[str, Any], text: str) -> tuple[str, str, int | None]:
-    loc: tuple[str | int, ...] = tuple(error["loc"])
-    key = ".".join(str(part) for part in loc)
-    kind = str(error["type"])
-    cause = (error.get("ctx") or {}).get("error")
-    if kind == "extra_forbidden":
-        allowed = _allowed(loc)
-        close = difflib.get_close_matches(str(loc[-1]), allowed, n=1)
-        guess = f"did you mean {close[0]!r}? " if close else ""
-        return f"{key}: unknown key", f"{guess}allowed: {', '.join(allowed)}", line_of(text, loc)
-    if isinstance(cause, _FieldError):
-        return f"{key}: {cause}", cause.hint, line_of(text, loc)
-    message = str(error["msg"]).removeprefix("Value error, ")
-    if kind in ("model_type", "model_attributes_type"):
-        return (
-            f"{key}: must be a table",
-            f"write [{key}] with its keys under it",
-            line_of(text, loc),
-        )
-    return f"{key}: {message}", "fix the value", line_of(text, loc)
-
-
 def parse_scenario(text: str, source: str = "<scenario>") -> Scenario:
     """Parse and check scenario text; raise ConfigError naming ``source``, line and key."""
-    try:
-        data = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as error:
-        found = re.search(r"line (\d+)", str(error))
-        where = f"{source}:{found.group(1)}" if found else source
-        raise ConfigError(
-            f"{where}: not valid TOML: {error}", hint="fix the TOML syntax at that line"
-        ) from None
-    try:
-        scenario = Scenario.model_validate(data)
-    except ValidationError as error:
-        errors = sorted(
-            error.errors(include_url=False), key=lambda e: e["type"] != "extra_forbidden"
-        )
-        message, hint, line = _describe(dict(errors[0]), text)
-        where = f"{source}:{line}" if line else source
-        more = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""
-        raise ConfigError(f"{where}: {message}{more}", hint=hint) from None
+    scenario = tomlfile.parse(text, Scenario, source=source)
     users = scenario.users
     if users.dau is not None and users.mau is not None:
         line = line_of(text, ("users", "mau"))
@@ -227,18 +162,7 @@ def parse_scenario(text: str, source: str = "<scenario>") -> Scenario:
 
 def load_scenario(path: Path) -> Scenario:
     """Read and check the scenario file at ``path``."""
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise ConfigError(
-            f"scenario file {path} does not exist",
-            hint="give the path of a .toml file, such as scenarios/twitter.toml",
-        ) from None
-    except (OSError, UnicodeDecodeError) as error:
-        raise ConfigError(
-            f"cannot read scenario file {path}: {error}",
-            hint="check the path and that it is a UTF-8 text file",
-        ) from None
+    text = tomlfile.read(path, what="scenario", example="scenarios/twitter.toml")
     scenario = parse_scenario(text, str(path))
     if scenario.name is None:
         scenario = scenario.model_copy(update={"name": path.stem})
