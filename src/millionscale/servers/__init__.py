@@ -22,7 +22,7 @@ from millionscale.servers.engines import (
     RedisEngine,
     engine_for,
 )
-from millionscale.servers.server import RunningServer, free_port, start_server
+from millionscale.servers.server import RunningServer, free_port, start_replica, start_server
 
 __all__ = [
     "ENGINE_TYPES",
@@ -36,5 +36,6 @@ __all__ = [
     "find_binary",
     "find_bindir",
     "free_port",
+    "start_replica",
     "start_server",
 ]

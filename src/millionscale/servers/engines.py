@@ -169,6 +169,14 @@ class PostgresEngine(Engine):
     ``durable=False`` turns off fsync and full-page writes: a throwaway server
     for tests survives the kill of its own processes (the page cache keeps the
     data) but not a crash of the machine.
+
+    ``primary`` makes this node a streaming replica of that server: its data
+    directory is cloned with ``pg_basebackup`` (WAL streamed during the copy, a
+    physical replication slot named after the node created on the primary so
+    the primary keeps every WAL segment the replica still needs, and
+    ``standby.signal`` plus ``primary_conninfo`` written). A replica shares its
+    primary's password: the clone copies the roles. ``node_name`` becomes
+    ``cluster_name``, the name a primary's ``synchronous_standby_names`` uses.
     """
 
     name: ClassVar[str] = "postgres"
@@ -177,6 +185,13 @@ class PostgresEngine(Engine):
     graceful_signal: ClassVar[signal.Signals] = signal.SIGINT
 
     user: str = "postgres"  # superuser role created by initdb
+    primary: Endpoint | None = None
+    node_name: str | None = None
+
+    @property
+    def slot_name(self) -> str:
+        """The replication slot this node holds on its primary."""
+        return (self.node_name or "replica").replace("-", "_")
 
     def run_as(self) -> str | None:
         if os.geteuid() != 0:
@@ -186,8 +201,47 @@ class PostgresEngine(Engine):
     def _bin(self, program: str) -> str:
         return str(find_bindir("postgres") / program)
 
+    def _run(self, argv: list[str], env: dict[str, str] | None = None) -> str | None:
+        """Run a PostgreSQL program as the server's account; its error text, or None."""
+        run_as = self.run_as()
+        kwargs: dict[str, object] = {}
+        if run_as:
+            account = _account(run_as)
+            kwargs = {"user": account.pw_uid, "group": account.pw_gid, "extra_groups": []}
+        result = subprocess.run(  # type: ignore[call-overload]
+            argv, capture_output=True, text=True, check=False, cwd="/", env=env, **kwargs
+        )
+        if result.returncode == 0:
+            return None
+        return " | ".join((result.stderr or result.stdout).strip().splitlines()[-6:])
+
+    def _clone(self, data_dir: Path, primary: Endpoint) -> None:
+        env = {**os.environ, "PGPASSWORD": primary.secret, "PGCONNECT_TIMEOUT": "10"}
+        argv = [
+            self._bin("pg_basebackup"),
+            "--pgdata", str(data_dir),
+            "--dbname", f"host={primary.host} port={primary.port} user={self.user}",
+            "--wal-method", "stream",
+            "--write-recovery-conf",
+            "--slot", self.slot_name,
+            "--create-slot",
+            "--checkpoint", "fast",
+            "--no-password",
+        ]  # fmt: skip
+        error = self._run(argv, env=env)
+        if error is not None:
+            raise ServerStartError(
+                f"pg_basebackup from {primary.host}:{primary.port} failed for {data_dir}",
+                hint="check that the primary is up, reachable, and has this password "
+                "and a free replication slot",
+                log_tail=error,
+            )
+
     def prepare(self, data_dir: Path, endpoint: Endpoint) -> None:
         if (data_dir / "PG_VERSION").exists():
+            return
+        if self.primary is not None:
+            self._clone(data_dir, self.primary)
             return
         run_as = self.run_as()
         pwfile = data_dir.parent / f".{data_dir.name}.pw"
@@ -206,21 +260,14 @@ class PostgresEngine(Engine):
             ]  # fmt: skip
             if not self.durable:
                 argv.append("--no-sync")
-            kwargs: dict[str, object] = {}
-            if run_as:
-                account = _account(run_as)
-                kwargs = {"user": account.pw_uid, "group": account.pw_gid, "extra_groups": []}
-            result = subprocess.run(  # type: ignore[call-overload]
-                argv, capture_output=True, text=True, check=False, cwd="/", **kwargs
-            )
+            error = self._run(argv)
         finally:
             pwfile.unlink(missing_ok=True)
-        if result.returncode != 0:
-            tail = " | ".join((result.stderr or result.stdout).strip().splitlines()[-6:])
+        if error is not None:
             raise ServerStartError(
                 f"initdb failed for {data_dir}",
                 hint="check that the data directory is empty and writable by the server account",
-                log_tail=tail,
+                log_tail=error,
             )
 
     def argv(self, data_dir: Path, endpoint: Endpoint) -> list[str]:
@@ -235,7 +282,10 @@ class PostgresEngine(Engine):
             "max_wal_senders": "10",
             "max_replication_slots": "10",
             "hot_standby": "on",
+            "hot_standby_feedback": "on",  # queries on replicas are not cancelled by vacuum
         }
+        if self.node_name:
+            settings["cluster_name"] = self.node_name
         if not self.durable:
             settings |= {"fsync": "off", "full_page_writes": "off", "synchronous_commit": "off"}
         settings |= self.settings

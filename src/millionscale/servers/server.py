@@ -30,10 +30,16 @@ from pathlib import Path
 from types import TracebackType
 
 from millionscale.errors import ServerStartError
-from millionscale.servers.engines import Endpoint, Engine, engine_for, prepare_owned_dir
+from millionscale.servers.engines import (
+    Endpoint,
+    Engine,
+    PostgresEngine,
+    engine_for,
+    prepare_owned_dir,
+)
 from millionscale.servers.process import log_tail, pid_alive, spawn, terminate
 
-__all__ = ["RunningServer", "free_port", "start_server", "wait_ready"]
+__all__ = ["RunningServer", "free_port", "start_replica", "start_server", "wait_ready"]
 
 READY_TIMEOUT_S = 30.0  # PostgreSQL's first start with initdb takes 1-3 s here
 PROBE_INTERVAL_S = 0.05
@@ -158,6 +164,7 @@ def start_server(
     host: str = "127.0.0.1",
     durable: bool = False,
     ready_timeout: float = READY_TIMEOUT_S,
+    secret: str | None = None,
 ) -> RunningServer:
     """Start a throwaway ``engine`` and return once it answers real requests.
 
@@ -176,7 +183,7 @@ def start_server(
     try:
         data_dir = prepare_owned_dir(run_dir / "data", engine.run_as())
         ports = {"main": free_port(host)} | {name: free_port(host) for name in engine.extra_ports}
-        endpoint = Endpoint(host=host, ports=ports, secret=secrets.token_urlsafe(18))
+        endpoint = Endpoint(host=host, ports=ports, secret=secret or secrets.token_urlsafe(18))
         engine.prepare(data_dir, endpoint)
         log_path = run_dir / f"{engine.name}.log"
         process = spawn(
@@ -193,6 +200,33 @@ def start_server(
         server.stop()
         raise
     return server
+
+
+def start_replica(
+    primary: RunningServer,
+    name: str,
+    *,
+    settings: dict[str, str] | None = None,
+    ready_timeout: float = READY_TIMEOUT_S,
+) -> RunningServer:
+    """A throwaway streaming replica of the throwaway PostgreSQL ``primary``.
+
+    ``name`` is the replica's ``cluster_name`` (what ``synchronous_standby_names``
+    on the primary refers to) and the name of its replication slot. Stopping
+    it does not drop the slot: drop it on the primary if the replica is gone
+    for good, or the primary keeps its WAL.
+    """
+    if not isinstance(primary.engine, PostgresEngine):
+        raise TypeError("only PostgreSQL servers have replicas here")
+    engine = PostgresEngine(
+        durable=primary.engine.durable,
+        settings=dict(settings or {}),
+        primary=primary.endpoint,
+        node_name=name,
+    )
+    return start_server(
+        engine, host=primary.host, ready_timeout=ready_timeout, secret=primary.endpoint.secret
+    )
 
 
 @atexit.register
