@@ -132,6 +132,8 @@ class ProcessSpec(_Strict):
     durable: bool = True
     settings: dict[str, str] = Field(default_factory=dict)
     cpus: list[Annotated[int, Field(ge=0)]] | None = Field(default=None, min_length=1)
+    replica_of: str | None = Field(default=None, pattern=NAME_PATTERN)
+    synchronous: int = Field(default=0, ge=0, le=16)
     depends_on: list[Annotated[str, Field(pattern=NAME_PATTERN)]] = Field(default_factory=list)
     readiness: Readiness = Field(default_factory=Readiness)
     restart: RestartPolicy = Field(default_factory=RestartPolicy)
@@ -153,6 +155,12 @@ class ProcessSpec(_Strict):
             raise ValueError("an engine is probed its own way: keep only timeout_s in readiness")
         if self.engine is None and self.settings:
             raise ValueError("'settings' are engine settings; a command takes 'env' instead")
+        if self.engine != "postgres" and (self.replica_of is not None or self.synchronous):
+            raise ValueError("'replica_of' and 'synchronous' are for PostgreSQL engines")
+        if self.replica_of is not None and self.synchronous:
+            raise ValueError(
+                "a replica cannot have synchronous standbys: set 'synchronous' on the primary"
+            )
         return self
 
 
@@ -167,6 +175,39 @@ class Topology(_Strict):
 
     topology: TopologyMeta
     processes: dict[Annotated[str, Field(pattern=NAME_PATTERN)], ProcessSpec] = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _replication(self) -> Topology:
+        for name, spec in self.processes.items():
+            primary = spec.replica_of
+            if primary is None:
+                continue
+            if primary == name:
+                raise ValueError(f"processes.{name}.replica_of names the process itself")
+            if primary not in self.processes or self.processes[primary].engine != "postgres":
+                raise ValueError(
+                    f"processes.{name}.replica_of names {primary!r}, which is not a "
+                    "PostgreSQL process of this topology"
+                )
+            if self.processes[primary].replica_of is not None:
+                raise ValueError(
+                    f"processes.{name}.replica_of names {primary!r}, itself a replica: "
+                    "point every replica at the primary"
+                )
+            if primary not in spec.depends_on:
+                raise ValueError(
+                    f"processes.{name} is a replica of {primary!r} but does not depend on it: "
+                    "add it to depends_on"
+                )
+        for name, spec in self.processes.items():
+            replicas = [n for n, s in self.processes.items() if s.replica_of == name]
+            if spec.synchronous > len(replicas):
+                raise ValueError(
+                    f"processes.{name}.synchronous = {spec.synchronous} needs at least "
+                    f"{spec.synchronous} replicas of {name!r}; it has {len(replicas)}: add "
+                    "replicas or lower it (0 is asynchronous); nothing is downgraded silently"
+                )
+        return self
 
     @model_validator(mode="after")
     def _references(self) -> Topology:

@@ -52,6 +52,8 @@ class ResolvedProcess(BaseModel):
     host: str
     ports: dict[str, int]
     cpus: list[int] | None
+    replica_of: str | None  # PostgreSQL: the primary this node streams from
+    synchronous: int  # PostgreSQL primary: commits wait for ANY k of its replicas
     secret: str  # an engine's password or token; a command's {secret}
     argv: list[str] | None  # commands only; an engine's comes from the engine
     env: dict[str, str]
@@ -197,6 +199,10 @@ def resolve(
     # Every process gets a secret, kept across runs: an engine's password or
     # token, a command's {secret} (the photo app signs its cookies with it).
     secrets_by_name = {name: stored.get(name) or secrets.token_urlsafe(32) for name in order}
+    for name in order:  # a replica's clone copies its primary's roles, password included
+        primary = topology.processes[name].replica_of
+        if primary is not None:
+            secrets_by_name[name] = secrets_by_name[primary]
 
     def values_for(name: str) -> dict[str, str]:
         spec = topology.processes[name]
@@ -240,6 +246,8 @@ def resolve(
                 host=spec.host,
                 ports=ports[name],
                 cpus=list(spec.cpus) if spec.cpus else None,
+                replica_of=spec.replica_of,
+                synchronous=spec.synchronous,
                 secret=secrets_by_name[name],
                 argv=argv or None,
                 env={

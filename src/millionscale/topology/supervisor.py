@@ -35,13 +35,13 @@ import structlog
 
 from millionscale.errors import MillionscaleError, SupervisorError
 from millionscale.obs.logging import configure_logging
-from millionscale.servers.engines import Engine, engine_for, prepare_owned_dir
+from millionscale.servers.engines import Engine, PostgresEngine, engine_for, prepare_owned_dir
 from millionscale.servers.process import signal_group, spawn, start_ticks
 from millionscale.topology.resolve import ResolvedProcess, ResolvedTopology
 from millionscale.topology.state import StateDir, write_private
 from millionscale.topology.supervision import Kill, Plan, Probe, Spawn, Supervision, Terminate
 
-__all__ = ["Supervisor", "main", "probe"]
+__all__ = ["Supervisor", "engine_for_process", "main", "probe"]
 
 REAP_INTERVAL_S = 0.05
 PROBE_TIMEOUT_S = 1.0
@@ -79,6 +79,22 @@ def _plan(process: ResolvedProcess) -> Plan:
     )
 
 
+def engine_for_process(process: ResolvedProcess, processes: dict[str, ResolvedProcess]) -> Engine:
+    """The engine a process runs; PostgreSQL nodes know their place in replication."""
+    assert process.engine is not None
+    if process.engine != "postgres":
+        return engine_for(process.engine, durable=process.durable, settings=process.settings)
+    settings = dict(process.settings)
+    if process.synchronous:
+        replicas = sorted(p.name for p in processes.values() if p.replica_of == process.name)
+        names = ", ".join(f'"{name}"' for name in replicas)
+        settings.setdefault("synchronous_standby_names", f"ANY {process.synchronous} ({names})")
+    primary = processes[process.replica_of].endpoint() if process.replica_of else None
+    return PostgresEngine(
+        durable=process.durable, settings=settings, primary=primary, node_name=process.name
+    )
+
+
 class Supervisor:
     """Runs one resolved topology until asked to stop."""
 
@@ -89,7 +105,7 @@ class Supervisor:
         self.state = StateDir(Path(topology.state_dir))
         self.processes = {p.name: p for p in topology.processes}
         self.engines: dict[str, Engine] = {
-            p.name: engine_for(p.engine, durable=p.durable, settings=p.settings)
+            p.name: engine_for_process(p, self.processes)
             for p in topology.processes
             if p.engine is not None
         }
