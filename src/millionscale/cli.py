@@ -7,6 +7,7 @@
     millionscale demo                        up, seed, load, report, down
     millionscale photos seed                 fill the running photo app with data
     millionscale bench --target URL          open-loop load, or --find-capacity
+    millionscale db status [--json]          PostgreSQL roles, LSNs, replay lag
     millionscale estimate [SCENARIO]         back-of-the-envelope capacity plan, --explain
     millionscale estimate latency --measure  the latency numbers, and this machine's
     millionscale version
@@ -33,7 +34,7 @@ from rich.table import Table
 
 from millionscale.errors import MillionscaleError, SupervisorError, UnknownProcessError
 from millionscale.servers.process import log_tail
-from millionscale.topology.control import Started, live_view, ours, start, stop
+from millionscale.topology.control import Started, live_view, ours, purge, start, stop
 from millionscale.topology.resolve import ResolvedTopology
 from millionscale.topology.state import DEFAULT_STATE_DIR, StateDir
 
@@ -161,14 +162,23 @@ def _start(topology: Path, state_dir: Path, *, detach: bool, timeout: float) -> 
 
 
 @app.command()
-def down(state_dir: StateOption = DEFAULT_STATE_DIR) -> None:
+def down(
+    purge_data: Annotated[
+        bool,
+        typer.Option("--purge", help="Also delete engine data, media and secrets (not logs)."),
+    ] = False,
+    state_dir: StateOption = DEFAULT_STATE_DIR,
+) -> None:
     """Stop everything `up` started; afterwards none of its processes is alive."""
     state = StateDir(state_dir)
     if state.supervisor_pid() is None and not ours(state.read_state() or {}):
         console.print("nothing is running")
-        return
-    count = stop(state)
-    console.print(f"stopped the supervisor and {count} processes")
+    else:
+        count = stop(state)
+        console.print(f"stopped the supervisor and {count} processes")
+    if purge_data:
+        removed = purge(state)
+        console.print(f"purged {len(removed)} data directories" if removed else "no data to purge")
 
 
 @app.command()
@@ -506,6 +516,37 @@ def photos_seed(
         f"log in as user00000 with password {DEFAULT_PASSWORD!r}; load it with "
         f"'millionscale bench --target {target.base_url}'"
     )
+
+
+db_app = typer.Typer(help="The data tier: PostgreSQL primary and replicas.", no_args_is_help=True)
+app.add_typer(db_app, name="db")
+
+
+@db_app.command("status")
+def db_status(
+    as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,
+    state_dir: StateOption = DEFAULT_STATE_DIR,
+) -> None:
+    """Every PostgreSQL node of the running topology: role, LSN, replay lag (asked of the nodes)."""
+    from millionscale.db.status import cluster_status
+
+    state = StateDir(state_dir)
+    if state.supervisor_pid() is None:
+        raise SupervisorError("no topology is running here", hint="run 'millionscale up' first")
+    nodes = cluster_status(ResolvedTopology.read(state.topology))
+    if as_json:
+        print(json.dumps({"nodes": [node.to_json() for node in nodes]}, indent=2))
+        return
+    table = Table(title="PostgreSQL nodes", title_justify="left")
+    for column in ("name", "address", "role", "lsn", "lag", "sync"):
+        table.add_column(column, no_wrap=True)
+    for node in nodes:
+        lag = "-"
+        if node.lag_bytes is not None:
+            lag = f"{node.lag_bytes:,} B" + (f", {node.lag_s:.1f} s" if node.lag_bytes else "")
+        role = node.role if node.error is None else f"[red]{node.role}[/]: {node.error}"
+        table.add_row(node.name, node.address, role, node.lsn or "-", lag, node.sync_state or "-")
+    console.print(table)
 
 
 def main() -> None:

@@ -80,7 +80,7 @@ def cli(tmp_path: Path) -> Iterator[Cli]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("MILLIONSCALE_")}
     tool = Cli(workdir=tmp_path, env=env)
     yield tool
-    tool.run("down", timeout=120)
+    tool.run("down", "--purge", timeout=120)  # engines' data may live outside tmp_path
 
 
 def placeholder(name: str = "web", *, extra: str = "") -> str:

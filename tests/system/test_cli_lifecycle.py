@@ -5,10 +5,12 @@ import signal
 import subprocess
 import sys
 import urllib.request
+from pathlib import Path
 
 import pytest
 
 from conftest import Cli, all_dead, wait_until
+from millionscale.servers.engines import PostgresEngine, owned_dir_location
 from millionscale.servers.process import pid_alive
 
 pytestmark = pytest.mark.system
@@ -214,3 +216,20 @@ def test_logs_follow_prints_new_lines_as_they_come(cli: Cli):
 
     assert any("web: killed by signal 9" in line for line in seen)
     assert follower.returncode == 0
+
+
+def test_down_purge_deletes_engine_data_wherever_it_was_placed(cli: Cli):
+    topology = cli.write_topology(FULL)
+    assert cli.run("up", str(topology), "--detach").returncode == 0
+    resolved = json.loads((cli.state_dir / "topology.json").read_text())
+    data_dirs = [p["data_dir"] for p in resolved["processes"] if p["data_dir"]]
+    placed = owned_dir_location(Path(data_dirs[0]), PostgresEngine().run_as())
+    assert (placed / "PG_VERSION").exists()
+
+    result = cli.run("down", "--purge")
+
+    assert result.returncode == 0
+    assert "purged" in result.stdout
+    assert not placed.exists()
+    assert not (cli.state_dir / "secrets.json").exists()
+    assert (cli.state_dir / "logs" / "supervisor.log").exists()

@@ -21,6 +21,7 @@ import hashlib
 import http.client
 import os
 import pwd
+import shutil
 import signal
 import subprocess
 import tempfile
@@ -44,7 +45,9 @@ __all__ = [
     "PostgresEngine",
     "RedisEngine",
     "engine_for",
+    "owned_dir_location",
     "prepare_owned_dir",
+    "remove_owned_dir",
 ]
 
 PROBE_TIMEOUT_S = 1.0  # one readiness probe; the caller retries until its own deadline
@@ -129,13 +132,43 @@ def _traversable(path: Path, account: pwd.struct_passwd) -> bool:
     return True
 
 
+_FALLBACK_OWNER = "owner"  # in a fallback directory: the path it stands in for
+
+
+def _fallback(path: Path, user: str) -> Path:
+    """Where ``path`` lives when ``user`` cannot reach it: the same place every time."""
+    digest = hashlib.sha256(str(path.resolve()).encode()).hexdigest()[:12]
+    return Path(tempfile.gettempdir()) / f"millionscale-{user}-{digest}" / path.name
+
+
+def _sweep_fallbacks(user: str) -> None:
+    """Remove fallback directories whose owner (a state directory's data dir) is gone."""
+    for base in Path(tempfile.gettempdir()).glob(f"millionscale-{user}-*"):
+        try:
+            owner = Path((base / _FALLBACK_OWNER).read_text().strip())
+        except OSError:
+            continue
+        if not owner.parent.exists():
+            shutil.rmtree(base, ignore_errors=True)
+
+
+def owned_dir_location(path: Path, user: str | None) -> Path:
+    """Where :func:`prepare_owned_dir` puts ``path`` for ``user``, without creating it."""
+    if user is None or user == pwd.getpwuid(os.geteuid()).pw_name:
+        return path
+    if path.parent.exists() and _traversable(path.parent, _account(user)):
+        return path
+    return _fallback(path, user)
+
+
 def prepare_owned_dir(path: Path, user: str | None) -> Path:
     """Create ``path`` (mode 0700) owned by ``user``, and return it.
 
     When ``user`` could not reach ``path`` (an ancestor it may not enter, such
-    as root's home), return a directory under the system temporary directory
-    instead, named after ``path`` so that the same ``path`` always maps to the
-    same place.
+    as root's home or a 0700 state directory), return a directory under the
+    system temporary directory instead, named after ``path`` so that the same
+    ``path`` always maps to the same place, and recording ``path`` so that it
+    is swept once ``path``'s parent is gone.
     """
     if user is None or user == pwd.getpwuid(os.geteuid()).pw_name:
         path.mkdir(parents=True, exist_ok=True, mode=0o700)
@@ -143,14 +176,22 @@ def prepare_owned_dir(path: Path, user: str | None) -> Path:
     account = _account(user)
     path.parent.mkdir(parents=True, exist_ok=True)
     if not _traversable(path.parent, account):
-        digest = hashlib.sha256(str(path.resolve()).encode()).hexdigest()[:12]
-        base = Path(tempfile.gettempdir()) / f"millionscale-{user}-{digest}"
-        base.mkdir(mode=0o755, exist_ok=True)
-        path = base / path.name
+        _sweep_fallbacks(user)
+        wanted, path = path, _fallback(path, user)
+        path.parent.mkdir(mode=0o755, exist_ok=True)
+        (path.parent / _FALLBACK_OWNER).write_text(f"{wanted.resolve()}\n")
     path.mkdir(exist_ok=True, mode=0o700)
     os.chown(path, account.pw_uid, account.pw_gid)
     path.chmod(0o700)
     return path
+
+
+def remove_owned_dir(path: Path, user: str | None) -> None:
+    """Delete what :func:`prepare_owned_dir` made for ``path``, wherever it put it."""
+    location = owned_dir_location(path, user)
+    shutil.rmtree(location, ignore_errors=True)
+    if location != path and (location.parent / _FALLBACK_OWNER).exists():
+        shutil.rmtree(location.parent, ignore_errors=True)
 
 
 def _write_secret_file(path: Path, text: str, owner: str | None = None) -> None:
@@ -237,8 +278,27 @@ class PostgresEngine(Engine):
                 log_tail=error,
             )
 
+    def _point_at_primary(self, data_dir: Path, primary: Endpoint) -> None:
+        """Rewrite where an existing replica streams from: ports may change between runs."""
+        conf = data_dir / "postgresql.auto.conf"
+        keep = [
+            line
+            for line in conf.read_text().splitlines()
+            if not line.startswith(("primary_conninfo", "primary_slot_name"))
+        ]
+        # libpq quoting inside the value, then postgresql.conf quoting around it.
+        secret = primary.secret.replace("\\", "\\\\").replace("'", "\\'")
+        conninfo = (
+            f"host={primary.host} port={primary.port} user={self.user} password='{secret}' "
+            f"application_name={self.node_name or 'replica'}"
+        ).replace("'", "''")
+        keep += [f"primary_conninfo = '{conninfo}'", f"primary_slot_name = '{self.slot_name}'"]
+        conf.write_text("\n".join(keep) + "\n")  # keeps the file's owner and mode 0600
+
     def prepare(self, data_dir: Path, endpoint: Endpoint) -> None:
         if (data_dir / "PG_VERSION").exists():
+            if self.primary is not None and (data_dir / "standby.signal").exists():
+                self._point_at_primary(data_dir, self.primary)
             return
         if self.primary is not None:
             self._clone(data_dir, self.primary)

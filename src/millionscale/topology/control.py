@@ -9,6 +9,7 @@ makes sure, by pid and start time, that nothing it started is still alive.
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -19,12 +20,13 @@ from pathlib import Path
 from typing import Any
 
 from millionscale.errors import SupervisorError
+from millionscale.servers.engines import engine_for, remove_owned_dir
 from millionscale.servers.process import pid_alive, signal_group, spawn, start_ticks
 from millionscale.topology.load import load_topology
 from millionscale.topology.resolve import ResolvedTopology, resolve
 from millionscale.topology.state import StateDir
 
-__all__ = ["Started", "live_view", "ours", "start", "stop"]
+__all__ = ["Started", "live_view", "ours", "purge", "start", "stop"]
 
 DOWN_MARGIN_S = 15.0  # beyond the processes' own stop timeouts
 STATE_POLL_S = 0.1
@@ -153,3 +155,24 @@ def stop(state: StateDir) -> int:
     while any(pid_alive(pid) for pid in leftovers) and time.monotonic() < deadline:
         time.sleep(0.02)
     return len(set(before))
+
+
+def purge(state: StateDir) -> list[Path]:
+    """Delete a stopped topology's data: engine data directories (wherever they were
+    placed), media and secrets. Logs and reports stay. Returns what was removed."""
+    removed: list[Path] = []
+    try:
+        topology = ResolvedTopology.read(state.topology)
+    except (OSError, ValueError):
+        topology = None
+    for process in topology.processes if topology else []:
+        if process.engine is not None and process.data_dir is not None:
+            engine = engine_for(process.engine)
+            remove_owned_dir(Path(process.data_dir), engine.run_as())
+            removed.append(Path(process.data_dir))
+    for path in (state.root / "data", state.root / "media"):
+        if path.exists():
+            shutil.rmtree(path, ignore_errors=True)
+            removed.append(path)
+    state.secrets.unlink(missing_ok=True)
+    return removed
