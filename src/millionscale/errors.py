@@ -15,7 +15,8 @@ here at the boundary where they happen.
     ├── ServerError            a real engine could not be found or started
     │   ├── BinaryNotFoundError
     │   └── ServerStartError   carries the tail of the engine's own log
-    └── SupervisorError        the supervisor is not running, or already is
+    ├── SupervisorError        the supervisor is not running, or already is
+    └── DatabaseError          a PostgreSQL node cannot be used (router, LSNs)
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from __future__ import annotations
 __all__ = [
     "BinaryNotFoundError",
     "ConfigError",
+    "DatabaseError",
     "MillionscaleError",
     "PortInUseError",
     "ServerError",
@@ -83,3 +85,12 @@ class ServerStartError(ServerError):
 
 class SupervisorError(MillionscaleError):
     """The supervisor is not running where one was expected, or already runs."""
+
+
+class DatabaseError(MillionscaleError):
+    """A PostgreSQL node cannot be used as configured: unreachable, not PostgreSQL,
+    a refused password, or a malformed LSN or session token.
+
+    Raised at the boundary of :mod:`millionscale.db`; the message names the node and
+    its address (never the password) and quotes the first line of libpq's reason.
+    """

@@ -5,6 +5,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
+
 from conftest import Cli, wait_until
 
 pytestmark = pytest.mark.system
