@@ -16,6 +16,7 @@ from typing import Any
 
 import psycopg
 
+from millionscale.db.lsn import parse_lsn
 from millionscale.topology.resolve import ResolvedProcess, ResolvedTopology
 
 __all__ = ["NodeStatus", "cluster_status", "node_status"]
@@ -71,10 +72,7 @@ def node_status(process: ResolvedProcess) -> dict[str, Any]:
 
 
 def _lsn(text: str | None) -> int | None:
-    if not text:
-        return None
-    high, _, low = text.partition("/")
-    return (int(high, 16) << 32) + int(low, 16)
+    return parse_lsn(text) if text else None
 
 
 def cluster_status(topology: ResolvedTopology) -> list[NodeStatus]:
