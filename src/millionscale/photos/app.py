@@ -13,11 +13,13 @@ when their content does), and ``/healthz``, ``/readyz``, ``/metrics``.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import hashlib
 import os
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from http.cookies import CookieError, SimpleCookie
 from pathlib import Path
 
 import psycopg
@@ -32,12 +34,13 @@ from starlette.responses import FileResponse, Response
 from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from millionscale.errors import ConfigError
+from millionscale.db import Router, Session
+from millionscale.errors import ConfigError, MillionscaleError
 from millionscale.obs import MetricsMiddleware, configure_logging, health_routes
 from millionscale.photos import pages
 from millionscale.photos.api import Services, router
 from millionscale.photos.media import MediaStore
-from millionscale.photos.repository import PostgresPhotoRepository
+from millionscale.photos.repository import DB_SESSION, PostgresPhotoRepository
 from millionscale.photos.schema import migrate
 from millionscale.web.sessions import PostgresSessionStore, SessionCookie
 
@@ -46,7 +49,8 @@ __all__ = ["BodyLimit", "Settings", "StaticAssets", "create_app", "main"]
 log = structlog.get_logger()
 
 MAX_UPLOAD_BYTES = 10 * 1024 * 1024  # 10 MiB: a 12 MP phone JPEG is 3-5 MB
-IMMUTABLE = "public, max-age=31536000, immutable"  # one year: URLs carry a content hash
+IMMUTABLE = "public, max-age=31536000, immutable"
+DB_COOKIE = "ms_lsn"  # one year: URLs carry a content hash
 STATIC_DIR = Path(__file__).parent / "static"
 
 
@@ -55,6 +59,7 @@ class Settings:
     database_url: str
     secret_key: str
     media_dir: Path
+    replica_urls: dict[str, str] = field(default_factory=dict)  # name -> DSN of a replica
     max_upload_bytes: int = MAX_UPLOAD_BYTES
     secure_cookies: bool = False
     pool_min: int = 2
@@ -74,13 +79,69 @@ class Settings:
                 database_url=env["DATABASE_URL"],
                 secret_key=env["SECRET_KEY"],
                 media_dir=Path(env.get("MEDIA_DIR", "media")),
+                replica_urls=_replicas(env.get("DATABASE_REPLICA_URLS", "")),
                 max_upload_bytes=int(env.get("MAX_UPLOAD_BYTES", MAX_UPLOAD_BYTES)),
                 secure_cookies=env.get("SECURE_COOKIES", "") in ("1", "true", "yes"),
                 pool_min=int(env.get("DB_POOL_MIN", 2)),
                 pool_max=int(env.get("DB_POOL_MAX", 10)),
             )
         except ValueError as error:
-            raise ConfigError(f"bad number in the environment: {error}", hint="fix it") from None
+            raise ConfigError(f"bad value in the environment: {error}", hint="fix it") from None
+
+
+def _replicas(text: str) -> dict[str, str]:
+    """``name=url,name=url`` (what the topology renders) as a mapping."""
+    replicas: dict[str, str] = {}
+    for item in filter(None, (part.strip() for part in text.split(","))):
+        name, sep, url = item.partition("=")
+        if not sep or not name or not url:
+            raise ValueError(f"DATABASE_REPLICA_URLS: {item!r} is not name=postgresql://...")
+        replicas[name] = url
+    return replicas
+
+
+class DbSessionCookie:
+    """ASGI middleware: each request's database session (read-your-writes) from a cookie.
+
+    The cookie ``ms_lsn`` holds the WAL position of the user's last write; the
+    repository routes that user's reads only to replicas that have replayed
+    it. It is not a secret and needs no signature: a forged value can only
+    slow down the forger's own reads (to a bounded wait, then the primary).
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        cookie = SimpleCookie()
+        for name, value in scope["headers"]:
+            if name == b"cookie":
+                with contextlib.suppress(CookieError):
+                    cookie.load(value.decode("latin-1"))
+        morsel = cookie.get(DB_COOKIE)
+        try:
+            session = Session.from_token(morsel.value if morsel else "")
+        except MillionscaleError:
+            session = Session()
+        before = session.token()
+        token = DB_SESSION.set(session)
+
+        async def send_with_cookie(message: Message) -> None:
+            if message["type"] == "http.response.start" and session.token() != before:
+                value = f"{DB_COOKIE}={session.token()}; Path=/; HttpOnly; SameSite=Lax"
+                message = {
+                    **message,
+                    "headers": [*message.get("headers", []), (b"set-cookie", value.encode())],
+                }
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_with_cookie)
+        finally:
+            DB_SESSION.reset(token)
 
 
 class BodyLimit:
@@ -163,16 +224,22 @@ class StaticAssets:
 
 def create_app(settings: Settings) -> FastAPI:
     """The photo app, ready to serve once its lifespan has started."""
-    pool = AsyncConnectionPool(
+    pool = AsyncConnectionPool(  # sessions, readiness and migrations: the primary
         settings.database_url,
-        min_size=settings.pool_min,
+        min_size=1,
         max_size=settings.pool_max,
         open=False,
         kwargs={"connect_timeout": 5},
     )
+    db_router = Router(
+        settings.database_url,
+        settings.replica_urls,
+        pool_min=settings.pool_min,
+        pool_max=settings.pool_max,
+    )
     media = MediaStore(settings.media_dir)
     services = Services(
-        repo=PostgresPhotoRepository(pool),
+        repo=PostgresPhotoRepository(db_router),
         sessions=PostgresSessionStore(pool),
         cookie=SessionCookie(settings.secret_key, secure=settings.secure_cookies),
         media=media,
@@ -186,7 +253,11 @@ def create_app(settings: Settings) -> FastAPI:
         log.info("schema ready", migrations_applied=applied)
         await pool.open(wait=True, timeout=30)
         try:
-            yield
+            await db_router.open()
+            try:
+                yield
+            finally:
+                await db_router.close()
         finally:
             await pool.close()
 
@@ -213,6 +284,7 @@ def create_app(settings: Settings) -> FastAPI:
         lifespan=lifespan,
         middleware=[
             Middleware(MetricsMiddleware),
+            Middleware(DbSessionCookie),
             Middleware(BodyLimit, limit=settings.max_upload_bytes + 64 * 1024),
         ],
     )

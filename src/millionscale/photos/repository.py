@@ -14,15 +14,21 @@ stable while new photos arrive.
 
 from __future__ import annotations
 
+import contextvars
+from collections.abc import Awaitable, Callable
+from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
 
 import psycopg
+from psycopg import AsyncConnection
 from psycopg.rows import dict_row
-from psycopg_pool import AsyncConnectionPool
+
+from millionscale.db import Router, Session, Strong
 
 __all__ = [
+    "DB_SESSION",
     "Cursor",
     "PhotoRecord",
     "PhotoRepository",
@@ -148,63 +154,96 @@ def _photo(row: dict[str, Any]) -> PhotoRecord:
     )
 
 
-class PostgresPhotoRepository:
-    """The photo app's data on one PostgreSQL, through a psycopg pool."""
+DB_SESSION: contextvars.ContextVar[Session | None] = contextvars.ContextVar(
+    "millionscale_db_session", default=None
+)
+"""The current user's database session (last write's LSN), set per request by the app."""
 
-    def __init__(self, pool: AsyncConnectionPool) -> None:
-        self.pool = pool
+Conn = AsyncConnection[Any]
+
+
+class PostgresPhotoRepository:
+    """The photo app's data on PostgreSQL, through the data tier's router.
+
+    Writes go to the primary; reads go to replicas with read-your-writes for
+    the request's :data:`DB_SESSION` (a user sees what they wrote, on any web
+    server, despite replica lag), or to the primary where they must be
+    authoritative (credentials). A replica lost under a read is retried once
+    elsewhere.
+    """
+
+    def __init__(self, router: Router) -> None:
+        self.router = router
+
+    def _write(self) -> AbstractAsyncContextManager[Conn]:
+        return self.router.write(DB_SESSION.get())
+
+    async def _read(self, work: Callable[[Conn], Awaitable[Any]], *, strong: bool = False) -> Any:
+        if strong:
+            return await self.router.run_read(work, consistency=Strong())
+        return await self.router.run_read(work, DB_SESSION.get())
 
     async def create_user(self, username: str, password_hash: str) -> User:
-        async with self.pool.connection() as conn:
-            try:
+        try:
+            async with self._write() as conn:
                 cur = await conn.execute(
                     "INSERT INTO users (username, password_hash) VALUES (%s, %s) RETURNING id",
                     (username, password_hash),
                 )
-            except psycopg.errors.UniqueViolation:
-                raise UsernameTaken(username) from None
-            row = await cur.fetchone()
+                row = await cur.fetchone()
+        except psycopg.errors.UniqueViolation:
+            raise UsernameTaken(username) from None
         assert row is not None
         return User(row[0], username)
 
     async def credentials(self, username: str) -> tuple[User, str] | None:
-        async with self.pool.connection() as conn:
+        async def work(conn: Conn) -> tuple[User, str] | None:
             cur = await conn.execute(
                 "SELECT id, username, password_hash FROM users WHERE username = %s", (username,)
             )
             row = await cur.fetchone()
-        return (User(row[0], row[1]), row[2]) if row else None
+            return (User(row[0], row[1]), row[2]) if row else None
+
+        # Authoritative: an account created a moment ago, elsewhere, can log in.
+        result: tuple[User, str] | None = await self._read(work, strong=True)
+        return result
 
     async def user(self, user_id: int) -> User | None:
-        async with self.pool.connection() as conn:
+        async def work(conn: Conn) -> User | None:
             cur = await conn.execute("SELECT id, username FROM users WHERE id = %s", (user_id,))
             row = await cur.fetchone()
-        return User(row[0], row[1]) if row else None
+            return User(row[0], row[1]) if row else None
+
+        result: User | None = await self._read(work)
+        return result
+
+    async def _follow_change(self, follower_id: int, username: str, change: str) -> bool:
+        async with self._write() as conn:
+            cur = await conn.execute(
+                "WITH target AS (SELECT id FROM users WHERE username = %(name)s),"
+                f" change AS ({change})"
+                " SELECT count(*) FROM target",
+                {"name": username, "me": follower_id},
+            )
+            row = await cur.fetchone()
+        return bool(row and row[0])
 
     async def follow(self, follower_id: int, username: str) -> bool:
         """Follow ``username``; False if there is no such user. Idempotent."""
-        async with self.pool.connection() as conn:
-            cur = await conn.execute(
-                "WITH target AS (SELECT id FROM users WHERE username = %(name)s),"
-                " ins AS (INSERT INTO follows (follower_id, followee_id)"
-                "   SELECT %(me)s, id FROM target WHERE id <> %(me)s ON CONFLICT DO NOTHING)"
-                " SELECT count(*) FROM target",
-                {"name": username, "me": follower_id},
-            )
-            row = await cur.fetchone()
-        return bool(row and row[0])
+        return await self._follow_change(
+            follower_id,
+            username,
+            "INSERT INTO follows (follower_id, followee_id)"
+            " SELECT %(me)s, id FROM target WHERE id <> %(me)s ON CONFLICT DO NOTHING",
+        )
 
     async def unfollow(self, follower_id: int, username: str) -> bool:
-        async with self.pool.connection() as conn:
-            cur = await conn.execute(
-                "WITH target AS (SELECT id FROM users WHERE username = %(name)s),"
-                " del AS (DELETE FROM follows WHERE follower_id = %(me)s"
-                "   AND followee_id IN (SELECT id FROM target))"
-                " SELECT count(*) FROM target",
-                {"name": username, "me": follower_id},
-            )
-            row = await cur.fetchone()
-        return bool(row and row[0])
+        return await self._follow_change(
+            follower_id,
+            username,
+            "DELETE FROM follows WHERE follower_id = %(me)s"
+            " AND followee_id IN (SELECT id FROM target)",
+        )
 
     async def add_photo(
         self,
@@ -215,7 +254,7 @@ class PostgresPhotoRepository:
         width: int,
         height: int,
     ) -> PhotoRecord:
-        async with self.pool.connection() as conn:
+        async with self._write() as conn:
             cur = await conn.execute(
                 "INSERT INTO photos (owner_id, caption, media_path, thumbnail_path, width, height)"
                 " VALUES (%s, %s, %s, %s, %s, %s) RETURNING id",
@@ -223,12 +262,12 @@ class PostgresPhotoRepository:
             )
             row = await cur.fetchone()
         assert row is not None
-        photo = await self.photo(row[0], owner_id)
+        photo = await self.photo(row[0], owner_id)  # read-your-writes: the session saw it
         assert photo is not None
         return photo
 
     async def photo(self, photo_id: int, viewer_id: int | None) -> PhotoRecord | None:
-        async with self.pool.connection() as conn:
+        async def work(conn: Conn) -> PhotoRecord | None:
             cur = conn.cursor(row_factory=dict_row)
             await cur.execute(
                 f"SELECT {_PHOTO_COLUMNS} FROM photos p JOIN users u ON u.id = p.owner_id"
@@ -236,10 +275,13 @@ class PostgresPhotoRepository:
                 {"id": photo_id, "viewer": viewer_id},
             )
             row = await cur.fetchone()
-        return _photo(row) if row else None
+            return _photo(row) if row else None
+
+        result: PhotoRecord | None = await self._read(work)
+        return result
 
     async def update_caption(self, photo_id: int, owner_id: int, caption: str) -> bool:
-        async with self.pool.connection() as conn:
+        async with self._write() as conn:
             cur = await conn.execute(
                 "UPDATE photos SET caption = %s WHERE id = %s AND owner_id = %s",
                 (caption, photo_id, owner_id),
@@ -248,7 +290,7 @@ class PostgresPhotoRepository:
 
     async def delete_photo(self, photo_id: int, owner_id: int) -> RemovedMedia | None:
         """Delete the photo if ``owner_id`` owns it; return the files no photo uses any more."""
-        async with self.pool.connection() as conn, conn.transaction():
+        async with self._write() as conn:
             cur = await conn.execute(
                 "DELETE FROM photos WHERE id = %s AND owner_id = %s"
                 " RETURNING media_path, thumbnail_path",
@@ -273,7 +315,7 @@ class PostgresPhotoRepository:
         The count is kept on the photo row (denormalised) and changes only
         when a like is really added or removed, in the same transaction.
         """
-        async with self.pool.connection() as conn, conn.transaction():
+        async with self._write() as conn:
             if liked:
                 change = await conn.execute(
                     "INSERT INTO likes (photo_id, user_id) SELECT id, %s FROM photos WHERE id = %s"
@@ -305,7 +347,8 @@ class PostgresPhotoRepository:
         if before is not None:
             older = "AND (p.created_at, p.id) < (%(before_at)s, %(before_id)s)"
             params |= {"before_at": before.created_at, "before_id": before.photo_id}
-        async with self.pool.connection() as conn:
+
+        async def work(conn: Conn) -> list[PhotoRecord]:
             cur = conn.cursor(row_factory=dict_row)
             await cur.execute(
                 f"SELECT {_PHOTO_COLUMNS} FROM photos p JOIN users u ON u.id = p.owner_id"
@@ -314,37 +357,43 @@ class PostgresPhotoRepository:
                 f" {older} ORDER BY p.created_at DESC, p.id DESC LIMIT %(limit)s",
                 params,
             )
-            rows = await cur.fetchall()
-        return [_photo(row) for row in rows]
+            return [_photo(row) for row in await cur.fetchall()]
+
+        result: list[PhotoRecord] = await self._read(work)
+        return result
 
     async def profile(self, username: str, viewer_id: int | None, limit: int) -> Profile | None:
-        async with self.pool.connection() as conn:
-            cur = conn.cursor(row_factory=dict_row)
-            await cur.execute(
-                "SELECT u.id, u.username,"
-                " (SELECT count(*) FROM follows WHERE followee_id = u.id) AS followers,"
-                " (SELECT count(*) FROM follows WHERE follower_id = u.id) AS following,"
-                " (SELECT count(*) FROM photos WHERE owner_id = u.id) AS photo_count,"
-                " EXISTS (SELECT 1 FROM follows WHERE follower_id = %(viewer)s"
-                "   AND followee_id = u.id) AS followed_by_me"
-                " FROM users u WHERE u.username = %(name)s",
-                {"name": username, "viewer": viewer_id},
+        async def work(conn: Conn) -> Profile | None:
+            async with conn.transaction():  # one snapshot for the counts and the photos
+                cur = conn.cursor(row_factory=dict_row)
+                await cur.execute(
+                    "SELECT u.id, u.username,"
+                    " (SELECT count(*) FROM follows WHERE followee_id = u.id) AS followers,"
+                    " (SELECT count(*) FROM follows WHERE follower_id = u.id) AS following,"
+                    " (SELECT count(*) FROM photos WHERE owner_id = u.id) AS photo_count,"
+                    " EXISTS (SELECT 1 FROM follows WHERE follower_id = %(viewer)s"
+                    "   AND followee_id = u.id) AS followed_by_me"
+                    " FROM users u WHERE u.username = %(name)s",
+                    {"name": username, "viewer": viewer_id},
+                )
+                user = await cur.fetchone()
+                if user is None:
+                    return None
+                await cur.execute(
+                    f"SELECT {_PHOTO_COLUMNS} FROM photos p JOIN users u ON u.id = p.owner_id"
+                    " WHERE p.owner_id = %(owner)s ORDER BY p.created_at DESC, p.id DESC"
+                    " LIMIT %(limit)s",
+                    {"owner": user["id"], "viewer": viewer_id, "limit": limit},
+                )
+                photos = await cur.fetchall()
+            return Profile(
+                user=User(user["id"], user["username"]),
+                followers=user["followers"],
+                following=user["following"],
+                photo_count=user["photo_count"],
+                followed_by_me=bool(user["followed_by_me"]),
+                photos=tuple(_photo(row) for row in photos),
             )
-            user = await cur.fetchone()
-            if user is None:
-                return None
-            await cur.execute(
-                f"SELECT {_PHOTO_COLUMNS} FROM photos p JOIN users u ON u.id = p.owner_id"
-                " WHERE p.owner_id = %(owner)s ORDER BY p.created_at DESC, p.id DESC"
-                " LIMIT %(limit)s",
-                {"owner": user["id"], "viewer": viewer_id, "limit": limit},
-            )
-            photos = await cur.fetchall()
-        return Profile(
-            user=User(user["id"], user["username"]),
-            followers=user["followers"],
-            following=user["following"],
-            photo_count=user["photo_count"],
-            followed_by_me=bool(user["followed_by_me"]),
-            photos=tuple(_photo(row) for row in photos),
-        )
+
+        result: Profile | None = await self._read(work)
+        return result
