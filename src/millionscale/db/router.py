@@ -66,6 +66,11 @@ CHECK_TIMEOUT_S = 1.0  # a node that cannot answer one tiny query in 1 s is out 
 CONNECT_TIMEOUT_S = 2  # libpq's connect_timeout; it treats values below 2 as 2
 ACQUIRE_TIMEOUT_S = 5.0  # waiting for a pooled connection; psycopg_pool's default is 30 s
 READ_YOUR_WRITES = ReadYourWrites()
+# While a read-your-writes read waits, replicas are asked again after 2, 4, 8... ms
+# (at most 50 ms apart) instead of at the next poll, 200 ms away.
+REFRESH_PAUSE_MIN_S = 0.002
+REFRESH_PAUSE_MAX_S = 0.05
+_REPLAY_LSN = "SELECT pg_last_wal_replay_lsn()::text"
 
 # After COMMIT returns, the commit record is flushed unless synchronous_commit is
 # off (every other level flushes locally first), so the flushed position is at or
@@ -322,6 +327,7 @@ class Router:
             consistency = ReadYourWrites(max(known, default=None))
         started = self._clock()
         waited = False
+        pause = REFRESH_PAUSE_MIN_S
         while True:
             decision = self._routing.read(
                 self._states(), consistency, now=self._clock(), started_at=started, exclude=exclude
@@ -332,10 +338,40 @@ class Router:
             if not waited:
                 self._waits += 1
                 waited = True
-            polled = self._polled
+            # Ask the replicas where they are now rather than wait for the next poll:
+            # right after a write they are usually a millisecond behind, not a poll.
+            remaining = decision.deadline - self._clock()
             with contextlib.suppress(TimeoutError):
-                async with asyncio.timeout(max(0.0, decision.deadline - self._clock())):
-                    await polled.wait()
+                async with asyncio.timeout(max(0.0, remaining)):
+                    await self._refresh_replay_positions(exclude)
+                    await asyncio.sleep(min(pause, max(0.0, decision.deadline - self._clock())))
+            pause = min(pause * 2, REFRESH_PAUSE_MAX_S)
+
+    async def _refresh_replay_positions(self, exclude: set[str]) -> None:
+        """Read every healthy replica's replay position now, on a pooled connection.
+
+        Only moves a known position forward; health is still the poller's call.
+        """
+
+        async def one(name: str) -> None:
+            try:
+                async with self._pools[name].connection(timeout=self._check_timeout_s) as conn:
+                    row = await (await conn.execute(_REPLAY_LSN)).fetchone()
+            except (psycopg.Error, OSError, TimeoutError):
+                return
+            health = self._health[name]
+            if row is None or row[0] is None or not health.healthy:
+                return
+            lsn = parse_lsn(row[0])
+            if health.lsn is None or lsn > health.lsn:
+                self._health[name] = _Health(True, lsn, health.reason)
+
+        replicas = [
+            name
+            for name, health in self._health.items()
+            if name != self._primary and name not in exclude and health.healthy
+        ]
+        await asyncio.gather(*(one(name) for name in replicas))
 
     @contextlib.asynccontextmanager
     async def _use(self, node: str) -> AsyncIterator[Connection]:
