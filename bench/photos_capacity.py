@@ -150,7 +150,9 @@ def measure(stage: str, step_seconds: float, console: Console, work: Path) -> di
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--stages", nargs="+", default=["single-server", "separate-db", "replicated"])
+    parser.add_argument(
+        "--stages", nargs="+", default=["single-server", "separate-db", "replicated"]
+    )
     parser.add_argument("--step-seconds", type=float, default=10.0)
     parser.add_argument("--json", type=Path, default=ROOT / "bench/results/photos_capacity.json")
     args = parser.parse_args()
