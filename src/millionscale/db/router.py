@@ -124,6 +124,15 @@ def _first_line(error: BaseException) -> str:
     return text.splitlines()[0] if text else type(error).__name__
 
 
+def _misconfigured(error: DatabaseError) -> bool:
+    """A node that answers but refuses us (a wrong password, not PostgreSQL), as
+    opposed to one that is down (connection refused, or no answer in time): the
+    first is a mistake to report, the second an outage to wait out."""
+    message = error.message.lower()
+    down = "refused" in message or "timeout" in message or "timed out" in message
+    return not down or "password" in message or "authentication" in message
+
+
 def _is_connection_error(error: psycopg.Error) -> bool:
     """Lost or refused connection (retry elsewhere), as opposed to an error in the SQL."""
     state = error.sqlstate
@@ -194,12 +203,23 @@ class Router:
         """Connect to every node, fill the pools, check health once, start polling.
 
         Raises :class:`~millionscale.errors.DatabaseError` naming the node when
-        one cannot be reached, is not PostgreSQL or refuses the password.
+        the primary cannot be reached, or any node is not PostgreSQL or refuses
+        the password. A replica that is merely down starts out of rotation.
         """
         try:
             for name, dsn in self._dsns.items():
-                self._checkers[name] = await self._connect(name, dsn)
+                try:
+                    self._checkers[name] = await self._connect(name, dsn)
+                except DatabaseError as error:
+                    if name == self._primary or _misconfigured(error):
+                        raise
+                    # A replica that is down is not a reason to refuse service: it
+                    # starts out of rotation and joins once a health check passes.
+                    self._mark(name, _Health(False, None, f"down at start: {error.message}"))
             for name, pool in self._pools.items():
+                if self._checkers[name] is None:
+                    await pool.open(wait=False)  # keeps connecting in the background
+                    continue
                 try:
                     await pool.open(wait=True, timeout=self._acquire_timeout_s)
                 except psycopg.Error as error:
