@@ -103,13 +103,7 @@ def measure(stage: str, step_seconds: float, console: Console, work: Path) -> di
         app = running_app(started.topology)
         result = seed(app.database_url, app.media_dir, dataset.generate(SEED_USERS, seed=1))
         console.print(f"[bold]{stage}[/]: seeded {result.users} users, {result.photos} photos")
-        workload = scenario.Workload(
-            base_url=app.base_url,
-            usernames=tuple(dataset.username(i) for i in range(ACTIVE_USERS)),
-            password=dataset.DEFAULT_PASSWORD,
-            mix=scenario.DEFAULT_MIX,
-            seed=1,
-        )
+        workload = scenario.Workload.seeded(app.base_url, ACTIVE_USERS, seed=1)
         capacity = asyncio.run(
             run.find_target_capacity(
                 workload,

@@ -67,6 +67,14 @@ def _version() -> str:
         return "unknown"
 
 
+def _running_topology(state_dir: Path) -> ResolvedTopology:
+    """The topology a supervisor runs from ``state_dir``; an error if none does."""
+    state = StateDir(state_dir)
+    if state.supervisor_pid() is None:
+        raise SupervisorError("no topology is running here", hint="run 'millionscale up' first")
+    return ResolvedTopology.read(state.topology)
+
+
 def _status_table(data: dict[str, Any]) -> Table:
     table = Table(title=f"topology {data.get('topology', '?')}", title_justify="left")
     for column in ("name", "tier", "dc", "role", "pid", "address", "state", "restarts"):
@@ -301,9 +309,9 @@ def bench(
     from millionscale.bench import dataset, report, run, scenario, schedule
 
     schedule.validate_rate_and_duration(rate, duration)
-    workload = scenario.Workload(
-        base_url=target,
-        usernames=tuple(dataset.username(i) for i in range(max(0, users))),
+    workload = scenario.Workload.seeded(
+        target,
+        users,
         password=dataset.DEFAULT_PASSWORD if password is None else password,
         mix=scenario.DEFAULT_MIX if mix is None else scenario.parse_mix(mix),
         seed=seed,
@@ -495,10 +503,7 @@ def photos_seed(
     from millionscale.bench.dataset import DEFAULT_PASSWORD, generate
     from millionscale.photos.seed import running_app, seed
 
-    state = StateDir(state_dir)
-    if state.supervisor_pid() is None:
-        raise SupervisorError("no topology is running here", hint="run 'millionscale up' first")
-    target = running_app(ResolvedTopology.read(state.topology))
+    target = running_app(_running_topology(state_dir))
     with console.status(f"seeding {users} users") as status:
         result = seed(
             target.database_url,
@@ -530,10 +535,7 @@ def db_status(
     """Every PostgreSQL node of the running topology: role, LSN, replay lag (asked of the nodes)."""
     from millionscale.db.status import cluster_status
 
-    state = StateDir(state_dir)
-    if state.supervisor_pid() is None:
-        raise SupervisorError("no topology is running here", hint="run 'millionscale up' first")
-    nodes = cluster_status(ResolvedTopology.read(state.topology))
+    nodes = cluster_status(_running_topology(state_dir))
     if as_json:
         print(json.dumps({"nodes": [node.to_json() for node in nodes]}, indent=2))
         return

@@ -43,13 +43,7 @@ class DemoSettings:
 
 
 def _load(settings: DemoSettings, base_url: str, say: Any) -> Summary:
-    workload = scenario.Workload(
-        base_url=base_url,
-        usernames=tuple(dataset.username(i) for i in range(settings.active_users)),
-        password=dataset.DEFAULT_PASSWORD,
-        mix=scenario.DEFAULT_MIX,
-        seed=settings.seed,
-    )
+    workload = scenario.Workload.seeded(base_url, settings.active_users, seed=settings.seed)
     return asyncio.run(run.bench_target(workload, settings.rate, settings.duration_s, say=say))
 
 

@@ -57,6 +57,25 @@ async def _logged_in(
         yield scenario
 
 
+async def _timed(
+    scenario: Scenario,
+    rate: float,
+    duration_s: float,
+    limits: Limits,
+    progress: ProgressCallback | None,
+) -> Summary:
+    """One timed open-loop run of ``scenario`` within ``limits``."""
+    recorder = await run_open_loop(
+        rate,
+        duration_s,
+        scenario.send,
+        progress=progress,
+        max_in_flight=limits.max_in_flight,
+        drain_timeout_s=limits.drain_timeout_s,
+    )
+    return recorder.summary()
+
+
 async def bench_target(
     workload: Workload,
     rate: float,
@@ -75,15 +94,7 @@ async def bench_target(
     validate_rate_and_duration(rate, duration_s)
     async with _logged_in(workload, limits, say) as scenario:
         on_start(rate)
-        recorder = await run_open_loop(
-            rate,
-            duration_s,
-            scenario.send,
-            progress=progress,
-            max_in_flight=limits.max_in_flight,
-            drain_timeout_s=limits.drain_timeout_s,
-        )
-    return recorder.summary()
+        return await _timed(scenario, rate, duration_s, limits, progress)
 
 
 async def find_target_capacity(
@@ -106,15 +117,7 @@ async def find_target_capacity(
 
         async def step(rate: float) -> Summary:
             on_start(rate)
-            recorder = await run_open_loop(
-                rate,
-                step_duration_s,
-                scenario.send,
-                progress=progress,
-                max_in_flight=limits.max_in_flight,
-                drain_timeout_s=limits.drain_timeout_s,
-            )
-            return recorder.summary()
+            return await _timed(scenario, rate, step_duration_s, limits, progress)
 
         def report(done: Step) -> None:
             say(done.sentence)

@@ -32,6 +32,7 @@ from dataclasses import dataclass, field
 from typing import Literal, TypeVar, get_args
 
 from millionscale.bench.api import Identity, PhotoApi, Reply, sample_jpeg
+from millionscale.bench.dataset import DEFAULT_PASSWORD, username
 from millionscale.bench.http import classify_exception, parse_target
 from millionscale.bench.outcome import Outcome
 from millionscale.errors import ConfigError
@@ -146,6 +147,20 @@ class Workload:
     photo_ids: tuple[str, ...] = ()
     mix: Mix = DEFAULT_MIX
     seed: int = 0
+
+    @classmethod
+    def seeded(
+        cls,
+        base_url: str,
+        users: int,
+        *,
+        password: str = DEFAULT_PASSWORD,
+        mix: Mix = DEFAULT_MIX,
+        seed: int = 0,
+    ) -> Workload:
+        """Acting as the first ``users`` seeded users (``user00000``...)."""
+        names = tuple(username(i) for i in range(max(0, users)))
+        return cls(base_url=base_url, usernames=names, password=password, mix=mix, seed=seed)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "base_url", parse_target(self.base_url))

@@ -303,6 +303,12 @@ class Router:
                 failed.add(node)
                 self._retries += 1
 
+    @property
+    def primary_pool(self) -> AsyncConnectionPool:
+        """The primary's pool (autocommit connections), for callers that must always
+        use the primary and manage their own statements: session stores, readiness."""
+        return self._pools[self._primary]
+
     # -- introspection -----------------------------------------------------
 
     def statistics(self) -> RouterStatistics:

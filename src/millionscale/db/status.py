@@ -17,6 +17,7 @@ from typing import Any
 import psycopg
 
 from millionscale.db.lsn import parse_lsn
+from millionscale.servers.engines import PostgresEngine
 from millionscale.topology.resolve import ResolvedProcess, ResolvedTopology
 
 __all__ = ["NodeStatus", "cluster_status", "node_status"]
@@ -47,7 +48,8 @@ def _url(process: ResolvedProcess) -> str:
 def node_status(process: ResolvedProcess) -> dict[str, Any]:
     """What one node says about itself (raw facts; :func:`cluster_status` joins them)."""
     try:
-        with psycopg.connect(_url(process), connect_timeout=CONNECT_TIMEOUT_S) as conn:
+        url = PostgresEngine().url(process.endpoint())
+        with psycopg.connect(url, connect_timeout=CONNECT_TIMEOUT_S) as conn:
             conn.execute("SET statement_timeout = '2s'")
             row = conn.execute(
                 "SELECT pg_is_in_recovery(),"

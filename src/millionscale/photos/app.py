@@ -4,7 +4,8 @@
         python -m millionscale.photos.app --port 8000
 
 At start it applies pending schema migrations (idempotent, safe with several
-processes starting at once), opens a connection pool and serves the JSON API
+processes starting at once), opens the data tier's router (a pool per
+PostgreSQL node) and serves the JSON API
 under ``/api``, the HTML pages, fingerprinted static assets under ``/static``,
 uploaded media under ``/media`` (both cacheable for a year: their URLs change
 when their content does), and ``/healthz``, ``/readyz``, ``/metrics``.
@@ -27,7 +28,6 @@ import structlog
 import uvicorn
 from fastapi import FastAPI
 from fastapi.concurrency import run_in_threadpool
-from psycopg_pool import AsyncConnectionPool
 from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import FileResponse, Response
@@ -224,13 +224,6 @@ class StaticAssets:
 
 def create_app(settings: Settings) -> FastAPI:
     """The photo app, ready to serve once its lifespan has started."""
-    pool = AsyncConnectionPool(  # sessions, readiness and migrations: the primary
-        settings.database_url,
-        min_size=1,
-        max_size=settings.pool_max,
-        open=False,
-        kwargs={"connect_timeout": 5},
-    )
     db_router = Router(
         settings.database_url,
         settings.replica_urls,
@@ -240,7 +233,7 @@ def create_app(settings: Settings) -> FastAPI:
     media = MediaStore(settings.media_dir)
     services = Services(
         repo=PostgresPhotoRepository(db_router),
-        sessions=PostgresSessionStore(pool),
+        sessions=PostgresSessionStore(db_router.primary_pool),  # always the primary
         cookie=SessionCookie(settings.secret_key, secure=settings.secure_cookies),
         media=media,
         max_upload_bytes=settings.max_upload_bytes,
@@ -251,19 +244,15 @@ def create_app(settings: Settings) -> FastAPI:
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         applied = await run_in_threadpool(migrate, settings.database_url)
         log.info("schema ready", migrations_applied=applied)
-        await pool.open(wait=True, timeout=30)
+        await db_router.open()
         try:
-            await db_router.open()
-            try:
-                yield
-            finally:
-                await db_router.close()
+            yield
         finally:
-            await pool.close()
+            await db_router.close()
 
     async def ready() -> str | None:
         try:
-            async with pool.connection(timeout=2) as conn:
+            async with db_router.primary_pool.connection(timeout=2) as conn:
                 await conn.execute("SELECT 1")
         except (psycopg.Error, TimeoutError) as error:
             return f"database unreachable: {type(error).__name__}"

@@ -26,6 +26,7 @@ import signal
 import subprocess
 import tempfile
 from abc import ABC, abstractmethod
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import ClassVar
@@ -36,6 +37,7 @@ import redis
 
 from millionscale.errors import ServerError, ServerStartError
 from millionscale.servers.binaries import find_bindir
+from millionscale.servers.process import spawn
 
 __all__ = [
     "ENGINE_TYPES",
@@ -101,6 +103,24 @@ class Engine(ABC):
     @abstractmethod
     def probe(self, endpoint: Endpoint) -> bool:
         """True when the server answers real requests; never raises, never hangs."""
+
+    def launch(
+        self,
+        data_dir: Path,
+        endpoint: Endpoint,
+        log_path: Path,
+        *,
+        cpus: Sequence[int] | None = None,
+    ) -> subprocess.Popen[bytes]:
+        """Prepare ``data_dir`` (idempotent) and start the server on it, as its account."""
+        self.prepare(data_dir, endpoint)
+        return spawn(
+            self.argv(data_dir, endpoint),
+            log_path=log_path,
+            user=self.run_as(),
+            cwd=data_dir,
+            cpus=cpus,
+        )
 
 
 def _account(user: str) -> pwd.struct_passwd:

@@ -37,7 +37,7 @@ from millionscale.servers.engines import (
     engine_for,
     prepare_owned_dir,
 )
-from millionscale.servers.process import log_tail, pid_alive, spawn, terminate
+from millionscale.servers.process import log_tail, pid_alive, terminate
 
 __all__ = ["RunningServer", "free_port", "start_replica", "start_server", "wait_ready"]
 
@@ -132,12 +132,7 @@ class RunningServer:
     def restart(self, timeout: float = READY_TIMEOUT_S) -> None:
         """Start the engine again on the same data directory and ports."""
         terminate(self.process, graceful=self.engine.graceful_signal, timeout=STOP_TIMEOUT_S)
-        self.process = spawn(
-            self.engine.argv(self.data_dir, self.endpoint),
-            log_path=self.log_path,
-            user=self.engine.run_as(),
-            cwd=self.data_dir,
-        )
+        self.process = self.engine.launch(self.data_dir, self.endpoint, self.log_path)
         wait_ready(self.engine, self.endpoint, self.process, self.log_path, timeout)
 
     def stop(self) -> None:
@@ -184,11 +179,8 @@ def start_server(
         data_dir = prepare_owned_dir(run_dir / "data", engine.run_as())
         ports = {"main": free_port(host)} | {name: free_port(host) for name in engine.extra_ports}
         endpoint = Endpoint(host=host, ports=ports, secret=secret or secrets.token_urlsafe(18))
-        engine.prepare(data_dir, endpoint)
         log_path = run_dir / f"{engine.name}.log"
-        process = spawn(
-            engine.argv(data_dir, endpoint), log_path=log_path, user=engine.run_as(), cwd=data_dir
-        )
+        process = engine.launch(data_dir, endpoint, log_path)
     except BaseException:
         shutil.rmtree(run_dir, ignore_errors=True)
         raise

@@ -129,15 +129,7 @@ class Supervisor:
             if engine is not None:
                 assert process.data_dir is not None
                 data_dir = prepare_owned_dir(Path(process.data_dir), engine.run_as())
-                endpoint = process.endpoint()
-                engine.prepare(data_dir, endpoint)
-                child = spawn(
-                    engine.argv(data_dir, endpoint),
-                    log_path=log_path,
-                    user=engine.run_as(),
-                    cwd=data_dir,
-                    cpus=process.cpus,
-                )
+                child = engine.launch(data_dir, process.endpoint(), log_path, cpus=process.cpus)
             else:
                 assert process.argv is not None
                 env = {**os.environ, "PYTHONUNBUFFERED": "1", **process.env}
