@@ -533,11 +533,14 @@ def db_status(
     state_dir: StateOption = DEFAULT_STATE_DIR,
 ) -> None:
     """Every PostgreSQL node of the running topology: role, LSN, replay lag (asked of the nodes)."""
+    from millionscale.db.cluster import read_record
     from millionscale.db.status import cluster_status
 
     nodes = cluster_status(_running_topology(state_dir))
+    record = read_record(StateDir(state_dir))
     if as_json:
-        print(json.dumps({"nodes": [node.to_json() for node in nodes]}, indent=2))
+        view = {"nodes": [node.to_json() for node in nodes]}
+        print(json.dumps(view | {"monitor": record.to_json() if record else None}, indent=2))
         return
     table = Table(title="PostgreSQL nodes", title_justify="left")
     for column in ("name", "address", "role", "lsn", "lag", "sync"):
@@ -549,6 +552,50 @@ def db_status(
         role = node.role if node.error is None else f"[red]{node.role}[/]: {node.error}"
         table.add_row(node.name, node.address, role, node.lsn or "-", lag, node.sync_state or "-")
     console.print(table)
+    if record is not None:
+        console.print(
+            f"monitor: primary {record.primary}, epoch {record.epoch}, {record.state}"
+            + (f" ({record.reason})" if record.reason else ""),
+            markup=False,
+            highlight=False,
+        )
+
+
+def _print_record(result: dict[str, object]) -> None:
+    record = result.get("record")
+    if isinstance(record, dict):
+        console.print(
+            f"primary {record.get('primary')} (epoch {record.get('epoch')}): {record.get('reason')}",
+            markup=False,
+            highlight=False,
+        )
+
+
+@db_app.command("switchover")
+def db_switchover(
+    to: Annotated[
+        str | None, typer.Option("--to", help="The standby to promote (default: the best one).")
+    ] = None,
+    state_dir: StateOption = DEFAULT_STATE_DIR,
+) -> None:
+    """Planned switchover: drain the primary, let the standby catch up, promote it (no write lost)."""
+    from millionscale.db.control import monitor_control
+
+    _print_record(monitor_control(_running_topology(state_dir)).switchover(to))
+
+
+@db_app.command("failover")
+def db_failover(
+    yes: Annotated[bool, typer.Option("--yes", help="Do not ask for confirmation.")] = False,
+    state_dir: StateOption = DEFAULT_STATE_DIR,
+) -> None:
+    """Forced failover: fence the primary now, whatever it answers, and promote a standby."""
+    from millionscale.db.control import monitor_control
+
+    control = monitor_control(_running_topology(state_dir))
+    if not yes:
+        typer.confirm("Fence the primary now and promote a standby?", abort=True)
+    _print_record(control.failover())
 
 
 def main() -> None:

@@ -32,7 +32,7 @@ import contextlib
 import random
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TypeVar
 
 import psycopg
@@ -82,10 +82,19 @@ _COMMIT_LSN = (
     "SELECT CASE WHEN current_setting('synchronous_commit') = 'off'"
     " THEN pg_current_wal_insert_lsn() ELSE pg_current_wal_flush_lsn() END::text"
 )
+# A primary's timeline is the first 8 hex digits of its current WAL file's name: it
+# grows by one with every promotion, so after a failover the new primary has the
+# highest, and an old primary that answers again (it should have been fenced) loses.
 _CHECK = (
     "SELECT pg_is_in_recovery(), CASE WHEN pg_is_in_recovery()"
-    " THEN pg_last_wal_replay_lsn() ELSE pg_current_wal_flush_lsn() END::text"
+    " THEN pg_last_wal_replay_lsn() ELSE pg_current_wal_flush_lsn() END::text,"
+    " CASE WHEN pg_is_in_recovery() THEN NULL"
+    " ELSE ('x' || substr(pg_walfile_name(pg_current_wal_flush_lsn()), 1, 8))::bit(32)::int END"
 )
+# Errors on the primary that prove the transaction did not commit and that the
+# primary has moved (or is moving): the write may be run again on the next one.
+_PRIMARY_MOVED = {"25006"}  # read_only_sql_transaction: drained for a switchover, or demoted
+FAILOVER_WAIT_S = 15.0  # writes wait this long for a primary; the monitor's failover takes ~4 s
 
 
 @dataclass(frozen=True, slots=True)
@@ -97,15 +106,19 @@ class RouterStatistics:
     fallbacks_to_primary: int  # reads that wanted a replica and ran on the primary
     waits: int  # read-your-writes reads that waited for a replica to catch up
     retries: int  # reads re-run on another node after a connection error
+    write_retries: int  # run_write transactions run again after the primary was lost
+    primary_changes: int  # times the router found a new primary (failovers seen)
     failed_checks: int  # health checks that failed
     nodes: tuple[NodeState, ...]
 
 
 @dataclass(frozen=True, slots=True)
 class _Health:
-    healthy: bool
+    healthy: bool  # answered the last check
     lsn: int | None
     reason: str
+    in_recovery: bool | None = None
+    timeline: int = 0  # a primary's timeline; 0 for a standby or unknown
 
 
 def _address(dsn: str) -> str:
@@ -157,6 +170,7 @@ class Router:
         poll_interval_s: float = POLL_INTERVAL_S,
         check_timeout_s: float = CHECK_TIMEOUT_S,
         acquire_timeout_s: float = ACQUIRE_TIMEOUT_S,
+        failover_wait_s: float = FAILOVER_WAIT_S,
         pool_min: int = 1,
         pool_max: int = 10,
         clock: Callable[[], float] = time.monotonic,
@@ -174,6 +188,7 @@ class Router:
         self._poll_interval_s = poll_interval_s
         self._check_timeout_s = check_timeout_s
         self._acquire_timeout_s = acquire_timeout_s
+        self._failover_wait_s = failover_wait_s
         self._clock = clock
         self._pools = {
             name: AsyncConnectionPool(
@@ -194,6 +209,7 @@ class Router:
         self._outstanding = dict.fromkeys(self._dsns, 0)
         self._reads = dict.fromkeys(self._dsns, 0)
         self._writes = self._fallbacks = self._waits = self._retries = self._failed_checks = 0
+        self._write_retries = self._primary_changes = 0
         self._polled = asyncio.Event()
         self._poller: asyncio.Task[None] | None = None
 
@@ -202,20 +218,29 @@ class Router:
     async def open(self) -> None:
         """Connect to every node, fill the pools, check health once, start polling.
 
-        Raises :class:`~millionscale.errors.DatabaseError` naming the node when
-        the primary cannot be reached, or any node is not PostgreSQL or refuses
-        the password. A replica that is merely down starts out of rotation.
+        The node that answers as the primary (the highest timeline among those
+        not in recovery) is the primary, whichever name it was given: after a
+        failover, a process started with the old primary's DSN first still finds
+        the new one, waiting at most ``failover_wait_s`` while a failover is
+        under way. Raises :class:`~millionscale.errors.DatabaseError` naming
+        the node when any node is not PostgreSQL or refuses the password, or
+        when no node answers at all or none becomes a primary in time. A
+        replica that is merely down starts out of rotation.
         """
         try:
+            errors: dict[str, DatabaseError] = {}
             for name, dsn in self._dsns.items():
                 try:
                     self._checkers[name] = await self._connect(name, dsn)
                 except DatabaseError as error:
-                    if name == self._primary or _misconfigured(error):
+                    if _misconfigured(error):
                         raise
-                    # A replica that is down is not a reason to refuse service: it
+                    # A node that is down is not a reason to refuse service: it
                     # starts out of rotation and joins once a health check passes.
+                    errors[name] = error
                     self._mark(name, _Health(False, None, f"down at start: {error.message}"))
+            if len(errors) == len(self._dsns):
+                raise errors[self._primary]
             for name, pool in self._pools.items():
                 if self._checkers[name] is None:
                     await pool.open(wait=False)  # keeps connecting in the background
@@ -225,6 +250,17 @@ class Router:
                 except psycopg.Error as error:
                     raise self._node_error(name, error) from None
             await self._poll_once()
+            deadline = self._clock() + self._failover_wait_s
+            while not self._primary_ready() and self._clock() < deadline:
+                await asyncio.sleep(self._poll_interval_s)
+                await self._poll_once()
+            if not self._primary_ready():
+                reason = self._health[self._primary].reason
+                raise DatabaseError(
+                    f"no database node answers as the primary (last seen: {self._primary} at "
+                    f"{self._addresses[self._primary]}: {reason})",
+                    hint="start the primary, or let the failover monitor promote a replica",
+                )
         except BaseException:
             await self.close()
             raise
@@ -260,14 +296,48 @@ class Router:
         On commit, ``session`` (if given) learns a WAL position at or past the
         commit record. An exception in the block rolls back and records nothing.
         """
-        node = self._routing.write(self._states()).node
-        async with self._pools[node].connection(timeout=self._acquire_timeout_s) as conn:
+        node = await self._await_primary(self._clock() + self._failover_wait_s)
+        async with self._use_primary(node) as conn:
             async with conn.transaction():
                 yield conn
             row = await (await conn.execute(_COMMIT_LSN)).fetchone()
         self._writes += 1
         if session is not None and row is not None and row[0] is not None:
             session.record_write(parse_lsn(row[0]))
+
+    async def run_write(
+        self, work: Callable[[Connection], Awaitable[T]], session: Session | None = None
+    ) -> T:
+        """``await work(conn)`` in one transaction on the primary, across a failover.
+
+        When the primary is lost or drained *before* COMMIT is sent (a lost
+        connection, or ``read_only_sql_transaction`` from a drained primary),
+        the transaction certainly did not commit: ``work`` runs again on the
+        primary the router finds next, for at most ``failover_wait_s``. An
+        error during COMMIT itself is ambiguous (the commit may have happened)
+        and propagates; so does every error in your SQL.
+        """
+        deadline = self._clock() + self._failover_wait_s
+        while True:
+            node = await self._await_primary(deadline)
+            committing = False
+            try:
+                async with self._use_primary(node) as conn:
+                    async with conn.transaction():
+                        result = await work(conn)
+                        committing = True
+                    row = await (await conn.execute(_COMMIT_LSN)).fetchone()
+            except psycopg.Error as error:
+                retry = _is_connection_error(error) or error.sqlstate in _PRIMARY_MOVED
+                if committing or not retry or self._clock() >= deadline:
+                    raise
+                self._write_retries += 1
+                await self._primary_lost(node, _first_line(error))
+                continue
+            self._writes += 1
+            if session is not None and row is not None and row[0] is not None:
+                session.record_write(parse_lsn(row[0]))
+            return result
 
     @contextlib.asynccontextmanager
     async def read(
@@ -305,9 +375,20 @@ class Router:
 
     @property
     def primary_pool(self) -> AsyncConnectionPool:
-        """The primary's pool (autocommit connections), for callers that must always
-        use the primary and manage their own statements: session stores, readiness."""
+        """The current primary's pool (autocommit connections), for callers that must
+        always use the primary and manage their own statements: session stores,
+        readiness. Ask again for each use: it changes with a failover."""
         return self._pools[self._primary]
+
+    @property
+    def primary(self) -> str:
+        """The name of the node the router takes for the primary now."""
+        return self._primary
+
+    @property
+    def primary_dsn(self) -> str:
+        """The current primary's connection string (migrations, tools)."""
+        return self._dsns[self._primary]
 
     # -- introspection -----------------------------------------------------
 
@@ -318,6 +399,8 @@ class Router:
             fallbacks_to_primary=self._fallbacks,
             waits=self._waits,
             retries=self._retries,
+            write_retries=self._write_retries,
+            primary_changes=self._primary_changes,
             failed_checks=self._failed_checks,
             nodes=self._states(),
         )
@@ -333,11 +416,14 @@ class Router:
         states = []
         for name, health in self._health.items():
             primary = name == self._primary
+            # A node serves in its role only: a "replica" that answers as a primary
+            # is an old primary (fenced soon), a "primary" in recovery was demoted.
+            in_role = health.in_recovery is (not primary)
             states.append(
                 NodeState(
                     name=name,
                     role=Role.PRIMARY if primary else Role.REPLICA,
-                    healthy=health.healthy,
+                    healthy=health.healthy and in_role,
                     replay_lsn=health.lsn,
                     lag_s=0.0 if primary else staleness_bound(self._history, health.lsn, now),
                     outstanding=self._outstanding[name],
@@ -390,12 +476,15 @@ class Router:
                 return
             lsn = parse_lsn(row[0])
             if health.lsn is None or lsn > health.lsn:
-                self._health[name] = _Health(True, lsn, health.reason)
+                self._health[name] = replace(health, lsn=lsn)
 
         replicas = [
             name
             for name, health in self._health.items()
-            if name != self._primary and name not in exclude and health.healthy
+            if name != self._primary
+            and name not in exclude
+            and health.healthy
+            and health.in_recovery
         ]
         await asyncio.gather(*(one(name) for name in replicas))
 
@@ -408,7 +497,9 @@ class Router:
                 yield conn
         except psycopg.OperationalError as error:
             if _is_connection_error(error):
-                self._mark(node, _Health(False, self._health[node].lsn, _first_line(error)))
+                self._mark(
+                    node, replace(self._health[node], healthy=False, reason=_first_line(error))
+                )
             raise
         finally:
             self._outstanding[node] -= 1
@@ -444,19 +535,80 @@ class Router:
             await self._poll_once()
 
     async def _poll_once(self) -> None:
-        """One round: the primary first (its position dates the samples), then replicas."""
+        """One round: the primary first (its position dates the samples), then the
+        others; then the primary is whichever node answers as one on the highest
+        timeline (normally the same one)."""
         started = self._clock()
-        primary = await self._check(self._primary, want_recovery=False)
-        if primary.healthy and primary.lsn is not None:
+        primary = await self._check(self._primary)
+        if primary.healthy and primary.in_recovery is False and primary.lsn is not None:
             self._history = keep_recent(
                 self._history, LsnSample(started, primary.lsn), self._history_s
             )
-        replicas = [name for name in self._dsns if name != self._primary]
-        await asyncio.gather(*(self._check(name, want_recovery=True) for name in replicas))
+        others = [name for name in self._dsns if name != self._primary]
+        await asyncio.gather(*(self._check(name) for name in others))
+        self._elect_primary()
         polled, self._polled = self._polled, asyncio.Event()
         polled.set()
 
-    async def _check(self, name: str, *, want_recovery: bool) -> _Health:
+    def _elect_primary(self) -> None:
+        claims = {
+            name: h.timeline
+            for name, h in self._health.items()
+            if h.healthy and h.in_recovery is False
+        }
+        if not claims:
+            return
+        best = max(claims.values())
+        if claims.get(self._primary) == best:
+            return
+        new = min(name for name, timeline in claims.items() if timeline == best)
+        old, self._primary = self._primary, new
+        self._primary_changes += 1
+        self._history = ()  # samples of the old primary's positions date nothing now
+        log.info(f"db primary is now {new} (was {old}), timeline {best}", node=new)
+
+    def _primary_ready(self) -> bool:
+        health = self._health[self._primary]
+        return health.healthy and health.in_recovery is False
+
+    async def _await_primary(self, deadline: float) -> str:
+        """The primary's name once one answers; DatabaseError after ``deadline``."""
+        while not self._primary_ready():
+            remaining = deadline - self._clock()
+            if remaining <= 0:
+                reason = self._health[self._primary].reason
+                raise DatabaseError(
+                    f"no primary within {self._failover_wait_s:.0f} s ({self._primary}: {reason})",
+                    hint="a failover may be under way or have been refused; see "
+                    "'millionscale db status'",
+                )
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(remaining):
+                    await self.next_poll()
+        return self._primary
+
+    async def _primary_lost(self, node: str, reason: str) -> None:
+        """The primary failed a write: out until a check passes, and the pool's idle
+        connections (probably as dead as the one that failed) are replaced."""
+        if node == self._primary and self._health[node].healthy:
+            self._mark(node, replace(self._health[node], healthy=False, reason=reason))
+        with contextlib.suppress(Exception):
+            await self._pools[node].check()
+
+    @contextlib.asynccontextmanager
+    async def _use_primary(self, node: str) -> AsyncIterator[Connection]:
+        try:
+            async with self._pools[node].connection(timeout=self._acquire_timeout_s) as conn:
+                yield conn
+        except psycopg.OperationalError as error:
+            if _is_connection_error(error):
+                self._mark(
+                    node, replace(self._health[node], healthy=False, reason=_first_line(error))
+                )
+            raise
+
+    async def _check(self, name: str) -> _Health:
+        before = self._health[name]
         try:
             async with asyncio.timeout(self._check_timeout_s):
                 conn = self._checkers[name]
@@ -468,18 +620,14 @@ class Router:
         except (psycopg.Error, OSError, TimeoutError) as error:
             self._failed_checks += 1
             await self._drop_checker(name)
-            health = _Health(
-                False, self._health[name].lsn, f"health check failed: {_first_line(error)}"
+            health = replace(
+                before, healthy=False, reason=f"health check failed: {_first_line(error)}"
             )
         else:
             assert row is not None
             in_recovery, lsn = bool(row[0]), None if row[1] is None else parse_lsn(row[1])
-            if in_recovery == want_recovery:
-                health = _Health(True, lsn, "health check passed")
-            else:
-                self._failed_checks += 1
-                role = "in recovery" if in_recovery else "not in recovery (promoted?)"
-                health = _Health(False, lsn, f"health check failed: {role}")
+            role = "in recovery" if in_recovery else "primary"
+            health = _Health(True, lsn, f"health check passed ({role})", in_recovery, row[2] or 0)
         self._mark(name, health)
         return health
 

@@ -28,14 +28,15 @@ import structlog
 import uvicorn
 from fastapi import FastAPI
 from fastapi.concurrency import run_in_threadpool
+from psycopg_pool import PoolTimeout
 from starlette.middleware import Middleware
 from starlette.requests import Request
-from starlette.responses import FileResponse, Response
+from starlette.responses import FileResponse, JSONResponse, Response
 from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from millionscale.db import Router, Session
-from millionscale.errors import ConfigError, MillionscaleError
+from millionscale.errors import ConfigError, DatabaseError, MillionscaleError
 from millionscale.obs import MetricsMiddleware, configure_logging, health_routes
 from millionscale.photos import pages
 from millionscale.photos.api import Services, router
@@ -233,7 +234,7 @@ def create_app(settings: Settings) -> FastAPI:
     media = MediaStore(settings.media_dir)
     services = Services(
         repo=PostgresPhotoRepository(db_router),
-        sessions=PostgresSessionStore(db_router.primary_pool),  # always the primary
+        sessions=PostgresSessionStore(lambda: db_router.primary_pool),  # the primary now
         cookie=SessionCookie(settings.secret_key, secure=settings.secure_cookies),
         media=media,
         max_upload_bytes=settings.max_upload_bytes,
@@ -242,10 +243,10 @@ def create_app(settings: Settings) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
-        applied = await run_in_threadpool(migrate, settings.database_url)
-        log.info("schema ready", migrations_applied=applied)
-        await db_router.open()
+        await db_router.open()  # finds the primary, wherever a failover has put it
         try:
+            applied = await run_in_threadpool(migrate, db_router.primary_dsn)
+            log.info("schema ready", migrations_applied=applied, primary=db_router.primary)
             yield
         finally:
             await db_router.close()
@@ -279,6 +280,18 @@ def create_app(settings: Settings) -> FastAPI:
     )
     app.state.services = services
     app.state.assets = assets
+
+    async def database_unavailable(_request: Request, error: Exception) -> Response:
+        # A failover in progress, or no primary: tell clients to retry, not that we broke.
+        log.warning("database unavailable", error=type(error).__name__)
+        return JSONResponse(
+            {"detail": "the database is unavailable; try again shortly"},
+            status_code=503,
+            headers={"Retry-After": "1"},
+        )
+
+    for kind in (psycopg.OperationalError, PoolTimeout, DatabaseError):
+        app.add_exception_handler(kind, database_unavailable)
     app.include_router(router)
     app.include_router(pages.router)
     for route in health_routes(ready):

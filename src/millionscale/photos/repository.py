@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import contextvars
 from collections.abc import Awaitable, Callable
-from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
@@ -175,8 +174,10 @@ class PostgresPhotoRepository:
     def __init__(self, router: Router) -> None:
         self.router = router
 
-    def _write(self) -> AbstractAsyncContextManager[Conn]:
-        return self.router.write(DB_SESSION.get())
+    async def _write(self, work: Callable[[Conn], Awaitable[Any]]) -> Any:
+        """One transaction on the primary, run again on the next primary if the
+        first was lost before COMMIT (a failover or a switchover)."""
+        return await self.router.run_write(work, DB_SESSION.get())
 
     async def _read(self, work: Callable[[Conn], Awaitable[Any]], *, strong: bool = False) -> Any:
         if strong:
@@ -184,13 +185,15 @@ class PostgresPhotoRepository:
         return await self.router.run_read(work, DB_SESSION.get())
 
     async def create_user(self, username: str, password_hash: str) -> User:
+        async def work(conn: Conn) -> Any:
+            cur = await conn.execute(
+                "INSERT INTO users (username, password_hash) VALUES (%s, %s) RETURNING id",
+                (username, password_hash),
+            )
+            return await cur.fetchone()
+
         try:
-            async with self._write() as conn:
-                cur = await conn.execute(
-                    "INSERT INTO users (username, password_hash) VALUES (%s, %s) RETURNING id",
-                    (username, password_hash),
-                )
-                row = await cur.fetchone()
+            row = await self._write(work)
         except psycopg.errors.UniqueViolation:
             raise UsernameTaken(username) from None
         assert row is not None
@@ -218,14 +221,16 @@ class PostgresPhotoRepository:
         return result
 
     async def _follow_change(self, follower_id: int, username: str, change: str) -> bool:
-        async with self._write() as conn:
+        async def work(conn: Conn) -> Any:
             cur = await conn.execute(
                 "WITH target AS (SELECT id FROM users WHERE username = %(name)s),"
                 f" change AS ({change})"
                 " SELECT count(*) FROM target",
                 {"name": username, "me": follower_id},
             )
-            row = await cur.fetchone()
+            return await cur.fetchone()
+
+        row = await self._write(work)
         return bool(row and row[0])
 
     async def follow(self, follower_id: int, username: str) -> bool:
@@ -254,13 +259,15 @@ class PostgresPhotoRepository:
         width: int,
         height: int,
     ) -> PhotoRecord:
-        async with self._write() as conn:
+        async def work(conn: Conn) -> Any:
             cur = await conn.execute(
                 "INSERT INTO photos (owner_id, caption, media_path, thumbnail_path, width, height)"
                 " VALUES (%s, %s, %s, %s, %s, %s) RETURNING id",
                 (owner_id, caption, media_path, thumbnail_path, width, height),
             )
-            row = await cur.fetchone()
+            return await cur.fetchone()
+
+        row = await self._write(work)
         assert row is not None
         photo = await self.photo(row[0], owner_id)  # read-your-writes: the session saw it
         assert photo is not None
@@ -281,16 +288,19 @@ class PostgresPhotoRepository:
         return result
 
     async def update_caption(self, photo_id: int, owner_id: int, caption: str) -> bool:
-        async with self._write() as conn:
+        async def work(conn: Conn) -> int:
             cur = await conn.execute(
                 "UPDATE photos SET caption = %s WHERE id = %s AND owner_id = %s",
                 (caption, photo_id, owner_id),
             )
-        return cur.rowcount == 1
+            return cur.rowcount
+
+        return bool(await self._write(work) == 1)
 
     async def delete_photo(self, photo_id: int, owner_id: int) -> RemovedMedia | None:
         """Delete the photo if ``owner_id`` owns it; return the files no photo uses any more."""
-        async with self._write() as conn:
+
+        async def work(conn: Conn) -> RemovedMedia | None:
             cur = await conn.execute(
                 "DELETE FROM photos WHERE id = %s AND owner_id = %s"
                 " RETURNING media_path, thumbnail_path",
@@ -307,7 +317,10 @@ class PostgresPhotoRepository:
                 )
                 if await used.fetchone() is None:
                     unused.append(path)
-        return RemovedMedia(tuple(unused))
+            return RemovedMedia(tuple(unused))
+
+        removed: RemovedMedia | None = await self._write(work)
+        return removed
 
     async def like(self, photo_id: int, user_id: int, liked: bool) -> int | None:
         """Like or unlike; return the new like count, or None if there is no such photo.
@@ -315,7 +328,8 @@ class PostgresPhotoRepository:
         The count is kept on the photo row (denormalised) and changes only
         when a like is really added or removed, in the same transaction.
         """
-        async with self._write() as conn:
+
+        async def work(conn: Conn) -> Any:
             if liked:
                 change = await conn.execute(
                     "INSERT INTO likes (photo_id, user_id) SELECT id, %s FROM photos WHERE id = %s"
@@ -336,7 +350,9 @@ class PostgresPhotoRepository:
                 )
             else:
                 cur = await conn.execute("SELECT like_count FROM photos WHERE id = %s", (photo_id,))
-            row = await cur.fetchone()
+            return await cur.fetchone()
+
+        row = await self._write(work)
         return int(row[0]) if row else None
 
     async def timeline(

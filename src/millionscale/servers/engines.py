@@ -25,6 +25,7 @@ import shutil
 import signal
 import subprocess
 import tempfile
+import time
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -53,6 +54,7 @@ __all__ = [
 ]
 
 PROBE_TIMEOUT_S = 1.0  # one readiness probe; the caller retries until its own deadline
+PRIMARY_WAIT_S = 30.0  # a replica (re)starting waits this long for its primary to answer
 
 
 @dataclass(frozen=True, slots=True)
@@ -276,20 +278,54 @@ class PostgresEngine(Engine):
             return None
         return " | ".join((result.stderr or result.stdout).strip().splitlines()[-6:])
 
+    def _primary_env(self, primary: Endpoint) -> dict[str, str]:
+        return {**os.environ, "PGPASSWORD": primary.secret, "PGCONNECT_TIMEOUT": "10"}
+
+    def _primary_dsn(self, primary: Endpoint) -> str:
+        return f"host={primary.host} port={primary.port} user={self.user} dbname=postgres"
+
+    def _wait_for_primary(self, primary: Endpoint) -> bool:
+        """Wait until ``primary`` answers as a primary; whether it holds this node's slot."""
+        deadline = time.monotonic() + PRIMARY_WAIT_S
+        error = "no answer"
+        while time.monotonic() < deadline:
+            try:
+                with psycopg.connect(
+                    self._primary_dsn(primary), password=primary.secret, connect_timeout=2
+                ) as conn:
+                    row = conn.execute(
+                        "SELECT pg_is_in_recovery(),"
+                        " EXISTS (SELECT 1 FROM pg_replication_slots WHERE slot_name = %s)",
+                        (self.slot_name,),
+                    ).fetchone()
+                assert row is not None
+                if not row[0]:
+                    return bool(row[1])
+                error = "it is still a standby"
+            except psycopg.Error as exc:
+                error = str(exc).strip().splitlines()[0] if str(exc).strip() else "no answer"
+            time.sleep(0.2)
+        raise ServerStartError(
+            f"the primary {primary.host}:{primary.port} is not ready ({error})",
+            hint="this node follows the primary the failover monitor names; it starts once "
+            "that primary answers",
+        )
+
     def _clone(self, data_dir: Path, primary: Endpoint) -> None:
-        env = {**os.environ, "PGPASSWORD": primary.secret, "PGCONNECT_TIMEOUT": "10"}
+        has_slot = self._wait_for_primary(primary)
         argv = [
             self._bin("pg_basebackup"),
             "--pgdata", str(data_dir),
-            "--dbname", f"host={primary.host} port={primary.port} user={self.user}",
+            "--dbname", self._primary_dsn(primary),
             "--wal-method", "stream",
             "--write-recovery-conf",
             "--slot", self.slot_name,
-            "--create-slot",
             "--checkpoint", "fast",
             "--no-password",
         ]  # fmt: skip
-        error = self._run(argv, env=env)
+        if not has_slot:  # the failover monitor creates every member's slot on a new primary
+            argv.append("--create-slot")
+        error = self._run(argv, env=self._primary_env(primary))
         if error is not None:
             raise ServerStartError(
                 f"pg_basebackup from {primary.host}:{primary.port} failed for {data_dir}",
@@ -298,27 +334,70 @@ class PostgresEngine(Engine):
                 log_tail=error,
             )
 
+    def _rejoin(self, data_dir: Path, primary: Endpoint) -> None:
+        """Turn a former primary into a standby of ``primary``.
+
+        ``pg_rewind`` (which first runs crash recovery on a node that was killed)
+        undoes whatever this node wrote that ``primary`` never received: commits
+        that were never acknowledged. If it fails, the node is cloned afresh.
+        """
+        self._wait_for_primary(primary)
+        argv = [
+            self._bin("pg_rewind"),
+            "--target-pgdata", str(data_dir),
+            "--source-server", self._primary_dsn(primary),
+        ]  # fmt: skip
+        if not self.durable:
+            argv.append("--no-sync")
+        error = self._run(argv, env=self._primary_env(primary))
+        if error is None:
+            _write_secret_file(data_dir / "standby.signal", "", owner=self.run_as())
+            self._point_at_primary(data_dir, primary)
+            return
+        for child in data_dir.iterdir():  # keep the directory itself: its owner and mode
+            if child.is_dir() and not child.is_symlink():
+                shutil.rmtree(child)
+            else:
+                child.unlink()
+        try:
+            self._clone(data_dir, primary)
+        except ServerStartError as clone_error:
+            raise ServerStartError(
+                f"{data_dir} could not rejoin {primary.host}:{primary.port}: pg_rewind failed "
+                f"({error}), then {clone_error.message}",
+                hint=clone_error.hint,
+            ) from None
+
+    @staticmethod
+    def _edit_auto_conf(data_dir: Path, drop: tuple[str, ...], add: list[str]) -> None:
+        conf = data_dir / "postgresql.auto.conf"
+        keep = [line for line in conf.read_text().splitlines() if not line.startswith(drop)]
+        conf.write_text("\n".join(keep + add) + "\n")  # keeps the file's owner and mode 0600
+
     def _point_at_primary(self, data_dir: Path, primary: Endpoint) -> None:
         """Rewrite where an existing replica streams from: ports may change between runs."""
-        conf = data_dir / "postgresql.auto.conf"
-        keep = [
-            line
-            for line in conf.read_text().splitlines()
-            if not line.startswith(("primary_conninfo", "primary_slot_name"))
-        ]
         # libpq quoting inside the value, then postgresql.conf quoting around it.
         secret = primary.secret.replace("\\", "\\\\").replace("'", "\\'")
         conninfo = (
             f"host={primary.host} port={primary.port} user={self.user} password='{secret}' "
             f"application_name={self.node_name or 'replica'}"
         ).replace("'", "''")
-        keep += [f"primary_conninfo = '{conninfo}'", f"primary_slot_name = '{self.slot_name}'"]
-        conf.write_text("\n".join(keep) + "\n")  # keeps the file's owner and mode 0600
+        self._edit_auto_conf(
+            data_dir,
+            ("primary_conninfo", "primary_slot_name"),
+            [f"primary_conninfo = '{conninfo}'", f"primary_slot_name = '{self.slot_name}'"],
+        )
 
     def prepare(self, data_dir: Path, endpoint: Endpoint) -> None:
         if (data_dir / "PG_VERSION").exists():
-            if self.primary is not None and (data_dir / "standby.signal").exists():
+            # A switchover drains the old primary with ALTER SYSTEM; a new start undoes it.
+            self._edit_auto_conf(data_dir, ("default_transaction_read_only",), [])
+            if self.primary is None:
+                return
+            if (data_dir / "standby.signal").exists():
                 self._point_at_primary(data_dir, self.primary)
+            else:
+                self._rejoin(data_dir, self.primary)
             return
         if self.primary is not None:
             self._clone(data_dir, self.primary)

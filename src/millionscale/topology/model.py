@@ -134,6 +134,9 @@ class ProcessSpec(_Strict):
     cpus: list[Annotated[int, Field(ge=0)]] | None = Field(default=None, min_length=1)
     replica_of: str | None = Field(default=None, pattern=NAME_PATTERN)
     synchronous: int = Field(default=0, ge=0, le=16)
+    # With too few standbys to be sure of a lossless promotion, "strict" waits (gives up
+    # availability) and "available" promotes the best it can reach (may lose commits).
+    durability: Literal["strict", "available"] = "strict"
     depends_on: list[Annotated[str, Field(pattern=NAME_PATTERN)]] = Field(default_factory=list)
     readiness: Readiness = Field(default_factory=Readiness)
     restart: RestartPolicy = Field(default_factory=RestartPolicy)
@@ -155,8 +158,14 @@ class ProcessSpec(_Strict):
             raise ValueError("an engine is probed its own way: keep only timeout_s in readiness")
         if self.engine is None and self.settings:
             raise ValueError("'settings' are engine settings; a command takes 'env' instead")
-        if self.engine != "postgres" and (self.replica_of is not None or self.synchronous):
-            raise ValueError("'replica_of' and 'synchronous' are for PostgreSQL engines")
+        if self.engine != "postgres" and (
+            self.replica_of is not None or self.synchronous or self.durability != "strict"
+        ):
+            raise ValueError(
+                "'replica_of', 'synchronous' and 'durability' are for PostgreSQL engines"
+            )
+        if self.replica_of is not None and self.durability != "strict":
+            raise ValueError("set 'durability' on the primary: it is the cluster's setting")
         if self.replica_of is not None and self.synchronous:
             raise ValueError(
                 "a replica cannot have synchronous standbys: set 'synchronous' on the primary"

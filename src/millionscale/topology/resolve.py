@@ -54,6 +54,7 @@ class ResolvedProcess(BaseModel):
     cpus: list[int] | None
     replica_of: str | None  # PostgreSQL: the primary this node streams from
     synchronous: int  # PostgreSQL primary: commits wait for ANY k of its replicas
+    durability: str = "strict"  # PostgreSQL primary: "strict" or "available" (failover)
     secret: str  # an engine's password or token; a command's {secret}
     argv: list[str] | None  # commands only; an engine's comes from the engine
     env: dict[str, str]
@@ -248,6 +249,7 @@ def resolve(
                 cpus=list(spec.cpus) if spec.cpus else None,
                 replica_of=spec.replica_of,
                 synchronous=spec.synchronous,
+                durability=spec.durability,
                 secret=secrets_by_name[name],
                 argv=argv or None,
                 env={
@@ -264,6 +266,7 @@ def resolve(
     state_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
     if secrets_by_name != stored:
         write_private(secrets_path, json.dumps(stored | secrets_by_name, indent=2))
+    StateDir(state_dir).admin_token()
     return ResolvedTopology(
         name=topology.topology.name,
         source=str(source),

@@ -33,6 +33,8 @@ from typing import Any
 
 import structlog
 
+from millionscale.db.cluster import cluster_of, read_record
+from millionscale.db.failover import ClusterRecord
 from millionscale.errors import MillionscaleError, SupervisorError
 from millionscale.obs.logging import configure_logging
 from millionscale.servers.engines import Engine, PostgresEngine, engine_for, prepare_owned_dir
@@ -79,17 +81,34 @@ def _plan(process: ResolvedProcess) -> Plan:
     )
 
 
-def engine_for_process(process: ResolvedProcess, processes: dict[str, ResolvedProcess]) -> Engine:
-    """The engine a process runs; PostgreSQL nodes know their place in replication."""
+def engine_for_process(
+    process: ResolvedProcess,
+    processes: dict[str, ResolvedProcess],
+    record: ClusterRecord | None = None,
+) -> Engine:
+    """The engine a process runs; a PostgreSQL node knows its place in replication.
+
+    Members of a replicated cluster take their role from the failover monitor's
+    ``record`` when there is one (after a failover, the topology file's
+    ``replica_of`` is history), and all carry the same ``ANY k`` rule over the
+    other members, ready for the day they are promoted.
+    """
     assert process.engine is not None
     if process.engine != "postgres":
         return engine_for(process.engine, durable=process.durable, settings=process.settings)
     settings = dict(process.settings)
-    if process.synchronous:
-        replicas = sorted(p.name for p in processes.values() if p.replica_of == process.name)
-        names = ", ".join(f'"{name}"' for name in replicas)
-        settings.setdefault("synchronous_standby_names", f"ANY {process.synchronous} ({names})")
-    primary = processes[process.replica_of].endpoint() if process.replica_of else None
+    cluster = cluster_of(processes.values(), process.name)
+    primary_name = process.replica_of
+    if cluster is not None:
+        primary_name = record.primary if record is not None else cluster.primary
+        if primary_name not in cluster.members:
+            primary_name = cluster.primary
+        if primary_name == process.name:
+            primary_name = None
+        names = cluster.synchronous_standby_names(process.name)
+        if names is not None:
+            settings.setdefault("synchronous_standby_names", names)
+    primary = processes[primary_name].endpoint() if primary_name else None
     return PostgresEngine(
         durable=process.durable, settings=settings, primary=primary, node_name=process.name
     )
@@ -126,6 +145,10 @@ class Supervisor:
             handle.write(f"--- millionscale: starting {name} at {stamp} ---\n")
         try:
             engine = self.engines.get(name)
+            if isinstance(engine, PostgresEngine):  # its role may have changed since
+                engine = self.engines[name] = engine_for_process(
+                    process, self.processes, read_record(self.state)
+                )
             if engine is not None:
                 assert process.data_dir is not None
                 data_dir = prepare_owned_dir(Path(process.data_dir), engine.run_as())

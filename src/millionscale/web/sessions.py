@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Protocol
@@ -82,10 +83,18 @@ def _digest(session_id: str) -> bytes:
 
 
 class PostgresSessionStore:
-    """Sessions in a PostgreSQL table (``SESSIONS_SCHEMA``), reached through a pool."""
+    """Sessions in a PostgreSQL table (``SESSIONS_SCHEMA``), reached through a pool.
 
-    def __init__(self, pool: AsyncConnectionPool) -> None:
-        self.pool = pool
+    ``pool`` is a pool, or a function returning the pool to use now (the data
+    tier's router hands out the current primary's, which a failover changes).
+    """
+
+    def __init__(self, pool: AsyncConnectionPool | Callable[[], AsyncConnectionPool]) -> None:
+        self._pool = pool
+
+    @property
+    def pool(self) -> AsyncConnectionPool:
+        return self._pool if isinstance(self._pool, AsyncConnectionPool) else self._pool()
 
     async def create(self, user_id: int, ttl: timedelta = SESSION_TTL) -> str:
         session_id = secrets.token_urlsafe(32)

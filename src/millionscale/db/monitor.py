@@ -1,0 +1,513 @@
+"""The failover monitor: a topology process that keeps one PostgreSQL primary alive.
+
+    python -m millionscale.db.monitor STATE_DIR --port PORT
+
+It reads the resolved topology from ``STATE_DIR``, asks every member of the
+replicated cluster what it is twice a second, hands the answers to
+:class:`~millionscale.db.failover.FailoverCore` and carries out its actions:
+
+- **Fence**: SIGKILL to the node's process group (the pid the supervisor
+  published in ``state.json``, checked against its start time), then wait
+  until it is gone. The supervisor restarts it; the node reads the cluster
+  record and comes back as a standby (rewound with ``pg_rewind``).
+- **Promote**: ``pg_promote(wait => true)`` on the elected standby.
+- **Follow**: ``ALTER SYSTEM SET primary_conninfo`` and a reload on a
+  standby (PostgreSQL 13+ re-points its WAL receiver without a restart).
+- **EnsureSlots**: a physical replication slot per member on the primary.
+- **Publish**: the cluster record, atomically, in ``db-cluster.json``.
+
+An admin API on ``--port`` (``Authorization: Bearer`` the topology's admin
+token): ``GET /cluster``, ``POST /switchover`` (``{"to": "db-r1"}`` or
+``{}``), ``POST /failover``; plus ``/healthz``, ``/readyz`` and ``/metrics``.
+A planned switchover drains the primary first (``default_transaction_read_only``,
+so new write transactions fail fast and the router retries them on the new
+primary), waits until the target has replayed everything the primary
+flushed, then fences and promotes as a failover does.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import hmac
+import json
+import signal
+import time
+from collections.abc import AsyncIterator, Mapping
+from pathlib import Path
+from typing import Any
+
+import psycopg
+import structlog
+import uvicorn
+from prometheus_client import Counter, Gauge
+from psycopg import sql
+from psycopg.conninfo import conninfo_to_dict, make_conninfo
+from psycopg.rows import TupleRow
+from starlette.applications import Starlette
+from starlette.middleware import Middleware
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from millionscale.db.cluster import Cluster, cluster_of, read_record, write_record
+from millionscale.db.failover import (
+    FAILOVER_TIMEOUT_S,
+    Action,
+    ClusterRecord,
+    EnsureSlots,
+    FailoverCore,
+    Fence,
+    Follow,
+    NodeReport,
+    PromoteNode,
+    Publish,
+    State,
+    SwitchoverRefused,
+)
+from millionscale.db.lsn import format_lsn, parse_lsn
+from millionscale.obs import MetricsMiddleware, configure_logging, health_routes
+from millionscale.servers.engines import PostgresEngine
+from millionscale.servers.process import pid_alive, signal_group, start_ticks
+from millionscale.topology.resolve import ResolvedTopology
+from millionscale.topology.state import StateDir
+
+__all__ = ["CHECK_INTERVAL_S", "Monitor", "main"]
+
+log = structlog.get_logger()
+Connection = psycopg.AsyncConnection[TupleRow]
+
+CHECK_INTERVAL_S = 0.5  # pg_auto_failover checks every 5 s; Patroni's loop runs every 10 s
+CHECK_TIMEOUT_S = 1.0  # one node's answer; a paused node costs the round no more than this
+CATCH_UP_TIMEOUT_S = 10.0  # a switchover target must replay the drained primary's WAL in this
+FENCE_WAIT_S = 5.0  # a SIGKILLed process group is gone in milliseconds; this is the ceiling
+PROMOTE_WAIT_S = 30  # pg_promote's own default is 60 s
+
+_REPORT = """
+SELECT pg_is_in_recovery(),
+       (CASE WHEN pg_is_in_recovery()
+             THEN GREATEST(pg_last_wal_receive_lsn(), pg_last_wal_replay_lsn())
+             ELSE pg_current_wal_flush_lsn() END)::text,
+       current_setting('primary_conninfo'),
+       EXISTS (SELECT 1 FROM pg_stat_wal_receiver WHERE status = 'streaming'),
+       ARRAY(SELECT slot_name::text FROM pg_replication_slots WHERE slot_type = 'physical'),
+       pg_last_wal_replay_lsn()::text
+"""
+
+FAILOVERS = Counter(
+    "millionscale_db_promotions", "Standbys promoted by the monitor", ["kind"]
+)  # kind: failover, switchover
+FENCES = Counter("millionscale_db_fences", "Nodes fenced (SIGKILLed) by the monitor")
+EPOCH = Gauge("millionscale_db_epoch", "The cluster record's epoch (one per promotion)")
+
+
+def _first_line(error: BaseException) -> str:
+    text = str(error).strip()
+    return text.splitlines()[0] if text else type(error).__name__
+
+
+def _upstream(conninfo: str | None) -> str | None:
+    if not conninfo:
+        return None
+    try:
+        params = conninfo_to_dict(conninfo)
+    except psycopg.Error:
+        return None
+    return f"{params.get('host', 'localhost')}:{params.get('port', 5432)}"
+
+
+class Monitor:
+    """The shell around :class:`FailoverCore` for one topology's cluster."""
+
+    def __init__(
+        self,
+        topology: ResolvedTopology,
+        cluster: Cluster,
+        *,
+        interval_s: float = CHECK_INTERVAL_S,
+        failover_timeout_s: float = FAILOVER_TIMEOUT_S,
+    ) -> None:
+        self.state = StateDir(Path(topology.state_dir))
+        self.cluster = cluster
+        self.interval_s = interval_s
+        record = read_record(self.state) or ClusterRecord(1, cluster.primary, reason="initial")
+        self.resume_promotion = record.state is State.PROMOTING
+        record = ClusterRecord(record.epoch, record.primary, State.HEALTHY, record.reason)
+        self.core = FailoverCore(cluster.spec(failover_timeout_s=failover_timeout_s), record)
+        self.urls = {
+            name: PostgresEngine().url(p.endpoint()) for name, p in cluster.members.items()
+        }
+        self.reports: dict[str, NodeReport] = {}
+        self.replayed: dict[str, int | None] = {}
+        self._conns: dict[str, Connection | None] = dict.fromkeys(cluster.members)
+        self._lock = asyncio.Lock()
+        self.ready = False
+
+    # -- facts -------------------------------------------------------------
+
+    async def _connection(self, name: str) -> Connection:
+        conn = self._conns[name]
+        if conn is None or conn.closed:
+            conn = self._conns[name] = await psycopg.AsyncConnection.connect(
+                self.urls[name], autocommit=True, connect_timeout=2
+            )
+        return conn
+
+    async def _drop(self, name: str) -> None:
+        conn, self._conns[name] = self._conns[name], None
+        if conn is not None:
+            with contextlib.suppress(Exception):
+                await conn.close()
+
+    async def _report(self, name: str) -> NodeReport:
+        try:
+            async with asyncio.timeout(CHECK_TIMEOUT_S):
+                conn = await self._connection(name)
+                row = await (await conn.execute(_REPORT)).fetchone()
+        except (psycopg.Error, OSError, TimeoutError) as error:
+            await self._drop(name)
+            reason = "no answer in 1 s" if isinstance(error, TimeoutError) else _first_line(error)
+            return NodeReport(name, reachable=False, error=reason)
+        assert row is not None
+        in_recovery = bool(row[0])
+        self.replayed[name] = parse_lsn(row[5]) if row[5] else None
+        return NodeReport(
+            name,
+            reachable=True,
+            in_recovery=in_recovery,
+            flushed_lsn=parse_lsn(row[1]) if row[1] else None,
+            upstream=_upstream(row[2]) if in_recovery else None,
+            streaming=bool(row[3]),
+            slots=frozenset(row[4] or ()),
+        )
+
+    async def gather(self) -> dict[str, NodeReport]:
+        names = list(self.cluster.members)
+        reports = await asyncio.gather(*(self._report(name) for name in names))
+        self.reports = dict(zip(names, reports, strict=True))
+        return self.reports
+
+    # -- actions -----------------------------------------------------------
+
+    async def _carry_out(self, actions: list[Action]) -> None:
+        self._flush_journal()  # the decision's sentences before what carrying it out logs
+        for action in actions:
+            match action:
+                case Publish(record):
+                    write_record(self.state.cluster, record)
+                    EPOCH.set(record.epoch)
+                case Fence(node, reason):
+                    await self._fence(node, reason)
+                    self.core.fenced(node)
+                    if self.core.state is State.ELECTING:
+                        await self._carry_out(self.core.observe(await self.gather()))
+                case PromoteNode(node):
+                    await self._promote(node)
+                case Follow(node, primary):
+                    await self._follow(node, primary)
+                case EnsureSlots(primary, slots):
+                    await self._ensure_slots(primary, slots)
+            self._flush_journal()
+
+    async def _fence(self, node: str, reason: str) -> None:
+        await self._drop(node)
+        view = self.state.read_state() or {}
+        entry = next((p for p in view.get("processes", []) if p.get("name") == node), None)
+        pid = entry.get("pid") if entry else None
+        if not pid or start_ticks(pid) != entry.get("started"):  # type: ignore[union-attr]
+            log.info(f"fence {node}: not running", node=node, reason=reason)
+            return
+        signal_group(pid, signal.SIGKILL)
+        FENCES.inc()
+        for _ in range(int(FENCE_WAIT_S / 0.01)):  # until the supervisor has reaped it
+            if not pid_alive(pid):
+                break
+            await asyncio.sleep(0.01)
+        log.info(f"fenced {node} (pid {pid})", node=node, reason=reason)
+
+    async def _promote(self, node: str) -> None:
+        kind = "switchover" if "switchover" in self.core.record.reason else "failover"
+        try:
+            async with asyncio.timeout(PROMOTE_WAIT_S + 2):
+                conn = await self._connection(node)
+                row = await (
+                    await conn.execute("SELECT pg_promote(true, %s)", (PROMOTE_WAIT_S,))
+                ).fetchone()
+            if not row or not row[0]:
+                raise RuntimeError(f"pg_promote did not finish in {PROMOTE_WAIT_S} s")
+        except (psycopg.Error, OSError, TimeoutError, RuntimeError) as error:
+            await self._drop(node)
+            self.core.promotion_failed(node, _first_line(error))
+            return
+        FAILOVERS.labels(kind).inc()
+        await self._carry_out(self.core.promoted(node))
+        # Re-point the other standbys and make their slots now, not at the next round.
+        await self._carry_out(self.core.observe(await self.gather()))
+
+    async def _follow(self, node: str, primary: str) -> None:
+        target = self.cluster.members[primary]
+        conninfo = make_conninfo(
+            host=target.host,
+            port=target.ports["main"],
+            user="postgres",
+            password=target.secret,
+            application_name=node,
+        )
+        slot = node.replace("-", "_")
+        try:
+            conn = await self._connection(node)
+            await conn.execute(
+                sql.SQL("ALTER SYSTEM SET primary_conninfo = {}").format(sql.Literal(conninfo))
+            )
+            await conn.execute(
+                sql.SQL("ALTER SYSTEM SET primary_slot_name = {}").format(sql.Literal(slot))
+            )
+            await conn.execute("SELECT pg_reload_conf()")
+        except psycopg.Error as error:
+            await self._drop(node)
+            log.warning(f"re-pointing {node} at {primary} failed: {_first_line(error)}")
+            return
+        log.info(f"{node} now follows {primary}", node=node, primary=primary)
+
+    async def _ensure_slots(self, primary: str, slots: tuple[str, ...]) -> None:
+        try:
+            conn = await self._connection(primary)
+            for slot in slots:
+                await conn.execute(
+                    "SELECT pg_create_physical_replication_slot(%s, true)"
+                    " WHERE NOT EXISTS (SELECT 1 FROM pg_replication_slots WHERE slot_name = %s)",
+                    (slot, slot),
+                )
+        except psycopg.Error as error:
+            await self._drop(primary)
+            log.warning(f"creating slots on {primary} failed: {_first_line(error)}")
+
+    def _flush_journal(self) -> None:
+        for sentence in self.core.journal:
+            log.info(sentence, state=str(self.core.state), epoch=self.core.record.epoch)
+        self.core.journal.clear()
+
+    # -- the loop and the operations ---------------------------------------------
+
+    async def step(self) -> None:
+        async with self._lock:
+            reports = await self.gather()
+            if self.resume_promotion:
+                self.resume_promotion = False
+                if reports[self.core.record.primary].is_standby:
+                    log.info(f"resuming the promotion of {self.core.record.primary}")
+                    await self._promote(self.core.record.primary)
+                    return
+            await self._carry_out(self.core.observe(reports))
+            if not self.ready:
+                write_record(self.state.cluster, self.core.record)
+                EPOCH.set(self.core.record.epoch)
+                self.ready = True
+
+    async def run(self, stop: asyncio.Event) -> None:
+        log.info(
+            "monitoring",
+            primary=self.core.record.primary,
+            epoch=self.core.record.epoch,
+            members=sorted(self.cluster.members),
+        )
+        while not stop.is_set():
+            started = time.monotonic()
+            try:
+                await self.step()
+            except Exception:  # a bug must not end monitoring: log it, go on
+                log.exception("monitor round failed")
+            pause = max(0.0, self.interval_s - (time.monotonic() - started))
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), pause)
+        for name in list(self._conns):
+            await self._drop(name)
+
+    async def switchover(self, to: str | None) -> ClusterRecord:
+        """Planned: drain, let the target catch up, fence, promote. Raises SwitchoverRefused."""
+        async with self._lock:
+            reports = await self.gather()
+            target = self.core.check_switchover(to, reports)
+            primary = self.core.record.primary
+            started = time.monotonic()
+            lsn = await self._drain(primary)
+            try:
+                await self._wait_for_replay(target, lsn)
+            except SwitchoverRefused:
+                await self._undrain(primary)
+                raise
+            waited = time.monotonic() - started
+            await self._carry_out(
+                self.core.begin_switchover(
+                    target, f"{target} replayed {format_lsn(lsn)} in {waited * 1000:.0f} ms"
+                )
+            )
+            return self.core.record
+
+    async def failover(self, reason: str) -> ClusterRecord:
+        """Forced: fence the primary now, whatever it answers, and elect a standby."""
+        async with self._lock:
+            self.core.force_failover(reason)
+            await self._carry_out(self.core.observe(await self.gather()))
+            return self.core.record
+
+    async def _drain(self, primary: str) -> int:
+        try:
+            conn = await self._connection(primary)
+            await conn.execute("ALTER SYSTEM SET default_transaction_read_only = on")
+            await conn.execute("SELECT pg_reload_conf()")
+            await asyncio.sleep(0.05)  # backends take the reload between statements
+            row = await (await conn.execute("SELECT pg_current_wal_flush_lsn()::text")).fetchone()
+        except psycopg.Error as error:
+            await self._drop(primary)
+            raise SwitchoverRefused(f"draining {primary} failed: {_first_line(error)}") from None
+        assert row is not None
+        return parse_lsn(row[0])
+
+    async def _undrain(self, primary: str) -> None:
+        with contextlib.suppress(psycopg.Error):
+            conn = await self._connection(primary)
+            await conn.execute("ALTER SYSTEM RESET default_transaction_read_only")
+            await conn.execute("SELECT pg_reload_conf()")
+
+    async def _wait_for_replay(self, target: str, lsn: int) -> None:
+        deadline = time.monotonic() + CATCH_UP_TIMEOUT_S
+        while time.monotonic() < deadline:
+            try:
+                conn = await self._connection(target)
+                row = await (await conn.execute("SELECT pg_last_wal_replay_lsn()::text")).fetchone()
+            except psycopg.Error:
+                await self._drop(target)
+                row = None
+            if row and row[0] and parse_lsn(row[0]) >= lsn:
+                return
+            await asyncio.sleep(0.01)
+        raise SwitchoverRefused(
+            f"{target} did not replay {format_lsn(lsn)} within {CATCH_UP_TIMEOUT_S:.0f} s; "
+            "the primary takes writes again"
+        )
+
+    def view(self) -> dict[str, Any]:
+        """The monitor's view for ``GET /cluster`` and ``db status``."""
+        return {
+            "record": self.core.record.to_json(),
+            "state": str(self.core.state),
+            "nodes": {
+                name: {
+                    "reachable": r.reachable,
+                    "role": (
+                        "primary" if r.is_primary else "standby" if r.is_standby else "unreachable"
+                    ),
+                    "flushed_lsn": format_lsn(r.flushed_lsn) if r.flushed_lsn is not None else None,
+                    "upstream": r.upstream,
+                    "streaming": r.streaming,
+                    "error": r.error or None,
+                }
+                for name, r in self.reports.items()
+            },
+        }
+
+
+def create_app(monitor: Monitor, token: str) -> Starlette:
+    """The admin API; every route but health and metrics wants the bearer token."""
+
+    def authorized(request: Request) -> bool:
+        given = request.headers.get("authorization", "")
+        return hmac.compare_digest(given.encode(), f"Bearer {token}".encode())
+
+    def denied() -> Response:
+        return JSONResponse(
+            {"error": "missing or wrong admin token"},
+            status_code=401,
+            headers={"WWW-Authenticate": "Bearer"},
+        )
+
+    async def body(request: Request) -> Mapping[str, Any] | None:
+        raw = await request.body()
+        if not raw.strip():
+            return {}
+        try:
+            data = json.loads(raw)
+        except (json.JSONDecodeError, UnicodeDecodeError):
+            return None
+        return data if isinstance(data, dict) else None
+
+    async def cluster(request: Request) -> Response:
+        if not authorized(request):
+            return denied()
+        return JSONResponse(monitor.view())
+
+    async def switchover(request: Request) -> Response:
+        if not authorized(request):
+            return denied()
+        data = await body(request)
+        to = data.get("to") if data is not None else None
+        if data is None or (to is not None and not isinstance(to, str)) or set(data) - {"to"}:
+            return JSONResponse({"error": 'the body must be {} or {"to": "NODE"}'}, status_code=422)
+        try:
+            record = await monitor.switchover(to)
+        except SwitchoverRefused as error:
+            return JSONResponse({"error": str(error)}, status_code=409)
+        return JSONResponse({"record": record.to_json(), "state": str(monitor.core.state)})
+
+    async def failover(request: Request) -> Response:
+        if not authorized(request):
+            return denied()
+        try:
+            record = await monitor.failover("asked by an operator")
+        except SwitchoverRefused as error:
+            return JSONResponse({"error": str(error)}, status_code=409)
+        return JSONResponse({"record": record.to_json(), "state": str(monitor.core.state)})
+
+    async def ready() -> str | None:
+        return None if monitor.ready else "no round of checks finished yet"
+
+    @contextlib.asynccontextmanager
+    async def lifespan(_app: Starlette) -> AsyncIterator[None]:
+        stop = asyncio.Event()
+        loop = asyncio.create_task(monitor.run(stop), name="db-monitor")
+        yield
+        stop.set()
+        await loop
+
+    return Starlette(
+        lifespan=lifespan,
+        routes=[
+            Route("/cluster", cluster, methods=["GET"]),
+            Route("/switchover", switchover, methods=["POST"]),
+            Route("/failover", failover, methods=["POST"]),
+            *health_routes(ready),
+        ],
+        middleware=[Middleware(MetricsMiddleware)],
+    )
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="millionscale-db-monitor", description=__doc__)
+    parser.add_argument("state_dir", type=Path)
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, required=True)
+    parser.add_argument("--interval", type=float, default=CHECK_INTERVAL_S)
+    parser.add_argument("--failover-timeout", type=float, default=FAILOVER_TIMEOUT_S)
+    args = parser.parse_args(argv)
+    configure_logging("db-monitor")
+    state = StateDir(args.state_dir)
+    topology = ResolvedTopology.read(state.topology)
+    cluster = cluster_of(topology)
+    if cluster is None:
+        log.error("the topology has no PostgreSQL primary with replicas: nothing to monitor")
+        return 2
+    monitor = Monitor(
+        topology,
+        cluster,
+        interval_s=args.interval,
+        failover_timeout_s=args.failover_timeout,
+    )
+    app = create_app(monitor, state.admin_token())
+    uvicorn.run(app, host=args.host, port=args.port, log_config=None, access_log=False)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
