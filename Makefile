@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 PY := $(BIN)/python
 
 
-.PHONY: all venv engines browser peers demo test lint typecheck unit integration system bench clean
+.PHONY: all venv engines browser peers demo test lint typecheck unit integration system soak bench clean
 
 all: test
 
@@ -39,6 +39,11 @@ system: engines
 test: engines browser lint typecheck
 	$(BIN)/pytest
 
+# Fault tolerance, at length: 20 SIGKILLs of the primary under writes (CI runs 2).
+soak: engines
+	MILLIONSCALE_FAILOVER_TRIALS=20 $(BIN)/pytest --timeout 3600 \
+		tests/system/test_db_failover_under_load.py -k sigkill
+
 demo: engines
 	$(BIN)/millionscale demo
 
@@ -49,6 +54,7 @@ bench: engines peers
 	$(PY) bench/topology_up.py
 	$(PY) bench/loadgen_ceiling.py
 	$(PY) bench/photos_capacity.py
+	$(PY) bench/db_failover.py --json bench/results/db_failover.json
 
 clean:
 	-$(BIN)/millionscale down

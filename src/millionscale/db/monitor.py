@@ -6,9 +6,10 @@ It reads the resolved topology from ``STATE_DIR``, asks every member of the
 replicated cluster what it is twice a second, hands the answers to
 :class:`~millionscale.db.failover.FailoverCore` and carries out its actions:
 
-- **Fence**: SIGKILL to the node's process group (the pid the supervisor
-  published in ``state.json``, checked against its start time), then wait
-  until it is gone. The supervisor restarts it; the node reads the cluster
+- **Fence**: SIGKILL to the node's postmaster and every process below it
+  (the pid the supervisor published in ``state.json``, checked against its
+  start time; PostgreSQL's backends run in sessions of their own, so a group
+  signal would miss them), then wait until the postmaster is gone. The supervisor restarts it; the node reads the cluster
   record and comes back as a standby (rewound with ``pg_rewind``).
 - **Promote**: ``pg_promote(wait => true)`` on the elected standby.
 - **Follow**: ``ALTER SYSTEM SET primary_conninfo`` and a reload on a
@@ -69,7 +70,7 @@ from millionscale.db.failover import (
 from millionscale.db.lsn import format_lsn, parse_lsn
 from millionscale.obs import MetricsMiddleware, configure_logging, health_routes
 from millionscale.servers.engines import PostgresEngine
-from millionscale.servers.process import pid_alive, signal_group, start_ticks
+from millionscale.servers.process import pid_alive, signal_tree, start_ticks
 from millionscale.topology.resolve import ResolvedTopology
 from millionscale.topology.state import StateDir
 
@@ -218,7 +219,7 @@ class Monitor:
         if not pid or start_ticks(pid) != entry.get("started"):  # type: ignore[union-attr]
             log.info(f"fence {node}: not running", node=node, reason=reason)
             return
-        signal_group(pid, signal.SIGKILL)
+        signal_tree(pid, signal.SIGKILL)  # its backends too: they run in sessions of their own
         FENCES.inc()
         for _ in range(int(FENCE_WAIT_S / 0.01)):  # until the supervisor has reaped it
             if not pid_alive(pid):

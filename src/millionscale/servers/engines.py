@@ -284,27 +284,34 @@ class PostgresEngine(Engine):
     def _primary_dsn(self, primary: Endpoint) -> str:
         return f"host={primary.host} port={primary.port} user={self.user} dbname=postgres"
 
+    def _ask_primary(self, primary: Endpoint) -> tuple[bool, bool] | str:
+        """(in recovery, holds this node's slot), or why the primary did not answer."""
+        try:
+            with psycopg.connect(
+                self._primary_dsn(primary), password=primary.secret, connect_timeout=2
+            ) as conn:
+                row = conn.execute(
+                    "SELECT pg_is_in_recovery(),"
+                    " EXISTS (SELECT 1 FROM pg_replication_slots WHERE slot_name = %s)",
+                    (self.slot_name,),
+                ).fetchone()
+        except psycopg.Error as exc:
+            return str(exc).strip().splitlines()[0] if str(exc).strip() else "no answer"
+        assert row is not None
+        return bool(row[0]), bool(row[1])
+
     def _wait_for_primary(self, primary: Endpoint) -> bool:
-        """Wait until ``primary`` answers as a primary; whether it holds this node's slot."""
+        """Wait until ``primary`` answers as a primary (a standby being promoted soon
+        will); whether it holds this node's slot."""
         deadline = time.monotonic() + PRIMARY_WAIT_S
-        error = "no answer"
-        while time.monotonic() < deadline:
-            try:
-                with psycopg.connect(
-                    self._primary_dsn(primary), password=primary.secret, connect_timeout=2
-                ) as conn:
-                    row = conn.execute(
-                        "SELECT pg_is_in_recovery(),"
-                        " EXISTS (SELECT 1 FROM pg_replication_slots WHERE slot_name = %s)",
-                        (self.slot_name,),
-                    ).fetchone()
-                assert row is not None
-                if not row[0]:
-                    return bool(row[1])
-                error = "it is still a standby"
-            except psycopg.Error as exc:
-                error = str(exc).strip().splitlines()[0] if str(exc).strip() else "no answer"
+        while True:
+            facts = self._ask_primary(primary)
+            if isinstance(facts, tuple) and not facts[0]:
+                return facts[1]
+            if time.monotonic() >= deadline:
+                break
             time.sleep(0.2)
+        error = facts if isinstance(facts, str) else "it is still a standby"
         raise ServerStartError(
             f"the primary {primary.host}:{primary.port} is not ready ({error})",
             hint="this node follows the primary the failover monitor names; it starts once "
@@ -312,7 +319,8 @@ class PostgresEngine(Engine):
         )
 
     def _clone(self, data_dir: Path, primary: Endpoint) -> None:
-        has_slot = self._wait_for_primary(primary)
+        facts = self._ask_primary(primary)  # unreachable: pg_basebackup will say so
+        has_slot = isinstance(facts, tuple) and facts[1]
         argv = [
             self._bin("pg_basebackup"),
             "--pgdata", str(data_dir),

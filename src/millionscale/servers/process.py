@@ -30,9 +30,11 @@ from pathlib import Path
 
 __all__ = [
     "LOG_TAIL_LINES",
+    "descendants",
     "log_tail",
     "pid_alive",
     "signal_group",
+    "signal_tree",
     "spawn",
     "start_ticks",
     "terminate",
@@ -140,6 +142,42 @@ def signal_group(pid: int, sig: signal.Signals) -> None:
     except PermissionError:  # the group is gone and the pid reused: signal the pid only
         with contextlib.suppress(ProcessLookupError):
             os.kill(pid, sig)
+
+
+def descendants(pid: int) -> list[int]:
+    """Every live process below ``pid`` (children first, then theirs), from /proc."""
+    parents: dict[int, list[int]] = {}
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat", "rb") as stat:
+                ppid = int(stat.read().rsplit(b")", 1)[1].split()[1])
+        except (OSError, IndexError, ValueError):
+            continue
+        parents.setdefault(ppid, []).append(int(entry))
+    found: list[int] = []
+    frontier = [pid]
+    while frontier:
+        children = [child for parent in frontier for child in parents.get(parent, [])]
+        found += children
+        frontier = children
+    return found
+
+
+def signal_tree(pid: int, sig: signal.Signals) -> None:
+    """Send ``sig`` to ``pid``'s group and to every process below it.
+
+    A group is not enough for servers whose children start sessions of their
+    own (PostgreSQL's backends call setsid()): to pause or kill a whole
+    server, each of its processes must be signalled. The tree is read first,
+    so children orphaned by the signal are still reached.
+    """
+    below = descendants(pid)
+    signal_group(pid, sig)
+    for child in below:
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.kill(child, sig)
 
 
 def terminate(

@@ -106,6 +106,7 @@ def start(
         )
     resolved = resolve(load_topology(topology), source=topology, state_dir=state_dir)
     state.create()
+    state.admin_token()  # admin endpoints (the failover monitor's) want it
     resolved.save(state.topology)
     state.state.unlink(missing_ok=True)
     began = time.monotonic()
@@ -159,7 +160,7 @@ def stop(state: StateDir) -> int:
 
 def purge(state: StateDir) -> list[Path]:
     """Delete a stopped topology's data: engine data directories (wherever they were
-    placed), media and secrets. Logs and reports stay. Returns what was removed."""
+    placed), media, secrets and the failover monitor's record. Logs and reports stay. Returns what was removed."""
     removed: list[Path] = []
     try:
         topology = ResolvedTopology.read(state.topology)
@@ -175,4 +176,5 @@ def purge(state: StateDir) -> list[Path]:
             shutil.rmtree(path, ignore_errors=True)
             removed.append(path)
     state.secrets.unlink(missing_ok=True)
+    state.cluster.unlink(missing_ok=True)  # the monitor's roles describe the data just removed
     return removed

@@ -266,7 +266,6 @@ def resolve(
     state_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
     if secrets_by_name != stored:
         write_private(secrets_path, json.dumps(stored | secrets_by_name, indent=2))
-    StateDir(state_dir).admin_token()
     return ResolvedTopology(
         name=topology.topology.name,
         source=str(source),
