@@ -48,7 +48,7 @@ demo: engines
 	$(BIN)/millionscale demo
 
 peers: venv
-	@$(PY) -m millionscale.servers.install --peers
+	@$(PY) -m millionscale.servers.install --peers --patroni
 
 bench: engines peers
 	$(PY) bench/topology_up.py

@@ -13,7 +13,9 @@ installs only what is missing:
   non-root machine without it gets a clear error naming what to install.
 
 With ``--browser`` it also installs Debian's Chromium and ChromeDriver for the
-browser tests, with ``--peers`` the benchmarks' peers (nginx, wrk). When everything is present it prints nothing and exits 0.
+browser tests, with ``--peers`` the benchmarks' peers (nginx, wrk), with
+``--patroni`` the failover benchmark's peer (Patroni and etcd). When everything
+is present it prints nothing and exits 0.
 """
 
 from __future__ import annotations
@@ -30,10 +32,12 @@ from millionscale.servers.binaries import ENGINES, find_bindir
 __all__ = [
     "APT_PACKAGES",
     "BROWSER_PACKAGES",
+    "PATRONI_PACKAGES",
     "PEER_PACKAGES",
     "PIP_PACKAGES",
     "ensure_browser",
     "ensure_engines",
+    "ensure_patroni",
     "ensure_peers",
     "missing_engines",
 ]
@@ -149,6 +153,37 @@ def ensure_peers(*, echo: bool = True) -> list[str]:
     return missing
 
 
+PATRONI_PACKAGES = {"patroni": "patroni", "etcd": "etcd-server"}
+
+
+def ensure_patroni(*, echo: bool = True) -> list[str]:
+    """Install Patroni and etcd (the failover benchmark's peer) if missing; return those installed.
+
+    Debian's packages, with the temporary ``policy-rc.d`` so that neither a
+    system-wide etcd nor a Patroni service starts. Needs root and apt;
+    elsewhere a missing program raises :class:`BinaryNotFoundError` naming
+    the packages.
+    """
+    missing = [program for program in PATRONI_PACKAGES if not shutil.which(program)]
+    if not missing:
+        return []
+    if os.geteuid() != 0 or not shutil.which("apt-get"):
+        raise BinaryNotFoundError(
+            f"the failover benchmark's peer needs {', '.join(missing)} (installing it needs root)",
+            hint=f"install the packages {', '.join(PATRONI_PACKAGES[p] for p in missing)}",
+        )
+    if echo:
+        print(f"installing the failover peer: {', '.join(missing)}", file=sys.stderr)
+    _apt_install([PATRONI_PACKAGES[program] for program in missing])
+    still = [program for program in missing if not shutil.which(program)]
+    if still:
+        raise BinaryNotFoundError(
+            f"installed packages but still cannot find {', '.join(still)}",
+            hint=f"install the packages {', '.join(PATRONI_PACKAGES[p] for p in still)}",
+        )
+    return missing
+
+
 def main(argv: list[str] | None = None) -> int:
     args = sys.argv[1:] if argv is None else argv
     try:
@@ -157,6 +192,8 @@ def main(argv: list[str] | None = None) -> int:
             ensure_browser()
         if "--peers" in args:
             ensure_peers()
+        if "--patroni" in args:
+            ensure_patroni()
     except ServerError as error:
         print(f"error: {error.one_line()}", file=sys.stderr)
         return 2
