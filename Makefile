@@ -55,6 +55,7 @@ bench: engines peers
 	$(PY) bench/loadgen_ceiling.py
 	$(PY) bench/photos_capacity.py
 	$(PY) bench/db_failover.py --json bench/results/db_failover.json
+	$(PY) bench/db_reads.py --json bench/results/db_reads.json
 
 clean:
 	-$(BIN)/millionscale down

@@ -25,6 +25,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import logging
 import os
 import platform
 import random
@@ -169,6 +170,7 @@ def _summary(times: list[float]) -> dict[str, float]:
 
 
 def main() -> None:
+    logging.getLogger("psycopg.pool").setLevel(logging.ERROR)  # a dead node's pool retries
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--trials", type=int, default=7)
     parser.add_argument("--patroni-trials", type=int, default=3)

@@ -2,9 +2,11 @@
 
 1. start ``topologies/demo.toml`` (the whole system as it stands);
 2. seed the photo app with a skewed dataset (users, celebrities, photos);
-3. drive the default scenario mix at it open-loop for a short while;
+3. drive the default scenario mix at it open-loop for a short while; halfway
+   through, when the topology runs a failover monitor, switch the PostgreSQL
+   primary over to a standby (``millionscale db switchover``) under that load;
 4. print a summary table and write an HTML report with latency-over-time and
-   throughput charts;
+   throughput charts, the switchover marked in the notes;
 5. stop everything, whatever happened in between.
 """
 
@@ -12,7 +14,10 @@ from __future__ import annotations
 
 import asyncio
 import json
-from dataclasses import dataclass
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -23,8 +28,11 @@ from millionscale.bench import dataset, run, scenario
 from millionscale.bench.html_report import write_report
 from millionscale.bench.recorder import Summary
 from millionscale.bench.report import summary_table
+from millionscale.db.control import monitor_control
+from millionscale.errors import MillionscaleError
 from millionscale.photos.seed import running_app, seed
 from millionscale.topology.control import Started, start, stop
+from millionscale.topology.resolve import ResolvedTopology
 from millionscale.topology.state import StateDir
 
 __all__ = ["DemoSettings", "run_demo"]
@@ -42,9 +50,43 @@ class DemoSettings:
     ready_timeout_s: float = 300.0
 
 
-def _load(settings: DemoSettings, base_url: str, say: Any) -> Summary:
+@dataclass
+class _Switchover:
+    """A planned switchover of the database primary, run on a timer during the load."""
+
+    topology: ResolvedTopology
+    at_s: float
+    sentence: str = ""
+    done: threading.Event = field(default_factory=threading.Event)
+
+    def run(self) -> None:
+        started = time.monotonic()
+        try:
+            result = monitor_control(self.topology).switchover()
+        except MillionscaleError as error:
+            self.sentence = f"switchover at {self.at_s:g} s refused: {error.one_line()}"
+        else:
+            record = result.get("record", {})
+            took = time.monotonic() - started
+            self.sentence = (
+                f"switchover at {self.at_s:g} s into the load: primary is now "
+                f"{record.get('primary')} (epoch {record.get('epoch')}), in {took * 1000:.0f} ms"
+            )
+        finally:
+            self.done.set()
+
+
+def _has_monitor(topology: ResolvedTopology) -> bool:
+    return any(p.argv and "millionscale.db.monitor" in p.argv for p in topology.processes)
+
+
+def _load(
+    settings: DemoSettings, base_url: str, say: Any, on_start: Callable[[float], None]
+) -> Summary:
     workload = scenario.Workload.seeded(base_url, settings.active_users, seed=settings.seed)
-    return asyncio.run(run.bench_target(workload, settings.rate, settings.duration_s, say=say))
+    return asyncio.run(
+        run.bench_target(workload, settings.rate, settings.duration_s, say=say, on_start=on_start)
+    )
 
 
 def run_demo(settings: DemoSettings, console: Console) -> Path | None:
@@ -85,8 +127,27 @@ def run_demo(settings: DemoSettings, console: Console) -> Path | None:
             f"load: {settings.rate:g} requests/s for {settings.duration_s:g} s, open loop, "
             "mix timeline 70% / photo 15% / like 8% / post 5% / signup 2%"
         )
+        switchover = None
+        timer = None
+        if _has_monitor(started.topology):
+            switchover = _Switchover(started.topology, settings.duration_s / 2)
+            console.print(
+                f"data tier: a planned switchover of the primary {switchover.at_s:g} s into the load"
+            )
+            timer = threading.Timer(switchover.at_s, switchover.run)
+            timer.daemon = True
         with console.status("loading"):
-            summary = _load(settings, app.base_url, lambda s: console.print(s, markup=False))
+            summary = _load(
+                settings,
+                app.base_url,
+                lambda s: console.print(s, markup=False),
+                lambda _rate: timer.start() if timer is not None else None,
+            )
+        notes = []
+        if switchover is not None:
+            switchover.done.wait(timeout=60)
+            notes.append(switchover.sentence or "the switchover did not finish in time")
+            console.print(notes[-1], markup=False, highlight=False)
     finally:
         with console.status("stopping"):
             stop(state)
@@ -105,6 +166,7 @@ def run_demo(settings: DemoSettings, console: Console) -> Path | None:
             + ", ".join(f"{p.name} ({p.tier})" for p in started.topology.processes),
             f"seeded {settings.users} users (seed {settings.seed}); "
             f"{settings.active_users} of them active during the load",
+            *notes,
         ],
     )
     console.print(f"report: {path}")

@@ -113,6 +113,7 @@ def test_sigkill_of_the_primary_under_writes_loses_no_acknowledged_write(cli: Cl
         assert recovered is not None
         assert recovered - killed_at < FAILOVER_GOAL_S
         assert record(cli)["primary"] == new
+        assert (cli.process(new)["role"], cli.process(old)["role"]) == ("primary", "replica")
         # The old primary comes back as a standby of the new one (rewound), in time.
         assert wait_until(lambda: settled(cli), timeout=60, interval=0.5), roles(cli)
 

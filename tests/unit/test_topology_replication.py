@@ -6,6 +6,7 @@ import pytest
 from factories import topology
 from pydantic import ValidationError
 
+from millionscale.db.failover import ClusterRecord
 from millionscale.topology.resolve import resolve
 from millionscale.topology.supervisor import engine_for_process
 
@@ -41,6 +42,9 @@ def test_a_primary_with_two_replicas_and_quorum_commit_is_accepted():
         ),
         ({"cache": {"tier": "cache", "engine": "redis", "synchronous": 1}}, "for PostgreSQL"),
         ({"db": pg(), "r1": replica(synchronous=1)}, "set 'synchronous' on the primary"),
+        ({"db": pg(durability="lossy"), "r1": replica()}, "'strict' or 'available'"),
+        ({"db": pg(), "r1": replica(durability="available")}, "set 'durability' on the primary"),
+        ({"cache": {"tier": "cache", "engine": "redis", "durability": "available"}}, "PostgreSQL"),
     ],
 )
 def test_replication_mistakes_are_refused_never_downgraded(processes, message):
@@ -76,3 +80,22 @@ def test_the_primary_waits_for_any_k_of_its_named_replicas(tmp_path: Path):
     assert standby.primary is not None
     assert standby.primary.port == processes["db"].ports["main"]
     assert standby.node_name == "r2"
+
+
+def test_every_member_carries_any_k_of_the_others_and_follows_the_monitors_primary(
+    tmp_path: Path,
+):
+    resolved = _resolve(tmp_path, db=pg(synchronous=1), r1=replica(), r2=replica())
+    processes = {p.name: p for p in resolved.processes}
+    after_failover = ClusterRecord(epoch=2, primary="r1")
+
+    old_primary = engine_for_process(processes["db"], processes, after_failover)
+    new_primary = engine_for_process(processes["r1"], processes, after_failover)
+    other = engine_for_process(processes["r2"], processes, after_failover)
+
+    assert old_primary.settings["synchronous_standby_names"] == 'ANY 1 ("r1", "r2")'
+    assert new_primary.settings["synchronous_standby_names"] == 'ANY 1 ("db", "r2")'
+    assert new_primary.primary is None
+    for follower in (old_primary, other):
+        assert follower.primary is not None
+        assert follower.primary.port == processes["r1"].ports["main"]

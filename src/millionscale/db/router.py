@@ -297,7 +297,7 @@ class Router:
         commit record. An exception in the block rolls back and records nothing.
         """
         node = await self._await_primary(self._clock() + self._failover_wait_s)
-        async with self._use_primary(node) as conn:
+        async with self._use(node, read=False) as conn:
             async with conn.transaction():
                 yield conn
             row = await (await conn.execute(_COMMIT_LSN)).fetchone()
@@ -322,7 +322,7 @@ class Router:
             node = await self._await_primary(deadline)
             committing = False
             try:
-                async with self._use_primary(node) as conn:
+                async with self._use(node, read=False) as conn:
                     async with conn.transaction():
                         result = await work(conn)
                         committing = True
@@ -489,20 +489,22 @@ class Router:
         await asyncio.gather(*(one(name) for name in replicas))
 
     @contextlib.asynccontextmanager
-    async def _use(self, node: str) -> AsyncIterator[Connection]:
-        self._outstanding[node] += 1
+    async def _use(self, node: str, *, read: bool = True) -> AsyncIterator[Connection]:
+        """A pooled connection to ``node``; a lost connection takes the node out."""
+        self._outstanding[node] += read
         try:
             async with self._pools[node].connection(timeout=self._acquire_timeout_s) as conn:
-                self._reads[node] += 1
+                self._reads[node] += read
                 yield conn
         except psycopg.OperationalError as error:
             if _is_connection_error(error):
-                self._mark(
-                    node, replace(self._health[node], healthy=False, reason=_first_line(error))
-                )
+                self._mark_down(node, _first_line(error))
             raise
         finally:
-            self._outstanding[node] -= 1
+            self._outstanding[node] -= read
+
+    def _mark_down(self, node: str, reason: str) -> None:
+        self._mark(node, replace(self._health[node], healthy=False, reason=reason))
 
     def _mark(self, name: str, health: _Health) -> None:
         before = self._health[name]
@@ -591,21 +593,9 @@ class Router:
         """The primary failed a write: out until a check passes, and the pool's idle
         connections (probably as dead as the one that failed) are replaced."""
         if node == self._primary and self._health[node].healthy:
-            self._mark(node, replace(self._health[node], healthy=False, reason=reason))
+            self._mark_down(node, reason)
         with contextlib.suppress(Exception):
             await self._pools[node].check()
-
-    @contextlib.asynccontextmanager
-    async def _use_primary(self, node: str) -> AsyncIterator[Connection]:
-        try:
-            async with self._pools[node].connection(timeout=self._acquire_timeout_s) as conn:
-                yield conn
-        except psycopg.OperationalError as error:
-            if _is_connection_error(error):
-                self._mark(
-                    node, replace(self._health[node], healthy=False, reason=_first_line(error))
-                )
-            raise
 
     async def _check(self, name: str) -> _Health:
         before = self._health[name]

@@ -207,8 +207,22 @@ class Supervisor:
 
     # -- publishing ----------------------------------------------------------
 
+    def _roles(self) -> dict[str, str]:
+        """Database members' roles as the failover monitor last recorded them."""
+        cluster = cluster_of(self.topology)
+        try:
+            record = read_record(self.state)
+        except MillionscaleError:
+            record = None
+        if cluster is None or record is None:
+            return {}
+        return {
+            name: "primary" if name == record.primary else "replica" for name in cluster.members
+        }
+
     def snapshot(self) -> dict[str, Any]:
         processes = []
+        roles = self._roles()
         for status in self.core.status():
             process = self.processes[status.name]
             processes.append(
@@ -216,7 +230,7 @@ class Supervisor:
                     "name": status.name,
                     "tier": process.tier,
                     "datacenter": process.datacenter,
-                    "role": process.role,
+                    "role": roles.get(status.name, process.role),
                     "pid": status.pid,
                     "started": start_ticks(status.pid) if status.pid else None,
                     "address": process.address,
