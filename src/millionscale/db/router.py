@@ -359,16 +359,28 @@ class Router:
         *,
         consistency: Consistency = READ_YOUR_WRITES,
     ) -> T:
-        """``await work(conn)`` on a routed connection; retried once elsewhere if the
-        connection is lost (``work`` must be safe to run twice: a read)."""
+        """``await work(conn)`` on a routed connection; ``work`` must be safe to run
+        again (a read). A replica lost under it: run once more elsewhere. The
+        primary lost under it: run again once a primary answers (the same one
+        back, or the next one), for at most ``failover_wait_s``."""
         failed: set[str] = set()
+        deadline = self._clock() + self._failover_wait_s
         while True:
             node = await self._route_read(session, consistency, exclude=failed)
             try:
                 async with self._use(node) as conn:
                     return await work(conn)
             except psycopg.OperationalError as error:
-                if failed or not _is_connection_error(error):
+                if not _is_connection_error(error):
+                    raise
+                if node == self._primary:  # wait for it, or for the next one
+                    if self._clock() >= deadline:
+                        raise
+                    self._retries += 1
+                    await self._primary_lost(node, _first_line(error))
+                    await self._await_primary(deadline)
+                    continue
+                if failed:
                     raise
                 failed.add(node)
                 self._retries += 1

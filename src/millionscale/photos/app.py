@@ -17,11 +17,12 @@ import argparse
 import contextlib
 import hashlib
 import os
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from http.cookies import CookieError, SimpleCookie
 from pathlib import Path
+from typing import Any, TypeVar
 
 import psycopg
 import structlog
@@ -35,7 +36,7 @@ from starlette.responses import FileResponse, JSONResponse, Response
 from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from millionscale.db import Router, Session
+from millionscale.db import Router, Session, Strong
 from millionscale.errors import ConfigError, DatabaseError, MillionscaleError
 from millionscale.obs import MetricsMiddleware, configure_logging, health_routes
 from millionscale.photos import pages
@@ -223,6 +224,22 @@ class StaticAssets:
         return FileResponse(path, headers={"Cache-Control": IMMUTABLE})
 
 
+T = TypeVar("T")
+
+
+class PrimaryStatements:
+    """Session-store statements through the router: on the primary, across a failover."""
+
+    def __init__(self, router: Router) -> None:
+        self.router = router
+
+    async def write(self, work: Callable[[Any], Awaitable[T]]) -> T:
+        return await self.router.run_write(work)
+
+    async def read(self, work: Callable[[Any], Awaitable[T]]) -> T:
+        return await self.router.run_read(work, consistency=Strong())
+
+
 def create_app(settings: Settings) -> FastAPI:
     """The photo app, ready to serve once its lifespan has started."""
     db_router = Router(
@@ -234,7 +251,7 @@ def create_app(settings: Settings) -> FastAPI:
     media = MediaStore(settings.media_dir)
     services = Services(
         repo=PostgresPhotoRepository(db_router),
-        sessions=PostgresSessionStore(lambda: db_router.primary_pool),  # the primary now
+        sessions=PostgresSessionStore(PrimaryStatements(db_router)),  # across failovers
         cookie=SessionCookie(settings.secret_key, secure=settings.secure_cookies),
         media=media,
         max_upload_bytes=settings.max_upload_bytes,

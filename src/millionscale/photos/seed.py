@@ -25,11 +25,14 @@ import psycopg
 from PIL import Image
 
 from millionscale.bench.dataset import DEFAULT_PASSWORD, Dataset
-from millionscale.errors import ConfigError
+from millionscale.db.cluster import cluster_of, read_record
+from millionscale.errors import ConfigError, DatabaseError
 from millionscale.photos.media import MediaStore, StoredPhoto
 from millionscale.photos.passwords import hasher
 from millionscale.photos.schema import migrate
+from millionscale.servers.engines import PostgresEngine
 from millionscale.topology.resolve import ResolvedTopology
+from millionscale.topology.state import StateDir
 
 __all__ = ["RunningApp", "SeedResult", "running_app", "seed"]
 
@@ -66,6 +69,33 @@ def seed(
     progress: Callable[[str], None] = lambda _step: None,
 ) -> SeedResult:
     """Load ``dataset`` into the photo app's database; see the module docstring."""
+    try:
+        return _seed(database_url, media_dir, dataset, seed_value, reset, progress)
+    except psycopg.Error as error:
+        first = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+        raise DatabaseError(
+            f"seeding the photo app's database failed: {first}",
+            hint="check that the topology runs and that its primary answers: "
+            "'millionscale db status'",
+        ) from None
+
+
+def _current_primary_url(topology: ResolvedTopology) -> str | None:
+    cluster = cluster_of(topology)
+    record = read_record(StateDir(Path(topology.state_dir))) if cluster else None
+    if cluster is None or record is None or record.primary not in cluster.members:
+        return None
+    return PostgresEngine().url(cluster.members[record.primary].endpoint())
+
+
+def _seed(
+    database_url: str,
+    media_dir: Path,
+    dataset: Dataset,
+    seed_value: int,
+    reset: bool,
+    progress: Callable[[str], None],
+) -> SeedResult:
     migrate(database_url)
     rng = random.Random(seed_value)
     with psycopg.connect(database_url) as conn:
@@ -127,12 +157,16 @@ class RunningApp:
 
 
 def running_app(topology: ResolvedTopology) -> RunningApp:
-    """The photo app of a resolved topology (the first process that runs it)."""
+    """The photo app of a resolved topology (the first process that runs it).
+
+    Its ``database_url`` is the primary's now: after a failover, the one the
+    failover monitor recorded, not the one the topology file started with.
+    """
     for process in topology.processes:
         if process.argv and "millionscale.photos.app" in process.argv:
             return RunningApp(
                 base_url=f"http://{process.address}",
-                database_url=process.env["DATABASE_URL"],
+                database_url=_current_primary_url(topology) or process.env["DATABASE_URL"],
                 media_dir=Path(process.env.get("MEDIA_DIR", "media")),
             )
     raise ConfigError(

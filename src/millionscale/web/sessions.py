@@ -23,22 +23,29 @@ from __future__ import annotations
 
 import hashlib
 import secrets
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Protocol
+from typing import Any, Protocol, TypeVar
 
 from itsdangerous import BadSignature, Signer
+from psycopg import AsyncConnection
 from psycopg_pool import AsyncConnectionPool
 
 __all__ = [
     "COOKIE_NAME",
     "SESSIONS_SCHEMA",
+    "PoolStatements",
     "PostgresSessionStore",
     "Session",
     "SessionCookie",
     "SessionStore",
+    "Statements",
 ]
+
+T = TypeVar("T")
+Conn = AsyncConnection[Any]
+Work = Callable[[Conn], Awaitable[T]]
 
 COOKIE_NAME = "ms_session"
 SESSION_TTL = timedelta(days=14)  # Django's SESSION_COOKIE_AGE is 2 weeks too
@@ -82,47 +89,82 @@ def _digest(session_id: str) -> bytes:
     return hashlib.sha256(session_id.encode()).digest()
 
 
-class PostgresSessionStore:
-    """Sessions in a PostgreSQL table (``SESSIONS_SCHEMA``), reached through a pool.
+class Statements(Protocol):
+    """Runs work on the sessions' database, on a connection in autocommit mode.
 
-    ``pool`` is a pool, or a function returning the pool to use now (the data
-    tier's router hands out the current primary's, which a failover changes).
+    Contract: ``write`` runs ``work`` in one transaction and returns once it
+    committed; ``read`` runs it where every committed write is visible (the
+    primary). Either may run ``work`` again after a lost connection, so
+    ``work`` must be one statement or otherwise safe to repeat.
     """
 
-    def __init__(self, pool: AsyncConnectionPool | Callable[[], AsyncConnectionPool]) -> None:
-        self._pool = pool
+    async def write(self, work: Work[T]) -> T: ...
 
-    @property
-    def pool(self) -> AsyncConnectionPool:
-        return self._pool if isinstance(self._pool, AsyncConnectionPool) else self._pool()
+    async def read(self, work: Work[T]) -> T: ...
+
+
+class PoolStatements:
+    """:class:`Statements` on one pool of connections to one server."""
+
+    def __init__(self, pool: AsyncConnectionPool) -> None:
+        self.pool = pool
+
+    async def write(self, work: Work[T]) -> T:
+        async with self.pool.connection() as conn, conn.transaction():
+            return await work(conn)
+
+    async def read(self, work: Work[T]) -> T:
+        async with self.pool.connection() as conn:
+            return await work(conn)
+
+
+class PostgresSessionStore:
+    """Sessions in a PostgreSQL table (``SESSIONS_SCHEMA``).
+
+    ``db`` is a pool, or any :class:`Statements` (the photo app passes the
+    data tier's router, whose writes and primary reads survive a failover).
+    """
+
+    def __init__(self, db: AsyncConnectionPool | Statements) -> None:
+        self.db = PoolStatements(db) if isinstance(db, AsyncConnectionPool) else db
 
     async def create(self, user_id: int, ttl: timedelta = SESSION_TTL) -> str:
         session_id = secrets.token_urlsafe(32)
-        async with self.pool.connection() as conn:
+        args = (_digest(session_id), user_id, datetime.now(UTC) + ttl)
+
+        async def work(conn: Conn) -> None:
             await conn.execute(
-                "INSERT INTO sessions (id_hash, user_id, expires_at) VALUES (%s, %s, %s)",
-                (_digest(session_id), user_id, datetime.now(UTC) + ttl),
+                "INSERT INTO sessions (id_hash, user_id, expires_at) VALUES (%s, %s, %s)", args
             )
+
+        await self.db.write(work)
         return session_id
 
     async def get(self, session_id: str) -> Session | None:
-        async with self.pool.connection() as conn:
+        async def work(conn: Conn) -> Any:
             cur = await conn.execute(
                 "SELECT user_id, expires_at FROM sessions WHERE id_hash = %s AND expires_at > now()",
                 (_digest(session_id),),
             )
-            row = await cur.fetchone()
+            return await cur.fetchone()
+
+        row = await self.db.read(work)
         return Session(user_id=row[0], expires_at=row[1]) if row else None
 
     async def delete(self, session_id: str) -> None:
-        async with self.pool.connection() as conn:
+        async def work(conn: Conn) -> None:
             await conn.execute("DELETE FROM sessions WHERE id_hash = %s", (_digest(session_id),))
+
+        await self.db.write(work)
 
     async def purge_expired(self) -> int:
         """Delete expired sessions; return how many."""
-        async with self.pool.connection() as conn:
+
+        async def work(conn: Conn) -> int:
             cur = await conn.execute("DELETE FROM sessions WHERE expires_at <= now()")
             return cur.rowcount
+
+        return await self.db.write(work)
 
 
 @dataclass(frozen=True, slots=True)
