@@ -1,0 +1,133 @@
+"""The load balancer: send each request to a backend that is alive and fast.
+
+Layers, bottom up (all pure so far: no sockets, time passed in as ``now``):
+
+- :mod:`.outcome` names what an attempt came back with: a status, or how
+  the connection failed (before or after the request was sent);
+- :mod:`.policies` is the choice of a backend for a request: round-robin,
+  smooth weighted round-robin, least outstanding requests, power of two
+  choices over peak-EWMA latency (the default), consistent hashing; and the
+  :class:`Ewma` latency tracker the default feeds on;
+- :mod:`.health` is the active health check state machine of one backend
+  (HAProxy's rise and fall), with slow start and graceful drain;
+- :mod:`.outlier` is passive outlier detection over a pool (Envoy's
+  consecutive failures, growing ejection time, maximum ejected share);
+- :mod:`.retry` decides whether a failed attempt is retried elsewhere,
+  within a retry budget.
+
+How the shell combines them, per backend: ``eligible`` is
+``health.serving and not outlier-ejected``, ``slow_start`` is
+``health.slow_start_factor(now)``, ``latency_s`` is ``ewma.value(now)``;
+those go into a :class:`BackendView` for :meth:`Policy.pick`.
+"""
+
+from millionscale.lb.health import (
+    DRAIN_TIMEOUT_S,
+    FALL,
+    INTER_S,
+    RISE,
+    SLOW_START_MIN_FACTOR,
+    SLOW_START_S,
+    TRANSITIONS,
+    Event,
+    HealthCheck,
+    HealthPolicy,
+    HealthStatistics,
+    IllegalTransition,
+    InitState,
+    State,
+    Transition,
+)
+from millionscale.lb.outcome import ConnectionFailure, Outcome
+from millionscale.lb.outlier import (
+    Ejection,
+    OutlierDetector,
+    OutlierPolicy,
+    OutlierStatistics,
+    Overflow,
+    Return,
+)
+from millionscale.lb.policies import (
+    DEFAULT_POLICY,
+    EWMA_DECAY_S,
+    EWMA_DEFAULT_RTT_S,
+    POLICIES,
+    BackendView,
+    ConsistentHash,
+    Decision,
+    Ewma,
+    LeastOutstanding,
+    NoBackend,
+    Pick,
+    Policy,
+    PolicyStatistics,
+    PowerOfTwoChoices,
+    RoundRobin,
+    WeightedRoundRobin,
+    make_policy,
+)
+from millionscale.lb.retry import (
+    IDEMPOTENT_METHODS,
+    BudgetStatistics,
+    GiveUp,
+    Retries,
+    Retry,
+    RetryBudget,
+    RetryDecision,
+    RetryPolicy,
+    RetryStatistics,
+    is_idempotent,
+)
+
+__all__ = [
+    "DEFAULT_POLICY",
+    "DRAIN_TIMEOUT_S",
+    "EWMA_DECAY_S",
+    "EWMA_DEFAULT_RTT_S",
+    "FALL",
+    "IDEMPOTENT_METHODS",
+    "INTER_S",
+    "POLICIES",
+    "RISE",
+    "SLOW_START_MIN_FACTOR",
+    "SLOW_START_S",
+    "TRANSITIONS",
+    "BackendView",
+    "BudgetStatistics",
+    "ConnectionFailure",
+    "ConsistentHash",
+    "Decision",
+    "Ejection",
+    "Event",
+    "Ewma",
+    "GiveUp",
+    "HealthCheck",
+    "HealthPolicy",
+    "HealthStatistics",
+    "IllegalTransition",
+    "InitState",
+    "LeastOutstanding",
+    "NoBackend",
+    "Outcome",
+    "OutlierDetector",
+    "OutlierPolicy",
+    "OutlierStatistics",
+    "Overflow",
+    "Pick",
+    "Policy",
+    "PolicyStatistics",
+    "PowerOfTwoChoices",
+    "Retries",
+    "Retry",
+    "RetryBudget",
+    "RetryDecision",
+    "RetryPolicy",
+    "RetryStatistics",
+    "Return",
+    "RoundRobin",
+    "State",
+    "Transition",
+    "WeightedRoundRobin",
+    "is_idempotent",
+    "make_policy",
+]
