@@ -1,0 +1,93 @@
+"""Malformed requests get 400, 408, 413 or 431, never reach a backend, and the balancer stays up."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from lb_support import Echo, balancing, raw, status_of
+
+from millionscale.lb.http import HttpLimits
+
+pytestmark = pytest.mark.integration
+
+LIMITS = HttpLimits(max_header_bytes=4096, max_body_bytes=1024, header_timeout_s=0.5)
+GOOD = b"GET / HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n"
+
+BAD = [
+    ("a bad request line", b"GET\r\n\r\n", 400),
+    ("an unknown HTTP version", b"GET / HTTP/9.9\r\nHost: a\r\n\r\n", 505),
+    ("oversized headers", b"GET / HTTP/1.1\r\nHost: a\r\nX: " + b"a" * 5000 + b"\r\n\r\n", 431),
+    (
+        "invalid chunked encoding",
+        b"POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n",
+        400,
+    ),
+    (
+        "Content-Length and Transfer-Encoding together",
+        b"POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 4\r\n"
+        b"Transfer-Encoding: chunked\r\n\r\n0\r\n\r\n",
+        400,
+    ),
+    (
+        "two Content-Length headers",
+        b"POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\nab",
+        400,
+    ),
+    (
+        "a declared body over the limit",
+        b"POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 5000\r\n\r\n",
+        413,
+    ),
+    (
+        "a chunked body over the limit",
+        b"POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n"
+        + b"400\r\n"
+        + b"a" * 1024
+        + b"\r\n"
+        + b"10\r\n"
+        + b"b" * 16
+        + b"\r\n0\r\n\r\n",
+        413,
+    ),
+    ("a request head that never ends (slowloris)", b"GET / HTTP/1.1\r\nHost: a\r\nX-a: b", 408),
+    ("a connection that sends nothing", b"", 408),
+]
+
+
+@pytest.mark.parametrize(("what", "data", "status"), BAD, ids=[b[0] for b in BAD])
+def test_a_malformed_request_is_refused_before_any_backend(what, data, status):
+    async def scenario() -> tuple[bytes, bytes, int]:
+        backend = Echo("web-1")
+        async with balancing([backend], limits=LIMITS) as (_, port):
+            answer = await raw(port, data, timeout_s=5)
+            after = await raw(port, GOOD + b"")  # the balancer still serves
+            return answer, after, backend.served()
+
+    answer, after, served = asyncio.run(scenario())
+
+    assert status_of(answer) == status, (what, answer[:200])
+    assert b"connection: close" in answer.lower()
+    assert served == 1  # only the good request after it
+    assert status_of(after) == 200
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(junk=st.binary(min_size=1, max_size=600))
+def test_random_bytes_get_an_error_or_a_close_and_never_reach_a_backend(junk):
+    async def scenario() -> tuple[bytes, int, int | None]:
+        backend = Echo("web-1")
+        async with balancing([backend], limits=LIMITS) as (_, port):
+            answer = await raw(port, junk, timeout_s=5)
+            after = await raw(port, GOOD)
+            return answer, backend.served(), status_of(after)
+
+    answer, served, after = asyncio.run(scenario())
+
+    # Junk that happens to be a valid request is forwarded; anything else is refused.
+    assert status_of(answer) in {None, 200, 400, 408, 413, 431, 501, 505}
+    if status_of(answer) != 200:
+        assert served == 1
+    assert after == 200

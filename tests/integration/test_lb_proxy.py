@@ -1,0 +1,139 @@
+"""The balancer forwards, survives a backend's death, and steers away from a slow one."""
+
+from __future__ import annotations
+
+import asyncio
+import collections
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import httpx
+import pytest
+from lb_support import Echo, balancing
+
+from millionscale.lb.http import serve_connection
+from millionscale.lb.proxy import Balancer
+from millionscale.servers.server import free_port
+
+pytestmark = pytest.mark.integration
+
+
+def test_a_request_reaches_a_backend_with_forwarding_headers():
+    async def scenario() -> None:
+        backends = [Echo("web-1"), Echo("web-2")]
+        async with balancing(backends) as (_, port), httpx.AsyncClient() as client:
+            reply = await client.post(
+                f"http://127.0.0.1:{port}/photos?x=1",
+                content=b"hello",
+                headers={"x-forwarded-for": "203.0.113.7"},
+            )
+            echoed = reply.json()
+
+        assert reply.status_code == 200
+        assert echoed["headers"]["x-forwarded-for"] == "203.0.113.7, 127.0.0.1"
+        assert echoed["headers"]["x-forwarded-proto"] == "http"
+        assert echoed["headers"]["x-request-id"] == reply.headers["x-request-id"]
+        assert echoed["body"] == 5
+        assert sum(b.served() for b in backends) == 1
+
+    asyncio.run(scenario())
+
+
+def test_keep_alive_connections_are_reused_to_the_backends():
+    async def scenario() -> None:
+        backend = Echo("web-1")
+        async with balancing([backend]) as (balancer, port), httpx.AsyncClient() as client:
+            for _ in range(20):
+                assert (await client.get(f"http://127.0.0.1:{port}/")).status_code == 200
+            pooled = len(balancer.backends["web-1"].idle)
+
+        assert pooled == 1  # one connection carried all twenty, one at a time
+
+    asyncio.run(scenario())
+
+
+def _placeholder(port: int) -> subprocess.Popen[bytes]:
+    return subprocess.Popen(
+        [sys.executable, "-m", "millionscale.web.placeholder", "--port", str(port)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
+
+
+def test_sigkill_of_one_of_three_web_servers_fails_no_idempotent_request():
+    ports = [free_port("127.0.0.1") for _ in range(3)]
+    servers = [_placeholder(port) for port in ports]
+
+    async def answering(client: httpx.AsyncClient, port: int) -> bool:
+        try:
+            return (await client.get(f"http://127.0.0.1:{port}/healthz")).status_code == 200
+        except httpx.TransportError:
+            return False
+
+    async def scenario() -> tuple[collections.Counter[int], int]:
+        statuses: collections.Counter[int] = collections.Counter()
+        async with httpx.AsyncClient(timeout=10) as client:
+            for _ in range(100):  # bounded wait for the three servers to answer
+                if all([await answering(client, p) for p in ports]):
+                    break
+                await asyncio.sleep(0.1)
+            balancer = Balancer()
+            for i, backend_port in enumerate(ports):
+                balancer.add(f"web-{i + 1}", "127.0.0.1", backend_port, initial=True)
+            balancer.start()
+            server = await asyncio.start_server(
+                lambda r, w: serve_connection(r, w, balancer.handle), "127.0.0.1", 0
+            )
+            port = server.sockets[0].getsockname()[1]
+            remaining = iter(range(600))
+
+            async def worker() -> None:
+                for i in remaining:
+                    if i == 150:
+                        os.killpg(servers[1].pid, signal.SIGKILL)
+                    reply = await client.get(f"http://127.0.0.1:{port}/")
+                    statuses[reply.status_code] += 1
+
+            await asyncio.gather(*(worker() for _ in range(10)))
+        server.close()
+        await balancer.stop()
+        return statuses, balancer.retries.statistics().retries
+
+    try:
+        statuses, retries = asyncio.run(scenario())
+    finally:
+        for process in servers:
+            if process.poll() is None:
+                os.killpg(process.pid, signal.SIGKILL)
+            process.wait(timeout=10)
+
+    assert statuses == {200: 600}
+    assert retries >= 1  # the requests in flight on the dead server were retried
+
+
+@pytest.mark.parametrize(("policy", "most"), [("round-robin", 0.40), ("p2c-ewma", 0.20)])
+def test_a_slow_server_gets_a_smaller_share_under_ewma_than_round_robin(policy, most):
+    async def scenario() -> float:
+        slow = Echo("slow", delay_s=0.05)
+        backends = [Echo("fast-1"), Echo("fast-2"), slow]
+        async with balancing(backends, policy=policy) as (_, port), httpx.AsyncClient() as client:
+            remaining = iter(range(300))
+
+            async def worker() -> None:
+                for _ in remaining:
+                    assert (await client.get(f"http://127.0.0.1:{port}/")).status_code == 200
+
+            started = time.monotonic()
+            await asyncio.gather(*(worker() for _ in range(6)))
+            assert time.monotonic() - started < 60
+        return slow.served() / sum(b.served() for b in backends)
+
+    share = asyncio.run(scenario())
+
+    assert share <= most
+    if policy == "round-robin":
+        assert share >= 0.30  # a third, as round-robin promises
