@@ -8,6 +8,9 @@
     millionscale photos seed                 fill the running photo app with data
     millionscale bench --target URL          open-loop load, or --find-capacity
     millionscale db status [--json]          PostgreSQL roles, LSNs, replay lag
+    millionscale db switchover [--to NODE]   planned change of primary, no write lost
+    millionscale db failover [--yes]         forced: fence the primary, promote a standby
+    millionscale lb status|add|drain|remove  the load balancer's backends, live
     millionscale estimate [SCENARIO]         back-of-the-envelope capacity plan, --explain
     millionscale estimate latency --measure  the latency numbers, and this machine's
     millionscale version
@@ -596,6 +599,76 @@ def db_failover(
     if not yes:
         typer.confirm("Fence the primary now and promote a standby?", abort=True)
     _print_record(control.failover())
+
+
+lb_app = typer.Typer(help="The load balancer: its backends, live.", no_args_is_help=True)
+app.add_typer(lb_app, name="lb")
+
+
+def _lb(state_dir: Path) -> Any:
+    from millionscale.topology.admin import admin_client
+
+    return admin_client(_running_topology(state_dir), "millionscale.lb", "load balancer")
+
+
+def _print_backends(status: dict[str, Any]) -> None:
+    table = Table(title=f"backends ({status.get('policy')})", title_justify="left")
+    for column in ("name", "address", "state", "serving", "ejected", "outstanding", "latency"):
+        table.add_column(column, no_wrap=True)
+    for b in status.get("backends", []):
+        table.add_row(
+            b["name"],
+            b["address"],
+            b["state"],
+            "yes" if b["serving"] else "no",
+            "yes" if b["ejected"] else "no",
+            str(b["outstanding"]),
+            f"{b['latency_ms']:.1f} ms",
+        )
+    console.print(table)
+
+
+@lb_app.command("status")
+def lb_status(
+    as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,
+    state_dir: StateOption = DEFAULT_STATE_DIR,
+) -> None:
+    """Every backend: health state, ejection, load, latency (EWMA)."""
+    status = _lb(state_dir).call("GET", "/backends")
+    if as_json:
+        print(json.dumps(status, indent=2))
+    else:
+        _print_backends(status)
+
+
+@lb_app.command("add")
+def lb_add(
+    name: Annotated[str, typer.Argument(help="The backend's name.")],
+    address: Annotated[str, typer.Argument(help="host:port")],
+    weight: Annotated[int, typer.Option(help="Relative weight, 1 to 256.")] = 1,
+    state_dir: StateOption = DEFAULT_STATE_DIR,
+) -> None:
+    """Add a backend: it serves once its health checks pass, with slow start."""
+    body = {"name": name, "address": address, "weight": weight}
+    _print_backends(_lb(state_dir).call("POST", "/backends", body))
+
+
+@lb_app.command("drain")
+def lb_drain(
+    name: Annotated[str, typer.Argument(help="The backend's name.")],
+    state_dir: StateOption = DEFAULT_STATE_DIR,
+) -> None:
+    """Stop sending new requests to a backend; it is removed once its requests are done."""
+    console.print(_lb(state_dir).call("POST", f"/backends/{name}/drain")["result"], markup=False)
+
+
+@lb_app.command("remove")
+def lb_remove(
+    name: Annotated[str, typer.Argument(help="The backend's name.")],
+    state_dir: StateOption = DEFAULT_STATE_DIR,
+) -> None:
+    """Remove a backend at once (requests in flight to it finish)."""
+    _print_backends(_lb(state_dir).call("DELETE", f"/backends/{name}"))
 
 
 def main() -> None:

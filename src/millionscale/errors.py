@@ -16,7 +16,8 @@ here at the boundary where they happen.
     │   ├── BinaryNotFoundError
     │   └── ServerStartError   carries the tail of the engine's own log
     ├── SupervisorError        the supervisor is not running, or already is
-    └── DatabaseError          a PostgreSQL node cannot be used (router, LSNs)
+    ├── DatabaseError          a PostgreSQL node cannot be used (router, LSNs)
+    └── SessionStoreUnavailable  the shared session store (Redis) does not answer
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ __all__ = [
     "PortInUseError",
     "ServerError",
     "ServerStartError",
+    "SessionStoreUnavailable",
     "SupervisorError",
     "TopologyError",
     "UnknownProcessError",
@@ -93,4 +95,15 @@ class DatabaseError(MillionscaleError):
 
     Raised at the boundary of :mod:`millionscale.db`; the message names the node and
     its address (never the password) and quotes the first line of libpq's reason.
+    """
+
+
+class SessionStoreUnavailable(MillionscaleError):
+    """The shared session store cannot be used right now: Redis refused the
+    connection, timed out, is still loading its data, or refused the command.
+
+    Raised at the boundary of :mod:`millionscale.web.sessions`; the message names
+    the store and its address (never the password) and quotes the client's reason.
+    A web app answers it with 503 and ``Retry-After``: the user's session is not
+    known to be gone, so neither 401 nor a traceback would be true.
     """

@@ -1,7 +1,7 @@
 """The photo app: assembly, settings and the process entry point.
 
     DATABASE_URL=postgresql://... SECRET_KEY=... MEDIA_DIR=./media \\
-        python -m millionscale.photos.app --port 8000
+        [REDIS_URL=redis://...] python -m millionscale.photos.app --port 8000
 
 At start it applies pending schema migrations (idempotent, safe with several
 processes starting at once), opens the data tier's router (a pool per
@@ -9,13 +9,22 @@ PostgreSQL node) and serves the JSON API
 under ``/api``, the HTML pages, fingerprinted static assets under ``/static``,
 uploaded media under ``/media`` (both cacheable for a year: their URLs change
 when their content does), and ``/healthz``, ``/readyz``, ``/metrics``.
+
+Sessions live in Redis when ``REDIS_URL`` is set (the stateless web tier:
+several app processes share them), else in PostgreSQL. ``/readyz`` is 503
+while the database or that Redis does not answer, naming which, and from
+SIGTERM on (``draining``): the process serves on for ``DRAIN_SECONDS``, then
+finishes the requests in flight (``SHUTDOWN_GRACE_SECONDS``) and exits 0
+(see :mod:`millionscale.web.shutdown`).
 """
 
 from __future__ import annotations
 
 import argparse
+import asyncio
 import contextlib
 import hashlib
+import math
 import os
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
@@ -26,7 +35,6 @@ from typing import Any, TypeVar
 
 import psycopg
 import structlog
-import uvicorn
 from fastapi import FastAPI
 from fastapi.concurrency import run_in_threadpool
 from psycopg_pool import PoolTimeout
@@ -37,14 +45,25 @@ from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from millionscale.db import Router, Session, Strong
-from millionscale.errors import ConfigError, DatabaseError, MillionscaleError
+from millionscale.errors import (
+    ConfigError,
+    DatabaseError,
+    MillionscaleError,
+    SessionStoreUnavailable,
+)
 from millionscale.obs import MetricsMiddleware, configure_logging, health_routes
 from millionscale.photos import pages
 from millionscale.photos.api import Services, router
 from millionscale.photos.media import MediaStore
 from millionscale.photos.repository import DB_SESSION, PostgresPhotoRepository
 from millionscale.photos.schema import migrate
-from millionscale.web.sessions import PostgresSessionStore, SessionCookie
+from millionscale.web.sessions import (
+    PostgresSessionStore,
+    RedisSessionStore,
+    SessionCookie,
+    SessionStore,
+)
+from millionscale.web.shutdown import GRACE_S, CloseWhileDraining, GracefulShutdown, serve
 
 __all__ = ["BodyLimit", "Settings", "StaticAssets", "create_app", "main"]
 
@@ -66,6 +85,11 @@ class Settings:
     secure_cookies: bool = False
     pool_min: int = 2
     pool_max: int = 10
+    redis_url: str | None = None  # sessions in this Redis when set, else in PostgreSQL
+    # SIGTERM: fail readiness this long while serving, then stop. 0 unless a balancer
+    # fronts the app (its topology sets DRAIN_SECONDS, e.g. web.shutdown.DRAIN_S).
+    drain_s: float = 0.0
+    grace_s: int = GRACE_S  # then give requests in flight this long to finish
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None) -> Settings:
@@ -86,9 +110,52 @@ class Settings:
                 secure_cookies=env.get("SECURE_COOKIES", "") in ("1", "true", "yes"),
                 pool_min=int(env.get("DB_POOL_MIN", 2)),
                 pool_max=int(env.get("DB_POOL_MAX", 10)),
+                redis_url=_redis_url(env.get("REDIS_URL", "")),
+                drain_s=_seconds("DRAIN_SECONDS", env.get("DRAIN_SECONDS", ""), 0.0),
+                grace_s=_whole_seconds(
+                    "SHUTDOWN_GRACE_SECONDS", env.get("SHUTDOWN_GRACE_SECONDS", "")
+                ),
             )
         except ValueError as error:
             raise ConfigError(f"bad value in the environment: {error}", hint="fix it") from None
+
+
+def _redis_url(text: str) -> str | None:
+    """``REDIS_URL``: None when empty; a URL of a scheme redis-py speaks otherwise."""
+    text = text.strip()
+    if not text:
+        return None
+    scheme, sep, _ = text.partition("://")
+    if scheme not in ("redis", "rediss", "unix"):
+        found = f"not {scheme + sep!r}" if sep else "and has no scheme"  # never echo a password
+        raise ValueError(f"REDIS_URL must start with redis://, rediss:// or unix://, {found}")
+    return text
+
+
+def _whole_seconds(name: str, text: str) -> int:
+    """Whole seconds, 0 or more (uvicorn's graceful shutdown timeout is an int)."""
+    if not text.strip():
+        return GRACE_S
+    try:
+        value = int(text)
+    except ValueError:
+        raise ValueError(f"{name} must be whole seconds, not {text!r}") from None
+    if value < 0:
+        raise ValueError(f"{name} must be 0 or more whole seconds, not {text!r}")
+    return value
+
+
+def _seconds(name: str, text: str, default: float) -> float:
+    """A duration in seconds from the environment: 0 or more, finite."""
+    if not text.strip():
+        return default
+    try:
+        value = float(text)
+    except ValueError:
+        raise ValueError(f"{name} must be a number of seconds, not {text!r}") from None
+    if not math.isfinite(value) or value < 0:
+        raise ValueError(f"{name} must be 0 or more seconds, not {text!r}")
+    return value
 
 
 def _replicas(text: str) -> dict[str, str]:
@@ -240,8 +307,13 @@ class PrimaryStatements:
         return await self.router.run_read(work, consistency=Strong())
 
 
-def create_app(settings: Settings) -> FastAPI:
-    """The photo app, ready to serve once its lifespan has started."""
+def create_app(settings: Settings, shutdown: GracefulShutdown | None = None) -> FastAPI:
+    """The photo app, ready to serve once its lifespan has started.
+
+    ``shutdown`` is the process's drain state (:func:`main` passes the one its
+    server drives); without it the app never drains.
+    """
+    shutdown = shutdown or GracefulShutdown(settings.drain_s)
     db_router = Router(
         settings.database_url,
         settings.replica_urls,
@@ -249,9 +321,15 @@ def create_app(settings: Settings) -> FastAPI:
         pool_max=settings.pool_max,
     )
     media = MediaStore(settings.media_dir)
+    redis_sessions = RedisSessionStore(settings.redis_url) if settings.redis_url else None
+    sessions: SessionStore = (
+        redis_sessions
+        if redis_sessions is not None
+        else PostgresSessionStore(PrimaryStatements(db_router))  # across failovers
+    )
     services = Services(
         repo=PostgresPhotoRepository(db_router),
-        sessions=PostgresSessionStore(PrimaryStatements(db_router)),  # across failovers
+        sessions=sessions,
         cookie=SessionCookie(settings.secret_key, secure=settings.secure_cookies),
         media=media,
         max_upload_bytes=settings.max_upload_bytes,
@@ -260,21 +338,40 @@ def create_app(settings: Settings) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
-        await db_router.open()  # finds the primary, wherever a failover has put it
         try:
-            applied = await run_in_threadpool(migrate, db_router.primary_dsn)
-            log.info("schema ready", migrations_applied=applied, primary=db_router.primary)
-            yield
+            await db_router.open()  # finds the primary, wherever a failover has put it
+            try:
+                applied = await run_in_threadpool(migrate, db_router.primary_dsn)
+                log.info("schema ready", migrations_applied=applied, primary=db_router.primary)
+                if redis_sessions is not None:
+                    log.info("sessions in redis", at=redis_sessions.address)
+                yield
+            finally:
+                await db_router.close()
         finally:
-            await db_router.close()
+            if redis_sessions is not None:
+                await redis_sessions.close()
 
-    async def ready() -> str | None:
+    async def database_ready() -> str | None:
         try:
             async with db_router.primary_pool.connection(timeout=2) as conn:
                 await conn.execute("SELECT 1")
         except (psycopg.Error, TimeoutError) as error:
             return f"database unreachable: {type(error).__name__}"
         return None
+
+    async def session_store_ready() -> str | None:
+        if redis_sessions is None:
+            return None  # sessions live in the database, checked above
+        try:
+            await redis_sessions.ping()
+        except SessionStoreUnavailable as error:
+            return error.message
+        return None
+
+    async def ready() -> str | None:
+        reasons = await asyncio.gather(database_ready(), session_store_ready())
+        return "; ".join(reason for reason in reasons if reason) or None
 
     async def serve_media(request: Request) -> Response:
         relative = request.path_params["path"]
@@ -291,6 +388,7 @@ def create_app(settings: Settings) -> FastAPI:
         lifespan=lifespan,
         middleware=[
             Middleware(MetricsMiddleware),
+            Middleware(CloseWhileDraining, shutdown=shutdown),
             Middleware(DbSessionCookie),
             Middleware(BodyLimit, limit=settings.max_upload_bytes + 64 * 1024),
         ],
@@ -307,11 +405,22 @@ def create_app(settings: Settings) -> FastAPI:
             headers={"Retry-After": "1"},
         )
 
+    async def session_store_unavailable(_request: Request, error: Exception) -> Response:
+        # Redis down or restarting: the session is not known to be gone, so not 401.
+        reason = error.one_line() if isinstance(error, MillionscaleError) else type(error).__name__
+        log.warning("session store unavailable", error=reason)
+        return JSONResponse(
+            {"detail": "the session store is unavailable; try again shortly"},
+            status_code=503,
+            headers={"Retry-After": "1"},
+        )
+
     for kind in (psycopg.OperationalError, PoolTimeout, DatabaseError):
         app.add_exception_handler(kind, database_unavailable)
+    app.add_exception_handler(SessionStoreUnavailable, session_store_unavailable)
     app.include_router(router)
     app.include_router(pages.router)
-    for route in health_routes(ready):
+    for route in health_routes(shutdown.ready(ready)):
         app.router.routes.append(route)
     app.router.routes.append(Route("/static/{name}", assets.serve, methods=["GET", "HEAD"]))
     app.router.routes.append(Route("/media/{path:path}", serve_media, methods=["GET", "HEAD"]))
@@ -327,11 +436,15 @@ def main(argv: list[str] | None = None) -> None:
     configure_logging(args.name)
     try:
         settings = Settings.from_env()
+        shutdown = GracefulShutdown(settings.drain_s)
+        app = create_app(settings, shutdown)
     except ConfigError as error:
         log.error("cannot start", error=error.one_line())
         raise SystemExit(2) from None
-    uvicorn.run(
-        create_app(settings),
+    serve(
+        app,
+        shutdown,
+        grace_s=settings.grace_s,
         host=args.host,
         port=args.port,
         log_config=None,

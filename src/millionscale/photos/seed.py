@@ -159,13 +159,19 @@ class RunningApp:
 def running_app(topology: ResolvedTopology) -> RunningApp:
     """The photo app of a resolved topology (the first process that runs it).
 
-    Its ``database_url`` is the primary's now: after a failover, the one the
+    Its ``base_url`` is the load balancer's when the topology has one. Its
+    ``database_url`` is the primary's now: after a failover, the one the
     failover monitor recorded, not the one the topology file started with.
     """
+    public = {
+        p.name: p.address for p in topology.processes if p.argv and "millionscale.lb" in p.argv
+    }
     for process in topology.processes:
         if process.argv and "millionscale.photos.app" in process.argv:
+            # Behind a balancer, the balancer is where users come in.
+            entry = next(iter(public.values()), process.address)
             return RunningApp(
-                base_url=f"http://{process.address}",
+                base_url=f"http://{entry}",
                 database_url=_current_primary_url(topology) or process.env["DATABASE_URL"],
                 media_dir=Path(process.env.get("MEDIA_DIR", "media")),
             )

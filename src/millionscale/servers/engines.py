@@ -450,6 +450,9 @@ class PostgresEngine(Engine):
             "max_replication_slots": "10",
             "hot_standby": "on",
             "hot_standby_feedback": "on",  # queries on replicas are not cancelled by vacuum
+            # A standby whose primary vanished retries WAL every 5 s by default, and a
+            # promotion requested during that sleep waits it out (5 s more failover).
+            "wal_retrieve_retry_interval": "200ms",
         }
         if self.node_name:
             settings["cluster_name"] = self.node_name

@@ -21,7 +21,8 @@ A topology is a TOML file::
 
 Each process has exactly one of ``engine`` and ``command``. Placeholders in
 ``command`` and ``env``: ``{python}`` (this interpreter), ``{name}``,
-``{host}``, ``{port}``, ``{state_dir}``, ``{secret}`` (generated once per
+``{host}``, ``{port}``, ``{NAME_port}`` for each of ``extra_ports``, ``{state_dir}``,
+``{shared_secret}`` (one for the whole topology), ``{secret}`` (generated once per
 process and kept in ``.millionscale/secrets.json``), and for a process it depends on,
 ``{db.url}``, ``{db.host}``, ``{db.port}``, ``{db.address}``. Unknown keys are
 errors: a misspelt key must not be silently ignored.
@@ -129,6 +130,11 @@ class ProcessSpec(_Strict):
     env: dict[str, str] = Field(default_factory=dict)
     host: str = "127.0.0.1"
     port: Port = "auto"
+    # More free ports for a command, by name: ["admin"] gives {admin_port} ({web.admin_port}
+    # to processes that depend on it).
+    extra_ports: list[Annotated[str, Field(pattern=r"^[a-z][a-z0-9]{0,15}$")]] = Field(
+        default_factory=list, max_length=8
+    )
     durable: bool = True
     settings: dict[str, str] = Field(default_factory=dict)
     cpus: list[Annotated[int, Field(ge=0)]] | None = Field(default=None, min_length=1)
@@ -156,6 +162,10 @@ class ProcessSpec(_Strict):
             self.readiness.http is not None or self.readiness.tcp or self.readiness.none
         ):
             raise ValueError("an engine is probed its own way: keep only timeout_s in readiness")
+        if self.engine is not None and self.extra_ports:
+            raise ValueError("an engine opens its own ports: 'extra_ports' is for commands")
+        if len(set(self.extra_ports)) != len(self.extra_ports) or "main" in self.extra_ports:
+            raise ValueError("'extra_ports' names must be unique and not 'main'")
         if self.engine is None and self.settings:
             raise ValueError("'settings' are engine settings; a command takes 'env' instead")
         if self.engine != "postgres" and (

@@ -35,6 +35,7 @@ from millionscale.topology.state import StateDir, write_private
 __all__ = ["ResolvedProcess", "ResolvedTopology", "port_free", "resolve"]
 
 PICK_ATTEMPTS = 50
+SHARED = "@shared"  # the secrets file's key for {shared_secret}
 
 
 class ResolvedProcess(BaseModel):
@@ -126,7 +127,8 @@ def _render(text: str, where: str, own: dict[str, str], deps: dict[str, dict[str
             raise TopologyError(
                 f"{where}: unknown placeholder {{{ref}}}",
                 hint="use {python}, {name}, {host}, {port}, {address}, {state_dir}, {secret}, "
-                "or {dep.url}, {dep.host}, {dep.port}, {dep.address} of a dependency",
+                "{shared_secret}, or {dep.url}, {dep.host}, {dep.port}, {dep.address} of a "
+                "dependency",
             )
         return value
 
@@ -194,12 +196,21 @@ def resolve(
     for name in order:
         spec = topology.processes[name]
         main = pick(spec.host, name) if spec.port == "auto" else spec.port
-        extra = engine_for(spec.engine).extra_ports if spec.engine else ()
+        extra = engine_for(spec.engine).extra_ports if spec.engine else tuple(spec.extra_ports)
         ports[name] = {"main": main} | {port: pick(spec.host, name) for port in extra}
 
     # Every process gets a secret, kept across runs: an engine's password or
     # token, a command's {secret} (the photo app signs its cookies with it).
     secrets_by_name = {name: stored.get(name) or secrets.token_urlsafe(32) for name in order}
+    # One secret for every process that must share it (the web servers behind a
+    # balancer sign cookies with the same key); no process is named with an '@'.
+    texts = [
+        t
+        for spec in topology.processes.values()
+        for t in [*(spec.command or []), *spec.env.values()]
+    ]
+    if any("{shared_secret}" in text for text in texts):
+        secrets_by_name[SHARED] = stored.get(SHARED) or secrets.token_urlsafe(32)
     for name in order:  # a replica's clone copies its primary's roles, password included
         primary = topology.processes[name].replica_of
         if primary is not None:
@@ -211,6 +222,9 @@ def resolve(
             "host": spec.host,
             "port": str(ports[name]["main"]),
             "address": f"{spec.host}:{ports[name]['main']}",
+        }
+        values |= {
+            f"{extra}_port": str(port) for extra, port in ports[name].items() if extra != "main"
         }
         if spec.engine is not None:
             endpoint = Endpoint(spec.host, ports[name], secrets_by_name[name])
@@ -226,6 +240,8 @@ def resolve(
             "state_dir": str(state_dir),
             "secret": secrets_by_name[name],
         }
+        if SHARED in secrets_by_name:
+            own["shared_secret"] = secrets_by_name[SHARED]
         own |= {k: v for k, v in values_for(name).items() if k != "url"}
         deps = {dep: values_for(dep) for dep in spec.depends_on}
 

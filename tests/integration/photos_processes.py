@@ -1,0 +1,84 @@
+"""The photo app as real processes (``python -m millionscale.photos.app``) for web tier tests.
+
+:func:`start_app` spawns one on a free loopback port with the given
+environment and returns once its ``/readyz`` answers 200; the ``photo_apps``
+fixture of a test module stops, by pid, every process it started.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+
+from millionscale.servers import free_port
+from millionscale.servers.process import spawn
+
+READY_TIMEOUT_S = 60.0  # imports and migrations; seconds on a busy two-core machine
+POLL_S = 0.02
+
+
+@dataclass
+class AppProcess:
+    name: str
+    process: subprocess.Popen[bytes]
+    url: str
+    log_path: Path
+
+    def log(self) -> str:
+        return self.log_path.read_text(errors="replace")
+
+    def signal(self, sig: signal.Signals) -> None:
+        os.kill(self.process.pid, sig)
+
+    def client(self) -> httpx.Client:
+        return httpx.Client(base_url=self.url, timeout=10.0)
+
+    def readiness(self) -> tuple[int, dict]:
+        response = httpx.get(f"{self.url}/readyz", timeout=2.0)
+        return response.status_code, response.json()
+
+
+def start_app(name: str, env: dict[str, str], workdir: Path) -> AppProcess:
+    """Spawn the app with ``env`` added to ours; return once it is ready."""
+    port = free_port()
+    log_path = workdir / f"{name}.log"
+    process = spawn(
+        [sys.executable, "-m", "millionscale.photos.app", "--port", str(port), "--name", name],
+        log_path=log_path,
+        env={**os.environ, "MEDIA_DIR": str(workdir / "media"), **env},
+    )
+    app = AppProcess(name, process, f"http://127.0.0.1:{port}", log_path)
+    wait_until(lambda: _ready(app), READY_TIMEOUT_S, f"{name} did not become ready", alive=process)
+    return app
+
+
+def _ready(app: AppProcess) -> bool:
+    try:
+        return app.readiness()[0] == 200
+    except httpx.HTTPError:
+        return False
+
+
+def wait_until(
+    condition: Callable[[], bool],
+    timeout_s: float,
+    what: str,
+    *,
+    alive: subprocess.Popen[bytes] | None = None,
+) -> float:
+    """Poll ``condition`` until true (bounded); return when it became true (monotonic)."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        if condition():
+            return time.monotonic()
+        assert alive is None or alive.poll() is None, f"{what}: the process exited"
+        assert time.monotonic() < deadline, what
+        time.sleep(POLL_S)
