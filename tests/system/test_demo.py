@@ -30,6 +30,7 @@ def test_demo_reports_with_charts_and_leaves_nothing_running(cli: Cli):
     published = json.loads((cli.state_dir / "state.json").read_text())
     log = (cli.state_dir / "logs" / "supervisor.log").read_text()
     started = [int(pid) for pid in re.findall(r"started as pid (\d+)", log)]
-    # db, db-r1, db-r2, db-monitor and web; the fenced old primary may restart once
-    assert len(started) in (5, 6)
+    # db, db-r1, db-r2, db-monitor, cache, web-1, web-2 and lb; the fenced old
+    # primary may restart once
+    assert len(started) in (8, 9)
     assert all_dead([*started, published["supervisor_pid"]])
