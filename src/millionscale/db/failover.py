@@ -240,6 +240,11 @@ class FailoverCore:
     _forced: str = ""
     _preferred: str | None = None
 
+    @property
+    def planned(self) -> bool:
+        """Whether the promotion under way is a planned switchover's."""
+        return self._preferred is not None
+
     # -- inputs ----------------------------------------------------------------
 
     def observe(self, reports: Mapping[str, NodeReport]) -> list[Action]:

@@ -228,7 +228,7 @@ class Monitor:
         log.info(f"fenced {node} (pid {pid})", node=node, reason=reason)
 
     async def _promote(self, node: str) -> None:
-        kind = "switchover" if "switchover" in self.core.record.reason else "failover"
+        kind = "switchover" if self.core.planned else "failover"
         try:
             async with asyncio.timeout(PROMOTE_WAIT_S + 2):
                 conn = await self._connection(node)
