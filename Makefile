@@ -56,6 +56,7 @@ bench: engines peers
 	$(PY) bench/photos_capacity.py
 	$(PY) bench/db_failover.py --json bench/results/db_failover.json
 	$(PY) bench/db_reads.py --json bench/results/db_reads.json
+	$(PY) bench/lb_throughput.py --json bench/results/lb_throughput.json
 
 clean:
 	-$(BIN)/millionscale down

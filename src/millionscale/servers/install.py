@@ -134,7 +134,7 @@ def ensure_browser(*, echo: bool = True) -> bool:
     return True
 
 
-PEER_PACKAGES = {"nginx": "nginx-light", "wrk": "wrk"}
+PEER_PACKAGES = {"nginx": "nginx-light", "wrk": "wrk", "haproxy": "haproxy"}
 
 
 def ensure_peers(*, echo: bool = True) -> list[str]:
