@@ -114,7 +114,7 @@ def measure(stage: str, step_seconds: float, console: Console, work: Path) -> di
         )
         rate = capacity.highest_holding_rate or 0.0
         published = StateDir(state_dir).read_state() or {"processes": []}
-        web = next(p for p in published["processes"] if p["name"] == "web")
+        web = next(p for p in published["processes"] if p["tier"] == "web")  # the first
         shares: dict[str, Any] = {"categories": {}, "top_frames": {}}
         if rate:
             profile_rate = round(rate * PROFILE_SHARE, 1)
