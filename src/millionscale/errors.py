@@ -34,7 +34,14 @@ __all__ = [
     "SupervisorError",
     "TopologyError",
     "UnknownProcessError",
+    "first_line",
 ]
+
+
+def first_line(error: BaseException) -> str:
+    """The first line of an exception's message (libpq's run on), or its type's name."""
+    text = str(error).strip()
+    return text.splitlines()[0] if text else type(error).__name__
 
 
 class MillionscaleError(Exception):

@@ -41,6 +41,13 @@ class Cluster:
             **timeouts,
         )
 
+    def current_primary(self, record: ClusterRecord | None) -> str:
+        """The primary now: the monitor's, else (before its first record, or a record
+        naming a node this topology no longer has) the topology file's."""
+        if record is not None and record.primary in self.members:
+            return record.primary
+        return self.primary
+
     def synchronous_standby_names(self, node: str) -> str | None:
         """The setting ``node`` carries whatever its role: ANY k of every other member.
 

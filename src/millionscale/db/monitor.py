@@ -68,6 +68,7 @@ from millionscale.db.failover import (
     SwitchoverRefused,
 )
 from millionscale.db.lsn import format_lsn, parse_lsn
+from millionscale.errors import first_line
 from millionscale.obs import MetricsMiddleware, configure_logging, health_routes
 from millionscale.servers.engines import PostgresEngine
 from millionscale.servers.process import pid_alive, signal_tree, start_ticks
@@ -92,8 +93,7 @@ SELECT pg_is_in_recovery(),
              ELSE pg_current_wal_flush_lsn() END)::text,
        current_setting('primary_conninfo'),
        EXISTS (SELECT 1 FROM pg_stat_wal_receiver WHERE status = 'streaming'),
-       ARRAY(SELECT slot_name::text FROM pg_replication_slots WHERE slot_type = 'physical'),
-       pg_last_wal_replay_lsn()::text
+       ARRAY(SELECT slot_name::text FROM pg_replication_slots WHERE slot_type = 'physical')
 """
 
 FAILOVERS = Counter(
@@ -101,11 +101,6 @@ FAILOVERS = Counter(
 )  # kind: failover, switchover
 FENCES = Counter("millionscale_db_fences", "Nodes fenced (SIGKILLed) by the monitor")
 EPOCH = Gauge("millionscale_db_epoch", "The cluster record's epoch (one per promotion)")
-
-
-def _first_line(error: BaseException) -> str:
-    text = str(error).strip()
-    return text.splitlines()[0] if text else type(error).__name__
 
 
 def _upstream(conninfo: str | None) -> str | None:
@@ -140,7 +135,6 @@ class Monitor:
             name: PostgresEngine().url(p.endpoint()) for name, p in cluster.members.items()
         }
         self.reports: dict[str, NodeReport] = {}
-        self.replayed: dict[str, int | None] = {}
         self._conns: dict[str, Connection | None] = dict.fromkeys(cluster.members)
         self._lock = asyncio.Lock()
         self.ready = False
@@ -168,11 +162,10 @@ class Monitor:
                 row = await (await conn.execute(_REPORT)).fetchone()
         except (psycopg.Error, OSError, TimeoutError) as error:
             await self._drop(name)
-            reason = "no answer in 1 s" if isinstance(error, TimeoutError) else _first_line(error)
+            reason = "no answer in 1 s" if isinstance(error, TimeoutError) else first_line(error)
             return NodeReport(name, reachable=False, error=reason)
         assert row is not None
         in_recovery = bool(row[0])
-        self.replayed[name] = parse_lsn(row[5]) if row[5] else None
         return NodeReport(
             name,
             reachable=True,
@@ -239,7 +232,7 @@ class Monitor:
                 raise RuntimeError(f"pg_promote did not finish in {PROMOTE_WAIT_S} s")
         except (psycopg.Error, OSError, TimeoutError, RuntimeError) as error:
             await self._drop(node)
-            self.core.promotion_failed(node, _first_line(error))
+            self.core.promotion_failed(node, first_line(error))
             return
         FAILOVERS.labels(kind).inc()
         await self._carry_out(self.core.promoted(node))
@@ -267,7 +260,7 @@ class Monitor:
             await conn.execute("SELECT pg_reload_conf()")
         except psycopg.Error as error:
             await self._drop(node)
-            log.warning(f"re-pointing {node} at {primary} failed: {_first_line(error)}")
+            log.warning(f"re-pointing {node} at {primary} failed: {first_line(error)}")
             return
         log.info(f"{node} now follows {primary}", node=node, primary=primary)
 
@@ -282,7 +275,7 @@ class Monitor:
                 )
         except psycopg.Error as error:
             await self._drop(primary)
-            log.warning(f"creating slots on {primary} failed: {_first_line(error)}")
+            log.warning(f"creating slots on {primary} failed: {first_line(error)}")
 
     def _flush_journal(self) -> None:
         for sentence in self.core.journal:
@@ -362,7 +355,7 @@ class Monitor:
             row = await (await conn.execute("SELECT pg_current_wal_flush_lsn()::text")).fetchone()
         except psycopg.Error as error:
             await self._drop(primary)
-            raise SwitchoverRefused(f"draining {primary} failed: {_first_line(error)}") from None
+            raise SwitchoverRefused(f"draining {primary} failed: {first_line(error)}") from None
         assert row is not None
         return parse_lsn(row[0])
 

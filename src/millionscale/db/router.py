@@ -33,7 +33,7 @@ import random
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from dataclasses import dataclass, replace
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import psycopg
 import structlog
@@ -53,7 +53,7 @@ from millionscale.db.routing import (
 )
 from millionscale.db.session import Session
 from millionscale.db.staleness import LsnSample, keep_recent, staleness_bound
-from millionscale.errors import DatabaseError
+from millionscale.errors import DatabaseError, first_line
 
 __all__ = ["POLL_INTERVAL_S", "READ_YOUR_WRITES", "Router", "RouterStatistics"]
 
@@ -126,15 +126,10 @@ def _address(dsn: str) -> str:
         params = conninfo_to_dict(dsn)
     except psycopg.Error as error:
         raise DatabaseError(
-            f"not a PostgreSQL connection string: {_first_line(error)}",
+            f"not a PostgreSQL connection string: {first_line(error)}",
             hint="write postgresql://user:password@host:port/dbname",
         ) from None
     return f"{params.get('host', 'localhost')}:{params.get('port', 5432)}"
-
-
-def _first_line(error: BaseException) -> str:
-    text = str(error).strip()
-    return text.splitlines()[0] if text else type(error).__name__
 
 
 def _misconfigured(error: DatabaseError) -> bool:
@@ -301,6 +296,10 @@ class Router:
             async with conn.transaction():
                 yield conn
             row = await (await conn.execute(_COMMIT_LSN)).fetchone()
+        self._committed(row, session)
+
+    def _committed(self, row: tuple[Any, ...] | None, session: Session | None) -> None:
+        """Count a committed write; the session learns its position (at or past it)."""
         self._writes += 1
         if session is not None and row is not None and row[0] is not None:
             session.record_write(parse_lsn(row[0]))
@@ -332,11 +331,9 @@ class Router:
                 if committing or not retry or self._clock() >= deadline:
                     raise
                 self._write_retries += 1
-                await self._primary_lost(node, _first_line(error))
+                await self._primary_lost(node, first_line(error))
                 continue
-            self._writes += 1
-            if session is not None and row is not None and row[0] is not None:
-                session.record_write(parse_lsn(row[0]))
+            self._committed(row, session)
             return result
 
     @contextlib.asynccontextmanager
@@ -377,7 +374,7 @@ class Router:
                     if self._clock() >= deadline:
                         raise
                     self._retries += 1
-                    await self._primary_lost(node, _first_line(error))
+                    await self._primary_lost(node, first_line(error))
                     await self._await_primary(deadline)
                     continue
                 if failed:
@@ -510,7 +507,7 @@ class Router:
                 yield conn
         except psycopg.OperationalError as error:
             if _is_connection_error(error):
-                self._mark_down(node, _first_line(error))
+                self._mark_down(node, first_line(error))
             raise
         finally:
             self._outstanding[node] -= read
@@ -526,7 +523,7 @@ class Router:
             log.info(f"db node {name} {state}: {health.reason}", node=name)
 
     def _node_error(self, name: str, error: BaseException) -> DatabaseError:
-        reason = _first_line(error)
+        reason = first_line(error)
         where = f"database node {name!r} at {self._addresses[name]}"
         if "password" in reason or "authentication" in reason:
             hint = "check the user name and password in its connection string"
@@ -623,7 +620,7 @@ class Router:
             self._failed_checks += 1
             await self._drop_checker(name)
             health = replace(
-                before, healthy=False, reason=f"health check failed: {_first_line(error)}"
+                before, healthy=False, reason=f"health check failed: {first_line(error)}"
             )
         else:
             assert row is not None

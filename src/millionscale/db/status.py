@@ -17,6 +17,7 @@ from typing import Any
 import psycopg
 
 from millionscale.db.lsn import parse_lsn
+from millionscale.errors import first_line
 from millionscale.servers.engines import PostgresEngine
 from millionscale.topology.resolve import ResolvedProcess, ResolvedTopology
 
@@ -41,10 +42,6 @@ class NodeStatus:
         return asdict(self)
 
 
-def _url(process: ResolvedProcess) -> str:
-    return f"postgresql://postgres:{process.secret}@{process.host}:{process.ports['main']}/postgres"
-
-
 def node_status(process: ResolvedProcess) -> dict[str, Any]:
     """What one node says about itself (raw facts; :func:`cluster_status` joins them)."""
     try:
@@ -62,7 +59,7 @@ def node_status(process: ResolvedProcess) -> dict[str, Any]:
                 "SELECT application_name, sync_state, replay_lsn::text FROM pg_stat_replication"
             ).fetchall()
     except psycopg.Error as error:
-        return {"error": f"{type(error).__name__}: {str(error).strip().splitlines()[0]}"}
+        return {"error": f"{type(error).__name__}: {first_line(error)}"}
     assert row is not None
     return {
         "in_recovery": bool(row[0]),

@@ -26,7 +26,7 @@ from PIL import Image
 
 from millionscale.bench.dataset import DEFAULT_PASSWORD, Dataset
 from millionscale.db.cluster import cluster_of, read_record
-from millionscale.errors import ConfigError, DatabaseError
+from millionscale.errors import ConfigError, DatabaseError, first_line
 from millionscale.photos.media import MediaStore, StoredPhoto
 from millionscale.photos.passwords import hasher
 from millionscale.photos.schema import migrate
@@ -72,9 +72,8 @@ def seed(
     try:
         return _seed(database_url, media_dir, dataset, seed_value, reset, progress)
     except psycopg.Error as error:
-        first = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
         raise DatabaseError(
-            f"seeding the photo app's database failed: {first}",
+            f"seeding the photo app's database failed: {first_line(error)}",
             hint="check that the topology runs and that its primary answers: "
             "'millionscale db status'",
         ) from None
@@ -82,10 +81,10 @@ def seed(
 
 def _current_primary_url(topology: ResolvedTopology) -> str | None:
     cluster = cluster_of(topology)
-    record = read_record(StateDir(Path(topology.state_dir))) if cluster else None
-    if cluster is None or record is None or record.primary not in cluster.members:
+    if cluster is None:
         return None
-    return PostgresEngine().url(cluster.members[record.primary].endpoint())
+    primary = cluster.current_primary(read_record(StateDir(Path(topology.state_dir))))
+    return PostgresEngine().url(cluster.members[primary].endpoint())
 
 
 def _seed(

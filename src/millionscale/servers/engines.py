@@ -36,7 +36,7 @@ from urllib.parse import quote
 import psycopg
 import redis
 
-from millionscale.errors import ServerError, ServerStartError
+from millionscale.errors import ServerError, ServerStartError, first_line
 from millionscale.servers.binaries import find_bindir
 from millionscale.servers.process import spawn
 
@@ -296,7 +296,7 @@ class PostgresEngine(Engine):
                     (self.slot_name,),
                 ).fetchone()
         except psycopg.Error as exc:
-            return str(exc).strip().splitlines()[0] if str(exc).strip() else "no answer"
+            return first_line(exc)
         assert row is not None
         return bool(row[0]), bool(row[1])
 

@@ -100,9 +100,7 @@ def engine_for_process(
     cluster = cluster_of(processes.values(), process.name)
     primary_name = process.replica_of
     if cluster is not None:
-        primary_name = record.primary if record is not None else cluster.primary
-        if primary_name not in cluster.members:
-            primary_name = cluster.primary
+        primary_name = cluster.current_primary(record)
         if primary_name == process.name:
             primary_name = None
         names = cluster.synchronous_standby_names(process.name)
@@ -133,6 +131,9 @@ class Supervisor:
         self.probes: dict[str, Future[bool]] = {}
         self.pool = ThreadPoolExecutor(max_workers=4, thread_name_prefix="probe")
         self._published: list[Any] | None = None
+        self.cluster = cluster_of(topology)
+        self._roles_stamp: int | None = None
+        self._roles_seen: dict[str, str] = {}
 
     # -- carrying out actions ------------------------------------------------
 
@@ -208,17 +209,31 @@ class Supervisor:
     # -- publishing ----------------------------------------------------------
 
     def _roles(self) -> dict[str, str]:
-        """Database members' roles as the failover monitor last recorded them."""
-        cluster = cluster_of(self.topology)
-        try:
-            record = read_record(self.state)
-        except MillionscaleError:
-            record = None
-        if cluster is None or record is None:
+        """Database members' roles as the failover monitor last recorded them.
+
+        Called every loop: the record is read again only when its file changed.
+        """
+        if self.cluster is None:
             return {}
-        return {
-            name: "primary" if name == record.primary else "replica" for name in cluster.members
-        }
+        try:
+            stamp = self.state.cluster.stat().st_mtime_ns
+        except OSError:
+            return {}
+        if stamp != self._roles_stamp:
+            try:
+                record = read_record(self.state)
+            except MillionscaleError:
+                record = None
+            self._roles_stamp = stamp
+            self._roles_seen = (
+                {}
+                if record is None
+                else {
+                    name: "primary" if name == record.primary else "replica"
+                    for name in self.cluster.members
+                }
+            )
+        return self._roles_seen
 
     def snapshot(self) -> dict[str, Any]:
         processes = []
