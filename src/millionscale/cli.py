@@ -104,6 +104,20 @@ def _status_table(data: dict[str, Any]) -> Table:
     return table
 
 
+def _print_network(topology: ResolvedTopology) -> None:
+    """Where the private subnet is, or why there is none."""
+    network = topology.network
+    if network is not None:
+        private = [m.name for m in network.members if m.public_address is None]
+        edges = [f"{m.name} ({m.public_address})" for m in network.members if m.public_address]
+        console.print(
+            f"private subnet {network.private}: {', '.join(private)}, reachable only "
+            f"through {', '.join(edges) or 'nothing'}"
+        )
+    elif topology.network_note:
+        console.print(f"[yellow]note:[/] {topology.network_note}")
+
+
 @app.command()
 def up(
     topology: Annotated[Path, typer.Argument(help="Topology file to start.")] = Path(
@@ -164,9 +178,13 @@ def _start(topology: Path, state_dir: Path, *, detach: bool, timeout: float) -> 
                 tail = log_tail(state.logs / f"{p['name']}.log")
                 if tail:
                     err_console.print(f"[bold]{p['name']}[/] log: {tail}", markup=False)
+        if started.supervisor.poll() is not None:
+            tail = log_tail(state.logs / "supervisor.log")
+            err_console.print(f"[bold]supervisor[/] log: {tail}", markup=False)
         stop(state)
         raise typer.Exit(1)
     console.print(_status_table(live_view(state)))
+    _print_network(started.topology)
     count = len(started.topology.processes)
     console.print(f"all {count} processes ready in {started.elapsed_s:.2f} s")
     return started

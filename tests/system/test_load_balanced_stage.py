@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import ipaddress
 import json
 import os
 import signal
+import socket
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -12,6 +14,7 @@ import httpx
 import pytest
 
 from conftest import Cli, wait_until
+from millionscale.servers import netns
 
 pytestmark = pytest.mark.system
 
@@ -62,3 +65,58 @@ def test_web_servers_die_and_drain_without_failing_a_request_or_a_session(cli: C
     lb = next(p for p in resolved["processes"] if p["name"] == "lb")
     anonymous = httpx.get(f"http://{lb['host']}:{lb['ports']['admin']}/backends")
     assert anonymous.status_code == 401
+
+
+def _connect(address: tuple[str, int], sock: socket.socket | None = None) -> str:
+    """'connected', or the error a connection to ``address`` gets, within 2 s."""
+    sock = sock or socket.socket()
+    with sock:
+        sock.settimeout(2)
+        try:
+            sock.connect(address)
+        except OSError as error:
+            return error.strerror or type(error).__name__
+    return "connected"
+
+
+@pytest.mark.skipif(netns.available() is not None, reason="network namespaces need root")
+def test_web_servers_answer_only_through_the_balancer(cli: Cli):
+    started = cli.run("up", str(TOPOLOGY), "--detach")
+    assert started.returncode == 0, started.stderr
+    assert "reachable only through lb" in started.stdout
+    resolved = json.loads((cli.state_dir / "topology.json").read_text())
+    web = {p["name"]: p for p in resolved["processes"] if p["tier"] == "web"}
+    lb = next(p for p in resolved["processes"] if p["name"] == "lb")
+    subnet = ipaddress.ip_network(resolved["network"]["private"])
+
+    assert httpx.get(f"{lb_url(cli)}/readyz", timeout=10).status_code == 200
+    for process in web.values():
+        address = (process["host"], process["ports"]["main"])
+        assert ipaddress.ip_address(process["host"]) in subnet
+        # From the public side: no route (and no packet leaves the machine for it).
+        assert _connect(address) == "No route to host"
+        # Nothing of it listens on the host's loopback either.
+        assert _connect(("127.0.0.1", process["ports"]["main"])) == "Connection refused"
+        # From the balancer's namespace it answers.
+        assert _connect(address, netns.socket_in(lb["netns"])) == "connected"
+    # The balancer's namespace does not route the public side into the subnet.
+    forward = netns.run_in(lb["netns"], Path("/proc/sys/net/ipv4/ip_forward").read_text)
+    assert forward.strip() == "0"
+    # The web servers' database and cache are the host's, through Unix sockets.
+    env = web["web-1"]["env"]
+    assert "@/postgres?host=%2Frun%2Fmillionscale%2F" in env["DATABASE_URL"]
+    assert env["REDIS_URL"].startswith("unix://")
+
+
+def test_without_namespaces_the_stage_runs_on_loopback_and_says_so(cli: Cli):
+    cli.env["MILLIONSCALE_PRIVATE_NETWORK"] = "off"
+    started = cli.run("up", str(TOPOLOGY), "--detach")
+    assert started.returncode == 0, started.stderr
+    assert "no private subnet (MILLIONSCALE_PRIVATE_NETWORK=off)" in started.stdout
+    resolved = json.loads((cli.state_dir / "topology.json").read_text())
+    assert resolved["network"] is None
+    assert {p["host"] for p in resolved["processes"]} == {"127.0.0.1"}
+    with httpx.Client(base_url=lb_url(cli), timeout=10) as user:
+        signup = user.post("/api/signup", json={"username": "ada", "password": "correct horse 9"})
+        assert signup.status_code == 201, signup.text
+        assert user.get("/api/me").status_code == 200

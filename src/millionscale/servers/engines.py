@@ -21,6 +21,7 @@ import hashlib
 import http.client
 import os
 import pwd
+import re
 import shutil
 import signal
 import subprocess
@@ -64,6 +65,9 @@ class Endpoint:
     host: str
     ports: dict[str, int]  # "main" always; engines add their own (NATS "monitor")
     secret: str
+    # Also listen on a Unix socket in this directory (for clients in other network
+    # namespaces, which cannot reach the host's loopback); None: TCP only.
+    socket_dir: str | None = None
 
     @property
     def port(self) -> int:
@@ -105,6 +109,11 @@ class Engine(ABC):
     @abstractmethod
     def probe(self, endpoint: Endpoint) -> bool:
         """True when the server answers real requests; never raises, never hangs."""
+
+    def socket_url(self, endpoint: Endpoint) -> str | None:
+        """The client URL through ``endpoint.socket_dir``'s Unix socket, secret included;
+        None if this engine has no Unix socket."""
+        return None
 
     def launch(
         self,
@@ -397,6 +406,30 @@ class PostgresEngine(Engine):
         )
 
     def prepare(self, data_dir: Path, endpoint: Endpoint) -> None:
+        self._prepare_data(data_dir, endpoint)
+        if endpoint.socket_dir is not None:
+            prepare_owned_dir(Path(endpoint.socket_dir), self.run_as())
+            self._local_password_auth(data_dir)
+
+    def _local_password_auth(self, data_dir: Path) -> None:
+        """Unix-socket clients log in with the password, as TCP ones do.
+
+        initdb's ``peer`` (or ``trust``) for local connections suited a server
+        with no socket; the socket serves other processes' clients, as root or
+        any account, so they authenticate like everyone else.
+        """
+        hba = data_dir / "pg_hba.conf"
+        lines = hba.read_text().splitlines()
+        wanted = [
+            re.sub(r"\b(peer|trust)\s*$", "scram-sha-256", line)
+            if line.startswith("local")
+            else line
+            for line in lines
+        ]
+        if wanted != lines:
+            _write_secret_file(hba, "\n".join(wanted) + "\n", owner=self.run_as())
+
+    def _prepare_data(self, data_dir: Path, endpoint: Endpoint) -> None:
         if (data_dir / "PG_VERSION").exists():
             # A switchover drains the old primary with ALTER SYSTEM; a new start undoes it.
             self._edit_auto_conf(data_dir, ("default_transaction_read_only",), [])
@@ -441,7 +474,7 @@ class PostgresEngine(Engine):
         settings = {
             "listen_addresses": endpoint.host,
             "port": str(endpoint.port),
-            "unix_socket_directories": "",
+            "unix_socket_directories": endpoint.socket_dir or "",
             "logging_collector": "off",
             # Ready for the data tier: streaming replicas and pg_rewind.
             "wal_level": "replica",
@@ -467,6 +500,13 @@ class PostgresEngine(Engine):
     def url(self, endpoint: Endpoint) -> str:
         secret = quote(endpoint.secret, safe="")
         return f"postgresql://{self.user}:{secret}@{endpoint.host}:{endpoint.port}/postgres"
+
+    def socket_url(self, endpoint: Endpoint) -> str | None:
+        if endpoint.socket_dir is None:
+            return None
+        secret = quote(endpoint.secret, safe="")
+        where = quote(endpoint.socket_dir, safe="")
+        return f"postgresql://{self.user}:{secret}@/postgres?host={where}&port={endpoint.port}"
 
     def probe(self, endpoint: Endpoint) -> bool:
         try:
@@ -499,6 +539,9 @@ class RedisEngine(Engine):
             "requirepass": endpoint.secret,
             **self.settings,
         }
+        if endpoint.socket_dir is not None:
+            prepare_owned_dir(Path(endpoint.socket_dir), self.run_as())
+            lines |= {"unixsocket": self._socket(endpoint), "unixsocketperm": "700"}
         _write_secret_file(data_dir / "redis.conf", "".join(f"{k} {v}\n" for k, v in lines.items()))
 
     def argv(self, data_dir: Path, endpoint: Endpoint) -> list[str]:
@@ -506,6 +549,16 @@ class RedisEngine(Engine):
 
     def url(self, endpoint: Endpoint) -> str:
         return f"redis://:{quote(endpoint.secret, safe='')}@{endpoint.host}:{endpoint.port}/0"
+
+    @staticmethod
+    def _socket(endpoint: Endpoint) -> str:
+        assert endpoint.socket_dir is not None
+        return f"{endpoint.socket_dir}/redis.sock"
+
+    def socket_url(self, endpoint: Endpoint) -> str | None:
+        if endpoint.socket_dir is None:
+            return None
+        return f"unix://:{quote(endpoint.secret, safe='')}@{self._socket(endpoint)}?db=0"
 
     def probe(self, endpoint: Endpoint) -> bool:
         client = redis.Redis.from_url(

@@ -86,7 +86,15 @@ def _apt_install(packages: list[str]) -> None:
 
 
 def ensure_engines(engines: tuple[str, ...] = tuple(ENGINES), *, echo: bool = True) -> list[str]:
-    """Install what is missing among ``engines``; return the engines installed."""
+    """Install what is missing among ``engines``; return the engines installed.
+
+    As root, also iproute2's ``ip``, which builds the private subnet of the
+    topologies that have one (without root they run on loopback anyway).
+    """
+    if os.geteuid() == 0 and shutil.which("apt-get") and not shutil.which("ip"):
+        if echo:
+            print("installing iproute2 (the private subnet's namespaces)", file=sys.stderr)
+        _apt_install(["iproute2"])
     missing = missing_engines(engines)
     if not missing:
         return []

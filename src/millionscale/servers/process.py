@@ -28,6 +28,8 @@ import time
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
+from millionscale.servers.netns import enter
+
 __all__ = [
     "LOG_TAIL_LINES",
     "descendants",
@@ -65,19 +67,23 @@ def spawn(
     user: str | None = None,
     die_with_parent: bool = True,
     cpus: Sequence[int] | None = None,
+    netns: str | None = None,
 ) -> subprocess.Popen[bytes]:
     """Start ``argv`` in its own process group, output appended to ``log_path``.
 
     ``user`` runs it as that account (needed for PostgreSQL when we are root).
     ``die_with_parent=False`` is for the detached supervisor only, which must
     outlive the command that started it. ``cpus`` pins it (and its children)
-    to those CPUs, to isolate tiers that share one machine.
+    to those CPUs, to isolate tiers that share one machine. ``netns`` starts it
+    in that named network namespace (:mod:`millionscale.servers.netns`).
     """
     log_path.parent.mkdir(parents=True, exist_ok=True)
     parent_pid = os.getpid()
     pinned = set(cpus) if cpus else None
 
     def preexec() -> None:
+        if netns is not None:
+            enter(netns)
         if pinned is not None:
             os.sched_setaffinity(0, pinned)
         if die_with_parent:

@@ -23,6 +23,7 @@ from millionscale.errors import SupervisorError
 from millionscale.servers.engines import engine_for, remove_owned_dir
 from millionscale.servers.process import pid_alive, signal_group, spawn, start_ticks
 from millionscale.topology.load import load_topology
+from millionscale.topology.network import teardown
 from millionscale.topology.resolve import ResolvedTopology, resolve
 from millionscale.topology.state import StateDir
 
@@ -166,6 +167,8 @@ def purge(state: StateDir) -> list[Path]:
         topology = ResolvedTopology.read(state.topology)
     except (OSError, ValueError):
         topology = None
+    if topology is not None and topology.network is not None:
+        teardown(topology.network)  # left behind if the supervisor was SIGKILLed
     for process in topology.processes if topology else []:
         if process.engine is not None and process.data_dir is not None:
             engine = engine_for(process.engine)

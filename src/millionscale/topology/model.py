@@ -16,6 +16,7 @@ A topology is a TOML file::
     env = { DATABASE_URL = "{db.url}" }
     port = 8000                    # or "auto" (the default): a free loopback port
     depends_on = ["db"]
+    network = "host"               # or "private" (a private subnet), "edge" (faces both)
     readiness = { http = "/readyz", timeout_s = 30 }
     restart = { policy = "on-failure", max_restarts = 5, window_s = 60 }
 
@@ -26,10 +27,16 @@ Each process has exactly one of ``engine`` and ``command``. Placeholders in
 process and kept in ``.millionscale/secrets.json``), and for a process it depends on,
 ``{db.url}``, ``{db.host}``, ``{db.port}``, ``{db.address}``. Unknown keys are
 errors: a misspelt key must not be silently ignored.
+
+``network = "private"`` runs a command on a private subnet that only
+``network = "edge"`` processes (the balancer) reach; see
+:mod:`millionscale.topology.network`. Such a process must listen on ``{host}``,
+and a dependency's ``{db.url}`` takes it to the engine through a Unix socket.
 """
 
 from __future__ import annotations
 
+import ipaddress
 import re
 from typing import Annotated, Literal
 
@@ -135,6 +142,7 @@ class ProcessSpec(_Strict):
     extra_ports: list[Annotated[str, Field(pattern=r"^[a-z][a-z0-9]{0,15}$")]] = Field(
         default_factory=list, max_length=8
     )
+    network: Literal["host", "private", "edge"] = "host"
     durable: bool = True
     settings: dict[str, str] = Field(default_factory=dict)
     cpus: list[Annotated[int, Field(ge=0)]] | None = Field(default=None, min_length=1)
@@ -166,6 +174,11 @@ class ProcessSpec(_Strict):
             raise ValueError("an engine opens its own ports: 'extra_ports' is for commands")
         if len(set(self.extra_ports)) != len(self.extra_ports) or "main" in self.extra_ports:
             raise ValueError("'extra_ports' names must be unique and not 'main'")
+        if self.engine is not None and self.network != "host":
+            raise ValueError(
+                "engines stay on the host network (the private subnet reaches them through "
+                "Unix sockets): 'network' is for commands"
+            )
         if self.engine is None and self.settings:
             raise ValueError("'settings' are engine settings; a command takes 'env' instead")
         if self.engine != "postgres" and (
@@ -187,6 +200,21 @@ class TopologyMeta(_Strict):
     name: str = Field(pattern=r"^[a-z0-9][a-z0-9-]*$")
     description: str = ""
     stage: int | None = Field(default=None, ge=1)
+    # The /24 for the private subnet; by default one derived from the state directory.
+    private_subnet: str | None = None
+
+    @field_validator("private_subnet")
+    @classmethod
+    def _subnet(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        try:
+            network = ipaddress.IPv4Network(value)
+        except ValueError as error:
+            raise ValueError(f"{value!r} is not an IPv4 network: {error}") from None
+        if network.prefixlen != 24 or not network.is_private:
+            raise ValueError(f"{value!r} must be a private /24, such as '10.77.0.0/24'")
+        return str(network)
 
 
 class Topology(_Strict):
@@ -241,10 +269,26 @@ class Topology(_Strict):
             texts = [*(spec.command or []), *spec.env.values()]
             for text in texts:
                 for ref in PLACEHOLDER.findall(text):
-                    head = ref.split(".")[0]
-                    if "." in ref and head not in spec.depends_on:
+                    head, _, attr = ref.partition(".")
+                    if attr and head not in spec.depends_on:
                         raise ValueError(
                             f"processes.{name} uses {{{ref}}} but does not depend on {head!r}: "
                             f"add it to depends_on"
                         )
+                    if attr and not _reaches(spec, self.processes[head], attr):
+                        raise ValueError(
+                            f"processes.{name} (network = {spec.network!r}) uses {{{ref}}}, "
+                            f"which it cannot reach ({head!r} has network = "
+                            f"{self.processes[head].network!r}); only 'edge' processes reach "
+                            "'private' ones, and a namespace reaches an engine only by {dep.url}"
+                        )
         return self
+
+
+def _reaches(user: ProcessSpec, used: ProcessSpec, attr: str) -> bool:
+    """Whether ``user`` can connect to what ``{used.attr}`` names."""
+    if used.network == "private":
+        return user.network != "host"
+    if user.network != "host" and used.network == "host":
+        return used.engine is not None and attr == "url"  # rendered as a Unix socket
+    return True

@@ -5,7 +5,9 @@ process runs, so that everything a user can get wrong fails fast with exit
 code 2 and nothing left running: a missing engine binary or program, a fixed
 port already taken or claimed twice, an unknown placeholder. It fixes every
 ``"auto"`` port, generates (or reuses) each process's secret and renders
-``command`` and ``env``. The result, :class:`ResolvedTopology`, is written to
+``command`` and ``env``. It places processes with ``network = "private"`` or
+``"edge"`` on the private subnet (:mod:`.network`) when this process may make
+network namespaces, and on loopback, saying why, when it may not. The result, :class:`ResolvedTopology`, is written to
 ``.millionscale/topology.json`` (owner-only: rendered ``env`` may hold
 database URLs) and read by the supervisor.
 """
@@ -25,10 +27,12 @@ from pathlib import Path
 from pydantic import BaseModel, ConfigDict
 
 from millionscale.errors import PortInUseError, TopologyError
+from millionscale.servers import netns
 from millionscale.servers.binaries import find_bindir
 from millionscale.servers.engines import Endpoint, engine_for
 from millionscale.servers.server import free_port
 from millionscale.topology.model import PLACEHOLDER, Readiness, RestartPolicy, Topology
+from millionscale.topology.network import NetworkPlan, plan, socket_root
 from millionscale.topology.order import start_order
 from millionscale.topology.state import StateDir, write_private
 
@@ -36,6 +40,24 @@ __all__ = ["ResolvedProcess", "ResolvedTopology", "port_free", "resolve"]
 
 PICK_ATTEMPTS = 50
 SHARED = "@shared"  # the secrets file's key for {shared_secret}
+# "off": the private subnet falls back to loopback even as root (as it does without root).
+PRIVATE_NETWORK_ENV = "MILLIONSCALE_PRIVATE_NETWORK"
+
+
+def _network(
+    topology: Topology, order: list[str], state_dir: Path
+) -> tuple[NetworkPlan | None, str | None]:
+    """The private subnet for ``topology``, or None and why there is none."""
+    private = [n for n in order if topology.processes[n].network == "private"]
+    edges = [n for n in order if topology.processes[n].network == "edge"]
+    if not private and not edges:
+        return None, None
+    why = netns.available()
+    if os.environ.get(PRIVATE_NETWORK_ENV) == "off":
+        why = f"{PRIVATE_NETWORK_ENV}=off"
+    if why is not None:
+        return None, f"no private subnet ({why}): every process listens on loopback"
+    return plan(state_dir, private, edges, topology.topology.private_subnet), None
 
 
 class ResolvedProcess(BaseModel):
@@ -64,13 +86,17 @@ class ResolvedProcess(BaseModel):
     restart: RestartPolicy
     data_dir: str | None
     log_path: str
+    netns: str | None = None  # the network namespace it runs in; None: the host's
+    socket_dir: str | None = None  # an engine's Unix socket directory
 
     @property
     def address(self) -> str:
         return f"{self.host}:{self.ports['main']}"
 
     def endpoint(self) -> Endpoint:
-        return Endpoint(host=self.host, ports=dict(self.ports), secret=self.secret)
+        return Endpoint(
+            host=self.host, ports=dict(self.ports), secret=self.secret, socket_dir=self.socket_dir
+        )
 
 
 class ResolvedTopology(BaseModel):
@@ -80,6 +106,8 @@ class ResolvedTopology(BaseModel):
     source: str
     state_dir: str
     processes: list[ResolvedProcess]  # in start order
+    network: NetworkPlan | None = None  # the private subnet, when there is one
+    network_note: str | None = None  # why the private subnet fell back to loopback
 
     def process(self, name: str) -> ResolvedProcess:
         for process in self.processes:
@@ -154,6 +182,15 @@ def resolve(
     secrets_path = StateDir(state_dir).secrets
     stored = _load_secrets(secrets_path)
 
+    network, network_note = _network(topology, order, state_dir)
+    member = {m.name: m for m in network.members} if network else {}
+
+    def host_of(name: str) -> str:
+        """Where a process listens: its place on the private subnet, if it has one."""
+        if name not in member:
+            return topology.processes[name].host
+        return member[name].public_address or member[name].address
+
     claimed: dict[tuple[str, int], str] = {}  # (host, port) -> the process holding it
     for name in order:  # fixed ports first, so that no "auto" pick can take one
         spec = topology.processes[name]
@@ -166,6 +203,9 @@ def resolve(
                 hint=f"this machine offers CPUs {sorted(available)}; pin to those or drop 'cpus'",
             )
         if spec.port == "auto":
+            continue
+        if name in member:  # a namespace of its own: every port is free there
+            claimed[(host_of(name), spec.port)] = name
             continue
         other = claimed.get((spec.host, spec.port))
         if other is not None:
@@ -182,8 +222,9 @@ def resolve(
 
     def pick(host: str, owner: str) -> int:
         # The kernel may hand out the same free port twice in a row: skip claimed ones.
+        # In a namespace every port is free; a loopback pick still gives a fresh number.
         for _ in range(PICK_ATTEMPTS):
-            port = pick_port(host)
+            port = pick_port(topology.processes[owner].host if owner in member else host)
             if (host, port) not in claimed:
                 claimed[(host, port)] = owner
                 return port
@@ -195,9 +236,10 @@ def resolve(
     ports: dict[str, dict[str, int]] = {}
     for name in order:
         spec = topology.processes[name]
-        main = pick(spec.host, name) if spec.port == "auto" else spec.port
+        host = host_of(name)
+        main = pick(host, name) if spec.port == "auto" else spec.port
         extra = engine_for(spec.engine).extra_ports if spec.engine else tuple(spec.extra_ports)
-        ports[name] = {"main": main} | {port: pick(spec.host, name) for port in extra}
+        ports[name] = {"main": main} | {port: pick(host, name) for port in extra}
 
     # Every process gets a secret, kept across runs: an engine's password or
     # token, a command's {secret} (the photo app signs its cookies with it).
@@ -216,19 +258,35 @@ def resolve(
         if primary is not None:
             secrets_by_name[name] = secrets_by_name[primary]
 
-    def values_for(name: str) -> dict[str, str]:
+    def socket_dir(name: str) -> str | None:
+        if network is None or topology.processes[name].engine is None:
+            return None
+        return str(socket_root(network.id) / name)
+
+    def values_for(name: str, user: str) -> dict[str, str]:
+        """``name``'s placeholders as ``user`` sees them: from a namespace, an
+        engine's URL is its Unix socket."""
         spec = topology.processes[name]
+        host = host_of(name)
         values = {
-            "host": spec.host,
+            "host": host,
             "port": str(ports[name]["main"]),
-            "address": f"{spec.host}:{ports[name]['main']}",
+            "address": f"{host}:{ports[name]['main']}",
         }
         values |= {
             f"{extra}_port": str(port) for extra, port in ports[name].items() if extra != "main"
         }
         if spec.engine is not None:
-            endpoint = Endpoint(spec.host, ports[name], secrets_by_name[name])
-            values["url"] = engine_for(spec.engine).url(endpoint)
+            engine = engine_for(spec.engine)
+            endpoint = Endpoint(host, ports[name], secrets_by_name[name], socket_dir(name))
+            url = engine.socket_url(endpoint) if user in member else engine.url(endpoint)
+            if url is None:
+                raise TopologyError(
+                    f"processes.{user} runs on the private subnet and cannot reach {name} "
+                    f"({spec.engine} has no Unix socket)",
+                    hint=f"put {user} on network = 'host', or drop its use of {{{name}.url}}",
+                )
+            values["url"] = url
         return values
 
     processes: list[ResolvedProcess] = []
@@ -242,8 +300,8 @@ def resolve(
         }
         if SHARED in secrets_by_name:
             own["shared_secret"] = secrets_by_name[SHARED]
-        own |= {k: v for k, v in values_for(name).items() if k != "url"}
-        deps = {dep: values_for(dep) for dep in spec.depends_on}
+        own |= {k: v for k, v in values_for(name, name).items() if k != "url"}
+        deps = {dep: values_for(dep, name) for dep in spec.depends_on}
 
         argv = [_render(arg, f"processes.{name}.command", own, deps) for arg in spec.command or ()]
         if argv and not shutil.which(argv[0]):
@@ -260,7 +318,7 @@ def resolve(
                 engine=spec.engine,
                 durable=spec.durable,
                 settings=dict(spec.settings),
-                host=spec.host,
+                host=host_of(name),
                 ports=ports[name],
                 cpus=list(spec.cpus) if spec.cpus else None,
                 replica_of=spec.replica_of,
@@ -277,6 +335,8 @@ def resolve(
                 restart=spec.restart,
                 data_dir=str(state_dir / "data" / name) if spec.engine else None,
                 log_path=str(state_dir / "logs" / f"{name}.log"),
+                netns=member[name].namespace if name in member else None,
+                socket_dir=socket_dir(name),
             )
         )
     state_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
@@ -287,4 +347,6 @@ def resolve(
         source=str(source),
         state_dir=str(state_dir),
         processes=processes,
+        network=network,
+        network_note=network_note,
     )

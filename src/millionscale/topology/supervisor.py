@@ -37,8 +37,10 @@ from millionscale.db.cluster import cluster_of, read_record
 from millionscale.db.failover import ClusterRecord
 from millionscale.errors import MillionscaleError, SupervisorError
 from millionscale.obs.logging import configure_logging
+from millionscale.servers import netns
 from millionscale.servers.engines import Engine, PostgresEngine, engine_for, prepare_owned_dir
 from millionscale.servers.process import signal_group, spawn, start_ticks
+from millionscale.topology.network import build, teardown
 from millionscale.topology.resolve import ResolvedProcess, ResolvedTopology
 from millionscale.topology.state import StateDir, write_private
 from millionscale.topology.supervision import Kill, Plan, Probe, Spawn, Supervision, Terminate
@@ -51,22 +53,44 @@ PROBE_TIMEOUT_S = 1.0
 log = structlog.get_logger()
 
 
+def _connect(process: ResolvedProcess) -> socket.socket:
+    """A connection to ``process``'s main port, from inside its namespace if it has one."""
+    address = (process.host, process.ports["main"])
+    if process.netns is None:
+        return socket.create_connection(address, timeout=PROBE_TIMEOUT_S)
+    sock = netns.socket_in(process.netns)
+    try:
+        sock.settimeout(PROBE_TIMEOUT_S)
+        sock.connect(address)
+    except OSError:
+        sock.close()
+        raise
+    return sock
+
+
+class _ProbeConnection(http.client.HTTPConnection):
+    def __init__(self, process: ResolvedProcess) -> None:
+        super().__init__(process.host, process.ports["main"], timeout=PROBE_TIMEOUT_S)
+        self.process = process
+
+    def connect(self) -> None:
+        self.sock = _connect(self.process)
+
+
 def probe(process: ResolvedProcess, engine: Engine | None) -> bool:
     """One readiness check of ``process``; never raises."""
     if engine is not None:
         return engine.probe(process.endpoint())
-    readiness = process.readiness
-    port = process.ports["main"]
     try:
-        if readiness.http is not None:
-            conn = http.client.HTTPConnection(process.host, port, timeout=PROBE_TIMEOUT_S)
+        if process.readiness.http is not None:
+            conn = _ProbeConnection(process)
             try:
-                conn.request("GET", readiness.http)
+                conn.request("GET", process.readiness.http)
                 return 200 <= conn.getresponse().status < 300
             finally:
                 conn.close()
-        with socket.create_connection((process.host, port), timeout=PROBE_TIMEOUT_S):
-            return True
+        _connect(process).close()
+        return True
     except (OSError, http.client.HTTPException):
         return False
 
@@ -157,7 +181,9 @@ class Supervisor:
             else:
                 assert process.argv is not None
                 env = {**os.environ, "PYTHONUNBUFFERED": "1", **process.env}
-                child = spawn(process.argv, log_path=log_path, env=env, cpus=process.cpus)
+                child = spawn(
+                    process.argv, log_path=log_path, env=env, cpus=process.cpus, netns=process.netns
+                )
         except (MillionscaleError, OSError, subprocess.SubprocessError) as error:
             reason = error.one_line() if isinstance(error, MillionscaleError) else str(error)
             self.core.spawn_failed(name, reason)
@@ -288,7 +314,12 @@ class Supervisor:
         for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
             signal.signal(sig, self.request_stop)
         log.info("supervising", topology=self.topology.name, processes=len(self.processes))
+        if self.topology.network_note:
+            log.warning(self.topology.network_note)
+        network = self.topology.network
         try:
+            if network is not None:
+                build(network)
             while True:
                 self._reap()
                 self._collect_probes()
@@ -306,6 +337,8 @@ class Supervisor:
             for name in list(self.children):
                 self._signal(name, signal.SIGKILL)
             self.pool.shutdown(wait=False, cancel_futures=True)
+            if network is not None:
+                teardown(network)
         log.info("stopped", failed=self.core.any_failed)
         return 1 if self.core.any_failed else 0
 
@@ -325,7 +358,11 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {error.one_line()}", file=sys.stderr)
         return 2
     topology = ResolvedTopology.read(state.topology)
-    return Supervisor(topology).run()
+    try:
+        return Supervisor(topology).run()
+    except MillionscaleError as error:  # the private network could not be built
+        print(f"error: {error.one_line()}", file=sys.stderr)
+        return 2
 
 
 if __name__ == "__main__":
