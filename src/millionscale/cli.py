@@ -104,20 +104,6 @@ def _status_table(data: dict[str, Any]) -> Table:
     return table
 
 
-def _print_network(topology: ResolvedTopology) -> None:
-    """Where the private subnet is, or why there is none."""
-    network = topology.network
-    if network is not None:
-        private = [m.name for m in network.members if m.public_address is None]
-        edges = [f"{m.name} ({m.public_address})" for m in network.members if m.public_address]
-        console.print(
-            f"private subnet {network.private}: {', '.join(private)}, reachable only "
-            f"through {', '.join(edges) or 'nothing'}"
-        )
-    elif topology.network_note:
-        console.print(f"[yellow]note:[/] {topology.network_note}")
-
-
 @app.command()
 def up(
     topology: Annotated[Path, typer.Argument(help="Topology file to start.")] = Path(
@@ -184,7 +170,9 @@ def _start(topology: Path, state_dir: Path, *, detach: bool, timeout: float) -> 
         stop(state)
         raise typer.Exit(1)
     console.print(_status_table(live_view(state)))
-    _print_network(started.topology)
+    network = started.topology.network_summary()
+    if network is not None:
+        console.print(network, markup=False, highlight=False)
     count = len(started.topology.processes)
     console.print(f"all {count} processes ready in {started.elapsed_s:.2f} s")
     return started

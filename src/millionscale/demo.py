@@ -109,6 +109,11 @@ def run_demo(settings: DemoSettings, console: Console) -> Path | None:
             f"{len(started.topology.processes)} processes ready in {started.elapsed_s:.1f} s: "
             + ", ".join(f"{p.name} ({p.tier}) {p.address}" for p in started.topology.processes)
         )
+        notes = []
+        network = started.topology.network_summary()
+        if network is not None:
+            console.print(network, markup=False, highlight=False)
+            notes.append(network)
         app = running_app(started.topology)
         with console.status(f"seeding {settings.users} users") as status:
             result = seed(
@@ -143,7 +148,6 @@ def run_demo(settings: DemoSettings, console: Console) -> Path | None:
                 lambda s: console.print(s, markup=False),
                 lambda _rate: timer.start() if timer is not None else None,
             )
-        notes = []
         if switchover is not None:
             switchover.done.wait(timeout=60)
             notes.append(switchover.sentence or "the switchover did not finish in time")

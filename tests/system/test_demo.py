@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from conftest import Cli, all_dead
+from millionscale.servers import netns
 
 pytestmark = pytest.mark.system
 
@@ -26,6 +27,17 @@ def test_demo_reports_with_charts_and_leaves_nothing_running(cli: Cli):
     html = (cli.workdir / report.group(1)).read_text()
     assert html.count('src="data:image/png;base64,') == 2  # latency and throughput charts
     assert f"primary is now {switched.group(1)}" in html
+    # The web servers sit on the private subnet (on loopback without root), and both
+    # the console and the report say which.
+    network = re.search(
+        r"(private subnet \S+: web-1, web-2, reachable only through lb)", result.stdout
+    )
+    fallback = "no private subnet (network namespaces need root)"
+    if netns.available() is None:
+        assert network is not None, result.stdout
+        assert network.group(1) in html
+    else:
+        assert fallback in result.stdout
     assert cli.status()["running"] is False
     published = json.loads((cli.state_dir / "state.json").read_text())
     log = (cli.state_dir / "logs" / "supervisor.log").read_text()

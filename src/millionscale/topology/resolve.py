@@ -115,6 +115,19 @@ class ResolvedTopology(BaseModel):
                 return process
         raise KeyError(name)
 
+    def network_summary(self) -> str | None:
+        """One sentence on the private subnet, or on why there is none (None: no private
+        processes at all)."""
+        network = self.network
+        if network is None:
+            return self.network_note
+        private = [m.name for m in network.members if m.public_address is None]
+        edges = [f"{m.name} ({m.public_address})" for m in network.members if m.public_address]
+        return (
+            f"private subnet {network.private}: {', '.join(private)}, reachable only "
+            f"through {', '.join(edges) or 'nothing'}"
+        )
+
     def save(self, path: Path) -> None:
         """Write atomically with owner-only permissions."""
         write_private(path, self.model_dump_json(indent=2))
