@@ -1,0 +1,56 @@
+"""How many bytes an entry is charged against the cache's byte bound.
+
+The byte bound is only as good as the sizes it adds up. Python has no cheap
+exact answer ("how much memory would freeing this entry give back?"), so the
+cache charges each entry an estimate, and lets the caller say better:
+
+- ``set(key, value, size=n)`` charges exactly ``n`` (a caller that holds the
+  serialised form knows its length);
+- ``L1Cache(sizeof=f)`` replaces the estimate for every entry;
+- the default, :func:`estimate_size`, charges ``ENTRY_OVERHEAD`` plus the
+  payload of the key and of the value: ``len()`` of ``bytes``, ``bytearray``
+  and ``str`` (code points, not UTF-8 bytes: a close bound for mostly-ASCII
+  text), ``nbytes`` of a ``memoryview``, nothing for a cached absence, and
+  ``sys.getsizeof()`` of anything else, which is *shallow*: a dict of
+  strings is charged for its table, not its strings. Cache serialised bytes
+  (what L2 will hold anyway), or pass ``sizeof``, when values are nested.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Hashable
+
+from millionscale.cache.absent import Absent
+
+__all__ = ["ENTRY_OVERHEAD", "check_bounds", "estimate_size"]
+
+# What one entry of an L1Cache costs beyond its key and value, rounded up from
+# tracemalloc on CPython 3.11: 100,000 entries of int keys and None values took
+# 222 bytes each under LRU, 262 under W-TinyLFU (its sketch included) and 293
+# under LFU (the entry record, its slots in the cache's dict and in the
+# policy's ordered dicts; dicts grow by doubling, so +-30 % by occupancy).
+ENTRY_OVERHEAD = 300
+
+
+def _payload(obj: object) -> int:
+    if isinstance(obj, bytes | bytearray | str):
+        return len(obj)
+    if isinstance(obj, memoryview):
+        return obj.nbytes
+    if obj is None or isinstance(obj, Absent | bool):
+        return 0  # singletons: storing them allocates nothing
+    return sys.getsizeof(obj)
+
+
+def estimate_size(key: Hashable, value: object) -> int:
+    """The bytes an entry of ``key`` and ``value`` is charged: overhead plus payloads."""
+    return ENTRY_OVERHEAD + _payload(key) + _payload(value)
+
+
+def check_bounds(max_entries: int, max_bytes: int) -> None:
+    """Raise ``ValueError`` unless both bounds of a cache allow at least one entry."""
+    if max_entries < 1 or max_bytes < 1:
+        raise ValueError(
+            f"max_entries and max_bytes must be at least 1, not {max_entries} and {max_bytes}"
+        )
