@@ -45,12 +45,7 @@ _HALVE = bytes(((b >> 1) & 0x77) for b in range(256))
 
 
 def _spread(h: int) -> int:
-    """A hash mixed over all 64 bits: splitmix64's finaliser.
-
-    Python hashes an integer to itself, so the ids a cache sees most often
-    would otherwise differ in their low bits only. (CPython's tuple hash is
-    cheaper but left consecutive integers colliding a third more often.)
-    """
+    """A hash mixed over all 64 bits: splitmix64's finaliser."""
     h &= _MASK64
     h = ((h ^ (h >> 30)) * 0xBF58476D1CE4E5B9) & _MASK64
     h = ((h ^ (h >> 27)) * 0x94D049BB133111EB) & _MASK64
@@ -100,66 +95,77 @@ class FrequencySketch:
             self._bits = width.bit_length() - 1
             self._table = bytearray(DEPTH * width // 2)
 
-    # The two methods below are unrolled by hand: they run on every cache access,
-    # and a loop over the four rows costs twice as much in CPython. Each row
-    # takes its own ``bits``-bit slice of the spread hash; a table too wide
-    # for four slices of 64 bits takes 64 more bits from a second round.
-    # Counter ``i`` is the low (``i`` even) or high nibble of byte ``i >> 1``.
+    @staticmethod
+    def digest(key: Hashable) -> int:
+        """The 64-bit hash the sketch indexes ``key`` by; a policy may keep it per key.
+
+        ``hash(key)`` through splitmix64's finaliser: Python hashes an integer
+        to itself, so the ids a cache sees most often would otherwise differ
+        in their low bits only. (CPython's tuple hash is cheaper but left
+        consecutive integers colliding a third more often.)
+        """
+        return _spread(hash(key))
 
     def frequency(self, key: Hashable) -> int:
         """The estimated number of increments of ``key`` since the last halving (at most 15)."""
+        return self.frequency_digest(_spread(hash(key)))
+
+    def increment(self, key: Hashable) -> None:
+        """Count one more access to ``key``; every ``sample_size`` increments, halve all counts."""
+        self.increment_digest(_spread(hash(key)))
+
+    # The two methods below are unrolled by hand: they run on every cache access,
+    # and a loop over the four rows costs twice as much in CPython. Each row
+    # takes its own ``bits``-bit slice of the digest (a table too wide for four
+    # slices of 64 bits takes 64 more bits from a second round). Rows 0 and 1
+    # are the low and high nibbles of the first ``width`` bytes, rows 2 and 3
+    # those of the next ``width``: a row's nibble is fixed, so no shift has to
+    # be computed per counter.
+
+    def frequency_digest(self, h: int) -> int:
+        """:meth:`frequency` of the key whose :meth:`digest` is ``h``."""
         bits = self._bits
-        h = _spread(hash(key))
         if bits > 16:
             h |= _spread(h) << 64
         table = self._table
         width = self._width
         mask = width - 1
-        i = h & mask
-        least = (table[i >> 1] >> ((i & 1) << 2)) & 0xF
-        i = width + ((h >> bits) & mask)
-        count = (table[i >> 1] >> ((i & 1) << 2)) & 0xF
+        least = table[h & mask] & 0xF
+        count = table[(h >> bits) & mask] >> 4
         if count < least:
             least = count
-        i = 2 * width + ((h >> 2 * bits) & mask)
-        count = (table[i >> 1] >> ((i & 1) << 2)) & 0xF
+        count = table[width + ((h >> 2 * bits) & mask)] & 0xF
         if count < least:
             least = count
-        i = 3 * width + ((h >> 3 * bits) & mask)
-        count = (table[i >> 1] >> ((i & 1) << 2)) & 0xF
+        count = table[width + ((h >> 3 * bits) & mask)] >> 4
         if count < least:
             least = count
         return least
 
-    def increment(self, key: Hashable) -> None:
-        """Count one more access to ``key``; every ``sample_size`` increments, halve all counts."""
+    def increment_digest(self, h: int) -> None:
+        """:meth:`increment` of the key whose :meth:`digest` is ``h``."""
         bits = self._bits
-        h = _spread(hash(key))
         if bits > 16:
             h |= _spread(h) << 64
         table = self._table
         width = self._width
         mask = width - 1
         i = h & mask
-        byte = table[i >> 1]
-        shift = (i & 1) << 2
-        if (byte >> shift) & 0xF != MAX_COUNT:
-            table[i >> 1] = byte + (1 << shift)
-        i = width + ((h >> bits) & mask)
-        byte = table[i >> 1]
-        shift = (i & 1) << 2
-        if (byte >> shift) & 0xF != MAX_COUNT:
-            table[i >> 1] = byte + (1 << shift)
-        i = 2 * width + ((h >> 2 * bits) & mask)
-        byte = table[i >> 1]
-        shift = (i & 1) << 2
-        if (byte >> shift) & 0xF != MAX_COUNT:
-            table[i >> 1] = byte + (1 << shift)
-        i = 3 * width + ((h >> 3 * bits) & mask)
-        byte = table[i >> 1]
-        shift = (i & 1) << 2
-        if (byte >> shift) & 0xF != MAX_COUNT:
-            table[i >> 1] = byte + (1 << shift)
+        byte = table[i]
+        if byte & 0xF != MAX_COUNT:
+            table[i] = byte + 0x01
+        i = (h >> bits) & mask
+        byte = table[i]
+        if byte < 0xF0:
+            table[i] = byte + 0x10
+        i = width + ((h >> 2 * bits) & mask)
+        byte = table[i]
+        if byte & 0xF != MAX_COUNT:
+            table[i] = byte + 0x01
+        i = width + ((h >> 3 * bits) & mask)
+        byte = table[i]
+        if byte < 0xF0:
+            table[i] = byte + 0x10
         self._additions += 1
         if self._additions >= self._sample_size:
             self.halve()

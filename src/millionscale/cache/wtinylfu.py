@@ -70,6 +70,11 @@ RANDOM_ADMISSION = 1 / 128  # Caffeine's odds of that random admission
 INITIAL_SKETCH_CAPACITY = 1 << 16
 
 _NOTHING: tuple[()] = ()
+# Each segment maps a key to one int holding its size and its sketch digest,
+# ``size << _SIZE_SHIFT | digest``, so a hit or a contest reuses the digest
+# instead of hashing the key again (half the cost of a sketch update).
+_SIZE_SHIFT = 64
+_DIGEST = (1 << _SIZE_SHIFT) - 1
 
 
 class WTinyLfu(Generic[K]):
@@ -112,7 +117,7 @@ class WTinyLfu(Generic[K]):
         self._random = random
         self._sketch = FrequencySketch(min(max_entries, INITIAL_SKETCH_CAPACITY))
         self._grow_sketch_at = self._sketch_growth_point()
-        # Three LRU segments: key -> size, least recent first.
+        # Three LRU segments, least recent first: key -> size << _SIZE_SHIFT | digest.
         self._window: OrderedDict[K, int] = OrderedDict()
         self._probation: OrderedDict[K, int] = OrderedDict()
         self._protected: OrderedDict[K, int] = OrderedDict()
@@ -147,9 +152,10 @@ class WTinyLfu(Generic[K]):
         return key in self._protected or key in self._window or key in self._probation
 
     def add(self, key: K, size: int) -> Sequence[K]:
-        self._sketch.increment(key)
+        digest = self._sketch.digest(key)
+        self._sketch.increment_digest(digest)
         window = self._window
-        window[key] = size
+        window[key] = size << _SIZE_SHIFT | digest
         self._window_bytes += size
         self._bytes += size
         self._count += 1
@@ -168,34 +174,39 @@ class WTinyLfu(Generic[K]):
     def resize(self, key: K, size: int) -> Sequence[K]:
         if key in self._protected:
             before = self._protected[key]
-            self._protected[key] = size
-            self._protected_bytes += size - before
+            self._protected[key] = size << _SIZE_SHIFT | (before & _DIGEST)
+            self._protected_bytes += size - (before >> _SIZE_SHIFT)
         elif key in self._window:
             before = self._window[key]
-            self._window[key] = size
-            self._window_bytes += size - before
+            self._window[key] = size << _SIZE_SHIFT | (before & _DIGEST)
+            self._window_bytes += size - (before >> _SIZE_SHIFT)
         else:
             before = self._probation[key]
-            self._probation[key] = size
-            self._probation_bytes += size - before
-        self._bytes += size - before
+            self._probation[key] = size << _SIZE_SHIFT | (before & _DIGEST)
+            self._probation_bytes += size - (before >> _SIZE_SHIFT)
+        self._bytes += size - (before >> _SIZE_SHIFT)
         self.touch(key)
         self._demote()
         return self._evict()
 
     def touch(self, key: K) -> None:
-        self._sketch.increment(key)
         protected = self._protected
-        if key in protected:
+        packed = protected.get(key)
+        if packed is not None:
             protected.move_to_end(key)
+            self._sketch.increment_digest(packed & _DIGEST)
             return
         window = self._window
-        if key in window:
+        packed = window.get(key)
+        if packed is not None:
             window.move_to_end(key)
+            self._sketch.increment_digest(packed & _DIGEST)
             return
-        size = self._probation.pop(key)
+        packed = self._probation.pop(key)
+        self._sketch.increment_digest(packed & _DIGEST)
+        size = packed >> _SIZE_SHIFT
         self._probation_bytes -= size
-        protected[key] = size
+        protected[key] = packed
         self._protected_bytes += size
         if (
             len(protected) > self._protected_max_entries
@@ -211,9 +222,10 @@ class WTinyLfu(Generic[K]):
             len(protected) > self._protected_max_entries
             or self._protected_bytes > self._protected_max_bytes
         ):
-            key, size = protected.popitem(last=False)
+            key, packed = protected.popitem(last=False)
+            size = packed >> _SIZE_SHIFT
             self._protected_bytes -= size
-            probation[key] = size
+            probation[key] = packed
             self._probation_bytes += size
 
     def _evict(self) -> Sequence[K]:
@@ -229,9 +241,10 @@ class WTinyLfu(Generic[K]):
         while window and (
             len(window) > self._window_max_entries or self._window_bytes > self._window_max_bytes
         ):
-            key, size = window.popitem(last=False)
+            key, packed = window.popitem(last=False)
+            size = packed >> _SIZE_SHIFT
             self._window_bytes -= size
-            probation[key] = size
+            probation[key] = packed
             self._probation_bytes += size
             candidates.append(key)
         max_entries = self._max_entries
@@ -239,7 +252,7 @@ class WTinyLfu(Generic[K]):
         if self._count <= max_entries and self._bytes <= max_bytes:
             return _NOTHING
         evicted: list[K] = []
-        frequency = self._sketch.frequency
+        frequency = self._sketch.frequency_digest
         # candidates[:first] are evicted; candidates[first:] sit, in order, at
         # probation's most recent end, so probation's least recent key is a
         # candidate exactly when it is candidates[first].
@@ -255,9 +268,9 @@ class WTinyLfu(Generic[K]):
                 victim = next(iter(protected))
             if victim is None:
                 if candidate is None:  # only the window is left: a last resort
-                    key, size = window.popitem(last=False)
-                    self._window_bytes -= size
-                    self._bytes -= size
+                    key, packed = window.popitem(last=False)
+                    self._window_bytes -= packed >> _SIZE_SHIFT
+                    self._bytes -= packed >> _SIZE_SHIFT
                     self._count -= 1
                     evicted.append(key)
                     continue
@@ -265,16 +278,17 @@ class WTinyLfu(Generic[K]):
             elif candidate is None:
                 loser, victim_loses = victim, True
             else:
-                candidate_frequency = frequency(candidate)
-                victim_loses = candidate_frequency > frequency(victim) or (
-                    candidate_frequency >= WARM_CANDIDATE and self._random() < RANDOM_ADMISSION
-                )
+                candidate_frequency = frequency(probation[candidate] & _DIGEST)
+                victim_segment = probation if victim_on_probation else protected
+                victim_loses = candidate_frequency > frequency(
+                    victim_segment[victim] & _DIGEST
+                ) or (candidate_frequency >= WARM_CANDIDATE and self._random() < RANDOM_ADMISSION)
                 loser = victim if victim_loses else candidate
             if victim_loses and not victim_on_probation:
-                size = protected.pop(loser)
+                size = protected.pop(loser) >> _SIZE_SHIFT
                 self._protected_bytes -= size
             else:
-                size = probation.pop(loser)
+                size = probation.pop(loser) >> _SIZE_SHIFT
                 self._probation_bytes -= size
             if not victim_loses:
                 first += 1
@@ -285,13 +299,13 @@ class WTinyLfu(Generic[K]):
 
     def remove(self, key: K) -> None:
         if key in self._protected:
-            size = self._protected.pop(key)
+            size = self._protected.pop(key) >> _SIZE_SHIFT
             self._protected_bytes -= size
         elif key in self._window:
-            size = self._window.pop(key)
+            size = self._window.pop(key) >> _SIZE_SHIFT
             self._window_bytes -= size
         else:
-            size = self._probation.pop(key)
+            size = self._probation.pop(key) >> _SIZE_SHIFT
             self._probation_bytes -= size
         self._bytes -= size
         self._count -= 1
