@@ -50,10 +50,10 @@ def test_the_sketch_halves_itself_after_ten_times_its_capacity_in_increments():
     assert sketch.frequency("hot") == before // 2
 
 
-def test_the_table_is_four_bits_per_counter():
-    sketch = FrequencySketch(1_000)  # width 1024
+def test_the_table_is_sixteen_counters_of_four_bits_per_key():
+    sketch = FrequencySketch(1_000)  # rows of 4096 counters: 4 x 1000, rounded up
 
-    assert len(sketch._table) == DEPTH * 1024 // 2
+    assert len(sketch._table) == DEPTH * 4096 // 2
 
 
 def test_growing_the_sketch_starts_it_over():
@@ -67,7 +67,7 @@ def test_growing_the_sketch_starts_it_over():
 
 
 def test_a_wide_table_still_counts_each_key():
-    sketch = FrequencySketch(1 << 18)  # 18-bit row indexes: two hashes per key
+    sketch = FrequencySketch(1 << 15)  # 17-bit row indexes: two rounds of hashing per key
     for key in range(300):
         for _ in range(key % 5):
             sketch.increment(key)
@@ -95,11 +95,11 @@ def test_the_estimate_is_never_below_the_true_count(capacity, keys):
 
 def test_collisions_stay_rare_when_sized_for_the_keys():
     sketch = FrequencySketch(1_000)
-    for key in range(1_000):
+    for key in range(4_000):  # four times the keys it is sized for
         sketch.increment(key)
 
-    overestimated = sum(sketch.frequency(key) > 1 for key in range(1_000))
+    overestimated = sum(sketch.frequency(key) > 1 for key in range(4_000))
 
     # A key is overestimated when each of its four counters is shared: with
-    # 1,000 keys in rows of 1,024, (1 - (1 - 1/1024) ** 999) ** 4 = 15 %.
-    assert overestimated < 200
+    # 4,000 keys in rows of 4,096, (1 - (1 - 1/4096) ** 3999) ** 4 = 16 %.
+    assert overestimated < 800

@@ -6,7 +6,10 @@ recent frequency of keys that are *not* in the cache too, in little memory.
 This sketch answers it approximately:
 
 - **Counters.** ``DEPTH`` rows of ``width`` counters, ``width`` the power of
-  two at or above the capacity it is sized for. A key is hashed to one
+  two at or above ``ROW_FACTOR`` (4) times the capacity it is sized for:
+  16 counters, 8 bytes, per key the cache can hold, Caffeine's budget (a
+  quarter of it cost up to 3 points of hit ratio in ``bench/
+  cache_hit_ratio.py``: a small table overestimates). A key is hashed to one
   counter per row; :meth:`FrequencySketch.increment` adds one to each of its
   counters that is below 15, :meth:`FrequencySketch.frequency` is the least
   of them. Hash collisions only ever add, so the estimate is never below the
@@ -31,9 +34,10 @@ from __future__ import annotations
 
 from collections.abc import Hashable
 
-__all__ = ["DEPTH", "MAX_COUNT", "RESET_FACTOR", "FrequencySketch"]
+__all__ = ["DEPTH", "MAX_COUNT", "RESET_FACTOR", "ROW_FACTOR", "FrequencySketch"]
 
 DEPTH = 4  # rows (hash functions): Caffeine's and the TinyLFU paper's choice
+ROW_FACTOR = 4  # counters per row per key of capacity: 16 per key in all, as Caffeine
 MAX_COUNT = 15  # a 4-bit counter saturates here
 RESET_FACTOR = 10  # halve after 10 x capacity increments: Caffeine's sample size
 MIN_WIDTH = 16  # counters per row of the smallest table
@@ -85,7 +89,7 @@ class FrequencySketch:
         if capacity <= self._capacity:
             return
         width = MIN_WIDTH
-        while width < capacity:
+        while width < ROW_FACTOR * capacity:
             width *= 2
         self._capacity = capacity
         self._sample_size = RESET_FACTOR * capacity
