@@ -17,6 +17,7 @@ here at the boundary where they happen.
     │   └── ServerStartError   carries the tail of the engine's own log
     ├── SupervisorError        the supervisor is not running, or already is
     ├── DatabaseError          a PostgreSQL node cannot be used (router, LSNs)
+    ├── CacheError             a key or value the cache cannot take (also a ValueError)
     └── SessionStoreUnavailable  the shared session store (Redis) does not answer
 """
 
@@ -24,6 +25,7 @@ from __future__ import annotations
 
 __all__ = [
     "BinaryNotFoundError",
+    "CacheError",
     "ConfigError",
     "DatabaseError",
     "MillionscaleError",
@@ -102,6 +104,17 @@ class DatabaseError(MillionscaleError):
 
     Raised at the boundary of :mod:`millionscale.db`; the message names the node and
     its address (never the password) and quotes the first line of libpq's reason.
+    """
+
+
+class CacheError(MillionscaleError, ValueError):
+    """A key or a value the cache cannot take: a key that is not a short string,
+    a value its codec cannot encode, a setting out of range.
+
+    Raised by :mod:`millionscale.cache` at the call that was given it, naming
+    the key (shortened) and what is wrong; it is a programming error of the
+    caller, never a symptom of the cache's own state. A cache that cannot
+    reach Redis does not raise it: it falls through to the loader.
     """
 
 
