@@ -1,7 +1,7 @@
 """The photo app: assembly, settings and the process entry point.
 
     DATABASE_URL=postgresql://... SECRET_KEY=... MEDIA_DIR=./media \\
-        [REDIS_URL=redis://...] python -m millionscale.photos.app --port 8000
+        [REDIS_URL=redis://...] [CACHE_URL=redis://...] python -m millionscale.photos.app --port 8000
 
 At start it applies pending schema migrations (idempotent, safe with several
 processes starting at once), opens the data tier's router (a pool per
@@ -16,6 +16,11 @@ while the database or that Redis does not answer, naming which, and from
 SIGTERM on (``draining``): the process serves on for ``DRAIN_SECONDS``, then
 finishes the requests in flight (``SHUTDOWN_GRACE_SECONDS``) and exits 0
 (see :mod:`millionscale.web.shutdown`).
+
+Reads go through the cache tiers when ``CACHE_URL`` is set (a Redis for the
+shared tier, L1 in the process for hot keys; :mod:`millionscale.photos.cached`
+says what is cached and how fresh it is). The cache is not part of readiness:
+with its Redis down, reads fall through to the database.
 """
 
 from __future__ import annotations
@@ -44,6 +49,7 @@ from starlette.responses import FileResponse, JSONResponse, Response
 from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from millionscale.cache.tiered import TieredCache
 from millionscale.db import Router, Session, Strong
 from millionscale.errors import (
     ConfigError,
@@ -54,6 +60,7 @@ from millionscale.errors import (
 from millionscale.obs import MetricsMiddleware, configure_logging, health_routes
 from millionscale.photos import pages
 from millionscale.photos.api import Services, router
+from millionscale.photos.cached import CachedPhotoRepository
 from millionscale.photos.media import MediaStore
 from millionscale.photos.repository import DB_SESSION, PostgresPhotoRepository
 from millionscale.photos.schema import migrate
@@ -86,6 +93,7 @@ class Settings:
     pool_min: int = 2
     pool_max: int = 10
     redis_url: str | None = None  # sessions in this Redis when set, else in PostgreSQL
+    cache_url: str | None = None  # reads cached in this Redis (and in-process) when set
     # SIGTERM: fail readiness this long while serving, then stop. 0 unless a balancer
     # fronts the app (its topology sets DRAIN_SECONDS, e.g. web.shutdown.DRAIN_S).
     drain_s: float = 0.0
@@ -111,6 +119,7 @@ class Settings:
                 pool_min=int(env.get("DB_POOL_MIN", 2)),
                 pool_max=int(env.get("DB_POOL_MAX", 10)),
                 redis_url=_redis_url(env.get("REDIS_URL", "")),
+                cache_url=_redis_url(env.get("CACHE_URL", ""), "CACHE_URL"),
                 drain_s=_seconds("DRAIN_SECONDS", env.get("DRAIN_SECONDS", ""), 0.0),
                 grace_s=_whole_seconds(
                     "SHUTDOWN_GRACE_SECONDS", env.get("SHUTDOWN_GRACE_SECONDS", "")
@@ -120,15 +129,15 @@ class Settings:
             raise ConfigError(f"bad value in the environment: {error}", hint="fix it") from None
 
 
-def _redis_url(text: str) -> str | None:
-    """``REDIS_URL``: None when empty; a URL of a scheme redis-py speaks otherwise."""
+def _redis_url(text: str, name: str = "REDIS_URL") -> str | None:
+    """``REDIS_URL`` (or ``name``): None when empty; a URL of a scheme redis-py speaks."""
     text = text.strip()
     if not text:
         return None
     scheme, sep, _ = text.partition("://")
     if scheme not in ("redis", "rediss", "unix"):
         found = f"not {scheme + sep!r}" if sep else "and has no scheme"  # never echo a password
-        raise ValueError(f"REDIS_URL must start with redis://, rediss:// or unix://, {found}")
+        raise ValueError(f"{name} must start with redis://, rediss:// or unix://, {found}")
     return text
 
 
@@ -327,8 +336,10 @@ def create_app(settings: Settings, shutdown: GracefulShutdown | None = None) -> 
         if redis_sessions is not None
         else PostgresSessionStore(PrimaryStatements(db_router))  # across failovers
     )
+    truth = PostgresPhotoRepository(db_router)
+    cache = TieredCache(settings.cache_url, name="photos") if settings.cache_url else None
     services = Services(
-        repo=PostgresPhotoRepository(db_router),
+        repo=truth if cache is None else CachedPhotoRepository(truth, cache),
         sessions=sessions,
         cookie=SessionCookie(settings.secret_key, secure=settings.secure_cookies),
         media=media,
@@ -345,7 +356,12 @@ def create_app(settings: Settings, shutdown: GracefulShutdown | None = None) -> 
                 log.info("schema ready", migrations_applied=applied, primary=db_router.primary)
                 if redis_sessions is not None:
                     log.info("sessions in redis", at=redis_sessions.address)
-                yield
+                if cache is None:
+                    yield
+                else:
+                    async with cache:  # not part of readiness: a cache outage falls through
+                        log.info("reads cached", tiers="L1 for hot keys, then redis")
+                        yield
             finally:
                 await db_router.close()
         finally:

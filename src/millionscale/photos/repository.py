@@ -211,13 +211,13 @@ class PostgresPhotoRepository:
         result: tuple[User, str] | None = await self._read(work, strong=True)
         return result
 
-    async def user(self, user_id: int) -> User | None:
+    async def user(self, user_id: int, *, strong: bool = False) -> User | None:
         async def work(conn: Conn) -> User | None:
             cur = await conn.execute("SELECT id, username FROM users WHERE id = %s", (user_id,))
             row = await cur.fetchone()
             return User(row[0], row[1]) if row else None
 
-        result: User | None = await self._read(work)
+        result: User | None = await self._read(work, strong=strong)
         return result
 
     async def _follow_change(self, follower_id: int, username: str, change: str) -> bool:
@@ -273,7 +273,9 @@ class PostgresPhotoRepository:
         assert photo is not None
         return photo
 
-    async def photo(self, photo_id: int, viewer_id: int | None) -> PhotoRecord | None:
+    async def photo(
+        self, photo_id: int, viewer_id: int | None, *, strong: bool = False
+    ) -> PhotoRecord | None:
         async def work(conn: Conn) -> PhotoRecord | None:
             cur = conn.cursor(row_factory=dict_row)
             await cur.execute(
@@ -284,7 +286,7 @@ class PostgresPhotoRepository:
             row = await cur.fetchone()
             return _photo(row) if row else None
 
-        result: PhotoRecord | None = await self._read(work)
+        result: PhotoRecord | None = await self._read(work, strong=strong)
         return result
 
     async def update_caption(self, photo_id: int, owner_id: int, caption: str) -> bool:
@@ -356,7 +358,7 @@ class PostgresPhotoRepository:
         return int(row[0]) if row else None
 
     async def timeline(
-        self, viewer_id: int, before: Cursor | None, limit: int
+        self, viewer_id: int, before: Cursor | None, limit: int, *, strong: bool = False
     ) -> list[PhotoRecord]:
         params: dict[str, Any] = {"viewer": viewer_id, "limit": limit}
         older = ""
@@ -375,10 +377,12 @@ class PostgresPhotoRepository:
             )
             return [_photo(row) for row in await cur.fetchall()]
 
-        result: list[PhotoRecord] = await self._read(work)
+        result: list[PhotoRecord] = await self._read(work, strong=strong)
         return result
 
-    async def profile(self, username: str, viewer_id: int | None, limit: int) -> Profile | None:
+    async def profile(
+        self, username: str, viewer_id: int | None, limit: int, *, strong: bool = False
+    ) -> Profile | None:
         async def work(conn: Conn) -> Profile | None:
             async with conn.transaction():  # one snapshot for the counts and the photos
                 cur = conn.cursor(row_factory=dict_row)
@@ -411,5 +415,26 @@ class PostgresPhotoRepository:
                 photos=tuple(_photo(row) for row in photos),
             )
 
-        result: Profile | None = await self._read(work)
+        result: Profile | None = await self._read(work, strong=strong)
         return result
+
+    async def viewer_marks(
+        self, viewer_id: int, user_id: int | None, photo_ids: list[int]
+    ) -> tuple[bool, frozenset[int]]:
+        """Whether ``viewer_id`` follows ``user_id``, and which of ``photo_ids`` they like:
+        what a cached page, the same for everyone, lacks for one viewer. One query."""
+
+        async def work(conn: Conn) -> tuple[bool, frozenset[int]]:
+            cur = await conn.execute(
+                "SELECT EXISTS (SELECT 1 FROM follows WHERE follower_id = %(viewer)s"
+                "   AND followee_id = %(user)s),"
+                " ARRAY(SELECT photo_id FROM likes WHERE user_id = %(viewer)s"
+                "   AND photo_id = ANY(%(photos)s))",
+                {"viewer": viewer_id, "user": user_id, "photos": photo_ids},
+            )
+            row = await cur.fetchone()
+            assert row is not None
+            return bool(row[0]), frozenset(row[1])
+
+        marks: tuple[bool, frozenset[int]] = await self._read(work)
+        return marks
