@@ -26,7 +26,15 @@ def test_the_estimate_is_the_overhead_plus_the_payload_lengths(value, payload):
 def test_other_values_are_charged_their_shallow_size():
     value = {"a": "x" * 1000}
 
-    assert estimate_size(1, value) == ENTRY_OVERHEAD + sys.getsizeof(1) + sys.getsizeof(value)
+    assert estimate_size("k", value) == ENTRY_OVERHEAD + 1 + sys.getsizeof(value)
+
+
+def test_small_numbers_cost_only_the_overhead_and_big_ints_their_digits():
+    big = 1 << 100
+
+    assert estimate_size(42, 2.5) == ENTRY_OVERHEAD
+    assert estimate_size(-(1 << 29), True) == ENTRY_OVERHEAD
+    assert estimate_size(big, 0) == ENTRY_OVERHEAD + sys.getsizeof(big)
 
 
 def test_the_default_size_function_is_used_without_a_size():

@@ -110,8 +110,9 @@ class L1Cache(Generic[K, V]):
         self._max_bytes = max_bytes
         self._policy: EvictionPolicy[K] = make_policy(policy, max_entries, max_bytes, random=random)
         self._expiry = Expiry(ttl_s, jitter, absent_ttl_s)
-        self._values_expire = ttl_s != math.inf
-        self._absences_expire = (ttl_s if absent_ttl_s is None else absent_ttl_s) != math.inf
+        self._anything_expires = ttl_s != math.inf or (
+            absent_ttl_s is not None and absent_ttl_s != math.inf
+        )
         self._sizeof = sizeof
         self._clock = clock
         self._random = random
@@ -126,7 +127,9 @@ class L1Cache(Generic[K, V]):
         self._absent_hits = 0
         self._sets = 0
         self._rejected = 0
-        self._evicted = {_SIZE: 0, _EXPIRED: 0, _EXPLICIT: 0}
+        self._evicted_size = 0
+        self._evicted_expired = 0
+        self._evicted_explicit = 0
 
     @property
     def policy(self) -> EvictionPolicy[K]:
@@ -196,12 +199,11 @@ class L1Cache(Generic[K, V]):
             if len(deadlines) > 2 * len(entries) + HEAP_SLACK:
                 self._rebuild_deadlines()
                 deadlines = self._deadlines
-        absent = value is ABSENT
         expires_at: float | None = None
-        if ttl_s is not None or (self._absences_expire if absent else self._values_expire):
+        if ttl_s is not None or self._anything_expires:
             if now is None:
                 now = self._clock()
-            if absent:
+            if value is ABSENT:
                 expires_at = self._expiry.absent_deadline(now, self._random, ttl_s)
             else:
                 expires_at = self._expiry.deadline(now, self._random, ttl_s)
@@ -214,14 +216,16 @@ class L1Cache(Generic[K, V]):
             evicted = self._policy.resize(key, size)
             self._bytes += size - old[1]
         entries[key] = (value, size, expires_at)
-        if evicted:
-            for gone in evicted:
-                dropped = entries.pop(gone)
-                self._bytes -= dropped[1]
-                self._evicted[_SIZE] += 1
-                if self._on_evict is not None:
-                    self._on_evict(gone, dropped[0], _SIZE)
-        return not evicted or key in entries
+        if not evicted:
+            return True
+        on_evict = self._on_evict
+        for gone in evicted:
+            dropped = entries.pop(gone)
+            self._bytes -= dropped[1]
+            if on_evict is not None:
+                on_evict(gone, dropped[0], _SIZE)
+        self._evicted_size += len(evicted)
+        return key in entries
 
     def delete(self, key: K) -> bool:
         """Drop ``key``'s entry; whether a live one was there (an expired one counts as expired)."""
@@ -242,7 +246,7 @@ class L1Cache(Generic[K, V]):
     def clear(self) -> None:
         """Drop every entry (counted as explicit evictions)."""
         entries = self._entries
-        self._evicted[_EXPLICIT] += len(entries)
+        self._evicted_explicit += len(entries)
         self._entries = {}
         self._deadlines = []
         self._policy.clear()
@@ -261,9 +265,9 @@ class L1Cache(Generic[K, V]):
             absent_hits=self._absent_hits,
             sets=self._sets,
             rejected=self._rejected,
-            evicted_size=self._evicted[_SIZE],
-            evicted_expired=self._evicted[_EXPIRED],
-            evicted_explicit=self._evicted[_EXPLICIT],
+            evicted_size=self._evicted_size,
+            evicted_expired=self._evicted_expired,
+            evicted_explicit=self._evicted_explicit,
             entries=len(self._entries),
             bytes=self._bytes,
             max_entries=self._max_entries,
@@ -271,10 +275,14 @@ class L1Cache(Generic[K, V]):
         )
 
     def _drop(self, key: K, reason: EvictionReason) -> None:
+        """Remove an entry that expired or was dropped on request (size evictions are in set)."""
         value, size, _ = self._entries.pop(key)
         self._policy.remove(key)
         self._bytes -= size
-        self._evicted[reason] += 1
+        if reason is _EXPIRED:
+            self._evicted_expired += 1
+        else:
+            self._evicted_explicit += 1
         if self._on_evict is not None:
             self._on_evict(key, value, reason)
 

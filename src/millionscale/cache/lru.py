@@ -50,21 +50,19 @@ class Lru(Generic[K]):
 
     def add(self, key: K, size: int) -> Sequence[K]:
         order = self._order
-        evicted: Sequence[K] = _NOTHING
-        if len(order) >= self._max_entries or self._bytes + size > self._max_bytes:
-            evicted = self._make_room(size)
-        order[key] = size
-        self._bytes += size
-        return evicted
-
-    def _make_room(self, size: int) -> list[K]:
-        """Drop least recent keys until one more key of ``size`` bytes fits."""
-        order = self._order
+        if len(order) < self._max_entries and self._bytes + size <= self._max_bytes:
+            order[key] = size
+            self._bytes += size
+            return _NOTHING
+        # Drop least recent keys until this one fits (written inline: a full cache
+        # comes here on every miss).
         evicted = []
         while order and (len(order) >= self._max_entries or self._bytes + size > self._max_bytes):
-            key, dropped = order.popitem(last=False)
+            gone, dropped = order.popitem(last=False)
             self._bytes -= dropped
-            evicted.append(key)
+            evicted.append(gone)
+        order[key] = size
+        self._bytes += size
         return evicted
 
     def resize(self, key: K, size: int) -> Sequence[K]:

@@ -10,8 +10,9 @@ cache charges each entry an estimate, and lets the caller say better:
 - the default, :func:`estimate_size`, charges ``ENTRY_OVERHEAD`` plus the
   payload of the key and of the value: ``len()`` of ``bytes``, ``bytearray``
   and ``str`` (code points, not UTF-8 bytes: a close bound for mostly-ASCII
-  text), ``nbytes`` of a ``memoryview``, nothing for a cached absence, and
-  ``sys.getsizeof()`` of anything else, which is *shallow*: a dict of
+  text), ``nbytes`` of a ``memoryview``, nothing for a cached absence, ``None``,
+  a bool, a float or an int below 2**30 (the entry overhead covers their
+  object), and ``sys.getsizeof()`` of anything else, which is *shallow*: a dict of
   strings is charged for its table, not its strings. Cache serialised bytes
   (what L2 will hold anyway), or pass ``sizeof``, when values are nested.
 """
@@ -33,13 +34,25 @@ __all__ = ["ENTRY_OVERHEAD", "check_bounds", "estimate_size"]
 ENTRY_OVERHEAD = 300
 
 
+# Tuples, not ``bytes | str`` unions: a union in isinstance() is built anew on
+# every call, which made the estimate cost more than the rest of a set.
+_TEXT = (bytes, bytearray, str)
+_FREE = (Absent, bool, int, float, type(None))
+_SMALL_INT = 1 << 30  # CPython stores ints below 2**30 in one 30-bit digit
+
+
 def _payload(obj: object) -> int:
-    if isinstance(obj, bytes | bytearray | str):
+    kind = type(obj)
+    if kind is str or kind is bytes:  # the common cases first, without isinstance()
+        return len(obj)  # type: ignore[arg-type]
+    if kind is int:
+        return 0 if -_SMALL_INT < obj < _SMALL_INT else sys.getsizeof(obj)  # type: ignore[operator]
+    if isinstance(obj, _TEXT):
         return len(obj)
+    if isinstance(obj, _FREE) and not (isinstance(obj, int) and abs(obj) >= _SMALL_INT):
+        return 0  # singletons, and numbers whose object the entry overhead covers
     if isinstance(obj, memoryview):
         return obj.nbytes
-    if obj is None or isinstance(obj, Absent | bool):
-        return 0  # singletons: storing them allocates nothing
     return sys.getsizeof(obj)
 
 

@@ -251,8 +251,33 @@ class WTinyLfu(Generic[K]):
         max_bytes = self._max_bytes
         if self._count <= max_entries and self._bytes <= max_bytes:
             return _NOTHING
-        evicted: list[K] = []
         frequency = self._sketch.frequency_digest
+        if (
+            len(candidates) == 1
+            and self._count == max_entries + 1
+            and self._bytes <= max_bytes
+            and len(probation) > 1
+        ):
+            # A full cache's miss, by far the most common case: one contest
+            # between the newest and the oldest key of probation (which differ).
+            newest = candidates[0]
+            oldest = next(iter(probation))
+            candidate_packed = probation[newest]
+            victim_packed = probation[oldest]
+            candidate_frequency = frequency(candidate_packed & _DIGEST)
+            if candidate_frequency > frequency(victim_packed & _DIGEST) or (
+                candidate_frequency >= WARM_CANDIDATE and self._random() < RANDOM_ADMISSION
+            ):
+                loser, packed = oldest, victim_packed
+            else:
+                loser, packed = newest, candidate_packed
+            del probation[loser]
+            size = packed >> _SIZE_SHIFT
+            self._probation_bytes -= size
+            self._bytes -= size
+            self._count -= 1
+            return [loser]
+        evicted: list[K] = []
         # candidates[:first] are evicted; candidates[first:] sit, in order, at
         # probation's most recent end, so probation's least recent key is a
         # candidate exactly when it is candidates[first].
