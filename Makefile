@@ -57,6 +57,8 @@ bench: engines peers
 	$(PY) bench/db_failover.py --json bench/results/db_failover.json
 	$(PY) bench/db_reads.py --json bench/results/db_reads.json
 	$(PY) bench/lb_throughput.py --json bench/results/lb_throughput.json
+	$(PY) bench/cache_hit_ratio.py --json bench/results/cache_hit_ratio.json
+	$(PY) bench/cache_ops.py --json bench/results/cache_ops.json
 
 clean:
 	-$(BIN)/millionscale down
