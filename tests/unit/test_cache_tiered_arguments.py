@@ -35,6 +35,7 @@ def test_a_url_that_is_not_redis_is_a_config_error():
         {"absent_ttl_s": -1},
         {"stale_s": math.nan},
         {"l1_admission": "some"},
+        {"l1_policy": "fifo"},
         {"l1_max_entries": 0},
         {"lease_s": 0},
         {"ttl_s": 10**8},

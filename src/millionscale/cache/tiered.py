@@ -106,6 +106,8 @@ from millionscale.cache.leases import (
     Serve,
     Wait,
 )
+from millionscale.cache.metrics import track
+from millionscale.cache.policy import DEFAULT_POLICY, POLICIES
 from millionscale.cache.refresh import DEFAULT_BETA, Freshness
 from millionscale.cache.singleflight import SingleFlight
 from millionscale.cache.statistics import CacheStatistics
@@ -164,7 +166,7 @@ class CacheSettings:
     l1_ttl_s: float = 5.0
     l1_max_entries: int = 10_000
     l1_max_bytes: int = 64 << 20
-    l1_policy: str = "w-tinylfu"
+    l1_policy: str = DEFAULT_POLICY
     lease_s: float = DEFAULT_LEASE_S
     lease_wait_s: float = DEFAULT_LEASE_WAIT_S
     timeout_s: float = 0.25  # a cache that takes longer than a database read is no cache
@@ -186,6 +188,10 @@ class CacheSettings:
             value = getattr(self, name)
             if not (value >= 0 and math.isfinite(value)):
                 raise CacheError(f"{name} must be a finite number >= 0, not {value!r}")
+        if self.l1_policy not in POLICIES:
+            raise CacheError(
+                f"l1_policy must be one of {', '.join(POLICIES)}, not {self.l1_policy!r}"
+            )
         if self.l1_admission not in ("hot", "all", "none"):
             raise CacheError(
                 f"l1_admission must be 'hot', 'all' or 'none', not {self.l1_admission!r}"
@@ -364,8 +370,6 @@ class TieredCache:
         self._tasks: set[asyncio.Task[Any]] = set()
         self._service: list[asyncio.Task[Any]] = []
         self._closed = False
-        from millionscale.cache.metrics import track  # import here: metrics reads our records
-
         track(self)
 
     # -- life cycle ---------------------------------------------------------
