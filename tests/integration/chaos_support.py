@@ -164,8 +164,8 @@ def http_servers(count: int) -> Iterator[list[HttpProcess]]:
 _SERVED = re.compile(r'^http_requests_total\{method="GET",route="/",status="2xx"\} (\S+)$', re.M)
 
 
-def served(port: int) -> int:
+async def served(client: httpx.AsyncClient, port: int) -> int:
     """How many ``GET /`` the placeholder on ``port`` has answered 2xx (from its metrics)."""
-    text = httpx.get(f"http://127.0.0.1:{port}/metrics", timeout=5).text
+    text = (await client.get(f"http://127.0.0.1:{port}/metrics", timeout=5)).text
     found = _SERVED.search(text)
     return int(float(found.group(1))) if found else 0
