@@ -743,6 +743,7 @@ class TieredCache:
                     self._redis_ok()
                     if moved is None:
                         self._counts.sets += 1
+                        self._forget_locally([key])  # a read of ours may have raced the script
                         return True
                     self._adopt_generation(moved)
             except L2Unavailable as error:
@@ -758,8 +759,9 @@ class TieredCache:
         """After a write committed: drop ``keys`` from Redis and from every process's L1.
 
         ``True`` when Redis applied it (the guarantee in the module's
-        docstring holds from now on); ``False`` when Redis could not be
-        reached: the invalidation is queued and retried, and this process
+        docstring holds from now on, and in this process a read begun after
+        the return never sees the old value); ``False`` when Redis could not
+        be reached: the invalidation is queued and retried, and this process
         bypasses the cache for these keys until it is sent.
         """
         checked = [check_key(key) for key in keys]
@@ -773,6 +775,10 @@ class TieredCache:
         if self._breaker.allow():
             try:
                 await self._send_invalidation(keys)
+                # A read of this process that began after the first forget and fetched the
+                # old value before the script ran may have put it in L1: forget again, so
+                # this process reads its own write without waiting for its own message.
+                self._forget_locally(keys)
                 return True
             except L2Unavailable as error:
                 self._redis_failed(error)
