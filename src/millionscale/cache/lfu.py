@@ -35,7 +35,7 @@ K = TypeVar("K", bound=Hashable)
 
 # Halve after 100 accesses per key held. TinyLFU's sketch halves after 10 per
 # key, but it counts keys outside the cache too; an in-cache LFU aged that often
-# lost up to 3.7 points of hit ratio on bench/cache_hit_ratio.py's workloads
+# lost up to 4.5 points of hit ratio on bench/cache_hit_ratio.py's workloads
 # (a key's lead over newcomers is halved away), while 100 was within 0.2 points
 # of never aging, or better, on each of them, and still forgets.
 AGING_FACTOR = 100
