@@ -16,9 +16,10 @@ Built so far, all pure (no sockets; time and randomness injected), bottom up:
 - :mod:`.belady` computes the optimal hit count of a trace offline, the
   ceiling the benchmark measures the policies against.
 
-Not built yet (issue 7): the shared Redis tier (L2), the tiered read-through
-API with stampede protection, invalidation across processes, and hot-key
-copies. ``docs/cache.md`` describes what exists and what is measured.
+The shared Redis tier (L2) and the tiered read-through cache around this L1
+(stampede protection, invalidation across processes, hot-key copies) are in
+:mod:`.tiered` and the modules it imports; ``docs/cache.md`` describes the L1
+and its measurements, ``docs/cache-tiers.md`` the tiers above it.
 """
 
 from millionscale.cache.absent import ABSENT, MISS, Absent, Miss

@@ -10,8 +10,10 @@ be tested without values or clocks.
 Three policies are built in (:data:`POLICIES`): ``lru``
 (:class:`~millionscale.cache.lru.Lru`), ``lfu``
 (:class:`~millionscale.cache.lfu.Lfu`) and ``w-tinylfu``
-(:class:`~millionscale.cache.wtinylfu.WTinyLfu`, the default: the best hit
-ratio on every workload of ``docs/cache.md``).
+(:class:`~millionscale.cache.wtinylfu.WTinyLfu`, the default: at 10 % of
+the key space, the best hit ratio on all but one workload of
+``docs/cache.md``, 0.03 points behind there, and 14 points ahead of LFU on a
+loop; at 1 %, within 0.7 points of LFU).
 """
 
 from __future__ import annotations
