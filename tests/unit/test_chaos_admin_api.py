@@ -100,7 +100,7 @@ def test_stats_are_the_proxy_statistics():
         (b"", 422, "the body must be a JSON fault spec"),
         (b"{nope", 422, "the body is not JSON"),
         (b"\xff\xfe", 422, "the body is not JSON"),
-        (b'{"latency_ms": -5}', 422, "latency must be 0 to 600 s"),
+        (b'{"latency_ms": -5}', 422, "latency_ms must be 0 to 600000, not -5"),
         (b'{"bogus": 1}', 422, "unknown key 'bogus'"),
         (b"[" * 100_000, 413, "the body is over"),
     ],

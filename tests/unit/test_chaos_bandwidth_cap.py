@@ -1,13 +1,14 @@
 """A bandwidth-limited direction never sends faster than its rate, over any schedule."""
 
 import pytest
-from chaos_factories import line, over_rate
+from chaos_factories import line, over_rate, schedule_settings
 from hypothesis import given
 from hypothesis import strategies as st
 
 from millionscale.chaos import MIN_BURST_BYTES, Link
 
 
+@schedule_settings
 @given(
     rate=st.floats(100, 1e7, allow_nan=False),
     latency=st.floats(0, 0.5, allow_nan=False),

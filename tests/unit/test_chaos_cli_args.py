@@ -26,7 +26,7 @@ def test_argparse_refuses_a_bad_port_or_address(argv, said, capsys):
 @pytest.mark.parametrize(
     ("faults", "said"),
     [
-        (["latency_ms=-1"], "error: latency must be 0 to 600 s"),
+        (["latency_ms=-1"], "error: latency_ms must be 0 to 600000, not -1"),
         (["latency"], "error: 'latency' is not KEY=VALUE"),
         (["jitter=wobbly"], "error: jitter must be 'uniform' or 'normal'"),
     ],

@@ -4,7 +4,7 @@ import random
 import statistics
 
 import pytest
-from chaos_factories import line, schedules
+from chaos_factories import line, schedule_settings, schedules
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -18,6 +18,7 @@ jittery = st.builds(
 )
 
 
+@schedule_settings
 @given(link=jittery, seed=st.integers(0, 2**32))
 def test_a_draw_stays_within_latency_plus_or_minus_jitter_and_above_zero(link, seed):
     rng = random.Random(seed)
@@ -27,6 +28,7 @@ def test_a_draw_stays_within_latency_plus_or_minus_jitter_and_above_zero(link, s
         assert max(0.0, link.latency_s - link.jitter_s) <= delay <= link.latency_s + link.jitter_s
 
 
+@schedule_settings
 @given(link=jittery, schedule=schedules, seed=st.integers(0, 2**32))
 def test_without_a_rate_or_stalls_a_chunk_leaves_within_its_delay_bounds(link, schedule, seed):
     delay_line = line(link, seed=seed)
@@ -64,6 +66,7 @@ def test_normal_jitter_gathers_near_the_latency_and_uniform_does_not():
     assert near[1] == pytest.approx(1 / 3, abs=0.04)  # a third of a uniform's width
 
 
+@schedule_settings
 @given(schedule=schedules, seed=st.integers(0, 2**32))
 def test_a_lost_chunk_is_held_a_retransmission_timeout_longer(schedule, seed):
     link = Link(latency_s=0.01, stall_probability=1.0, stall_s=0.2)

@@ -1,12 +1,13 @@
 """The delay line never reorders or drops bytes, whatever the faults and their changes."""
 
-from chaos_factories import line, links, schedules
+from chaos_factories import line, links, schedule_settings, schedules
 from hypothesis import given
 from hypothesis import strategies as st
 
 from millionscale.chaos import Link
 
 
+@schedule_settings
 @given(link=links, schedule=schedules, seed=st.integers(0, 2**32))
 def test_pieces_cover_each_chunk_exactly_and_leave_in_order(link, schedule, seed):
     delay_line = line(link, seed=seed)
@@ -24,6 +25,7 @@ def test_pieces_cover_each_chunk_exactly_and_leave_in_order(link, schedule, seed
     assert delay_line.end(now) >= last
 
 
+@schedule_settings
 @given(
     before=links,
     after=links,

@@ -1,7 +1,7 @@
 """The token bucket grants bytes in order and never beyond burst + rate x time."""
 
 import pytest
-from chaos_factories import over_rate
+from chaos_factories import over_rate, schedule_settings
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -46,6 +46,7 @@ def test_a_bucket_needs_a_positive_rate_and_burst(rate, burst):
         TokenBucket(rate, burst, now=0.0)
 
 
+@schedule_settings
 @given(
     rate=st.floats(1, 1e6, allow_nan=False),
     burst=st.integers(10_000, 100_000),

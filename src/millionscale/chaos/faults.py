@@ -85,7 +85,7 @@ def _check_seconds(name: str, value: float) -> None:
     _check(
         math.isfinite(value) and 0 <= value <= MAX_DELAY_S,
         f"{name} must be 0 to {MAX_DELAY_S:g} s, not {value!r}",
-        "a longer outage is a partition",
+        "0 is none; a longer outage is a partition",
     )
 
 

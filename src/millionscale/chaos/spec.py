@@ -32,6 +32,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from millionscale.chaos.faults import (
+    MAX_DELAY_S,
     STALL_S,
     Direction,
     Faults,
@@ -105,9 +106,23 @@ def _shown(value: object) -> str:
     return text[:40] if text is not None else type(value).__name__
 
 
+def _milliseconds(value: object, path: str) -> float:
+    """A delay in ms on the wire -> seconds, within what a record accepts."""
+    number = _number(value, path)
+    if not 0 <= number <= MAX_DELAY_S * 1000:
+        raise _fail(
+            f"{path} must be 0 to {MAX_DELAY_S * 1000:.0f}, not {value!r}",
+            "times are in milliseconds; a longer outage is a partition",
+        )
+    return number / 1000
+
+
 def _link(values: Mapping[str, Any], where: str) -> Link:
     def number(key: str, default: float) -> float:
         return _number(values[key], f"{where}{key}") if key in values else default
+
+    def seconds(key: str, default: float) -> float:
+        return _milliseconds(values[key], f"{where}{key}") if key in values else default
 
     jitter = values.get("jitter", str(Jitter.UNIFORM))
     if jitter not in tuple(str(j) for j in Jitter):
@@ -118,13 +133,13 @@ def _link(values: Mapping[str, Any], where: str) -> Link:
         raise _fail(f"{where}burst_bytes must be a whole number of bytes, not {_shown(burst)}")
     try:
         return Link(
-            latency_s=number("latency_ms", 0.0) / 1000,
-            jitter_s=number("jitter_ms", 0.0) / 1000,
+            latency_s=seconds("latency_ms", 0.0),
+            jitter_s=seconds("jitter_ms", 0.0),
             jitter=Jitter(jitter),
             bytes_per_s=None if rate is None else _number(rate, f"{where}bytes_per_s"),
             burst_bytes=burst,
             stall_probability=number("stall_probability", 0.0),
-            stall_s=number("stall_ms", STALL_S * 1000) / 1000,
+            stall_s=seconds("stall_ms", STALL_S),
         )
     except ConfigError as error:
         raise _fail(f"{where}{error.message}", error.hint) from None
@@ -146,7 +161,7 @@ def parse_faults(spec: object) -> Faults:
         return Faults(
             upstream=links[Direction.UPSTREAM],
             downstream=links[Direction.DOWNSTREAM],
-            connect_delay_s=_number(connect, "connect_delay_ms") / 1000,
+            connect_delay_s=_milliseconds(connect, "connect_delay_ms"),
             reset_new=_number(reset, "reset_new"),
         )
     except ConfigError as error:
