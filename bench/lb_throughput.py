@@ -54,7 +54,10 @@ What is measured:
    favour the proxied side a little.)
 3. **profile** (``--profile-seconds``, 0 to skip): py-spy samples our
    balancer (p2c-ewma) under wrk's full load; the top functions by own time
-   and the share per layer (h11, asyncio, metrics, our code, ...).
+   and the share per layer (the event loop, our HTTP code, the decision
+   cores, metrics, ...). py-spy sees Python frames only: time in C called
+   from Python (a socket write, llhttp's parsing) counts for the Python line
+   that called it, and uvloop's own loop for ``asyncio.run``.
 
 The goals from the issue: throughput >= 40% of HAProxy's, and under 1 ms of
 added p99 at half of our own capacity. Both verdicts are printed as measured.
@@ -215,12 +218,13 @@ backend web
 # Where a profile sample's time goes, by the innermost frame that matches (first match wins).
 LAYERS = (
     ("h11 (HTTP parsing and writing)", ("h11/",)),
-    ("prometheus_client (metrics)", ("prometheus_client",)),
+    ("prometheus_client (metrics)", ("prometheus_client", "lb/metrics")),
     ("uuid (request ids)", ("uuid.py",)),
     ("structlog (logging)", ("structlog",)),
     ("lb decision cores (policies, health, outlier, retry)", ("lb/policies", "lb/health", "lb/outlier", "lb/retry")),
-    ("lb proxy shell (proxy.py)", ("lb/proxy.py",)),
-    ("lb HTTP server (http.py)", ("lb/http.py",)),
+    ("lb proxy shell (proxy.py; with its socket writes to backends)", ("lb/proxy.py",)),
+    ("lb HTTP server (http.py, headers.py; with llhttp and client writes)", ("lb/http.py", "lb/headers.py")),
+    ("event loop in C: epoll, socket reads (uvloop, under asyncio.run)", ("asyncio/runners.py",)),
     ("asyncio streams, timeouts, tasks", ("asyncio/",)),
     ("uvloop", ("uvloop",)),
 )  # fmt: skip

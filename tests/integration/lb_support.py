@@ -1,15 +1,26 @@
-"""Real sockets for the balancer's tests: echo backends and a balancer, on loopback."""
+"""Real sockets for the balancer's tests: echo and scripted backends and a balancer, on loopback."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
 import json
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine
 from dataclasses import dataclass, field
+from typing import Any, Protocol, TypeVar
 
-from millionscale.lb.http import HttpLimits, Reply, Request, serve_connection
+import uvloop
+
+from millionscale.lb.http import HttpLimits, Reply, Request, serve
 from millionscale.lb.proxy import Balancer
+
+T = TypeVar("T")
+# The balancer process runs on uvloop; tests run their scenarios on both loops.
+LOOPS = ("asyncio", "uvloop")
+
+
+def run_on(loop: str, scenario: Coroutine[Any, Any, T]) -> T:
+    return uvloop.run(scenario) if loop == "uvloop" else asyncio.run(scenario)
 
 
 @dataclass
@@ -34,6 +45,7 @@ class Echo:
         body = json.dumps(
             {
                 "backend": self.name,
+                "target": request.target.decode("latin-1"),
                 "headers": {k.decode(): v.decode() for k, v in request.headers},
                 "body": len(request.body),
             }
@@ -41,17 +53,108 @@ class Echo:
         return Reply(200, [(b"content-type", b"application/json")], body)
 
     async def start(self) -> None:
-        self.server = await asyncio.start_server(
-            lambda r, w: serve_connection(r, w, self.handle), "127.0.0.1", 0
-        )
+        self.server = await serve(self.handle, "127.0.0.1", 0)
 
     def served(self) -> int:
         return sum(1 for r in self.seen if not r.target.startswith(b"/readyz"))
 
 
+@dataclass
+class Head:
+    """A request head as a scripted backend read it."""
+
+    line: bytes
+    headers: dict[bytes, bytes]  # lower-cased names; the last value of a repeated one
+    raw: bytes
+
+    @property
+    def target(self) -> bytes:
+        return self.line.split(b" ")[1]
+
+
+Script = Callable[[Head, asyncio.StreamReader, asyncio.StreamWriter], Awaitable[None]]
+
+
+async def read_head(reader: asyncio.StreamReader) -> Head:
+    raw = await reader.readuntil(b"\r\n\r\n")
+    line, *fields = raw[:-4].split(b"\r\n")
+    headers = {}
+    for text in fields:
+        name, _, value = text.partition(b":")
+        headers[name.strip().lower()] = value.strip()
+    return Head(line, headers, raw)
+
+
+async def read_body(reader: asyncio.StreamReader, head: Head) -> bytes:
+    """The request body as framed by Content-Length or chunked coding."""
+    if head.headers.get(b"transfer-encoding", b"").lower().endswith(b"chunked"):
+        body = bytearray()
+        while True:
+            size = int((await reader.readuntil(b"\r\n"))[:-2].split(b";")[0], 16)
+            if size == 0:
+                await reader.readuntil(b"\r\n")  # no trailers from the balancer
+                return bytes(body)
+            body += await reader.readexactly(size)
+            await reader.readexactly(2)
+    return await reader.readexactly(int(head.headers.get(b"content-length", b"0")))
+
+
+@dataclass
+class Scripted:
+    """A backend whose answers a test writes byte by byte: ``script(head, reader, writer)``
+    runs for every request but health checks (answered 200), on kept-alive connections
+    until the script closes the writer."""
+
+    name: str
+    script: Script
+    heads: list[Head] = field(default_factory=list)
+    server: asyncio.Server | None = None
+
+    @property
+    def port(self) -> int:
+        assert self.server is not None
+        return int(self.server.sockets[0].getsockname()[1])
+
+    async def _connection(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        try:
+            while not writer.is_closing():
+                head = await read_head(reader)
+                if head.target.startswith(b"/readyz"):
+                    writer.write(b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\nok")
+                    writer.close()
+                    return
+                self.heads.append(head)
+                await self.script(head, reader, writer)
+        except (asyncio.IncompleteReadError, ConnectionError):
+            pass
+        finally:
+            writer.close()
+
+    async def start(self) -> None:
+        self.server = await asyncio.start_server(self._connection, "127.0.0.1", 0)
+
+    def served(self) -> int:
+        return len(self.heads)
+
+
+class Backend(Protocol):
+    name: str
+
+    @property
+    def port(self) -> int: ...
+
+    @property
+    def server(self) -> asyncio.Server | None: ...
+
+    async def start(self) -> None: ...
+
+
 @contextlib.asynccontextmanager
 async def balancing(
-    backends: list[Echo], *, policy: str = "p2c-ewma", limits: HttpLimits | None = None
+    backends: list[Echo] | list[Scripted] | list[Backend],
+    *,
+    policy: str = "p2c-ewma",
+    limits: HttpLimits | None = None,
 ) -> AsyncIterator[tuple[Balancer, int]]:
     """A balancer over ``backends`` (started here) on a free port; yields it and the port."""
     for backend in backends:
@@ -60,11 +163,7 @@ async def balancing(
     for backend in backends:
         balancer.add(backend.name, "127.0.0.1", backend.port, initial=True)
     balancer.start()
-    server = await asyncio.start_server(
-        lambda r, w: serve_connection(r, w, balancer.handle, limits or HttpLimits()),
-        "127.0.0.1",
-        0,
-    )
+    server = await balancer.serve("127.0.0.1", 0, limits=limits or HttpLimits())
     try:
         yield balancer, int(server.sockets[0].getsockname()[1])
     finally:

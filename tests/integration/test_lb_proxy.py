@@ -14,7 +14,6 @@ import httpx
 import pytest
 from lb_support import Echo, balancing
 
-from millionscale.lb.http import serve_connection
 from millionscale.lb.proxy import Balancer
 from millionscale.servers.server import free_port
 
@@ -85,9 +84,7 @@ def test_sigkill_of_one_of_three_web_servers_fails_no_idempotent_request():
             for i, backend_port in enumerate(ports):
                 balancer.add(f"web-{i + 1}", "127.0.0.1", backend_port, initial=True)
             balancer.start()
-            server = await asyncio.start_server(
-                lambda r, w: serve_connection(r, w, balancer.handle), "127.0.0.1", 0
-            )
+            server = await balancer.serve("127.0.0.1", 0)
             port = server.sockets[0].getsockname()[1]
             remaining = iter(range(600))
 

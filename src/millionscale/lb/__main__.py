@@ -32,13 +32,17 @@ import structlog
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from millionscale.errors import ConfigError, MillionscaleError
-from millionscale.lb.http import Handler, Reply, Request, error_reply, serve_connection
+from millionscale.lb.http import Handler, Reply, Request, error_reply, serve
 from millionscale.lb.policies import POLICIES
 from millionscale.lb.proxy import Balancer, parse_backend
 from millionscale.obs.logging import configure_logging
 from millionscale.topology.state import StateDir
 
 log = structlog.get_logger()
+
+# Ours: on SIGTERM, requests in flight get this long to be answered (uvicorn's default
+# graceful shutdown has no limit; Kubernetes gives a pod 30 s in all).
+SHUTDOWN_GRACE_S = 5.0
 
 
 def _json(status: int, data: Any) -> Reply:
@@ -96,14 +100,8 @@ async def run(args: argparse.Namespace, token: str) -> None:
         name, host, port = parse_backend(text)
         balancer.add(name, host, port, initial=True)
     balancer.start()
-    public = await asyncio.start_server(
-        lambda r, w: serve_connection(r, w, balancer.handle), args.host, args.port, backlog=1024
-    )
-    admin = await asyncio.start_server(
-        lambda r, w: serve_connection(r, w, admin_handler(balancer, token)),
-        args.admin_host,
-        args.admin_port,
-    )
+    public = await balancer.serve(args.host, args.port, backlog=1024)
+    admin = await serve(admin_handler(balancer, token), args.admin_host, args.admin_port)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
@@ -111,7 +109,7 @@ async def run(args: argparse.Namespace, token: str) -> None:
     log.info("balancing", port=args.port, backends=len(balancer.backends), policy=args.policy)
     async with public, admin:
         await stop.wait()
-    await balancer.stop()
+    await balancer.stop(grace_s=SHUTDOWN_GRACE_S)
 
 
 def main(argv: list[str] | None = None) -> int:
