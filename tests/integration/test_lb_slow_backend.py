@@ -70,6 +70,18 @@ def every_backend_serving(status: object) -> bool:
     return all(b.get("serving", True) for b in backends if isinstance(b, dict))
 
 
+async def backends_serving(client: httpx.AsyncClient, admin_port: int) -> bool:
+    """Whether the admin API says every backend serves (True if it cannot say)."""
+    try:
+        status = await client.get(
+            f"http://127.0.0.1:{admin_port}/backends",
+            headers={"Authorization": f"Bearer {TOKEN}"},
+        )
+        return every_backend_serving(status.json())
+    except (httpx.HTTPError, ValueError):
+        return True
+
+
 async def wait_ready(
     client: httpx.AsyncClient, process: subprocess.Popen[bytes], port: int, admin_port: int
 ) -> None:
@@ -78,14 +90,10 @@ async def wait_ready(
         assert process.poll() is None, "the balancer exited"
         try:
             answered = (await client.get(f"http://127.0.0.1:{port}/")).status_code == 200
-            status = await client.get(
-                f"http://127.0.0.1:{admin_port}/backends",
-                headers={"Authorization": f"Bearer {TOKEN}"},
-            )
-            if answered and every_backend_serving(status.json()):
-                return
-        except (httpx.TransportError, ValueError):
-            pass
+        except httpx.TransportError:
+            answered = False
+        if answered and await backends_serving(client, admin_port):
+            return
         await asyncio.sleep(0.1)
     raise AssertionError("the balancer was not ready in 20 s")
 
