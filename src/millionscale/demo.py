@@ -22,6 +22,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import redis
 from rich.console import Console
 
 from millionscale.bench import dataset, run, scenario
@@ -31,6 +32,7 @@ from millionscale.bench.report import summary_table
 from millionscale.db.control import monitor_control
 from millionscale.errors import MillionscaleError
 from millionscale.photos.seed import running_app, seed
+from millionscale.servers.engines import engine_for
 from millionscale.topology.control import Started, start, stop
 from millionscale.topology.resolve import ResolvedTopology
 from millionscale.topology.state import StateDir
@@ -74,6 +76,33 @@ class _Switchover:
             )
         finally:
             self.done.set()
+
+
+def _cache_lookups(topology: ResolvedTopology) -> tuple[int, int] | None:
+    """(hits, misses) of the cache tiers' Redis so far, or None without one."""
+    for process in topology.processes:
+        if process.engine == "redis" and process.tier == "cache" and process.role == "reads":
+            client = redis.Redis.from_url(engine_for("redis").url(process.endpoint()))
+            try:
+                stats = client.info("stats")
+            except redis.RedisError:
+                return None
+            finally:
+                client.close()
+            return int(stats["keyspace_hits"]), int(stats["keyspace_misses"])
+    return None
+
+
+def _cache_sentence(before: tuple[int, int] | None, after: tuple[int, int] | None) -> str | None:
+    if before is None or after is None:
+        return None
+    hits, misses = after[0] - before[0], after[1] - before[1]
+    if hits + misses == 0:
+        return None
+    return (
+        f"cache tiers: {hits / (hits + misses):.0%} of the {hits + misses:,} lookups in the "
+        "shared Redis tier hit during the load (hot keys are also answered in each app's L1)"
+    )
 
 
 def _has_monitor(topology: ResolvedTopology) -> bool:
@@ -141,6 +170,7 @@ def run_demo(settings: DemoSettings, console: Console) -> Path | None:
             )
             timer = threading.Timer(switchover.at_s, switchover.run)
             timer.daemon = True
+        lookups = _cache_lookups(started.topology)
         with console.status("loading"):
             summary = _load(
                 settings,
@@ -148,6 +178,10 @@ def run_demo(settings: DemoSettings, console: Console) -> Path | None:
                 lambda s: console.print(s, markup=False),
                 lambda _rate: timer.start() if timer is not None else None,
             )
+        cache = _cache_sentence(lookups, _cache_lookups(started.topology))
+        if cache is not None:
+            notes.append(cache)
+            console.print(cache, markup=False, highlight=False)
         if switchover is not None:
             switchover.done.wait(timeout=60)
             notes.append(switchover.sentence or "the switchover did not finish in time")

@@ -27,6 +27,8 @@ def test_demo_reports_with_charts_and_leaves_nothing_running(cli: Cli):
     html = (cli.workdir / report.group(1)).read_text()
     assert html.count('src="data:image/png;base64,') == 2  # latency and throughput charts
     assert f"primary is now {switched.group(1)}" in html
+    cache = re.search(r"cache tiers: \d+% of the [\d,]+ lookups in the shared Redis tier hit", html)
+    assert cache is not None, result.stdout
     # The web servers sit on the private subnet (on loopback without root), and both
     # the console and the report say which.
     network = re.search(
@@ -42,7 +44,7 @@ def test_demo_reports_with_charts_and_leaves_nothing_running(cli: Cli):
     published = json.loads((cli.state_dir / "state.json").read_text())
     log = (cli.state_dir / "logs" / "supervisor.log").read_text()
     started = [int(pid) for pid in re.findall(r"started as pid (\d+)", log)]
-    # db, db-r1, db-r2, db-monitor, cache, web-1, web-2 and lb; the fenced old
-    # primary may restart once
-    assert len(started) in (8, 9)
+    # db, db-r1, db-r2, db-monitor, sessions, cache, web-1, web-2 and lb; the
+    # fenced old primary may restart once
+    assert len(started) in (9, 10)
     assert all_dead([*started, published["supervisor_pid"]])
