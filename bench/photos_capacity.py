@@ -8,7 +8,10 @@ For each stage topology (single-server, separate-db), in one run:
    15%, like 8%, post 5%, sign up 2%) whose p99 stays <= 100 ms with under
    0.1% errors (``millionscale bench --find-capacity``);
 3. load it again at 80% of that rate while py-spy samples the app process,
-   and sort the samples into where the time goes;
+   and sort the samples into where the time goes; count the database
+   transactions that run took on every PostgreSQL node (``pg_stat_database``,
+   less what the same nodes commit idle over as long: health checks and
+   replication) per request sent, which is what a cache tier saves;
 4. stop it.
 
     .venv/bin/python bench/photos_capacity.py [--stages single-server separate-db]
@@ -27,16 +30,20 @@ import subprocess
 import sys
 import tempfile
 import threading
+import time
 from pathlib import Path
 from typing import Any
 
+import psycopg
 from rich.console import Console
 from rich.table import Table
 
 from millionscale.bench import dataset, run, scenario
 from millionscale.bench.capacity import CapacityPlan
 from millionscale.photos.seed import running_app, seed
+from millionscale.servers.engines import engine_for
 from millionscale.topology.control import start, stop
+from millionscale.topology.resolve import ResolvedTopology
 from millionscale.topology.state import StateDir
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -45,6 +52,7 @@ ACTIVE_USERS = 100
 SLO_P99_MS = 100.0
 PROFILE_SHARE = 0.8  # profile at 80% of capacity: busy, not yet queueing
 PROFILE_SECONDS = 20
+STATS_FLUSH_S = 11.0  # PGSTAT_IDLE_INTERVAL (10 s): an idle backend's counts are published
 
 # Where a sample's time goes, judged by the frames on its stack (first match wins).
 CATEGORIES = (
@@ -93,6 +101,28 @@ def profile(pid: int, seconds: int, out: Path) -> dict[str, Any]:
     }
 
 
+def transactions(topology: ResolvedTopology) -> int:
+    """Transactions committed or rolled back so far, summed over every PostgreSQL node."""
+    total = 0
+    for process in topology.processes:
+        if process.engine != "postgres":
+            continue
+        url = engine_for("postgres").url(process.endpoint())
+        with psycopg.connect(url, autocommit=True) as conn:
+            row = conn.execute(
+                "SELECT sum(xact_commit + xact_rollback) FROM pg_stat_database"
+            ).fetchone()
+        total += int(row[0]) if row and row[0] is not None else 0
+    return total
+
+
+def idle_transactions_per_s(topology: ResolvedTopology, seconds: float = 5.0) -> float:
+    """What the nodes commit with no load: the routers' health checks, replication."""
+    before = transactions(topology)
+    time.sleep(seconds)
+    return (transactions(topology) - before) / seconds
+
+
 def measure(stage: str, step_seconds: float, console: Console, work: Path) -> dict[str, Any]:
     state_dir = work / stage / ".millionscale"
     topology = ROOT / "topologies" / f"{stage}.toml"
@@ -116,6 +146,7 @@ def measure(stage: str, step_seconds: float, console: Console, work: Path) -> di
         published = StateDir(state_dir).read_state() or {"processes": []}
         web = next(p for p in published["processes"] if p["tier"] == "web")  # the first
         shares: dict[str, Any] = {"categories": {}, "top_frames": {}}
+        per_request = None
         if rate:
             profile_rate = round(rate * PROFILE_SHARE, 1)
             console.print(f"  profiling at {profile_rate}/s for {PROFILE_SECONDS} s")
@@ -125,19 +156,35 @@ def measure(stage: str, step_seconds: float, console: Console, work: Path) -> di
                     shares=profile(web["pid"], PROFILE_SECONDS, work / f"{stage}.pyspy.txt")
                 )
             )
+            idle = idle_transactions_per_s(started.topology)
+            counted: list[float] = []
+
+            def timed_run_starts(_rate: float) -> None:
+                counted.extend([transactions(started.topology), time.monotonic()])
+                sampler.start()
+
             # Sample only the timed run: logging the users in first is argon2 work
             # that the steady state does not have.
-            asyncio.run(
+            summary = asyncio.run(
                 run.bench_target(
-                    workload,
-                    profile_rate,
-                    PROFILE_SECONDS + 2,
-                    on_start=lambda _rate: sampler.start(),
+                    workload, profile_rate, PROFILE_SECONDS + 2, on_start=timed_run_starts
                 )
             )
+            # PostgreSQL 15's backends publish their counts at most every second and,
+            # once idle, within 10 s: wait them out before the final reading.
+            time.sleep(STATS_FLUSH_S)
+            spent = transactions(started.topology) - counted[0]
+            spent -= idle * (time.monotonic() - counted[1])
+            per_request = round(max(spent, 0.0) / summary.requests, 2)
+            console.print(f"  {per_request} database transactions per request")
             sampler.join()
             shares = holder.get("shares", shares)
-        return {"capacity": capacity.to_json(), "highest_holding_rate": rate, "profile": shares}
+        return {
+            "capacity": capacity.to_json(),
+            "highest_holding_rate": rate,
+            "transactions_per_request": per_request,
+            "profile": shares,
+        }
     finally:
         stop(StateDir(state_dir))
 
@@ -145,7 +192,9 @@ def measure(stage: str, step_seconds: float, console: Console, work: Path) -> di
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument(
-        "--stages", nargs="+", default=["single-server", "separate-db", "replicated"]
+        "--stages",
+        nargs="+",
+        default=["single-server", "separate-db", "load-balanced", "replicated", "cached"],
     )
     parser.add_argument("--step-seconds", type=float, default=10.0)
     parser.add_argument("--json", type=Path, default=ROOT / "bench/results/photos_capacity.json")
@@ -158,11 +207,18 @@ def main() -> None:
     table = Table(title=f"photo app capacity at p99 <= {SLO_P99_MS:g} ms (default mix)")
     table.add_column("stage")
     table.add_column("requests/s", justify="right")
-    table.add_column("vs single-server", justify="right")
-    base = results.get("single-server", {}).get("highest_holding_rate") or 0
+    table.add_column(f"vs {args.stages[0]}", justify="right")
+    table.add_column("db transactions per request", justify="right")
+    base = results[args.stages[0]]["highest_holding_rate"] or 0
     for stage, data in results.items():
         rate = data["highest_holding_rate"]
-        table.add_row(stage, f"{rate:,.0f}", f"{rate / base:.2f}x" if base else "-")
+        per_request = data["transactions_per_request"]
+        table.add_row(
+            stage,
+            f"{rate:,.0f}",
+            f"{rate / base:.2f}x" if base else "-",
+            "-" if per_request is None else f"{per_request:.2f}",
+        )
     console.print(table)
     for stage, data in results.items():
         shares = Table(title=f"{stage}: where the app process's time goes at 80% of capacity")
