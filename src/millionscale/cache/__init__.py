@@ -18,8 +18,8 @@ Built so far, all pure (no sockets; time and randomness injected), bottom up:
 
 The shared Redis tier (L2) and the tiered read-through cache around this L1
 (stampede protection, invalidation across processes, hot-key copies) are in
-:mod:`.tiered` and the modules it imports; ``docs/cache.md`` describes the L1
-and its measurements, ``docs/cache-tiers.md`` the tiers above it.
+:mod:`.tiered` (:class:`TieredCache`, :class:`CacheSettings`) and the modules
+it imports; ``docs/cache.md`` describes both, with their measurements.
 """
 
 from millionscale.cache.absent import ABSENT, MISS, Absent, Miss
@@ -32,6 +32,7 @@ from millionscale.cache.policy import DEFAULT_POLICY, POLICIES, EvictionPolicy, 
 from millionscale.cache.sizing import ENTRY_OVERHEAD, estimate_size
 from millionscale.cache.sketch import FrequencySketch
 from millionscale.cache.statistics import CacheStatistics, EvictionReason
+from millionscale.cache.tiered import CacheSettings, TieredCache, TieredStatistics
 from millionscale.cache.wtinylfu import (
     PROTECTED_SHARE,
     RANDOM_ADMISSION,
@@ -53,6 +54,7 @@ __all__ = [
     "WARM_CANDIDATE",
     "WINDOW_SHARE",
     "Absent",
+    "CacheSettings",
     "CacheStatistics",
     "EvictionPolicy",
     "EvictionReason",
@@ -62,6 +64,8 @@ __all__ = [
     "Lfu",
     "Lru",
     "Miss",
+    "TieredCache",
+    "TieredStatistics",
     "WTinyLfu",
     "belady_hits",
     "estimate_size",

@@ -128,7 +128,7 @@ class PendingInvalidations:
     ``add`` returns ``False`` once more than ``max_keys`` distinct keys wait:
     then the queue is *overflowed*, keeps no keys, and the writer must bump
     the generation (invalidating everything) before anything else. Lost if
-    the process dies: see docs/cache-tiers.md.
+    the process dies: see docs/cache.md.
 
     Sending is not atomic with the queue: a key may be queued again while an
     earlier invalidation of it is on its way (a second write committed after

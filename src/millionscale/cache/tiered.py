@@ -22,7 +22,7 @@ in Redis), its value then written to L2 (and L1). A loader that returns
    its ``set`` needs its lease token and is refused);
 2. a process's L1 may return the old value until the invalidation message
    reaches it: the pub/sub delivery time, under a millisecond on one machine
-   (measured by ``bench/cache_staleness.py``; docs/cache-tiers.md has the
+   (measured by ``bench/cache_staleness.py``; docs/cache.md has the
    figures). A value read from L2 before the invalidation and put in L1
    after the message was handled is refused by the fence;
 3. if the message is lost (the subscription connection broke or stalled),
@@ -144,7 +144,7 @@ log = structlog.get_logger()
 
 @dataclass(frozen=True, slots=True)
 class CacheSettings:
-    """The knobs of a :class:`TieredCache` (docs/cache-tiers.md explains each).
+    """The knobs of a :class:`TieredCache` (docs/cache.md explains each).
 
     Lifetimes: ``ttl_s`` of values (default per call), ``absent_ttl_s`` of
     cached absences, ``stale_s`` the window past ``ttl_s`` in which a value is
