@@ -1,8 +1,8 @@
 """The photo app as real processes (``python -m millionscale.photos.app``) for web tier tests.
 
 :func:`start_app` spawns one on a free loopback port with the given
-environment and returns once its ``/readyz`` answers 200; the ``photo_apps``
-fixture of a test module stops, by pid, every process it started.
+environment and returns once its ``/readyz`` answers 200; :func:`web_servers`
+starts several and stops, by pid, every one it started.
 """
 
 from __future__ import annotations
@@ -12,7 +12,8 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -21,6 +22,7 @@ import httpx
 from millionscale.servers import free_port
 from millionscale.servers.process import spawn
 
+EXIT_TIMEOUT_S = 10.0
 READY_TIMEOUT_S = 60.0  # imports and migrations; seconds on a busy two-core machine
 POLL_S = 0.02
 
@@ -58,6 +60,21 @@ def start_app(name: str, env: dict[str, str], workdir: Path) -> AppProcess:
     app = AppProcess(name, process, f"http://127.0.0.1:{port}", log_path)
     wait_until(lambda: _ready(app), READY_TIMEOUT_S, f"{name} did not become ready", alive=process)
     return app
+
+
+@contextmanager
+def web_servers(env: dict[str, str], workdir: Path, *names: str) -> Iterator[list[AppProcess]]:
+    """The app as processes ``names``, all with ``env``; killed by pid afterwards."""
+    apps: list[AppProcess] = []
+    try:
+        for name in names:
+            apps.append(start_app(name, env, workdir))
+        yield apps
+    finally:
+        for app in apps:
+            if app.process.poll() is None:
+                app.process.kill()
+                app.process.wait(EXIT_TIMEOUT_S)
 
 
 def _ready(app: AppProcess) -> bool:

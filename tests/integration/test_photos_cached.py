@@ -14,14 +14,13 @@ from pathlib import Path
 
 import httpx
 import pytest
-from photos_processes import AppProcess, start_app
+from photos_processes import AppProcess, web_servers
 
 from conftest import jpeg
 from millionscale.servers import RunningServer
 
 pytestmark = pytest.mark.integration
 
-EXIT_TIMEOUT_S = 10.0
 SEEN_WITHIN_S = 1.0  # the invalidation bound is milliseconds; this is slack for a busy machine
 
 
@@ -36,12 +35,8 @@ def cached_web_servers(
         "SECRET_KEY": secrets.token_urlsafe(32),
         "DRAIN_SECONDS": "0",
     }
-    apps = [start_app(name, env, tmp_path) for name in ("web1", "web2")]
-    yield apps[0], apps[1]
-    for app in apps:
-        if app.process.poll() is None:
-            app.process.kill()
-            app.process.wait(EXIT_TIMEOUT_S)
+    with web_servers(env, tmp_path, "web1", "web2") as (web1, web2):
+        yield web1, web2
 
 
 def _signed_up(app: AppProcess, name: str) -> httpx.Client:

@@ -11,13 +11,11 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from photos_processes import AppProcess, start_app
+from photos_processes import EXIT_TIMEOUT_S, AppProcess, web_servers
 
 from millionscale.servers import RunningServer
 
 pytestmark = pytest.mark.integration
-
-EXIT_TIMEOUT_S = 10.0
 
 
 @pytest.fixture
@@ -30,12 +28,8 @@ def two_web_servers(
         "SECRET_KEY": secrets.token_urlsafe(32),
         "DRAIN_SECONDS": "0",
     }
-    apps = [start_app(name, env, tmp_path) for name in ("web1", "web2")]
-    yield apps[0], apps[1]
-    for app in apps:
-        if app.process.poll() is None:
-            app.process.kill()
-            app.process.wait(EXIT_TIMEOUT_S)
+    with web_servers(env, tmp_path, "web1", "web2") as (web1, web2):
+        yield web1, web2
 
 
 def test_a_session_made_on_a_killed_server_works_on_another(two_web_servers):

@@ -34,7 +34,6 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from types import MappingProxyType
 from typing import Any, Protocol, TypeVar, cast
-from urllib.parse import urlsplit
 
 import redis.asyncio as aioredis
 import redis.exceptions as redis_errors
@@ -45,7 +44,8 @@ from psycopg_pool import AsyncConnectionPool
 from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
 
-from millionscale.errors import ConfigError, SessionStoreUnavailable
+from millionscale.cache.l2 import redis_address
+from millionscale.errors import SessionStoreUnavailable
 
 __all__ = [
     "COOKIE_NAME",
@@ -380,7 +380,7 @@ class RedisSessionStore:
         pool_max: int = REDIS_POOL_MAX,
         prefix: str = REDIS_KEY_PREFIX,
     ) -> None:
-        self.address = _redis_address(url)
+        self.address = redis_address(url)
         if not timeout_s > 0 or pool_max < 1:
             raise ValueError("timeout_s must be positive and pool_max at least 1")
         pool = aioredis.BlockingConnectionPool.from_url(
@@ -520,25 +520,6 @@ class RedisSessionStore:
             f"session store redis at {self.address} cannot be used: {reason}",
             hint="check that Redis runs and REDIS_URL points at it; requests get 503 meanwhile",
         ) from None
-
-
-def _redis_address(url: str) -> str:
-    """``host:port`` (or the socket path) of a Redis URL, never its password."""
-    parts = urlsplit(url)
-    if parts.scheme not in ("redis", "rediss", "unix"):
-        raise ConfigError(
-            f"not a Redis URL: scheme {parts.scheme + ':' if parts.scheme else 'missing'}",
-            hint="write redis://[:password@]host:port/db (or rediss://, unix://)",
-        )
-    if parts.scheme == "unix":
-        return parts.path
-    try:
-        port = parts.port or 6379
-    except ValueError:
-        raise ConfigError(
-            "not a Redis URL: bad port", hint="write host:port, port 1-65535"
-        ) from None
-    return f"{parts.hostname or 'localhost'}:{port}"
 
 
 def _session(fields: Mapping[str, str]) -> Session | None:
