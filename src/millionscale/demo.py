@@ -101,7 +101,7 @@ def _cache_sentence(before: tuple[int, int] | None, after: tuple[int, int] | Non
         return None
     return (
         f"cache tiers: {hits / (hits + misses):.0%} of the {hits + misses:,} lookups in the "
-        "shared Redis tier hit during the load (hot keys are also answered in each app's L1)"
+        "shared Redis tier hit during the load (reads each app's L1 answered never got there)"
     )
 
 

@@ -18,7 +18,8 @@ finishes the requests in flight (``SHUTDOWN_GRACE_SECONDS``) and exits 0
 (see :mod:`millionscale.web.shutdown`).
 
 Reads go through the cache tiers when ``CACHE_URL`` is set (a Redis for the
-shared tier, L1 in the process for hot keys; :mod:`millionscale.photos.cached`
+shared tier, L1 in the process for every key, or as ``CACHE_L1`` says: ``all``,
+``hot`` or ``none``; :mod:`millionscale.photos.cached`
 says what is cached and how fresh it is). The cache is not part of readiness:
 with its Redis down, reads fall through to the database.
 """
@@ -36,7 +37,7 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from http.cookies import CookieError, SimpleCookie
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 import psycopg
 import structlog
@@ -49,7 +50,8 @@ from starlette.responses import FileResponse, JSONResponse, Response
 from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from millionscale.cache.tiered import TieredCache
+from millionscale.cache.l2 import redis_address
+from millionscale.cache.tiered import CacheSettings, L1Admission, TieredCache
 from millionscale.db import Router, Session, Strong
 from millionscale.errors import (
     ConfigError,
@@ -94,6 +96,8 @@ class Settings:
     pool_max: int = 10
     redis_url: str | None = None  # sessions in this Redis when set, else in PostgreSQL
     cache_url: str | None = None  # reads cached in this Redis (and in-process) when set
+    # Which keys get a copy in this process (L1): "all", "hot" (heavy hitters) or "none".
+    cache_l1: str = "all"
     # SIGTERM: fail readiness this long while serving, then stop. 0 unless a balancer
     # fronts the app (its topology sets DRAIN_SECONDS, e.g. web.shutdown.DRAIN_S).
     drain_s: float = 0.0
@@ -120,6 +124,7 @@ class Settings:
                 pool_max=int(env.get("DB_POOL_MAX", 10)),
                 redis_url=_redis_url(env.get("REDIS_URL", "")),
                 cache_url=_redis_url(env.get("CACHE_URL", ""), "CACHE_URL"),
+                cache_l1=_choice("CACHE_L1", env.get("CACHE_L1", "all"), ("all", "hot", "none")),
                 drain_s=_seconds("DRAIN_SECONDS", env.get("DRAIN_SECONDS", ""), 0.0),
                 grace_s=_whole_seconds(
                     "SHUTDOWN_GRACE_SECONDS", env.get("SHUTDOWN_GRACE_SECONDS", "")
@@ -139,6 +144,12 @@ def _redis_url(text: str, name: str = "REDIS_URL") -> str | None:
         found = f"not {scheme + sep!r}" if sep else "and has no scheme"  # never echo a password
         raise ValueError(f"{name} must start with redis://, rediss:// or unix://, {found}")
     return text
+
+
+def _choice(name: str, text: str, choices: tuple[str, ...]) -> str:
+    if text.strip() not in choices:
+        raise ValueError(f"{name} must be one of {', '.join(choices)}, not {text!r}")
+    return text.strip()
 
 
 def _whole_seconds(name: str, text: str) -> int:
@@ -337,7 +348,15 @@ def create_app(settings: Settings, shutdown: GracefulShutdown | None = None) -> 
         else PostgresSessionStore(PrimaryStatements(db_router))  # across failovers
     )
     truth = PostgresPhotoRepository(db_router)
-    cache = TieredCache(settings.cache_url, name="photos") if settings.cache_url else None
+    cache = (
+        TieredCache(
+            settings.cache_url,
+            name="photos",
+            settings=CacheSettings(l1_admission=cast(L1Admission, settings.cache_l1)),
+        )
+        if settings.cache_url
+        else None
+    )
     services = Services(
         repo=truth if cache is None else CachedPhotoRepository(truth, cache),
         sessions=sessions,
@@ -360,7 +379,8 @@ def create_app(settings: Settings, shutdown: GracefulShutdown | None = None) -> 
                     yield
                 else:
                     async with cache:  # not part of readiness: a cache outage falls through
-                        log.info("reads cached", tiers="L1 for hot keys, then redis")
+                        where = redis_address(settings.cache_url or "")
+                        log.info("reads cached", l1=settings.cache_l1, l2=where)
                         yield
             finally:
                 await db_router.close()

@@ -1,7 +1,7 @@
 """The photo app's reads through the cache tiers, its writes invalidating what they change.
 
 :class:`CachedPhotoRepository` wraps the PostgreSQL repository: a read asks
-the tiered cache (:mod:`millionscale.cache`: this process's L1 for hot keys,
+the tiered cache (:mod:`millionscale.cache`: this process's L1 (CACHE_L1),
 Redis, then the database, one loader per key across all web servers), and a
 write commits first, then invalidates every key it changed. What is cached,
 and how fresh it is after a write commits and its invalidation returns:
