@@ -15,6 +15,11 @@ Layers, bottom up (all pure so far: no sockets, time passed in as ``now``):
 - :mod:`.retry` decides whether a failed attempt is retried elsewhere,
   within a retry budget.
 
+The shell around them (sockets, a clock, the event loop): :mod:`.headers`
+(the header rules, pure), :mod:`.http` (the client side: parsing, limits,
+pipelining, flow control), :mod:`.proxy` (backends, their pools and checks,
+forwarding and streaming), :mod:`.metrics`, and ``python -m millionscale.lb``.
+
 How the shell combines them, per backend: ``eligible`` is
 ``health.serving and not outlier-ejected``, ``slow_start`` is
 ``health.slow_start_factor(now)``, ``latency_s`` is ``ewma.value(now)``;
