@@ -261,3 +261,46 @@ def test_answers_without_a_body_keep_the_connection_for_the_next_request(method,
 
     assert first.startswith(b"HTTP/1.1 %d" % status)
     assert second.startswith(b"HTTP/1.1 200")  # nothing of a body came between the two
+
+
+def test_a_client_expecting_100_continue_gets_it_from_the_balancer():
+    async def scenario() -> tuple[bytes, bytes, Head]:
+        backend = Scripted("web-1", _digest)
+        async with balancing([backend]) as (_, port):
+            reader, writer = await asyncio.open_connection("127.0.0.1", port)
+            writer.write(
+                b"PUT /upload HTTP/1.1\r\nHost: a\r\nContent-Length: 5\r\n"
+                b"Expect: 100-continue\r\n\r\n"
+            )
+            async with asyncio.timeout(5):
+                interim = await reader.readuntil(b"\r\n\r\n")  # before the body is sent
+                writer.write(b"hello")
+                answer = await reader.readuntil(b"}")
+            writer.close()
+        return interim, answer, backend.heads[0]
+
+    interim, answer, head = asyncio.run(scenario())
+
+    assert interim == b"HTTP/1.1 100 Continue\r\n\r\n"
+    assert b'"length": 5' in answer
+    assert b"expect" not in head.headers  # answered here, not forwarded
+
+
+def test_a_body_that_stalls_gets_408_and_never_reaches_a_backend():
+    limits = HttpLimits(idle_timeout_s=0.5)
+
+    async def scenario() -> tuple[bytes, int]:
+        backend = Scripted("web-1", _digest)
+        async with balancing([backend], limits=limits) as (_, port):
+            reader, writer = await asyncio.open_connection("127.0.0.1", port)
+            writer.write(b"PUT /upload HTTP/1.1\r\nHost: a\r\nContent-Length: 10\r\n\r\nhalf")
+            async with asyncio.timeout(5):
+                answer = await reader.read(-1)
+            writer.close()
+        return answer, backend.served()
+
+    answer, served = asyncio.run(scenario())
+
+    assert answer.startswith(b"HTTP/1.1 408")
+    assert b"connection: close" in answer
+    assert served == 0
