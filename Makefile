@@ -59,6 +59,8 @@ bench: engines peers
 	$(PY) bench/lb_throughput.py --json bench/results/lb_throughput.json
 	$(PY) bench/cache_hit_ratio.py --json bench/results/cache_hit_ratio.json
 	$(PY) bench/cache_ops.py --json bench/results/cache_ops.json
+	$(PY) bench/cache_tiers.py --json bench/results/cache_tiers.json
+	$(PY) bench/cache_staleness.py --json bench/results/cache_staleness.json
 
 clean:
 	-$(BIN)/millionscale down
