@@ -28,6 +28,7 @@ from typing import Any
 import structlog
 import uvicorn
 
+from millionscale.aio import run_main
 from millionscale.chaos.admin import create_app
 from millionscale.chaos.faults import Faults
 from millionscale.chaos.proxy import FaultProxy, parse_address
@@ -157,14 +158,7 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     configure_logging(args.name)
     try:
-        import uvloop
-
-        runner: Any = uvloop.run
-    except ImportError:  # pragma: no cover - the fast extra is optional
-        runner = asyncio.run
-    try:
-        with contextlib.suppress(KeyboardInterrupt):
-            runner(serve(args, faults, token))
+        run_main(serve(args, faults, token))
     except MillionscaleError as error:
         print(f"error: {error.one_line()}", file=sys.stderr)
         return 2

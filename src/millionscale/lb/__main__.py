@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
 import hmac
 import json
 import os
@@ -31,6 +30,7 @@ from typing import Any
 import structlog
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
+from millionscale.aio import run_main
 from millionscale.errors import ConfigError, MillionscaleError
 from millionscale.lb.http import Handler, Reply, Request, error_reply, serve
 from millionscale.lb.policies import POLICIES
@@ -132,14 +132,7 @@ def main(argv: list[str] | None = None) -> int:
         print("error: no admin token (set LB_ADMIN_TOKEN or --state-dir)", file=sys.stderr)
         return 2
     try:
-        import uvloop
-
-        runner: Any = uvloop.run
-    except ImportError:  # pragma: no cover - the fast extra is optional
-        runner = asyncio.run
-    try:
-        with contextlib.suppress(KeyboardInterrupt):
-            runner(run(args, token))
+        run_main(run(args, token))
     except MillionscaleError as error:
         print(f"error: {error.one_line()}", file=sys.stderr)
         return 2

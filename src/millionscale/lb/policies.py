@@ -214,7 +214,8 @@ class Ewma:
         return self._decay_s * math.log(2)
 
     def observe(self, latency_s: float, now: float) -> None:
-        """Count one response's latency (request sent to response complete)."""
+        """Count one response's latency: request sent to the response's head (the balancer
+        streams bodies, so their transfer time is the client's, not the backend's)."""
         if latency_s < 0:
             raise ValueError(f"a latency is not negative: {latency_s}")
         if latency_s > self._estimate:
