@@ -185,17 +185,9 @@ class Router:
         self._acquire_timeout_s = acquire_timeout_s
         self._failover_wait_s = failover_wait_s
         self._clock = clock
-        self._pools = {
-            name: AsyncConnectionPool(
-                dsn,
-                min_size=pool_min,
-                max_size=pool_max,
-                open=False,
-                name=f"db-{name}",
-                kwargs={"autocommit": True, "connect_timeout": CONNECT_TIMEOUT_S},
-            )
-            for name, dsn in self._dsns.items()
-        }
+        self._pool_sizes = (pool_min, pool_max)
+        self._pools = {name: self._new_pool(name) for name in self._dsns}
+        self._retiring: set[asyncio.Task[None]] = set()
         self._checkers: dict[str, Connection | None] = dict.fromkeys(self._dsns)
         self._health = {name: _Health(False, None, "not checked yet") for name in self._dsns}
         # Twice the rotation bound, so a replica behind every sample is beyond it.
@@ -268,6 +260,7 @@ class Router:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._poller
             self._poller = None
+        await asyncio.gather(*self._retiring, return_exceptions=True)
         for name, conn in self._checkers.items():
             if conn is not None:
                 await conn.close()
@@ -521,6 +514,8 @@ class Router:
         if before.healthy != health.healthy:
             state = "in rotation" if health.healthy else "out of rotation"
             log.info(f"db node {name} {state}: {health.reason}", node=name)
+            if not health.healthy and self._poller is not None:
+                self._retire_pool(name)
 
     def _node_error(self, name: str, error: BaseException) -> DatabaseError:
         reason = first_line(error)
@@ -627,8 +622,54 @@ class Router:
             in_recovery, lsn = bool(row[0]), None if row[1] is None else parse_lsn(row[1])
             role = "in recovery" if in_recovery else "primary"
             health = _Health(True, lsn, f"health check passed ({role})", in_recovery, row[2] or 0)
+        if health.healthy and not before.healthy and self._poller is not None:
+            health = await self._renew_pool(name, health)
         self._mark(name, health)
         return health
+
+    def _new_pool(self, name: str) -> AsyncConnectionPool:
+        low, high = self._pool_sizes
+        return AsyncConnectionPool(
+            self._dsns[name],
+            min_size=low,
+            max_size=high,
+            open=False,
+            name=f"db-{name}",
+            kwargs={"autocommit": True, "connect_timeout": CONNECT_TIMEOUT_S},
+        )
+
+    async def _renew_pool(self, name: str, health: _Health) -> _Health:
+        """A node back in rotation takes requests only once a fresh pool holds connections.
+
+        The old pool may still sit in psycopg_pool's reconnect backoff, seconds
+        after the server is back, and a request would wait that out.
+        """
+        fresh = self._new_pool(name)
+        try:
+            await fresh.open(wait=True, timeout=self._check_timeout_s)
+        except psycopg.Error as error:
+            await fresh.close()
+            reason = f"answers checks but its pool cannot connect: {first_line(error)}"
+            return replace(health, healthy=False, reason=reason)
+        self._retire_pool(name, fresh)
+        return health
+
+    def _retire_pool(self, name: str, fresh: AsyncConnectionPool | None = None) -> None:
+        """Put ``fresh`` (or a new pool, connecting in the background) in place of
+        ``name``'s pool, and close the old one: requests waiting on it for a
+        connection that cannot come are woken at once (``PoolClosed``) and go
+        elsewhere or wait for the next primary, instead of waiting out the
+        acquire timeout."""
+        old, self._pools[name] = self._pools[name], fresh or self._new_pool(name)
+
+        async def swap() -> None:
+            if fresh is None:
+                await self._pools[name].open(wait=False)
+            await old.close()
+
+        task = asyncio.create_task(swap(), name=f"db-router: retire pool {name}")
+        self._retiring.add(task)
+        task.add_done_callback(self._retiring.discard)
 
     async def _drop_checker(self, name: str) -> None:
         conn, self._checkers[name] = self._checkers[name], None
