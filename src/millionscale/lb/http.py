@@ -236,6 +236,56 @@ def _noop(_status: int, _reason: str) -> None:
     return None
 
 
+class Deadline:
+    """A connection's one deadline on one loop timer, re-armed lazily.
+
+    Moving the deadline later (every read does) is an assignment; the timer,
+    when it fires before the deadline, re-arms itself for it; only an earlier
+    deadline cancels and re-schedules. ``expired(now)`` runs once the
+    deadline has passed (it may :meth:`arm` again).
+    """
+
+    __slots__ = ("_expired", "_handle", "_loop", "_scheduled", "at")
+
+    def __init__(self, loop: asyncio.AbstractEventLoop, expired: Callable[[float], None]) -> None:
+        self._loop = loop
+        self._expired = expired
+        self._handle: asyncio.TimerHandle | None = None
+        self._scheduled = math.inf  # when the timer fires
+        self.at = math.inf  # the deadline (inf: none)
+
+    def arm(self, deadline: float) -> None:
+        """Set the deadline; the timer is re-armed only when it would fire too late."""
+        self.at = deadline
+        if self._handle is None or self._scheduled > deadline:
+            if self._handle is not None:
+                self._handle.cancel()
+            self._scheduled = deadline
+            self._handle = self._loop.call_at(deadline, self._fire)
+
+    def clear(self) -> None:
+        """No deadline (the timer, if it fires, finds nothing due)."""
+        self.at = math.inf
+
+    def cancel(self) -> None:
+        """No deadline and no timer: the connection is gone."""
+        self.at = math.inf
+        if self._handle is not None:
+            self._handle.cancel()
+            self._handle = None
+
+    def _fire(self) -> None:
+        self._handle = None
+        now = self._loop.time()
+        if now < self.at:
+            if self.at < math.inf:
+                self._scheduled = self.at
+                self._handle = self._loop.call_at(self.at, self._fire)
+            return
+        self.at = math.inf
+        self._expired(now)
+
+
 class ServerConnection(asyncio.Protocol):
     """One client connection (see the module's docstring for what it guarantees)."""
 
@@ -267,8 +317,6 @@ class ServerConnection(asyncio.Protocol):
         "_registry",
         "_start",
         "_stopped",
-        "_timer",
-        "_timer_at",
         "_transport",
         "_url",
         "_write_paused",
@@ -316,9 +364,7 @@ class ServerConnection(asyncio.Protocol):
         self._paused = 0
         self._write_paused = False
         self.response_started = False
-        self._deadline = math.inf
-        self._timer: asyncio.TimerHandle | None = None
-        self._timer_at = math.inf
+        self._deadline = Deadline(self._loop, self._on_deadline)
 
     # -- asyncio.Protocol ------------------------------------------------------------
 
@@ -376,9 +422,7 @@ class ServerConnection(asyncio.Protocol):
         self._stopped = True
         if self._registry is not None:
             self._registry.discard(self)
-        if self._timer is not None:
-            self._timer.cancel()
-            self._timer = None
+        self._deadline.cancel()
         active, self._active = self._active, None
         if active is not None and active.exchange is not None:
             active.exchange.abort()
@@ -659,7 +703,7 @@ class ServerConnection(asyncio.Protocol):
                 self._queue.popleft()
                 self._active = incoming
                 if self._parsing == _IDLE:
-                    self._deadline = math.inf  # the backend's timeouts apply now
+                    self._deadline.clear()  # the backend's timeouts apply now
                 chunks, incoming.chunks = incoming.chunks, []
                 try:
                     incoming.exchange = self._start(self, incoming.head, chunks, incoming.complete)
@@ -713,28 +757,14 @@ class ServerConnection(asyncio.Protocol):
         if not self._paused and self._transport is not None and not self._closed:
             self._transport.resume_reading()
 
-    # -- one lazily re-armed timer per connection -------------------------------------
+    # -- the connection's deadline (header, body, idle, unread answer) --------------
 
     def _arm(self, deadline: float) -> None:
-        """Set the deadline; the timer is re-armed only when it would fire too late."""
-        self._deadline = deadline
-        if self._timer is None or self._timer_at > deadline:
-            if self._timer is not None:
-                self._timer.cancel()
-            self._timer_at = deadline
-            self._timer = self._loop.call_at(deadline, self._on_timer)
+        self._deadline.arm(deadline)
 
-    def _on_timer(self) -> None:
-        self._timer = None
+    def _on_deadline(self, now: float) -> None:
         if self._closed:
             return
-        now = self._loop.time()
-        if now < self._deadline:
-            if self._deadline < math.inf:
-                self._timer_at = self._deadline
-                self._timer = self._loop.call_at(self._deadline, self._on_timer)
-            return
-        self._deadline = math.inf
         if self._paused and not self._write_paused and self._parsing != _IDLE:
             # Not reading is our doing (flow control, held requests), not a slow client.
             self._arm(now + self._limits.idle_timeout_s)

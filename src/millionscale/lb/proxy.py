@@ -67,6 +67,7 @@ from millionscale.lb.headers import (
 )
 from millionscale.lb.health import HealthCheck, InitState, State
 from millionscale.lb.http import (
+    Deadline,
     Exchange,
     HttpLimits,
     RequestHead,
@@ -209,8 +210,6 @@ class Upstream(asyncio.Protocol):
         "_parser",
         "_reason",
         "_timeout_s",
-        "_timer",
-        "_timer_at",
         "backend",
         "broken",
         "close_delimited",
@@ -240,9 +239,7 @@ class Upstream(asyncio.Protocol):
         self._data = b""
         self._fresh = self._fresh_head = False
         self._in_body = self._done = self._interim = self._new_parser = False
-        self._deadline = math.inf
-        self._timer: asyncio.TimerHandle | None = None
-        self._timer_at = math.inf
+        self._deadline = Deadline(self._loop, self._on_deadline)
 
     # -- for the forward ----------------------------------------------------------------
 
@@ -305,9 +302,7 @@ class Upstream(asyncio.Protocol):
 
     def connection_lost(self, exc: Exception | None) -> None:
         self.closed = True
-        if self._timer is not None:
-            self._timer.cancel()
-            self._timer = None
+        self._deadline.cancel()
         if self.forward is None:
             with contextlib.suppress(ValueError):
                 self.backend.idle.remove(self)
@@ -425,7 +420,7 @@ class Upstream(asyncio.Protocol):
 
     def _complete(self) -> None:
         self._done = self._in_body = False
-        self._deadline = math.inf
+        self._deadline.clear()
         if self._new_parser:
             self._new_parser = False
             self._parser = httptools.HttpResponseParser(self)
@@ -442,28 +437,17 @@ class Upstream(asyncio.Protocol):
             forward.upstream_failed(self, why)
 
     def _arm(self, deadline: float) -> None:
-        self._deadline = deadline
-        if self._timer is None or self._timer_at > deadline:
-            if self._timer is not None:
-                self._timer.cancel()
-            self._timer_at = deadline
-            self._timer = self._loop.call_at(deadline, self._on_timer)
+        self._deadline.arm(deadline)
 
-    def _on_timer(self) -> None:
-        self._timer = None
+    def _on_deadline(self, now: float) -> None:
         if self.closed or self.forward is None:
             return
-        now = self._loop.time()
         if self.paused:  # the client is not reading: its own timeout applies
             self._arm(now + self._timeout_s)
-        elif now < self._deadline:
-            if self._deadline < math.inf:
-                self._timer_at = self._deadline
-                self._timer = self._loop.call_at(self._deadline, self._on_timer)
-        else:
-            forward, self.forward = self.forward, None
-            self.close()
-            forward.upstream_timed_out(self)
+            return
+        forward, self.forward = self.forward, None
+        self.close()
+        forward.upstream_timed_out(self)
 
 
 class _Forward:
