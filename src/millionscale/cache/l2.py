@@ -112,6 +112,24 @@ class L2Unavailable(Exception):
         self.trips = trips
 
 
+def bounded_client(
+    url: str, *, timeout_s: float, pool_max: int, decode_responses: bool = False
+) -> aioredis.Redis:
+    """A Redis client whose every wait is bounded by ``timeout_s``: a command, a
+    connection attempt, and a free connection among at most ``pool_max``.
+    redis-py's own retries are off: the caller decides what a failure means."""
+    pool = aioredis.BlockingConnectionPool.from_url(
+        url,
+        max_connections=pool_max,
+        timeout=timeout_s,
+        socket_timeout=timeout_s,
+        socket_connect_timeout=timeout_s,
+        retry=Retry(NoBackoff(), 0),
+        decode_responses=decode_responses,
+    )
+    return aioredis.Redis.from_pool(pool)
+
+
 def redis_address(url: str) -> str:
     """``host:port`` (or the socket path) of a Redis URL, never its password."""
     parts = urlsplit(url)
@@ -147,15 +165,7 @@ class RedisTier:
     def __init__(self, url: str, *, prefix: str, timeout_s: float, pool_max: int) -> None:
         self.address = redis_address(url)
         self.prefix = prefix
-        pool = aioredis.BlockingConnectionPool.from_url(
-            url,
-            max_connections=pool_max,
-            timeout=timeout_s,
-            socket_timeout=timeout_s,
-            socket_connect_timeout=timeout_s,
-            retry=Retry(NoBackoff(), 0),
-        )
-        self.client = aioredis.Redis.from_pool(pool)
+        self.client = bounded_client(url, timeout_s=timeout_s, pool_max=pool_max)
         self.generation_key = f"{prefix}generation"
         self.channel = f"{prefix}invalidations"
         register = self.client.register_script

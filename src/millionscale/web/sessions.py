@@ -35,16 +35,13 @@ from datetime import UTC, datetime, timedelta
 from types import MappingProxyType
 from typing import Any, Protocol, TypeVar, cast
 
-import redis.asyncio as aioredis
 import redis.exceptions as redis_errors
 from itsdangerous import BadSignature, Signer
 from prometheus_client import Counter
 from psycopg import AsyncConnection
 from psycopg_pool import AsyncConnectionPool
-from redis.asyncio.retry import Retry
-from redis.backoff import NoBackoff
 
-from millionscale.cache.l2 import redis_address
+from millionscale.cache.l2 import bounded_client, redis_address
 from millionscale.errors import SessionStoreUnavailable
 
 __all__ = [
@@ -383,16 +380,10 @@ class RedisSessionStore:
         self.address = redis_address(url)
         if not timeout_s > 0 or pool_max < 1:
             raise ValueError("timeout_s must be positive and pool_max at least 1")
-        pool = aioredis.BlockingConnectionPool.from_url(
-            url,
-            max_connections=pool_max,
-            timeout=timeout_s,
-            socket_timeout=timeout_s,
-            socket_connect_timeout=timeout_s,
-            retry=Retry(NoBackoff(), 0),  # ours, per operation: see _call
-            decode_responses=True,
+        # redis-py's retries off: ours, per operation (see _call).
+        self.client = bounded_client(
+            url, timeout_s=timeout_s, pool_max=pool_max, decode_responses=True
         )
-        self.client = aioredis.Redis.from_pool(pool)
         self.prefix = prefix
         self._update_script = self.client.register_script(_UPDATE_SCRIPT)
         self._counts = dict.fromkeys(SessionStoreStatistics.__slots__, 0)
