@@ -157,12 +157,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {reason}", file=sys.stderr)
         return 2
     configure_logging(args.name)
-    try:
-        run_main(serve(args, faults, token))
-    except MillionscaleError as error:
-        print(f"error: {error.one_line()}", file=sys.stderr)
-        return 2
-    return 0
+    return run_main(serve(args, faults, token))
 
 
 if __name__ == "__main__":

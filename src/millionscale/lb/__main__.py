@@ -31,7 +31,7 @@ import structlog
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from millionscale.aio import run_main
-from millionscale.errors import ConfigError, MillionscaleError
+from millionscale.errors import ConfigError
 from millionscale.lb.http import Handler, Reply, Request, error_reply, serve
 from millionscale.lb.policies import POLICIES
 from millionscale.lb.proxy import Balancer, parse_backend
@@ -131,12 +131,7 @@ def main(argv: list[str] | None = None) -> int:
     if not token:
         print("error: no admin token (set LB_ADMIN_TOKEN or --state-dir)", file=sys.stderr)
         return 2
-    try:
-        run_main(run(args, token))
-    except MillionscaleError as error:
-        print(f"error: {error.one_line()}", file=sys.stderr)
-        return 2
-    return 0
+    return run_main(run(args, token))
 
 
 if __name__ == "__main__":
