@@ -14,8 +14,12 @@ from millionscale.chaos import FaultProxy, Faults, Jitter, Link
 pytestmark = pytest.mark.integration
 
 # What a loaded two-core CI machine may add to a loopback round trip through two
-# asyncio hops (the proxy and the echo share the test's event loop).
+# asyncio hops (the proxy and the echo share the test's event loop). Upper bounds
+# are checked on medians: one round trip can always be stalled by the machine.
+# The bound of every delay the proxy computes is checked without a clock in
+# tests/unit/test_chaos_delay_bounds.py.
 SLACK_S = 0.03
+PHASE_TRIPS = 5  # round trips per phase, for a median
 
 
 async def round_trips(proxy: FaultProxy, count: int, size: int = 100) -> list[float]:
@@ -50,7 +54,7 @@ def test_jitter_spreads_round_trips_within_its_bound(jitter):
     times = asyncio.run(scenario())
 
     assert min(times) >= 0.01 - 1e-3
-    assert max(times) <= 0.07 + 2 * SLACK_S
+    assert statistics.median(times) <= 0.07 + SLACK_S
     assert max(times) - min(times) >= 0.01  # it does vary
 
 
@@ -63,30 +67,35 @@ def test_a_connect_delay_holds_a_new_connection_once():
                 reader, writer = await asyncio.open_connection("127.0.0.1", proxy.port)
                 await round_trip(reader, writer, b"first")
                 first = time.monotonic() - started
-                second = await round_trip(reader, writer, b"second")
+                later = [await round_trip(reader, writer, b"later") for _ in range(PHASE_TRIPS)]
                 writer.close()
-        return first, second
+        return first, statistics.median(later)
 
-    first, second = asyncio.run(scenario())
+    first, later = asyncio.run(scenario())
 
     assert first >= 0.15 - 1e-3
-    assert second <= SLACK_S
+    assert later <= SLACK_S
 
 
 def test_latency_changed_at_run_time_applies_to_an_open_connection():
     async def scenario() -> list[float]:
         async with echo_server() as echo, FaultProxy(("127.0.0.1", echo.port)) as proxy:
             reader, writer = await asyncio.open_connection("127.0.0.1", proxy.port)
-            times = [await round_trip(reader, writer, b"a")]
+
+            async def phase(data: bytes) -> list[float]:
+                return [await round_trip(reader, writer, data) for _ in range(PHASE_TRIPS)]
+
+            clean = await phase(b"a")
             proxy.set_faults(Faults(downstream=Link(latency_s=0.06)))
-            times.append(await round_trip(reader, writer, b"b"))
+            slowed = await phase(b"b")
             proxy.clear_faults()
-            times.append(await round_trip(reader, writer, b"c"))
+            healed = await phase(b"c")
             writer.close()
-            return times
+            return clean, slowed, healed
 
     clean, slowed, healed = asyncio.run(scenario())
 
-    assert clean <= SLACK_S
-    assert 0.06 - 1e-3 <= slowed <= 0.06 + SLACK_S
-    assert healed <= SLACK_S
+    assert statistics.median(clean) <= SLACK_S
+    assert min(slowed) >= 0.06 - 1e-3
+    assert statistics.median(slowed) <= 0.06 + SLACK_S
+    assert statistics.median(healed) <= SLACK_S
