@@ -136,3 +136,12 @@ def test_no_body_makes_the_api_fail_with_a_5xx(path, body):
     reply = client.request("PUT" if path == "/faults" else "POST", path, headers=AUTH, content=body)
 
     assert reply.status_code in (200, 413, 422)
+
+
+@pytest.mark.parametrize("scheme", ["bearer", "BEARER", "Bearer"])
+def test_the_bearer_scheme_is_case_insensitive(scheme):
+    _, client = admin()
+
+    reply = client.get("/faults", headers={"Authorization": f"{scheme} {TOKEN}"})
+
+    assert reply.status_code == 200

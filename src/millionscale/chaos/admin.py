@@ -17,7 +17,6 @@ never a traceback.
 from __future__ import annotations
 
 import dataclasses
-import hmac
 import json
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -33,6 +32,7 @@ from millionscale.chaos.proxy import FaultProxy
 from millionscale.chaos.spec import faults_to_json, parse_faults, parse_partition, partition_to_json
 from millionscale.errors import ConfigError
 from millionscale.obs import MetricsMiddleware, health_routes
+from millionscale.web.bearer import bearer_matches
 
 __all__ = ["MAX_BODY_BYTES", "create_app"]
 
@@ -47,12 +47,10 @@ def _error(status: int, reason: str) -> JSONResponse:
 
 def create_app(proxy: FaultProxy, token: str) -> Starlette:
     """The admin API over ``proxy`` (which the caller starts and stops)."""
-    expected = f"Bearer {token}".encode()
 
     def guarded(handler: Handler) -> Handler:
         async def guard(request: Request) -> Response:
-            given = request.headers.get("authorization", "").encode("latin-1", "replace")
-            if not hmac.compare_digest(given, expected):
+            if not bearer_matches(request.headers.get("authorization"), token):
                 return JSONResponse(
                     {"error": "missing or wrong admin token"},
                     status_code=401,

@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import hmac
 import json
 import os
 import signal
@@ -37,6 +36,7 @@ from millionscale.lb.policies import POLICIES
 from millionscale.lb.proxy import Balancer, parse_backend
 from millionscale.obs.logging import configure_logging
 from millionscale.topology.state import StateDir
+from millionscale.web.bearer import bearer_matches
 
 log = structlog.get_logger()
 
@@ -51,7 +51,6 @@ def _json(status: int, data: Any) -> Reply:
 
 def admin_handler(balancer: Balancer, token: str) -> Handler:
     """The admin API over the same HTTP server code as the public side."""
-    expected = f"Bearer {token}".encode()
 
     async def handle(request: Request) -> Reply:
         path = request.target.split(b"?", 1)[0].decode("latin-1")
@@ -59,8 +58,7 @@ def admin_handler(balancer: Balancer, token: str) -> Handler:
             return _json(200, {"status": "ok"})
         if path == "/metrics" and request.method == "GET":
             return Reply(200, [(b"content-type", CONTENT_TYPE_LATEST.encode())], generate_latest())
-        given = dict(request.headers).get(b"authorization", b"")
-        if not hmac.compare_digest(given, expected):
+        if not bearer_matches(dict(request.headers).get(b"authorization"), token):
             return error_reply(401, "missing or wrong admin token")
         try:
             return _admin(balancer, request.method, path, request.body)
