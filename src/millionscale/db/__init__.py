@@ -23,6 +23,7 @@ from millionscale.db.routing import (
     RoutingPolicy,
     Strong,
     UseNode,
+    WaitForPrimary,
     WaitUntil,
 )
 from millionscale.db.session import Session
@@ -46,6 +47,7 @@ __all__ = [
     "Session",
     "Strong",
     "UseNode",
+    "WaitForPrimary",
     "WaitUntil",
     "format_lsn",
     "keep_recent",

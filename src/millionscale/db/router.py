@@ -14,6 +14,11 @@ Guarantees:
   at most ``catch_up_wait_s`` for a replica to replay the session's last
   write, then runs on the primary; other reads fall back to the primary at
   once when no replica qualifies.
+- No request enters the pool of a node the router knows is out of rotation
+  (it failed its last check, or answers in the wrong role): such a pool can
+  only reconnect in the background, and a request in it would wait out the
+  acquire timeout. Work that needs the primary while it is out waits for the
+  next poll that finds one (at most ``failover_wait_s``).
 - :meth:`Router.run_read` survives a replica dying under it: a connection
   error retries the work once on another node (the primary at worst) and
   takes the replica out of rotation until a health check passes again.
@@ -50,6 +55,7 @@ from millionscale.db.routing import (
     Routing,
     RoutingPolicy,
     UseNode,
+    WaitForPrimary,
 )
 from millionscale.db.session import Session
 from millionscale.db.staleness import LsnSample, keep_recent, staleness_bound
@@ -119,6 +125,11 @@ class _Health:
     reason: str
     in_recovery: bool | None = None
     timeline: int = 0  # a primary's timeline; 0 for a standby or unknown
+
+
+class NodeOutOfRotation(psycopg.OperationalError):
+    """The router refused to hand out a connection to a node it knows is out of
+    rotation; nothing was sent. A connection error for the retry logic."""
 
 
 def _address(dsn: str) -> str:
@@ -324,7 +335,12 @@ class Router:
                 if committing or not retry or self._clock() >= deadline:
                     raise
                 self._write_retries += 1
-                await self._primary_lost(node, first_line(error))
+                if error.sqlstate in _PRIMARY_MOVED:
+                    # Alive but read-only (drained): it stays in rotation for reads
+                    # until a poll finds the next primary.
+                    await self._next_poll_before(deadline, first_line(error))
+                else:
+                    await self._primary_lost(node, first_line(error))
                 continue
             self._committed(row, session)
             return result
@@ -338,7 +354,8 @@ class Router:
         Wrap several statements in ``conn.transaction()`` for one snapshot.
         Errors inside the block are not retried (see :meth:`run_read`).
         """
-        node = await self._route_read(session, consistency, exclude=set())
+        deadline = self._clock() + self._failover_wait_s
+        node = await self._route_read(session, consistency, exclude=set(), deadline=deadline)
         async with self._use(node) as conn:
             yield conn
 
@@ -356,7 +373,7 @@ class Router:
         failed: set[str] = set()
         deadline = self._clock() + self._failover_wait_s
         while True:
-            node = await self._route_read(session, consistency, exclude=failed)
+            node = await self._route_read(session, consistency, exclude=failed, deadline=deadline)
             try:
                 async with self._use(node) as conn:
                     return await work(conn)
@@ -434,8 +451,15 @@ class Router:
         return tuple(states)
 
     async def _route_read(
-        self, session: Session | None, consistency: Consistency, exclude: set[str]
+        self,
+        session: Session | None,
+        consistency: Consistency,
+        *,
+        exclude: set[str],
+        deadline: float,
     ) -> str:
+        """The node the routing core picks; waits while it says wait (for replicas to
+        catch up, at most its deadline; for a primary, at most ``deadline``)."""
         if isinstance(consistency, ReadYourWrites) and session is not None:
             known = [x for x in (consistency.min_lsn, session.last_write_lsn) if x is not None]
             consistency = ReadYourWrites(max(known, default=None))
@@ -449,6 +473,9 @@ class Router:
             if isinstance(decision, UseNode):
                 self._fallbacks += decision.fallback
                 return decision.node
+            if isinstance(decision, WaitForPrimary):
+                await self._next_poll_before(deadline, decision.reason)
+                continue
             if not waited:
                 self._waits += 1
                 waited = True
@@ -490,9 +517,21 @@ class Router:
         ]
         await asyncio.gather(*(one(name) for name in replicas))
 
+    def _serves(self, name: str) -> bool:
+        """In rotation, in the role the router gives it (a primary that answers as one,
+        a replica in recovery)."""
+        health = self._health[name]
+        return health.healthy and health.in_recovery is (name != self._primary)
+
     @contextlib.asynccontextmanager
     async def _use(self, node: str, *, read: bool = True) -> AsyncIterator[Connection]:
-        """A pooled connection to ``node``; a lost connection takes the node out."""
+        """A pooled connection to ``node``; a lost connection takes the node out.
+
+        A node out of rotation is refused at once (:class:`NodeOutOfRotation`),
+        never waited for in its pool.
+        """
+        if not self._serves(node):
+            raise NodeOutOfRotation(f"{node} is out of rotation: {self._health[node].reason}")
         self._outstanding[node] += read
         try:
             async with self._pools[node].connection(timeout=self._acquire_timeout_s) as conn:
@@ -574,24 +613,26 @@ class Router:
         log.info(f"db primary is now {new} (was {old}), timeline {best}", node=new)
 
     def _primary_ready(self) -> bool:
-        health = self._health[self._primary]
-        return health.healthy and health.in_recovery is False
+        return self._serves(self._primary)
 
     async def _await_primary(self, deadline: float) -> str:
         """The primary's name once one answers; DatabaseError after ``deadline``."""
         while not self._primary_ready():
-            remaining = deadline - self._clock()
-            if remaining <= 0:
-                reason = self._health[self._primary].reason
-                raise DatabaseError(
-                    f"no primary within {self._failover_wait_s:.0f} s ({self._primary}: {reason})",
-                    hint="a failover may be under way or have been refused; see "
-                    "'millionscale db status'",
-                )
-            with contextlib.suppress(TimeoutError):
-                async with asyncio.timeout(remaining):
-                    await self.next_poll()
+            await self._next_poll_before(deadline, self._health[self._primary].reason)
         return self._primary
+
+    async def _next_poll_before(self, deadline: float, reason: str) -> None:
+        """Wait for the next health poll, or until ``deadline``; past it, DatabaseError."""
+        remaining = deadline - self._clock()
+        if remaining <= 0:
+            raise DatabaseError(
+                f"no primary within {self._failover_wait_s:.0f} s ({self._primary}: {reason})",
+                hint="a failover may be under way or have been refused; see "
+                "'millionscale db status'",
+            )
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(remaining):
+                await self.next_poll()
 
     async def _primary_lost(self, node: str, reason: str) -> None:
         """The primary failed a write: out until a check passes, and the pool's idle

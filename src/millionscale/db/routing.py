@@ -16,6 +16,12 @@ Rules, in order (each decision carries a one-line ``reason`` saying which applie
    that may still catch up waits until ``started_at + catch_up_wait_s`` (the
    shell re-asks after each health poll); every other case, and that one
    past its deadline, falls back to the primary. A read is never refused.
+6. A read or write whose node is the primary while the primary is out of
+   rotation (it failed its last check, or no longer answers as a primary)
+   waits for a primary (:class:`WaitForPrimary`): the shell re-decides after
+   each health poll, so the work runs on the next primary as soon as one
+   answers, or on a replica that qualifies meanwhile. It never enters the pool
+   of a node known to be down, where it could only wait out the acquire timeout.
 """
 
 from __future__ import annotations
@@ -39,6 +45,7 @@ __all__ = [
     "RoutingPolicy",
     "Strong",
     "UseNode",
+    "WaitForPrimary",
     "WaitUntil",
 ]
 
@@ -123,7 +130,15 @@ class WaitUntil:
     reason: str
 
 
-Decision = UseNode | WaitUntil
+@dataclass(frozen=True, slots=True)
+class WaitForPrimary:
+    """The work needs the primary and the primary is out of rotation: ask again after
+    the next health poll (the shell bounds the wait by its failover wait)."""
+
+    reason: str
+
+
+Decision = UseNode | WaitUntil | WaitForPrimary
 
 
 @dataclass(frozen=True, slots=True)
@@ -148,8 +163,8 @@ class Routing:
         self.policy = policy or RoutingPolicy()
         self._rng = rng or random.Random()
 
-    def write(self, nodes: Sequence[NodeState]) -> UseNode:
-        return UseNode(_primary(nodes).name, "writes go to the primary")
+    def write(self, nodes: Sequence[NodeState]) -> UseNode | WaitForPrimary:
+        return _on_primary(nodes, UseNode(_primary(nodes).name, "writes go to the primary"))
 
     def read(
         self,
@@ -165,6 +180,17 @@ class Routing:
         ``exclude`` names nodes a first attempt failed on; the primary is never
         excluded, since it is every read's last resort.
         """
+        decision = self._read(nodes, consistency, now, started_at, exclude)
+        return _on_primary(nodes, decision) if isinstance(decision, UseNode) else decision
+
+    def _read(
+        self,
+        nodes: Sequence[NodeState],
+        consistency: Consistency,
+        now: float,
+        started_at: float | None,
+        exclude: Collection[str],
+    ) -> UseNode | WaitUntil:
         primary = _primary(nodes)
         if isinstance(consistency, Strong):
             return UseNode(primary.name, "strong read goes to the primary")
@@ -214,6 +240,14 @@ class Routing:
 
 def _load(node: NodeState) -> str:
     return f"{node.outstanding} outstanding, lag {node.lag_s:.3g} s"
+
+
+def _on_primary(nodes: Sequence[NodeState], decision: UseNode) -> UseNode | WaitForPrimary:
+    """``decision``, unless it names the primary while the primary is out of rotation."""
+    primary = _primary(nodes)
+    if decision.node != primary.name or primary.healthy:
+        return decision
+    return WaitForPrimary(f"{decision.reason}, which is out of rotation: waiting for a primary")
 
 
 def _primary(nodes: Sequence[NodeState]) -> NodeState:
