@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -70,6 +71,7 @@ def test_a_malformed_request_is_refused_before_any_backend(what, data, status):
 
     assert status_of(answer) == status, (what, answer[:200])
     assert b"connection: close" in answer.lower()
+    assert set(json.loads(answer.split(b"\r\n\r\n", 1)[1])) == {"detail"}  # as the app's
     assert served == 1  # only the good request after it
     assert status_of(after) == 200
 

@@ -32,6 +32,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from millionscale.aio import run_main
 from millionscale.errors import ConfigError
 from millionscale.lb.http import Handler, Reply, Request, error_reply, serve
+from millionscale.lb.paths import DEFAULT_PRIVATE_PATHS
 from millionscale.lb.policies import POLICIES
 from millionscale.lb.proxy import Balancer, parse_backend
 from millionscale.obs.logging import configure_logging
@@ -93,7 +94,11 @@ def _admin(balancer: Balancer, method: str, path: str, body: bytes) -> Reply:
 
 
 async def run(args: argparse.Namespace, token: str) -> None:
-    balancer = Balancer(policy=args.policy, hash_header=args.hash_header)
+    balancer = Balancer(
+        policy=args.policy,
+        hash_header=args.hash_header,
+        private_paths=tuple(args.private_path or DEFAULT_PRIVATE_PATHS),
+    )
     for text in args.backend:
         name, host, port = parse_backend(text)
         balancer.add(name, host, port, initial=True)
@@ -119,6 +124,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--backend", action="append", default=[], help="name=host:port")
     parser.add_argument("--policy", default="p2c-ewma", choices=sorted(POLICIES))
     parser.add_argument("--hash-header", default=None, help="for --policy consistent-hash")
+    parser.add_argument(
+        "--private-path",
+        action="append",
+        default=None,
+        help="answered 404 and never forwarded, however spelled (default: /metrics; "
+        "repeat for more; '' forwards everything)",
+    )
     parser.add_argument("--state-dir", type=Path, default=None)
     parser.add_argument("--name", default="lb")
     args = parser.parse_args(argv)

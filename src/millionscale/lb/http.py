@@ -801,8 +801,8 @@ def status_line(status: int) -> bytes:
 def error_bytes(
     status: int, reason: str, *, keep_alive: bool, request_id: bytes | None = None
 ) -> bytes:
-    """A whole JSON error answer ``{"error": reason}``."""
-    body = (json.dumps({"error": reason}) + "\n").encode()
+    """A whole JSON error answer ``{"detail": reason}`` (FastAPI's shape, as the app's)."""
+    body = (json.dumps({"detail": reason}) + "\n").encode()
     return b"".join(
         (
             status_line(status),
@@ -839,7 +839,9 @@ Handler = Callable[[Request], Awaitable[Reply]]
 
 
 def error_reply(status: int, reason: str) -> Reply:
-    body = (json.dumps({"error": reason}) + "\n").encode()
+    """An admin API's JSON error: ``detail`` as everywhere, and ``error`` as well until
+    every admin client reads ``detail`` (``topology/admin.py`` reads ``error``)."""
+    body = (json.dumps({"detail": reason, "error": reason}) + "\n").encode()
     return Reply(status, [(b"content-type", b"application/json")], body)
 
 

@@ -34,6 +34,10 @@ Every decision is a core's (:mod:`.policies`, :mod:`.health`, :mod:`.outlier`,
   answered), 503 (none serving) or 504 (timeout). A backend that fails after
   its response started leaves the client's connection cut (the only way
   HTTP/1.1 can say the body is incomplete).
+- **Private paths.** A request for a backend's ``/metrics`` (or another of
+  :mod:`.paths`' private paths, however spelled) is answered 404 here and
+  never forwarded: metrics are read on the private side, not through the
+  public one.
 - **Health checks** GET ``/readyz`` on every backend on the health core's
   schedule; **drain** stops new requests and removes the backend once its
   outstanding requests are done (or the drain times out).
@@ -77,6 +81,7 @@ from millionscale.lb.http import (
 from millionscale.lb.metrics import EJECTIONS, HEALTHY, REFUSED, BackendMetrics, backend_metrics
 from millionscale.lb.outcome import ConnectionFailure, Outcome
 from millionscale.lb.outlier import OutlierDetector
+from millionscale.lb.paths import DEFAULT_PRIVATE_PATHS, PrivatePaths
 from millionscale.lb.policies import BackendView, Ewma, NoBackend, make_policy
 from millionscale.lb.retry import RETRY_STATUSES, GiveUp, Retries
 
@@ -543,6 +548,10 @@ class _Forward:
         self.started = 0.0
         hash_header = balancer.hash_header
         self.key = head.header(hash_header) if hash_header is not None else None
+        if balancer.private_paths.refuses(head.target):
+            REFUSED.labels("404").inc()
+            self._error(404, "not found")
+            return
         self._attempt()
 
     # -- attempts ---------------------------------------------------------------------
@@ -785,8 +794,10 @@ class Balancer:
         pool_idle_s: float = POOL_IDLE_S,
         hash_header: str | None = None,
         replay_bytes: int = REPLAY_BYTES,
+        private_paths: tuple[str, ...] = DEFAULT_PRIVATE_PATHS,
     ) -> None:
         self.policy = make_policy(policy, rng=rng)
+        self.private_paths = PrivatePaths(private_paths)  # answered 404, never forwarded
         self.clock = clock
         self.backends: dict[str, Backend] = {}
         self.outliers = OutlierDetector()
