@@ -62,14 +62,20 @@ What is measured:
 The goals from the issue: throughput >= 40% of HAProxy's, and under 1 ms of
 added p99 at half of our own capacity. Both verdicts are printed as measured.
 Runs during which other processes on the machine used over 5% of a CPU (a
-test suite, say) are run again, at most 3 times, after waiting for a quiet
-second; medians leave out the runs still disturbed when any run was spared,
-and the JSON keeps each run's ``foreign_cpu``, ``foreign_top`` and
-``disturbed`` flag.
+test suite, say) are run again, at most ``--attempts`` times (3), after waiting
+at most ``--quiet-wait-s`` (120 s) for a quiet second; medians leave out the
+runs still disturbed when any run was spared, and the JSON keeps each run's
+``foreign_cpu``, ``foreign_top`` and ``disturbed`` flag, each median with the
+number of runs it is the median of (``max_requests_per_s_over_runs``), and the
+command line, date and machine that wrote it.
+
+``--latency-rounds 0`` skips the added-latency part (and ``--profile-seconds
+0`` the profile); every other count and duration must be at least 1.
 
     .venv/bin/python -m millionscale.servers.install --peers   # nginx, wrk, haproxy
     .venv/bin/python bench/lb_throughput.py [--rounds 3] [--wrk-seconds 10]
-        [--latency-seconds 10] [--profile-seconds 10] [--json bench/results/lb_throughput.json]
+        [--latency-rounds 3] [--latency-seconds 10] [--profile-seconds 10]
+        [--attempts 3] [--quiet-wait-s 120] [--json bench/results/lb_throughput.json]
 """
 
 from __future__ import annotations
@@ -80,7 +86,6 @@ import collections
 import functools
 import json
 import os
-import platform
 import re
 import secrets
 import shutil
@@ -102,6 +107,7 @@ from rich.table import Table
 from millionscale.bench.generator import run_open_loop
 from millionscale.bench.http import HttpTransport, classify_exception
 from millionscale.bench.outcome import OK, Outcome
+from millionscale.bench.provenance import at_least, over_runs, provenance
 from millionscale.servers import free_port
 from millionscale.servers.process import descendants, log_tail, spawn, terminate
 
@@ -119,8 +125,9 @@ DELIVERED_SHARE = 0.95
 GENERATOR_P99_LIMIT_MS = 10.0  # as bench/loadgen_ceiling.py
 READY_TIMEOUT_S = 20.0
 # Other processes on the machine (a test suite, say) must not share the cores: a run
-# during which they used more than this many CPUs is run again, at most ATTEMPTS times,
-# each after waiting (at most QUIET_WAIT_S) for a quiet second.
+# during which they used more than this many CPUs is run again, at most
+# Patience.attempts times, each after waiting (at most Patience.quiet_wait_s) for a
+# quiet second.
 FOREIGN_CPU_LIMIT = 0.05
 ATTEMPTS = 3
 QUIET_WAIT_S = 120
@@ -228,6 +235,14 @@ LAYERS = (
     ("asyncio streams, timeouts, tasks", ("asyncio/",)),
     ("uvloop", ("uvloop",)),
 )  # fmt: skip
+
+
+@dataclass(frozen=True, slots=True)
+class Patience:
+    """How hard :func:`undisturbed` tries for a run no other process disturbed."""
+
+    attempts: int = ATTEMPTS
+    quiet_wait_s: int = QUIET_WAIT_S
 
 
 @dataclass
@@ -384,11 +399,13 @@ def _foreign_cpu(before: dict[int, tuple[str, int]], seconds: float) -> tuple[fl
     return sum(used.values()) / scale, top
 
 
-def undisturbed(run: Callable[[], dict[str, Any]], say: Callable[[str], None]) -> dict[str, Any]:
+def undisturbed(
+    run: Callable[[], dict[str, Any]], say: Callable[[str], None], patience: Patience
+) -> dict[str, Any]:
     """``run()`` on a quiet machine: waits for one, and runs again when others used the CPUs."""
     result: dict[str, Any] = {}
-    for attempt in range(ATTEMPTS):
-        for _ in range(QUIET_WAIT_S):
+    for attempt in range(patience.attempts):
+        for _ in range(patience.quiet_wait_s):
             before, started = _process_ticks(), time.monotonic()
             time.sleep(1)
             if _foreign_cpu(before, time.monotonic() - started)[0] <= FOREIGN_CPU_LIMIT:
@@ -403,7 +420,7 @@ def undisturbed(run: Callable[[], dict[str, Any]], say: Callable[[str], None]) -
             break
         say(
             f"  other processes used {result['foreign_cpu']:.2f} CPU meanwhile "
-            f"({result['foreign_top']}; attempt {attempt + 1} of {ATTEMPTS})"
+            f"({result['foreign_top']}; attempt {attempt + 1} of {patience.attempts})"
         )
     return result
 
@@ -450,7 +467,7 @@ def _keeps_up(step: dict[str, Any]) -> bool:
 
 
 def generator_ceiling(
-    targets: list[Target], needed: float, say: Callable[[str], None]
+    targets: list[Target], needed: float, say: Callable[[str], None], patience: Patience
 ) -> tuple[float, list[Any]]:
     """The highest stepped rate at which our generator keeps up against every one of ``targets``."""
     steps: list[dict[str, Any]] = []
@@ -460,7 +477,7 @@ def generator_ceiling(
         held = True
         for target in targets:
             step = undisturbed(
-                functools.partial(open_loop, target.url, rate, GENERATOR_STEP_S), say
+                functools.partial(open_loop, target.url, rate, GENERATOR_STEP_S), say, patience
             )
             steps.append({"target": target.name, **step})
             held = held and _keeps_up(step)
@@ -523,15 +540,93 @@ def profile(pid: int, url: str, seconds: int, out: Path) -> dict[str, Any]:
     }
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--rounds", type=int, default=3)
-    parser.add_argument("--wrk-seconds", type=int, default=10)
-    parser.add_argument("--latency-rounds", type=int, default=3)
-    parser.add_argument("--latency-seconds", type=float, default=10.0)
-    parser.add_argument("--profile-seconds", type=int, default=10)
+def measure_latency(
+    direct: Target,
+    proxies: list[Target],
+    maxima: dict[str, float],
+    args: argparse.Namespace,
+    say: Callable[[str], None],
+    advance: Callable[[], None],
+    patience: Patience,
+) -> dict[str, Any]:
+    """Added p50/p99 of every proxy at half its capacity (or the generator's limit)."""
+    latency: dict[str, Any] = {}
+    wanted = {t.name: maxima[t.name] / 2 for t in proxies}
+    fastest = next(t for t in proxies if t.name == HAPROXY)
+    ceiling, ceiling_steps = generator_ceiling(
+        [direct, fastest], max(wanted.values()), say, patience
+    )
+    usable = max(ceiling, GENERATOR_START_RATE) * GENERATOR_HEADROOM
+    latency["generator_ceiling_requests_per_s"] = ceiling
+    latency["generator_usable_requests_per_s"] = usable
+    latency["generator_steps"] = ceiling_steps
+    for target in proxies:
+        rate = min(wanted[target.name], usable)
+        pairs: dict[str, list[dict[str, Any]]] = {"direct": [], "proxied": []}
+        for _ in range(args.latency_rounds):
+            for side, url in (("direct", direct.url), ("proxied", target.url)):
+                run = functools.partial(open_loop, url, rate, args.latency_seconds)
+                pairs[side].append(undisturbed(run, say, patience))
+        median = {
+            (side, q): statistics.median(_clean(runs, f"{q}_ms"))
+            for side, runs in pairs.items()
+            for q in ("p50", "p99")
+        }
+        latency[target.name] = {
+            "half_capacity": wanted[target.name],
+            "rate": rate,
+            "reached_half_capacity": rate >= wanted[target.name],
+            "pairs": args.latency_rounds,
+            "p50_direct_ms": median["direct", "p50"],
+            "p50_proxied_ms": median["proxied", "p50"],
+            "p99_direct_ms": median["direct", "p99"],
+            "p99_proxied_ms": median["proxied", "p99"],
+            "added_p50_ms": median["proxied", "p50"] - median["direct", "p50"],
+            "added_p99_ms": median["proxied", "p99"] - median["direct", "p99"],
+            "generator_kept_up_direct": all(_keeps_up(r) for r in pairs["direct"]),
+            "proxied_delivered": all(
+                r["errors"] == 0 and r["throughput"] >= DELIVERED_SHARE * rate
+                for r in pairs["proxied"]
+            ),
+            "runs": pairs,
+        }
+        say(
+            f"{target.name} at {rate:,.0f}/s: p99 {median['proxied', 'p99']:.3f} ms "
+            f"proxied, {median['direct', 'p99']:.3f} ms direct"
+            + (
+                ""
+                if latency[target.name]["generator_kept_up_direct"]
+                else " [red](the generator fell behind even direct: not a finding)[/]"
+            )
+        )
+        advance()
+    direct_p99s = [r["p99_ms"] for name in wanted for r in latency[name]["runs"]["direct"]]
+    latency["direct_p99_range_ms"] = [min(direct_p99s), max(direct_p99s)]
+    return latency
+
+
+def parse_arguments(argv: list[str] | None = None) -> argparse.Namespace:
+    """The command line; a usage error (exit 2) for a count or duration out of range."""
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--rounds", type=at_least(1), default=3, help="wrk runs per target")
+    parser.add_argument("--wrk-seconds", type=at_least(1), default=10)
+    parser.add_argument(
+        "--latency-rounds", type=at_least(0), default=3, help="pairs per proxy; 0 skips latency"
+    )
+    parser.add_argument("--latency-seconds", type=at_least(1, float), default=10.0)
+    parser.add_argument("--profile-seconds", type=at_least(0), default=10, help="0 skips it")
+    parser.add_argument("--attempts", type=at_least(1), default=ATTEMPTS)
+    parser.add_argument("--quiet-wait-s", type=at_least(0), default=QUIET_WAIT_S)
     parser.add_argument("--json", type=Path, default=Path("bench/results/lb_throughput.json"))
-    args = parser.parse_args()
+    return parser.parse_args(argv)
+
+
+def main() -> None:
+    args = parse_arguments()
+    written_by = provenance()
+    patience = Patience(args.attempts, args.quiet_wait_s)
     console = Console() if sys.stdout.isatty() else Console(width=110)
     if os.cpu_count() != 2:
         console.print(
@@ -541,7 +636,7 @@ def main() -> None:
 
     started: list[subprocess.Popen[bytes]] = []
     throughput: dict[str, list[dict[str, float]]] = {}
-    latency: dict[str, dict[str, Any]] = {}
+    latency: dict[str, Any] = {}
     shares: dict[str, Any] = {}
     with tempfile.TemporaryDirectory() as tmp, Progress(console=console) as progress:
         try:
@@ -556,7 +651,8 @@ def main() -> None:
             for round_ in range(args.rounds):
                 shift = round_ % len(targets)
                 for target in targets[shift:] + targets[:shift]:
-                    run = undisturbed(functools.partial(run_wrk, target.url, args.wrk_seconds), say)
+                    wrk = functools.partial(run_wrk, target.url, args.wrk_seconds)
+                    run = undisturbed(wrk, say, patience)
                     throughput[target.name].append(run)
                     say(
                         f"round {round_ + 1} {target.name}: {run['requests_per_s']:,.0f} req/s, "
@@ -564,65 +660,23 @@ def main() -> None:
                         + (f", {run['errors']:.0f} ERRORS" if run["errors"] else "")
                     )
                     progress.advance(task)
-            maxima = {
-                name: statistics.median(_clean(runs, "requests_per_s"))
-                for name, runs in throughput.items()
+            over = {
+                name: over_runs(_clean(runs, "requests_per_s")) for name, runs in throughput.items()
             }
+            maxima = {name: figures["median"] for name, figures in over.items()}
 
             direct, proxies = targets[0], targets[1:]
-            wanted = {t.name: maxima[t.name] / 2 for t in proxies}
-            fastest = next(t for t in proxies if t.name == HAPROXY)
-            ceiling, ceiling_steps = generator_ceiling([direct, fastest], max(wanted.values()), say)
-            usable = max(ceiling, GENERATOR_START_RATE) * GENERATOR_HEADROOM
-            latency["generator_ceiling_requests_per_s"] = ceiling
-            latency["generator_usable_requests_per_s"] = usable
-            latency["generator_steps"] = ceiling_steps
-            task = progress.add_task("added p99 (open loop)", total=len(proxies))
-            for target in proxies:
-                rate = min(wanted[target.name], usable)
-                pairs: dict[str, list[dict[str, Any]]] = {"direct": [], "proxied": []}
-                for _ in range(args.latency_rounds):
-                    for side, url in (("direct", direct.url), ("proxied", target.url)):
-                        pairs[side].append(
-                            undisturbed(
-                                functools.partial(open_loop, url, rate, args.latency_seconds), say
-                            )
-                        )
-                median = {
-                    (side, q): statistics.median(_clean(runs, f"{q}_ms"))
-                    for side, runs in pairs.items()
-                    for q in ("p50", "p99")
-                }
-                latency[target.name] = {
-                    "half_capacity": wanted[target.name],
-                    "rate": rate,
-                    "reached_half_capacity": rate >= wanted[target.name],
-                    "p50_direct_ms": median["direct", "p50"],
-                    "p50_proxied_ms": median["proxied", "p50"],
-                    "p99_direct_ms": median["direct", "p99"],
-                    "p99_proxied_ms": median["proxied", "p99"],
-                    "added_p50_ms": median["proxied", "p50"] - median["direct", "p50"],
-                    "added_p99_ms": median["proxied", "p99"] - median["direct", "p99"],
-                    "generator_kept_up_direct": all(_keeps_up(r) for r in pairs["direct"]),
-                    "proxied_delivered": all(
-                        r["errors"] == 0 and r["throughput"] >= DELIVERED_SHARE * rate
-                        for r in pairs["proxied"]
-                    ),
-                    "runs": pairs,
-                }
-                say(
-                    f"{target.name} at {rate:,.0f}/s: p99 {median['proxied', 'p99']:.3f} ms "
-                    f"proxied, {median['direct', 'p99']:.3f} ms direct"
-                    + (
-                        ""
-                        if latency[target.name]["generator_kept_up_direct"]
-                        else " [red](the generator fell behind even direct: not a finding)[/]"
-                    )
+            if args.latency_rounds > 0:
+                task = progress.add_task("added p99 (open loop)", total=len(proxies))
+                latency = measure_latency(
+                    direct,
+                    proxies,
+                    maxima,
+                    args,
+                    say,
+                    functools.partial(progress.advance, task),
+                    patience,
                 )
-                progress.advance(task)
-
-            direct_p99s = [r["p99_ms"] for name in wanted for r in latency[name]["runs"]["direct"]]
-            latency["direct_p99_range_ms"] = [min(direct_p99s), max(direct_p99s)]
 
             if args.profile_seconds > 0:
                 ours = next(t for t in proxies if t.name == PROFILED)
@@ -643,7 +697,7 @@ def main() -> None:
         "+p50, +p99: through the proxy minus straight to the backend, open loop at the rate "
         "in 'at' (half the proxy's max; * the generator's limit, below that)",
     )
-    columns = ("proxy", "max req/s", "vs HAProxy", "CPU0", "CPU1", "at", "+p50", "+p99")
+    columns = ("proxy", "max req/s", "runs", "vs HAProxy", "CPU0", "CPU1", "at", "+p50", "+p99")
     for column in columns:
         table.add_column(column, justify="left" if column == "proxy" else "right")
     for name, runs in throughput.items():
@@ -660,6 +714,7 @@ def main() -> None:
         table.add_row(
             name,
             f"{maxima[name]:,.0f}",
+            str(over[name]["run_count"]),
             f"{maxima[name] / haproxy:.2f}x",
             *(f"{b:.0%}" for b in busy),
             rate,
@@ -667,12 +722,15 @@ def main() -> None:
             added_p99,
         )
     console.print(table)
-    low, high = latency["direct_p99_range_ms"]
-    console.print(
-        f"our open-loop generator kept up to {ceiling:,.0f}/s (direct and through {HAPROXY}), "
-        f"so it is used up to {usable:,.0f}/s; its own p99 straight to the backend ranged "
-        f"{low:.2f}-{high:.2f} ms over the direct runs (the noise floor)"
-    )
+    if latency:
+        low, high = latency["direct_p99_range_ms"]
+        console.print(
+            f"our open-loop generator kept up to "
+            f"{latency['generator_ceiling_requests_per_s']:,.0f}/s (direct and through "
+            f"{HAPROXY}), so it is used up to {latency['generator_usable_requests_per_s']:,.0f}/s; "
+            f"its own p99 straight to the backend ranged {low:.2f}-{high:.2f} ms over the "
+            "direct runs (the noise floor)"
+        )
     for name in maxima:
         if name in latency:
             data = latency[name]
@@ -683,28 +741,33 @@ def main() -> None:
                 f"{data['p99_proxied_ms']:.2f} ms proxied"
             )
     goals = {}
+    verdict = {True: "[green]holds[/]", False: "[red]does not hold[/]"}
     for name in OURS:
         ratio = maxima[name] / haproxy
-        added = latency[name]["added_p99_ms"]
-        measured = latency[name]
+        measured = latency.get(name)
         held: bool | None = None  # not measured at half capacity, or the generator fell behind
-        if measured["reached_half_capacity"] and measured["generator_kept_up_direct"]:
-            held = added < ADDED_P99_GOAL_MS
+        if measured and measured["reached_half_capacity"] and measured["generator_kept_up_direct"]:
+            held = measured["added_p99_ms"] < ADDED_P99_GOAL_MS
         goals[name] = {
             "throughput_ratio_to_haproxy": ratio,
             "throughput_goal_held": ratio >= THROUGHPUT_GOAL,
-            "added_p99_ms": added,
-            "added_p99_at_half_capacity": measured["reached_half_capacity"],
+            "added_p99_ms": measured["added_p99_ms"] if measured else None,
+            "added_p99_at_half_capacity": measured["reached_half_capacity"] if measured else None,
             "latency_goal_held": held,
         }
-        verdict = {True: "[green]holds[/]", False: "[red]does not hold[/]"}
-        console.print(
+        sentence = (
             f"{name}: throughput {ratio:.0%} of HAProxy's (goal >= {THROUGHPUT_GOAL:.0%}): "
             + verdict[ratio >= THROUGHPUT_GOAL]
-            + f"; added p99 {added:+.3f} ms at {measured['rate']:,.0f}/s "
-            f"(goal < {ADDED_P99_GOAL_MS} ms at half capacity): "
-            + (verdict[held] if held is not None else "[yellow]not measured validly[/]")
         )
+        if measured:
+            sentence += (
+                f"; added p99 {measured['added_p99_ms']:+.3f} ms at {measured['rate']:,.0f}/s "
+                f"(goal < {ADDED_P99_GOAL_MS} ms at half capacity): "
+                + (verdict[held] if held is not None else "[yellow]not measured validly[/]")
+            )
+        else:
+            sentence += "; added p99 not measured (--latency-rounds 0)"
+        console.print(sentence)
     if shares:
         top = Table(title=f"{PROFILED} under wrk: where its time goes (py-spy, own time)")
         top.add_column("layer / function")
@@ -720,10 +783,16 @@ def main() -> None:
         json.dumps(
             {
                 "benchmark": "lb_throughput",
-                "machine": {"cpus": os.cpu_count(), "python": platform.python_version()},
+                **written_by,
                 "placement": {"proxy_cpu": PROXY_CPU, "backend_and_generators_cpu": REST_CPU},
-                "wrk": {"threads": 1, "connections": WRK_CONNECTIONS, "seconds": args.wrk_seconds},
+                "wrk": {
+                    "threads": 1,
+                    "connections": WRK_CONNECTIONS,
+                    "seconds": args.wrk_seconds,
+                    "rounds": args.rounds,
+                },
                 "max_requests_per_s": maxima,
+                "max_requests_per_s_over_runs": over,
                 "ratio_to_haproxy": {name: value / haproxy for name, value in maxima.items()},
                 "throughput_runs": throughput,
                 "latency": latency,
@@ -732,6 +801,7 @@ def main() -> None:
             },
             indent=2,
         )
+        + "\n"
     )
     console.print(f"written to {args.json}")
 
