@@ -1,6 +1,9 @@
 """Uploading photos: validated by decoding, stored whole or not at all."""
 
+import io
+
 import pytest
+from PIL import Image
 
 from conftest import PhotoApp, jpeg, png
 
@@ -18,7 +21,8 @@ def test_a_jpeg_is_stored_with_a_thumbnail_under_fingerprinted_urls(photos: Phot
     original = photos.anonymous.get(photo["url"])
     thumbnail = photos.anonymous.get(photo["thumbnail_url"])
     assert original.status_code == thumbnail.status_code == 200
-    assert original.content == jpeg(640, 480)
+    stored = Image.open(io.BytesIO(original.content))
+    assert (stored.format, stored.size) == ("JPEG", (640, 480))  # re-encoded without metadata
     assert "immutable" in original.headers["cache-control"]
     assert "max-age=31536000" in thumbnail.headers["cache-control"]
     assert len(photos.media_files()) == 2

@@ -5,7 +5,13 @@ Every response is JSON with a documented status. Errors are
 (the same answer for an unknown user and a wrong password), 403 for another
 user's photo, 404 for what does not exist, 400 for a bad cursor, 413 for an
 upload over the limit, 415 for a file that is not a decodable JPEG or PNG, 422
-for a body or parameter that does not validate (the field is named).
+for a body or parameter that does not validate (the field is named), 429 with
+``Retry-After`` for a login after too many failed ones (per account and per
+client address: :mod:`millionscale.web.throttle`).
+
+The session cookie is ``Secure`` when the request came over TLS (its scheme
+is https: directly, or ``X-Forwarded-Proto: https`` from a trusted proxy) or
+when ``SECURE_COOKIES`` says so.
 """
 
 from __future__ import annotations
@@ -42,6 +48,7 @@ from millionscale.photos.repository import (
     UsernameTaken,
 )
 from millionscale.web.sessions import SessionCookie, SessionStore
+from millionscale.web.throttle import LoginThrottle, MemoryFailureCounter
 
 __all__ = ["Services", "decode_cursor", "encode_cursor", "router"]
 
@@ -67,8 +74,10 @@ class Services:
         cookie: SessionCookie,
         media: MediaStore,
         max_upload_bytes: int,
+        throttle: LoginThrottle | None = None,
     ) -> None:
         self.repo = repo
+        self.throttle = throttle or LoginThrottle(MemoryFailureCounter())
         self.sessions = sessions
         self.cookie = cookie
         self.media = media
@@ -217,9 +226,17 @@ AUTH: Responses = {401: {"model": Detail, "description": "no valid session"}}
 NOT_FOUND: Responses = {404: {"model": Detail, "description": "no such thing"}}
 
 
-async def _start_session(svc: Services, response: Response, user: User) -> None:
+def _cookie_attributes(svc: Services, request: Request) -> dict[str, Any]:
+    """The session cookie's attributes; ``Secure`` too if the request came over TLS."""
+    attributes = svc.cookie.attributes()
+    if request.url.scheme == "https":
+        attributes["secure"] = True
+    return attributes
+
+
+async def _start_session(svc: Services, request: Request, response: Response, user: User) -> None:
     session_id = await svc.sessions.create(user.id)
-    response.set_cookie(value=svc.cookie.sign(session_id), **svc.cookie.attributes())  # type: ignore[arg-type]
+    response.set_cookie(value=svc.cookie.sign(session_id), **_cookie_attributes(svc, request))
 
 
 @router.post(
@@ -228,20 +245,37 @@ async def _start_session(svc: Services, response: Response, user: User) -> None:
     response_model=UserOut,
     responses={409: {"model": Detail, "description": "username taken"}},
 )
-async def signup(body: Credentials, response: Response, svc: ServicesDep) -> UserOut:
+async def signup(
+    body: Credentials, request: Request, response: Response, svc: ServicesDep
+) -> UserOut:
     """Create an account and log in."""
     password_hash = await run_in_threadpool(svc.hasher.hash, body.password)
     try:
         user = await svc.repo.create_user(body.username, password_hash)
     except UsernameTaken:
         raise HTTPException(409, "username taken") from None
-    await _start_session(svc, response, user)
+    await _start_session(svc, request, response, user)
     return UserOut(id=user.id, username=user.username)
 
 
-@router.post("/login", response_model=UserOut, responses=AUTH)
-async def login(body: LoginCredentials, response: Response, svc: ServicesDep) -> UserOut:
-    """Log in; the same 401 for an unknown user and a wrong password."""
+@router.post(
+    "/login",
+    response_model=UserOut,
+    responses={**AUTH, 429: {"model": Detail, "description": "too many failed logins"}},
+)
+async def login(
+    body: LoginCredentials, request: Request, response: Response, svc: ServicesDep
+) -> UserOut:
+    """Log in; the same 401 for an unknown user and a wrong password, 429 after too many."""
+    address = request.client.host if request.client else ""
+    attempt = await svc.throttle.attempt(body.username, address)
+    if attempt.refused is not None:
+        wait = attempt.refused.retry_after
+        raise HTTPException(
+            429,
+            f"too many failed logins; try again in {wait} s",
+            headers={"Retry-After": str(wait)},
+        )
     found = await svc.repo.credentials(body.username)
     stored = found[1] if found else svc.dummy_hash
     try:
@@ -251,7 +285,8 @@ async def login(body: LoginCredentials, response: Response, svc: ServicesDep) ->
         ok = False
     if not ok or found is None:
         raise HTTPException(401, "invalid username or password")
-    await _start_session(svc, response, found[0])
+    await svc.throttle.succeeded(attempt)
+    await _start_session(svc, request, response, found[0])
     return UserOut(id=found[0].id, username=found[0].username)
 
 
@@ -262,7 +297,14 @@ async def logout(request: Request, svc: ServicesDep) -> Response:
     if session_id is not None:
         await svc.sessions.delete(session_id)
     response = Response(status_code=204)
-    response.delete_cookie(svc.cookie.name, path="/")
+    attributes = _cookie_attributes(svc, request)
+    response.delete_cookie(
+        svc.cookie.name,
+        path="/",
+        secure=attributes["secure"],
+        httponly=True,
+        samesite=attributes["samesite"],
+    )
     return response
 
 

@@ -30,6 +30,7 @@ import argparse
 import asyncio
 import contextlib
 import hashlib
+import ipaddress
 import math
 import os
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -43,12 +44,15 @@ import psycopg
 import structlog
 from fastapi import FastAPI
 from fastapi.concurrency import run_in_threadpool
+from fastapi.exception_handlers import http_exception_handler
 from psycopg_pool import PoolTimeout
+from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import FileResponse, JSONResponse, Response
 from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from millionscale.cache.l2 import redis_address
 from millionscale.cache.tiered import CacheSettings, L1Admission, TieredCache
@@ -66,6 +70,7 @@ from millionscale.photos.cached import CachedPhotoRepository
 from millionscale.photos.media import MediaStore
 from millionscale.photos.repository import DB_SESSION, PostgresPhotoRepository
 from millionscale.photos.schema import migrate
+from millionscale.web.security import SecurityHeaders
 from millionscale.web.sessions import (
     PostgresSessionStore,
     RedisSessionStore,
@@ -73,6 +78,16 @@ from millionscale.web.sessions import (
     SessionStore,
 )
 from millionscale.web.shutdown import GRACE_S, CloseWhileDraining, GracefulShutdown, serve
+from millionscale.web.throttle import (
+    ACCOUNT_FAILURES,
+    ADDRESS_FAILURES,
+    WINDOW_S,
+    FailureCounter,
+    LoginThrottle,
+    PostgresFailureCounter,
+    RedisFailureCounter,
+    SlidingWindow,
+)
 
 __all__ = ["BodyLimit", "Settings", "StaticAssets", "create_app", "main"]
 
@@ -82,6 +97,17 @@ MAX_UPLOAD_BYTES = 10 * 1024 * 1024  # 10 MiB: a 12 MP phone JPEG is 3-5 MB
 IMMUTABLE = "public, max-age=31536000, immutable"
 DB_COOKIE = "ms_lsn"  # one year: URLs carry a content hash
 STATIC_DIR = Path(__file__).parent / "static"
+# Whose X-Forwarded-For and X-Forwarded-Proto are believed: loopback and the private
+# ranges, where a balancer in front of the web tier sits (Rails' ActionDispatch::RemoteIp
+# default). Anyone else's are ignored: the client is the socket's peer.
+TRUSTED_PROXIES = (
+    "127.0.0.0/8",
+    "::1/128",
+    "10.0.0.0/8",
+    "172.16.0.0/12",
+    "192.168.0.0/16",
+    "fc00::/7",
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -102,6 +128,10 @@ class Settings:
     # fronts the app (its topology sets DRAIN_SECONDS, e.g. web.shutdown.DRAIN_S).
     drain_s: float = 0.0
     grace_s: int = GRACE_S  # then give requests in flight this long to finish
+    trusted_proxies: tuple[str, ...] = TRUSTED_PROXIES  # addresses and networks
+    login_account_failures: int = ACCOUNT_FAILURES  # failed logins per account per window
+    login_address_failures: int = ADDRESS_FAILURES  # ... per client address per window
+    login_window_s: float = WINDOW_S
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None) -> Settings:
@@ -128,6 +158,16 @@ class Settings:
                 drain_s=_seconds("DRAIN_SECONDS", env.get("DRAIN_SECONDS", ""), 0.0),
                 grace_s=_whole_seconds(
                     "SHUTDOWN_GRACE_SECONDS", env.get("SHUTDOWN_GRACE_SECONDS", "")
+                ),
+                trusted_proxies=_networks("TRUSTED_PROXIES", env.get("TRUSTED_PROXIES")),
+                login_account_failures=_count(
+                    "LOGIN_ACCOUNT_FAILURES", env.get("LOGIN_ACCOUNT_FAILURES"), ACCOUNT_FAILURES
+                ),
+                login_address_failures=_count(
+                    "LOGIN_ADDRESS_FAILURES", env.get("LOGIN_ADDRESS_FAILURES"), ADDRESS_FAILURES
+                ),
+                login_window_s=_seconds(
+                    "LOGIN_WINDOW_SECONDS", env.get("LOGIN_WINDOW_SECONDS", ""), WINDOW_S
                 ),
             )
         except ValueError as error:
@@ -175,7 +215,30 @@ def _seconds(name: str, text: str, default: float) -> float:
         raise ValueError(f"{name} must be a number of seconds, not {text!r}") from None
     if not math.isfinite(value) or value < 0:
         raise ValueError(f"{name} must be 0 or more seconds, not {text!r}")
+    if value == 0 and name == "LOGIN_WINDOW_SECONDS":
+        raise ValueError(f"{name} must be more than 0 seconds, not {text!r}")
     return value
+
+
+def _networks(name: str, text: str | None) -> tuple[str, ...]:
+    """Comma-separated addresses or networks (``10.0.0.0/8``); unset means the default."""
+    if text is None:
+        return TRUSTED_PROXIES
+    networks = tuple(part.strip() for part in text.split(",") if part.strip())
+    for network in networks:
+        try:
+            ipaddress.ip_network(network, strict=False)
+        except ValueError:
+            raise ValueError(f"{name}: {network!r} is not an address or a network") from None
+    return networks
+
+
+def _count(name: str, text: str | None, default: int) -> int:
+    if text is None or not text.strip():
+        return default
+    if not text.strip().isdigit() or int(text) < 1:
+        raise ValueError(f"{name} must be a whole number of 1 or more, not {text!r}")
+    return int(text)
 
 
 def _replicas(text: str) -> dict[str, str]:
@@ -221,6 +284,8 @@ class DbSessionCookie:
         async def send_with_cookie(message: Message) -> None:
             if message["type"] == "http.response.start" and session.token() != before:
                 value = f"{DB_COOKIE}={session.token()}; Path=/; HttpOnly; SameSite=Lax"
+                if scope.get("scheme") == "https":
+                    value += "; Secure"
                 message = {
                     **message,
                     "headers": [*message.get("headers", []), (b"set-cookie", value.encode())],
@@ -307,7 +372,7 @@ class StaticAssets:
     async def serve(self, request: Request) -> Response:
         path = self.files.get(request.path_params["name"])
         if path is None:
-            return Response("not found", status_code=404)
+            raise HTTPException(404, "no such file")
         return FileResponse(path, headers={"Cache-Control": IMMUTABLE})
 
 
@@ -357,12 +422,24 @@ def create_app(settings: Settings, shutdown: GracefulShutdown | None = None) -> 
         if settings.cache_url
         else None
     )
+    # Failed logins are counted where the sessions are: every web server sees them.
+    failures: FailureCounter = (
+        RedisFailureCounter(redis_sessions.client, redis_sessions.address)
+        if redis_sessions is not None
+        else PostgresFailureCounter(PrimaryStatements(db_router))
+    )
+    throttle = LoginThrottle(
+        failures,
+        per_account=SlidingWindow(settings.login_account_failures, settings.login_window_s),
+        per_address=SlidingWindow(settings.login_address_failures, settings.login_window_s),
+    )
     services = Services(
         repo=truth if cache is None else CachedPhotoRepository(truth, cache),
         sessions=sessions,
         cookie=SessionCookie(settings.secret_key, secure=settings.secure_cookies),
         media=media,
         max_upload_bytes=settings.max_upload_bytes,
+        throttle=throttle,
     )
     assets = StaticAssets(STATIC_DIR)
 
@@ -414,7 +491,7 @@ def create_app(settings: Settings, shutdown: GracefulShutdown | None = None) -> 
         path = (settings.media_dir / relative).resolve()
         root = settings.media_dir.resolve()
         if root not in path.parents or not path.is_file():
-            return Response("not found", status_code=404)
+            raise HTTPException(404, "no such file")
         return FileResponse(path, headers={"Cache-Control": IMMUTABLE})
 
     app = FastAPI(
@@ -422,7 +499,14 @@ def create_app(settings: Settings, shutdown: GracefulShutdown | None = None) -> 
         version="1",
         summary="The reference photo-sharing app that every tier of millionscale scales.",
         lifespan=lifespan,
+        # The spec stays at /openapi.json; no Swagger UI or ReDoc, which FastAPI loads
+        # from a public CDN (blank offline, and scripts from elsewhere under our origin).
+        docs_url=None,
+        redoc_url=None,
         middleware=[
+            # The client's address and scheme from a trusted balancer, for everything below.
+            Middleware(ProxyHeadersMiddleware, trusted_hosts=list(settings.trusted_proxies)),
+            Middleware(SecurityHeaders),
             Middleware(MetricsMiddleware),
             Middleware(CloseWhileDraining, shutdown=shutdown),
             Middleware(DbSessionCookie),
@@ -451,6 +535,14 @@ def create_app(settings: Settings, shutdown: GracefulShutdown | None = None) -> 
             headers={"Retry-After": "1"},
         )
 
+    async def http_error(request: Request, error: Exception) -> Response:
+        # A browser asking for a page that is not there gets a page; API clients, JSON.
+        assert isinstance(error, HTTPException)
+        if error.status_code == 404 and pages.wants_html(request):
+            return await pages.not_found(request, f"page {request.url.path}")
+        return await http_exception_handler(request, error)
+
+    app.add_exception_handler(HTTPException, http_error)
     for kind in (psycopg.OperationalError, PoolTimeout, DatabaseError):
         app.add_exception_handler(kind, database_unavailable)
     app.add_exception_handler(SessionStoreUnavailable, session_store_unavailable)
@@ -485,6 +577,7 @@ def main(argv: list[str] | None = None) -> None:
         port=args.port,
         log_config=None,
         access_log=False,
+        proxy_headers=False,  # the app's own ProxyHeadersMiddleware, with TRUSTED_PROXIES
         loop="auto",
         timeout_keep_alive=75,  # above the load balancer's idle timeout (nginx: 60 s)
     )

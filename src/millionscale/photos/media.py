@@ -6,6 +6,15 @@ exactly when its content does (a fingerprinted URL) and may be cached by
 browsers and CDN edges for a year. A thumbnail (longest side 320 px, JPEG) is
 made beside it.
 
+What is stored is not the uploaded file but the image re-encoded without its
+metadata (:func:`without_metadata`): no EXIF (GPS position, camera serial,
+time taken), no XMP, no comments. An EXIF orientation is applied to the
+pixels first, so the photo stays upright once the tag is gone. The colour
+profile (ICC) is kept: it holds no one's data and the colours depend on it.
+A JPEG already upright is re-encoded with its own quantisation tables
+(Pillow's ``quality="keep"``), the least loss a re-encode can have; a rotated
+one at quality 95.
+
 Files are written to a temporary name and renamed into place, so a reader
 never sees half a file; the caller inserts the database row only after both
 files exist, and removes what it wrote if the insert fails (see
@@ -21,7 +30,7 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from PIL import Image, ImageOps, UnidentifiedImageError
+from PIL import ExifTags, Image, ImageOps, UnidentifiedImageError
 
 __all__ = [
     "MAX_PIXELS",
@@ -30,8 +39,10 @@ __all__ = [
     "MediaStore",
     "StoredPhoto",
     "decode",
+    "without_metadata",
 ]
 
+ROTATED_QUALITY = 95  # a rotated JPEG is re-encoded: near-lossless (Pillow's scale tops at 95)
 MAX_PIXELS = 40_000_000  # 40 MP: above any phone camera, far below a decompression bomb
 THUMBNAIL_SIZE = (320, 320)  # Instagram's grid shows about 300 px wide
 FORMATS = {"JPEG": ".jpg", "PNG": ".png"}
@@ -79,6 +90,37 @@ def decode(data: bytes) -> Decoded:
     return Decoded(image, probe.format)
 
 
+def without_metadata(decoded: Decoded) -> tuple[bytes, Image.Image]:
+    """The image upright and re-encoded with no EXIF, XMP or comment; and the upright image.
+
+    Pillow writes EXIF and XMP only when asked (``exif=``, ``xmp=``) and the
+    JPEG comment unless given an empty one: nothing of the upload's metadata
+    but the ICC profile is passed on.
+    """
+    image = decoded.image
+    orientation = image.getexif().get(ExifTags.Base.Orientation, 1)
+    upright = (ImageOps.exif_transpose(image) or image) if orientation != 1 else image
+    icc_profile = image.info.get("icc_profile")
+    buffer = io.BytesIO()
+    if decoded.format == "JPEG":
+        if upright is image:  # the decoded JPEG itself: its own tables can be kept
+            upright.save(
+                buffer,
+                "JPEG",
+                quality="keep",
+                subsampling="keep",
+                icc_profile=icc_profile,
+                comment=b"",
+            )
+        else:
+            upright.save(
+                buffer, "JPEG", quality=ROTATED_QUALITY, icc_profile=icc_profile, comment=b""
+            )
+    else:
+        upright.save(buffer, "PNG", icc_profile=icc_profile)
+    return buffer.getvalue(), upright
+
+
 class MediaStore:
     """Photos and thumbnails under one directory, named by content."""
 
@@ -110,14 +152,14 @@ class MediaStore:
     def store(self, data: bytes) -> StoredPhoto:
         """Validate ``data`` and write it and its thumbnail; raise InvalidImage if refused."""
         decoded = decode(data)
-        image = ImageOps.exif_transpose(decoded.image) or decoded.image
+        clean, image = without_metadata(decoded)
         thumb = image.convert("RGB")
         thumb.thumbnail(THUMBNAIL_SIZE)
         buffer = io.BytesIO()
         thumb.save(buffer, "JPEG", quality=80, optimize=True)
         written: list[Path] = []
         try:
-            media_path, created = self._write(data, FORMATS[decoded.format])
+            media_path, created = self._write(clean, FORMATS[decoded.format])
             written += [created] if created else []
             thumbnail_path, created = self._write(buffer.getvalue(), ".thumb.jpg")
             written += [created] if created else []

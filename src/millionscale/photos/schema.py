@@ -11,6 +11,7 @@ from __future__ import annotations
 import psycopg
 
 from millionscale.web.sessions import SESSIONS_SCHEMA
+from millionscale.web.throttle import FAILURE_TABLE_SCHEMA
 
 __all__ = ["MIGRATIONS", "migrate"]
 
@@ -56,6 +57,7 @@ MIGRATIONS: tuple[tuple[int, str, str], ...] = (
         """,
     ),
     (2, "sessions of the web tier", SESSIONS_SCHEMA),
+    (3, "failed logins, counted by the login throttle", FAILURE_TABLE_SCHEMA),
 )
 
 
