@@ -80,7 +80,7 @@ def test_the_admin_api_sets_faults_partitions_heals_and_resets():
 
             seen["no token"] = (await admin.put("/faults", json={})).status_code
             bad = await admin.put("/faults", headers=auth, content=b'{"latency_ms": "soon"}')
-            seen["bad spec"] = (bad.status_code, bad.json()["error"])
+            seen["bad spec"] = (bad.status_code, bad.json()["detail"])
 
             await admin.delete("/faults", headers=auth)
             reset = await admin.post("/reset", headers=auth)

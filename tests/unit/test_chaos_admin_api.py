@@ -31,7 +31,7 @@ def test_every_control_route_wants_the_token(method, path, headers):
     reply = client.request(method, path, headers=headers, content=b"{}")
 
     assert reply.status_code == 401
-    assert reply.json() == {"error": "missing or wrong admin token"}
+    assert reply.json() == {"detail": "missing or wrong admin token"}
 
 
 def test_health_and_metrics_need_no_token():
@@ -111,7 +111,7 @@ def test_a_bad_fault_spec_gets_a_4xx_with_its_reason(body, status, reason):
     reply = client.put("/faults", headers=AUTH, content=body)
 
     assert reply.status_code == status
-    assert reason in reply.json()["error"]
+    assert reason in reply.json()["detail"]
     assert proxy.faults.clean
 
 
@@ -119,7 +119,7 @@ def test_an_unknown_route_or_method_gets_json_404_or_405():
     _, client = admin()
 
     assert client.get("/nope", headers=AUTH).status_code == 404
-    assert client.post("/faults", headers=AUTH).json() == {"error": "Method Not Allowed"}
+    assert client.post("/faults", headers=AUTH).json() == {"detail": "Method Not Allowed"}
 
 
 @settings(suppress_health_check=[HealthCheck.too_slow], max_examples=60)

@@ -10,7 +10,7 @@ Every route but ``/healthz``, ``/readyz`` and ``/metrics`` wants
 - ``POST /reset``: reset every open connection;
 - ``GET /stats``: :class:`~.proxy.ProxyStatistics`.
 
-Answers are JSON; a bad request gets a 4xx with ``{"error": "<reason>"}``,
+Answers are JSON; a bad request gets a 4xx with ``{"detail": "<reason>"}`` (as every error of ours),
 never a traceback.
 """
 
@@ -42,7 +42,7 @@ Handler = Callable[[Request], Awaitable[Response]]
 
 
 def _error(status: int, reason: str) -> JSONResponse:
-    return JSONResponse({"error": reason}, status_code=status)
+    return JSONResponse({"detail": reason}, status_code=status)
 
 
 def create_app(proxy: FaultProxy, token: str) -> Starlette:
@@ -52,7 +52,7 @@ def create_app(proxy: FaultProxy, token: str) -> Starlette:
         async def guard(request: Request) -> Response:
             if not bearer_matches(request.headers.get("authorization"), token):
                 return JSONResponse(
-                    {"error": "missing or wrong admin token"},
+                    {"detail": "missing or wrong admin token"},
                     status_code=401,
                     headers={"WWW-Authenticate": "Bearer"},
                 )
