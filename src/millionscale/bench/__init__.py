@@ -15,7 +15,11 @@ Layers, bottom up:
 - :mod:`.dataset` (pure): skewed seed data, and the seeded users' names;
 - :mod:`.capacity`: the step search for the highest rate that meets an SLO
   (pure decision, thin loop);
+- :mod:`.diagnosis` (pure): which of the generator's resources ran short in a
+  run (its CPU, its core, its connections) and what to do;
 - :mod:`.report`: the JSON file and the rich tables;
+- :mod:`.provenance`: what a benchmark result file says about itself (command
+  line, date, machine) and the median of repeated runs, with their count;
 - :mod:`.run`: the glue that loads a live target, used by ``millionscale bench``.
 """
 

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import asyncio
 import math
+import time
 from collections.abc import Awaitable, Callable
 
 from millionscale.bench.outcome import Outcome
@@ -63,6 +64,7 @@ async def run_open_loop(
     progress: ProgressCallback | None = None,
     max_in_flight: int = MAX_IN_FLIGHT,
     drain_timeout_s: float = DRAIN_TIMEOUT_S,
+    cpu_clock: Clock = time.process_time,
 ) -> Recorder:
     """Send ``rate`` requests a second for ``duration_s`` seconds; return what was recorded.
 
@@ -71,12 +73,15 @@ async def run_open_loop(
     loop's ``time()`` (so a loop with virtual time drives a run without real
     sleeping); another clock must advance in step with the loop's.
     ``progress`` is called now and then with (requests scheduled, total).
+    ``cpu_clock`` is the CPU time of the generator's process, read at the start
+    and the end of scheduling, so the summary says how busy the generator was.
     """
     validate_bounds(max_in_flight, drain_timeout_s)
     now = clock if clock is not None else asyncio.get_running_loop().time
     schedule = Schedule(rate=rate, duration_s=duration_s, start=now())
     recorder = Recorder(rate, duration_s, schedule.start)
     in_flight: dict[asyncio.Task[None], float] = {}
+    cpu_start = cpu_clock()
 
     async def one(intended: float) -> None:
         try:
@@ -103,8 +108,10 @@ async def run_open_loop(
                 task = asyncio.create_task(one(intended))
                 in_flight[task] = intended
                 task.add_done_callback(lambda done: in_flight.pop(done, None))
+                recorder.note_in_flight(len(in_flight))
             if progress is not None and (i % every == 0 or i == total - 1):
                 progress(i + 1, total)
+        recorder.note_generator_cpu(cpu_clock() - cpu_start, now() - schedule.start)
         await _drain(in_flight, recorder, drain_timeout_s)
     except BaseException:  # the run itself was cancelled: leave no request behind
         for task in list(in_flight):

@@ -29,7 +29,7 @@ from hdrh.histogram import HdrHistogram  # type: ignore[import-untyped]
 from millionscale.bench.outcome import ERROR_KINDS, ErrorKind, Outcome
 from millionscale.bench.schedule import validate_rate_and_duration
 
-__all__ = ["Latency", "Recorder", "Summary", "Window"]
+__all__ = ["LATE_SEND_MS", "Latency", "Recorder", "Summary", "Window"]
 
 LOWEST_US = 1  # HdrHistogram's lowest discernible value: 1 µs
 HIGHEST_US = 60_000_000  # 60 s; longer latencies are recorded as 60 s
@@ -40,6 +40,10 @@ WINDOW_DIGITS = 2
 WINDOW_WORD_SIZE = 4
 WINDOW_S = 1.0
 PERCENTILES = (50.0, 90.0, 99.0, 99.9)
+# A send this much after its intended time counts as late: 10 ms is ten times
+# asyncio's timer slack on Linux (~1 ms, docs/bench.md), so it is the generator
+# falling behind, not the timer's granularity.
+LATE_SEND_MS = 10.0
 
 _ANSWERED: frozenset[ErrorKind | None] = frozenset({None, "status_4xx", "status_5xx"})
 
@@ -99,9 +103,15 @@ class Summary:
 
     ``errors`` lists every kind of :data:`ERROR_KINDS` in that order, zeros
     included, so the JSON shape never depends on what happened.
-    ``max_send_lag_ms`` says how late the generator itself sent its latest
-    request; when it is large the generator, not the server, was the limit.
-    It is shown to people but is not part of the JSON result.
+    What the generator saw of itself, shown to people (and read by
+    :func:`millionscale.bench.diagnosis.diagnose`) but not part of the JSON
+    result: ``max_send_lag_ms``, how late it sent its latest request;
+    ``late_sends``, how many it sent more than :data:`LATE_SEND_MS` late;
+    ``generator_cpu_share``, the CPU its process used while scheduling, in
+    cores (1.0: one core busy throughout; ``None`` when not measured);
+    ``max_in_flight``, the most requests in progress at once (waiting for a
+    connection included); ``connections``, the size of the pool they shared
+    (``None`` when the run had no pool to speak of).
     """
 
     rate: float
@@ -112,6 +122,10 @@ class Summary:
     errors: tuple[tuple[ErrorKind, int], ...]
     timeline: tuple[Window, ...]
     max_send_lag_ms: float = 0.0
+    late_sends: int = 0
+    generator_cpu_share: float | None = None
+    max_in_flight: int = 0
+    connections: int | None = None
 
     @property
     def error_count(self) -> int:
@@ -167,6 +181,9 @@ class Recorder:
         self._ok = 0
         self._last_completed = start
         self._max_send_lag_s = 0.0
+        self._late_sends = 0
+        self._cpu_share: float | None = None
+        self._max_in_flight = 0
 
     @property
     def requests(self) -> int:
@@ -195,6 +212,16 @@ class Recorder:
     def note_send_lag(self, lag_s: float) -> None:
         """Remember how late the generator sent a request (for :attr:`Summary.max_send_lag_ms`)."""
         self._max_send_lag_s = max(self._max_send_lag_s, lag_s)
+        if lag_s * 1000.0 > LATE_SEND_MS:
+            self._late_sends += 1
+
+    def note_in_flight(self, count: int) -> None:
+        """Remember how many requests were in progress at once (for ``max_in_flight``)."""
+        self._max_in_flight = max(self._max_in_flight, count)
+
+    def note_generator_cpu(self, cpu_s: float, wall_s: float) -> None:
+        """The generator's process used ``cpu_s`` of CPU over ``wall_s`` of scheduling."""
+        self._cpu_share = cpu_s / wall_s if wall_s > 0 else None
 
     def _window(self, intended: float) -> _WindowCounts:
         index = min(self._window_count - 1, max(0, int((intended - self.start) // WINDOW_S)))
@@ -215,6 +242,9 @@ class Recorder:
             errors=tuple(self._errors.items()),
             timeline=tuple(self._timeline()),
             max_send_lag_ms=self._max_send_lag_s * 1000.0,
+            late_sends=self._late_sends,
+            generator_cpu_share=self._cpu_share,
+            max_in_flight=self._max_in_flight,
         )
 
     def to_json(self) -> dict[str, Any]:

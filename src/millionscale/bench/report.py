@@ -14,15 +14,17 @@ from pathlib import Path
 from typing import Any
 
 from rich.table import Table
+from rich.text import Text
 
 from millionscale.bench.capacity import CapacityResult
-from millionscale.bench.recorder import Summary
+from millionscale.bench.diagnosis import diagnose
+from millionscale.bench.recorder import LATE_SEND_MS, Summary
 from millionscale.errors import ConfigError
 
 __all__ = ["LAG_WARNING_MS", "capacity_table", "check_writable", "summary_table", "write_json"]
 
-# A generator that sends this late is itself the bottleneck; the table says so.
-LAG_WARNING_MS = 10.0
+# A generator that sends this late was short of something; the tables say what.
+LAG_WARNING_MS = LATE_SEND_MS
 
 
 def write_json(path: Path, data: dict[str, Any]) -> None:
@@ -81,11 +83,8 @@ def summary_table(summary: Summary, *, title: str = "bench") -> Table:
     for kind, count in summary.errors:
         if count:
             table.add_row(f"  {kind}", f"{count:,}")
-    if summary.max_send_lag_ms > LAG_WARNING_MS:
-        table.add_row(
-            "[yellow]generator lag[/]",
-            f"[yellow]{summary.max_send_lag_ms:,.1f} ms: the generator was a bottleneck[/]",
-        )
+    for finding in diagnose(summary):
+        table.add_row(f"[yellow]short: {finding.resource}[/]", Text(finding.sentence, "yellow"))
     return table
 
 
@@ -97,7 +96,7 @@ def capacity_table(capacity: CapacityResult) -> Table:
         if found is not None
         else f"capacity: no rate held at p99 <= {capacity.slo_p99_ms:g} ms"
     )
-    table = Table(title=title, title_justify="left")
+    table = Table(title=title, title_justify="left", caption_justify="left")
     for column in ("step", "rate", "throughput", "p99 ms", "errors", "verdict"):
         table.add_column(column, justify="right" if column != "verdict" else "left")
     for number, step in enumerate(capacity.steps, start=1):
@@ -111,4 +110,24 @@ def capacity_table(capacity: CapacityResult) -> Table:
             f"{step.error_rate:.2%}",
             verdict,
         )
+    notes = _generator_notes(capacity)
+    if notes:
+        table.caption = Text("\n".join(notes), "yellow")
     return table
+
+
+def _generator_notes(capacity: CapacityResult) -> list[str]:
+    """One line per resource the generator ran short of, naming the steps (worst first)."""
+    by_resource: dict[str, list[tuple[int, float, str]]] = {}
+    for number, step in enumerate(capacity.steps, start=1):
+        if step.summary is None:
+            continue
+        for finding in diagnose(step.summary):
+            lag = step.summary.max_send_lag_ms
+            by_resource.setdefault(finding.resource, []).append((number, lag, finding.sentence))
+    notes = []
+    for resource, hits in by_resource.items():
+        steps = ", ".join(str(number) for number, _, _ in hits)
+        worst = max(hits, key=lambda hit: hit[1])
+        notes.append(f"short: {resource} at step {steps}; at step {worst[0]}, {worst[2]}")
+    return notes

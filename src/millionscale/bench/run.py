@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from millionscale.bench.api import PhotoApi
 from millionscale.bench.capacity import CapacityPlan, CapacityResult, Step, find_capacity
@@ -73,7 +73,8 @@ async def _timed(
         max_in_flight=limits.max_in_flight,
         drain_timeout_s=limits.drain_timeout_s,
     )
-    return recorder.summary()
+    # The pool's size goes with the summary: whether requests waited for a connection.
+    return replace(recorder.summary(), connections=limits.pool_limit)
 
 
 async def bench_target(
