@@ -37,8 +37,6 @@ from __future__ import annotations
 import argparse
 import functools
 import json
-import os
-import platform
 import random
 import time
 from collections.abc import Callable, Hashable
@@ -50,6 +48,7 @@ import numpy as np
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
+from millionscale.bench.provenance import at_least, provenance
 from millionscale.cache import MISS, L1Cache, belady_hits
 
 ALPHAS = (0.7, 0.8, 0.9, 1.0, 1.1, 1.2)
@@ -196,9 +195,9 @@ def markdown(rows: list[dict[str, Any]], universe: int, requests: int) -> str:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--requests", type=int, default=1_000_000)
-    parser.add_argument("--universe", type=int, default=100_000)
-    parser.add_argument("--capacities", type=float, nargs="+", default=[1.0, 10.0])
+    parser.add_argument("--requests", type=at_least(1), default=1_000_000)
+    parser.add_argument("--universe", type=at_least(1), default=100_000)
+    parser.add_argument("--capacities", type=at_least(0.001, float), nargs="+", default=[1.0, 10.0])
     parser.add_argument("--json", type=Path, default=Path("bench/results/cache_hit_ratio.json"))
     args = parser.parse_args()
 
@@ -234,7 +233,7 @@ def main() -> None:
     args.json.write_text(
         json.dumps(
             {
-                "machine": {"cpus": os.cpu_count(), "python": platform.python_version()},
+                **provenance(),
                 "cachetools": cachetools.__version__,
                 "settings": {
                     "universe": args.universe,

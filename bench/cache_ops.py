@@ -33,8 +33,6 @@ from __future__ import annotations
 import argparse
 import gc
 import json
-import os
-import platform
 import random
 import statistics
 import time
@@ -48,6 +46,7 @@ from rich.console import Console
 from rich.progress import Progress
 from rich.table import Table
 
+from millionscale.bench.provenance import at_least, provenance
 from millionscale.cache import MISS, L1Cache
 
 SEED = 20_240_607
@@ -163,9 +162,9 @@ def timed(name: str, workload: str, capacity: int, requests: int) -> float:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--requests", type=int, default=200_000)
-    parser.add_argument("--capacity", type=int, default=10_000)
-    parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--requests", type=at_least(1), default=200_000)
+    parser.add_argument("--capacity", type=at_least(1), default=10_000)
+    parser.add_argument("--rounds", type=at_least(1), default=5)
     parser.add_argument("--json", type=Path, default=Path("bench/results/cache_ops.json"))
     args = parser.parse_args()
 
@@ -207,7 +206,7 @@ def main() -> None:
 
     args.json.parent.mkdir(parents=True, exist_ok=True)
     results: dict[str, Any] = {
-        "machine": {"cpus": os.cpu_count(), "python": platform.python_version()},
+        **provenance(),
         "cachetools": cachetools.__version__,
         "settings": {
             "requests": args.requests,

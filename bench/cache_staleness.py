@@ -30,7 +30,6 @@ import argparse
 import asyncio
 import json
 import os
-import platform
 import statistics
 import subprocess
 import sys
@@ -42,6 +41,7 @@ import redis.asyncio as aioredis
 from rich.console import Console
 from rich.table import Table
 
+from millionscale.bench.provenance import at_least, provenance
 from millionscale.cache.tiered import CacheSettings, TieredCache
 from millionscale.chaos import FaultProxy, Partition
 from millionscale.servers import start_server
@@ -247,7 +247,7 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
                 proxy=proxy,
             )
     return {
-        "machine": {"cpus": os.cpu_count(), "python": platform.python_version()},
+        **provenance(),
         "bound_s": {
             "normal": "pub/sub delivery",
             "stalled": args.ping_s + args.pong_s,
@@ -301,12 +301,12 @@ def report(results: dict[str, Any]) -> None:
 def cli() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--reader", help=argparse.SUPPRESS)
-    parser.add_argument("--readers", type=int, default=4)
-    parser.add_argument("--trials", type=int, default=200)
-    parser.add_argument("--stalled-trials", type=int, default=8)
-    parser.add_argument("--poll-ms", type=float, default=1.0)
-    parser.add_argument("--ping-s", type=float, default=0.5)
-    parser.add_argument("--pong-s", type=float, default=0.5)
+    parser.add_argument("--readers", type=at_least(1), default=4)
+    parser.add_argument("--trials", type=at_least(1), default=200)
+    parser.add_argument("--stalled-trials", type=at_least(0), default=8)
+    parser.add_argument("--poll-ms", type=at_least(0.01, float), default=1.0)
+    parser.add_argument("--ping-s", type=at_least(0.01, float), default=0.5)
+    parser.add_argument("--pong-s", type=at_least(0.01, float), default=0.5)
     parser.add_argument("--json", type=Path)
     args = parser.parse_args()
     if args.reader:

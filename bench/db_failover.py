@@ -26,8 +26,6 @@ import argparse
 import asyncio
 import json
 import logging
-import os
-import platform
 import random
 import signal
 import statistics
@@ -42,6 +40,7 @@ from rich.console import Console
 from rich.progress import Progress
 from rich.table import Table
 
+from millionscale.bench.provenance import at_least, provenance
 from millionscale.db import Router
 from millionscale.db.cluster import read_record
 from millionscale.db.status import cluster_status
@@ -172,8 +171,8 @@ def _summary(times: list[float]) -> dict[str, float]:
 def main() -> None:
     logging.getLogger("psycopg.pool").setLevel(logging.ERROR)  # a dead node's pool retries
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--trials", type=int, default=7)
-    parser.add_argument("--patroni-trials", type=int, default=3)
+    parser.add_argument("--trials", type=at_least(1), default=7)
+    parser.add_argument("--patroni-trials", type=at_least(0), default=3)
     parser.add_argument("--seed", type=int, default=20261128)
     parser.add_argument("--json", type=Path, default=None)
     args = parser.parse_args()
@@ -181,7 +180,7 @@ def main() -> None:
     mine = ours(args.trials, args.seed)
     peer = patroni(args.patroni_trials) if args.patroni_trials > 0 else None
     results: dict[str, Any] = {
-        "machine": {"cpus": os.cpu_count(), "python": platform.python_version()},
+        **provenance(),
         "ours": mine | _summary(mine["trials_s"]),
     }
     table = Table(title="failover: SIGKILL of the primary to the first acknowledged write")

@@ -21,8 +21,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import os
-import platform
 import statistics
 import tempfile
 import time
@@ -36,6 +34,7 @@ from rich.table import Table
 
 from millionscale.bench import dataset, run, scenario
 from millionscale.bench.capacity import CapacityPlan
+from millionscale.bench.provenance import at_least, provenance
 from millionscale.db import Eventual, Router
 from millionscale.db.testing import replicated_cluster
 from millionscale.photos.seed import running_app, seed
@@ -165,9 +164,9 @@ def _capacity(replicas: int, step_seconds: float, work: Path) -> dict[str, Any]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--queries", type=int, default=3000)
-    parser.add_argument("--replicas", type=int, nargs="*", default=[0, 1, 2])
-    parser.add_argument("--step-seconds", type=float, default=10.0)
+    parser.add_argument("--queries", type=at_least(1), default=3000)
+    parser.add_argument("--replicas", type=at_least(0), nargs="*", default=[0, 1, 2])
+    parser.add_argument("--step-seconds", type=at_least(1, float), default=10.0)
     parser.add_argument("--json", type=Path, default=None)
     args = parser.parse_args()
 
@@ -199,7 +198,7 @@ def main() -> None:
         # the capacity figures already in the file.
         previous = json.loads(args.json.read_text()) if args.json.exists() else {}
         results = {
-            "machine": {"cpus": os.cpu_count(), "python": platform.python_version()},
+            **provenance(),
             "router_overhead": overhead,
             "timeline_reads": reads or previous.get("timeline_reads", []),
         }

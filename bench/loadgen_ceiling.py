@@ -10,7 +10,12 @@ generator still delivers at least 95% of it with no error and a p99 under
 10 ms. wrk runs 64 connections on one thread (this machine has 2 cores: one
 for nginx, one for the generator).
 
-    .venv/bin/python bench/loadgen_ceiling.py [--step-seconds 5] [--json bench/results/loadgen_ceiling.json]
+``--runs`` times (1 by default), each run wrk then our stepped search; the
+JSON keeps every run and the median of each figure with the run count
+(``over_runs``), and the command line, date and machine that wrote it.
+
+    .venv/bin/python bench/loadgen_ceiling.py [--runs 1] [--step-seconds 5] [--wrk-seconds 10]
+        [--json bench/results/loadgen_ceiling.json]
 """
 
 from __future__ import annotations
@@ -18,13 +23,13 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import os
 import re
 import shutil
 import subprocess
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 from rich.console import Console
 from rich.table import Table
@@ -32,6 +37,7 @@ from rich.table import Table
 from millionscale.bench.generator import run_open_loop
 from millionscale.bench.http import HttpTransport, classify_exception
 from millionscale.bench.outcome import OK, Outcome
+from millionscale.bench.provenance import at_least, over_runs, provenance
 from millionscale.servers import free_port
 from millionscale.servers.process import spawn, terminate
 
@@ -114,58 +120,72 @@ async def ours(url: str, rate: float, seconds: float) -> dict[str, float]:
     }
 
 
+def _holds(step: dict[str, float]) -> bool:
+    return bool(
+        step["errors"] == 0
+        and step["throughput"] >= DELIVERED_SHARE * step["rate"]
+        and step["p99_ms"] <= P99_LIMIT_MS
+    )
+
+
+def one_run(url: str, args: argparse.Namespace, console: Console) -> dict[str, Any]:
+    """wrk's maximum, then our generator stepped up until it no longer holds."""
+    wrk_rps = run_wrk(url, args.wrk_seconds)
+    console.print(f"wrk: {wrk_rps:,.0f} requests/s")
+    steps: list[dict[str, float]] = []
+    rate = START_RATE
+    while rate < 200_000:
+        step = asyncio.run(ours(url, rate, args.step_seconds))
+        steps.append(step)
+        console.print(
+            f"ours at {rate:,.0f}/s: {step['throughput']:,.0f}/s delivered, "
+            f"p99 {step['p99_ms']:.2f} ms, {step['errors']:.0f} errors: "
+            + ("holds" if _holds(step) else "does not hold")
+        )
+        if not _holds(step):
+            break
+        rate *= FACTOR
+    ceiling = max((s["throughput"] for s in steps if _holds(s)), default=0.0)
+    return {"wrk_requests_per_s": wrk_rps, "ours_ceiling_requests_per_s": ceiling, "steps": steps}
+
+
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--step-seconds", type=float, default=5.0)
-    parser.add_argument("--wrk-seconds", type=int, default=10)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--runs", type=at_least(1), default=1)
+    parser.add_argument("--step-seconds", type=at_least(1, float), default=5.0)
+    parser.add_argument("--wrk-seconds", type=at_least(1), default=10)
     parser.add_argument("--json", type=Path, default=Path("bench/results/loadgen_ceiling.json"))
     args = parser.parse_args()
+    written_by = provenance()
     console = Console()
+    runs: list[dict[str, Any]] = []
     with tempfile.TemporaryDirectory() as tmp:
         nginx, url = start_nginx(Path(tmp))
         try:
             console.print(
                 f"nginx on {url}; wrk {WRK_CONNECTIONS} connections, {args.wrk_seconds} s"
             )
-            wrk_rps = run_wrk(url, args.wrk_seconds)
-            console.print(f"wrk: {wrk_rps:,.0f} requests/s")
-            steps: list[dict[str, float]] = []
-            rate = START_RATE
-            while rate < 200_000:
-                step = asyncio.run(ours(url, rate, args.step_seconds))
-                steps.append(step)
-                held = (
-                    step["errors"] == 0
-                    and step["throughput"] >= DELIVERED_SHARE * rate
-                    and step["p99_ms"] <= P99_LIMIT_MS
-                )
-                console.print(
-                    f"ours at {rate:,.0f}/s: {step['throughput']:,.0f}/s delivered, "
-                    f"p99 {step['p99_ms']:.2f} ms, {step['errors']:.0f} errors: "
-                    + ("holds" if held else "does not hold")
-                )
-                if not held:
-                    break
-                rate *= FACTOR
+            for number in range(1, args.runs + 1):
+                console.print(f"run {number} of {args.runs}")
+                runs.append(one_run(url, args, console))
         finally:
             terminate(nginx, timeout=5)
-    held_steps = [
-        s
-        for s in steps
-        if s["errors"] == 0
-        and s["throughput"] >= DELIVERED_SHARE * s["rate"]
-        and s["p99_ms"] <= P99_LIMIT_MS
-    ]
-    ceiling = max((s["throughput"] for s in held_steps), default=0.0)
-    table = Table(title="load generator ceiling against static nginx (1 KiB page, loopback)")
+    wrk = over_runs([r["wrk_requests_per_s"] for r in runs])
+    ceiling = over_runs([r["ours_ceiling_requests_per_s"] for r in runs])
+    table = Table(
+        title="load generator ceiling against static nginx (1 KiB page, loopback), "
+        f"median of {args.runs} run{'s' if args.runs > 1 else ''}"
+    )
     for column in ("tool", "model", "requests/s", "vs wrk"):
         table.add_column(column, justify="right" if column != "tool" else "left")
-    table.add_row("wrk", "closed loop, 64 conns", f"{wrk_rps:,.0f}", "1.00x")
+    table.add_row("wrk", "closed loop, 64 conns", f"{wrk['median']:,.0f}", "1.00x")
     table.add_row(
         "millionscale bench",
         "open loop, p99 <= 10 ms",
-        f"{ceiling:,.0f}",
-        f"{ceiling / wrk_rps:.2f}x",
+        f"{ceiling['median']:,.0f}",
+        f"{ceiling['median'] / wrk['median']:.2f}x",
     )
     console.print(table)
     args.json.parent.mkdir(parents=True, exist_ok=True)
@@ -173,14 +193,19 @@ def main() -> None:
         json.dumps(
             {
                 "benchmark": "loadgen_ceiling",
-                "cpus": os.cpu_count(),
-                "wrk_requests_per_s": wrk_rps,
-                "ours_ceiling_requests_per_s": ceiling,
-                "ratio_ours_vs_wrk": ceiling / wrk_rps,
-                "steps": steps,
+                **written_by,
+                "cpus": written_by["machine"]["cpus"],
+                "runs": args.runs,
+                "wrk_requests_per_s": wrk["median"],
+                "ours_ceiling_requests_per_s": ceiling["median"],
+                "ratio_ours_vs_wrk": ceiling["median"] / wrk["median"],
+                "over_runs": {"wrk_requests_per_s": wrk, "ours_ceiling_requests_per_s": ceiling},
+                "steps": runs[0]["steps"] if len(runs) == 1 else None,
+                "each_run": runs,
             },
             indent=2,
         )
+        + "\n"
     )
 
 

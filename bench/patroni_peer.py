@@ -59,6 +59,7 @@ from typing import Any
 
 import psycopg
 
+from millionscale.bench.provenance import at_least, provenance
 from millionscale.errors import ServerError
 from millionscale.servers.install import ensure_patroni
 from millionscale.servers.process import log_tail, pid_alive, signal_group, spawn, terminate
@@ -674,7 +675,9 @@ def p95(figures: list[float]) -> float:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
-    parser.add_argument("--trials", type=int, default=3, help="node losses to time (default 3)")
+    parser.add_argument(
+        "--trials", type=at_least(1), default=3, help="node losses to time (default 3)"
+    )
     parser.add_argument("--json", type=Path, help="also write the figures to this JSON file")
     args = parser.parse_args(argv)
     if args.trials < 1:
@@ -697,6 +700,7 @@ def main(argv: list[str] | None = None) -> int:
     print("trials: " + ", ".join(f"{seconds:.2f}" for seconds in figures))
     if args.json is not None:
         result = {
+            **provenance(None if argv is None else ["bench/patroni_peer.py", *argv]),
             "peer": PEER,
             "settings": {
                 **PATRONI_DEFAULTS,

@@ -19,8 +19,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import platform
 import statistics
 import subprocess
 import sys
@@ -32,6 +30,7 @@ from rich.console import Console
 from rich.progress import Progress
 from rich.table import Table
 
+from millionscale.bench.provenance import at_least, provenance
 from millionscale.servers import start_server
 
 TOPOLOGY = """
@@ -80,7 +79,7 @@ def _direct() -> float:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--runs", type=int, default=7)
+    parser.add_argument("--runs", type=at_least(1), default=7)
     parser.add_argument("--json", type=Path, default=Path("bench/results/topology_up.json"))
     args = parser.parse_args()
 
@@ -120,7 +119,7 @@ def main() -> None:
             {
                 "benchmark": "topology_up",
                 "runs": args.runs,
-                "machine": {"cpus": os.cpu_count(), "python": platform.python_version()},
+                **provenance(),
                 "median_s": medians,
                 "samples_s": samples,
                 "ratio_up_fresh_vs_direct": medians["up (fresh)"] / medians["engines direct"],
