@@ -25,6 +25,7 @@ from conftest import Cli, wait_until
 from millionscale.db import Router
 from millionscale.db.testing import missing_writes, write_continuously
 from millionscale.servers.process import descendants, signal_tree
+from millionscale.topology.state import StateDir
 
 pytestmark = pytest.mark.system
 
@@ -44,7 +45,7 @@ def urls(cli: Cli) -> dict[str, str]:
 
 
 def record(cli: Cli) -> dict[str, object]:
-    return json.loads((cli.state_dir / "db-cluster.json").read_text())
+    return json.loads(StateDir(cli.state_dir).cluster.read_text())
 
 
 def roles(cli: Cli) -> dict[str, str]:

@@ -14,6 +14,7 @@ from millionscale.db.failover import (
     NodeReport,
     PromoteNode,
     Publish,
+    ShutDown,
     State,
     SwitchoverRefused,
 )
@@ -220,8 +221,10 @@ def test_switchover_prefers_the_asked_node_when_it_holds_as_much():
     round_ = reports(primary(), standby("r1", 1000), standby("r2", 1000))
     target = c.check_switchover("r2", round_)
 
-    assert c.begin_switchover(target, "caught up") == [Fence("db", "switchover to r2: caught up")]
-    c.fenced("db")
+    assert c.begin_switchover(target, "caught up") == [
+        ShutDown("db", "switchover to r2: caught up")
+    ]
+    c.stopped("db")
     actions = c.observe(reports(down("db"), standby("r1", 1000), standby("r2", 1000)))
 
     assert isinstance(actions[1], PromoteNode)
@@ -231,12 +234,59 @@ def test_switchover_prefers_the_asked_node_when_it_holds_as_much():
 def test_switchover_promotes_the_safe_node_when_the_asked_one_is_behind():
     c, _ = core()
     c.begin_switchover("r2", "caught up")
-    c.fenced("db")
+    c.stopped("db")
 
     actions = c.observe(reports(down("db"), standby("r1", 1001), standby("r2", 1000)))
 
     assert isinstance(actions[1], PromoteNode)
     assert actions[1].node == "r1"
+
+
+def test_a_switchover_shuts_the_old_primary_down_cleanly_and_kills_nothing():
+    c, _ = core()
+    round_ = reports(primary(), standby("r1"), standby("r2"))
+
+    actions = c.begin_switchover("r1", "r1 replayed 0/3E8 in 5 ms")
+    waiting = c.observe(round_)  # the shutdown is under way: no other decision meanwhile
+    c.stopped("db")
+    election = c.observe(reports(down("db"), standby("r1"), standby("r2")))
+
+    assert actions == [ShutDown("db", "switchover to r1: r1 replayed 0/3E8 in 5 ms")]
+    assert waiting == []
+    assert not any(isinstance(action, Fence) for action in election)
+    assert [a.node for a in election if isinstance(a, PromoteNode)] == ["r1"]
+    assert c.journal[:2] == [
+        "switchover to r1: r1 replayed 0/3E8 in 5 ms; shutting db down cleanly",
+        "db shut down cleanly; asking the standbys how much WAL they hold",
+    ]
+
+
+def test_a_clean_shutdown_that_does_not_finish_falls_back_to_fencing():
+    c, _ = core()
+    c.begin_switchover("r1", "caught up")
+
+    actions = c.stop_failed("db", "still running after 5 s")
+    c.fenced("db")
+    election = c.observe(reports(down("db"), standby("r1"), standby("r2")))
+
+    assert actions == [
+        Fence(
+            "db", "switchover to r1: caught up; the clean shutdown failed: still running after 5 s"
+        )
+    ]
+    assert c.journal[1] == "shutting db down failed (still running after 5 s); fencing it"
+    assert [a.node for a in election if isinstance(a, PromoteNode)] == ["r1"]
+
+
+def test_no_switchover_or_failover_starts_while_a_switchover_stops_the_primary():
+    c, _ = core()
+    c.begin_switchover("r1", "caught up")
+    round_ = reports(primary(), standby("r1"), standby("r2"))
+
+    with pytest.raises(SwitchoverRefused, match="stopping, not healthy"):
+        c.check_switchover("r2", round_)
+    with pytest.raises(SwitchoverRefused, match="already under way \\(stopping\\)"):
+        c.force_failover("asked by an operator")
 
 
 @pytest.mark.parametrize(

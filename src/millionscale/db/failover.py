@@ -16,7 +16,9 @@ healthy       primary fails a check                   suspect
 suspect       primary answers again                   healthy
 suspect       failing for ``failover_timeout_s``      fencing
 healthy       forced failover                         fencing
-healthy       switchover target caught up             fencing
+healthy       switchover target caught up             stopping
+stopping      old primary shut down cleanly           electing
+stopping      the clean shutdown failed               fencing
 fencing       old primary fenced (killed)             electing
 electing      a standby qualifies (Promote)           promoting
 electing      none qualifies (Refuse)                 electing
@@ -32,6 +34,13 @@ Rules the table keeps:
   positions are only final once it is stopped, so the monitor kills it first
   (the nodes are local processes: SIGKILL to the process group) and only then
   asks the standbys how much WAL they hold.
+- **Kill for a failover, shut down cleanly for a switchover.** A planned
+  switchover (Patroni's order) drains the primary (no new write
+  transactions), waits for the target to replay what it flushed, then shuts
+  it down cleanly (fast shutdown: its WAL senders send everything up to the
+  shutdown checkpoint, and wait for the standbys to flush it, before the
+  server exits), then elects and promotes. A kill is the fallback only when
+  the clean shutdown does not finish.
 - **Promote only what holds every acknowledged commit** (:func:`choose_promotion`):
   with ``ANY k`` of ``n`` standbys, ``n - k + 1`` must answer; fewer, and
   ``durability = "strict"`` waits while ``"available"`` promotes and says
@@ -71,6 +80,7 @@ __all__ = [
     "NodeReport",
     "PromoteNode",
     "Publish",
+    "ShutDown",
     "State",
     "SwitchoverRefused",
 ]
@@ -88,14 +98,16 @@ REJOIN_TIMEOUT_S = 15.0
 class State(StrEnum):
     HEALTHY = "healthy"
     SUSPECT = "suspect"
+    STOPPING = "stopping"
     FENCING = "fencing"
     ELECTING = "electing"
     PROMOTING = "promoting"
 
 
 _TRANSITIONS: dict[State, frozenset[State]] = {
-    State.HEALTHY: frozenset({State.SUSPECT, State.FENCING}),
+    State.HEALTHY: frozenset({State.SUSPECT, State.FENCING, State.STOPPING}),
     State.SUSPECT: frozenset({State.HEALTHY, State.FENCING}),
+    State.STOPPING: frozenset({State.ELECTING, State.FENCING}),
     State.FENCING: frozenset({State.ELECTING}),
     State.ELECTING: frozenset({State.PROMOTING, State.ELECTING, State.HEALTHY}),
     State.PROMOTING: frozenset({State.HEALTHY, State.ELECTING}),
@@ -185,6 +197,16 @@ class Fence:
 
 
 @dataclass(frozen=True, slots=True)
+class ShutDown:
+    """Shut ``node`` down cleanly (a fast shutdown) for a planned switchover: it
+    disconnects its clients, writes a shutdown checkpoint and sends its standbys
+    every byte of WAL before it exits; the supervisor restarts it as a standby."""
+
+    node: str
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
 class PromoteNode:
     node: str
     reason: str
@@ -211,7 +233,7 @@ class Publish:
     record: ClusterRecord
 
 
-Action = Fence | PromoteNode | Follow | EnsureSlots | Publish
+Action = Fence | ShutDown | PromoteNode | Follow | EnsureSlots | Publish
 
 
 class SwitchoverRefused(Exception):
@@ -256,6 +278,8 @@ class FailoverCore:
         match self.state:
             case State.HEALTHY | State.SUSPECT:
                 return self._watch(reports)
+            case State.STOPPING:
+                return []  # waiting for stopped() or stop_failed()
             case State.FENCING:
                 return []  # waiting for fenced()
             case State.ELECTING:
@@ -268,6 +292,19 @@ class FailoverCore:
         """The shell stopped ``node``: the standbys' positions are now final."""
         if self.state is State.FENCING:
             self._move(State.ELECTING, f"fenced {node}; asking the standbys how much WAL they hold")
+
+    def stopped(self, node: str) -> None:
+        """The shell shut ``node`` down cleanly: every standby holds its last WAL."""
+        if self.state is State.STOPPING:
+            self._move(
+                State.ELECTING,
+                f"{node} shut down cleanly; asking the standbys how much WAL they hold",
+            )
+
+    def stop_failed(self, node: str, reason: str) -> list[Action]:
+        """The clean shutdown of ``node`` did not finish: fence it, as a failover would."""
+        self._move(State.FENCING, f"shutting {node} down failed ({reason}); fencing it")
+        return [Fence(node, f"{self._forced}; the clean shutdown failed: {reason}")]
 
     def promoted(self, node: str) -> list[Action]:
         self._excluded.clear()
@@ -314,16 +351,17 @@ class FailoverCore:
         return min(candidates, key=lambda r: (-(r.flushed_lsn or 0), r.name)).name
 
     def begin_switchover(self, target: str, reason: str) -> list[Action]:
-        """A planned switchover, once the drained primary's WAL is on ``target``: fence
-        the old primary, then elect as in a failover, preferring ``target`` when it
-        holds as much WAL as the best standby (it does unless a commit slipped in)."""
+        """A planned switchover, once the drained primary's WAL is on ``target``: shut
+        the old primary down cleanly, then elect as in a failover, preferring
+        ``target`` when it holds as much WAL as the best standby (it does unless a
+        commit slipped in)."""
         if self.state is not State.HEALTHY:
             raise SwitchoverRefused(f"the cluster is {self.state}, not healthy: try again later")
         old = self.record.primary
         self._forced = f"switchover to {target}: {reason}"
         self._preferred = target
-        self._move(State.FENCING, f"{self._forced}; fencing {old}")
-        return [Fence(old, self._forced)]
+        self._move(State.STOPPING, f"{self._forced}; shutting {old} down cleanly")
+        return [ShutDown(old, self._forced)]
 
     # -- the rules -----------------------------------------------------------------
 

@@ -6,24 +6,32 @@ It reads the resolved topology from ``STATE_DIR``, asks every member of the
 replicated cluster what it is twice a second, hands the answers to
 :class:`~millionscale.db.failover.FailoverCore` and carries out its actions:
 
-- **Fence**: SIGKILL to the node's postmaster and every process below it
-  (the pid the supervisor published in ``state.json``, checked against its
-  start time; PostgreSQL's backends run in sessions of their own, so a group
-  signal would miss them), then wait until the postmaster is gone. The supervisor restarts it; the node reads the cluster
-  record and comes back as a standby (rewound with ``pg_rewind``).
-- **Promote**: ``pg_promote(wait => true)`` on the elected standby.
+- **Fence** (a failover): SIGKILL to the node's postmaster and every process
+  below it (the pid the supervisor published in ``state.json``, checked
+  against its start time; PostgreSQL's backends run in sessions of their own,
+  so a group signal would miss them), then wait until the postmaster is gone.
+  The supervisor restarts it; the node reads the cluster record and comes
+  back as a standby (rewound with ``pg_rewind``).
+- **ShutDown** (a planned switchover): SIGINT to the postmaster, PostgreSQL's
+  fast shutdown (clients disconnected, a shutdown checkpoint, every WAL byte
+  sent to and flushed by the standbys before it exits), then wait until it is
+  gone; if it is not within ``SHUTDOWN_WAIT_S``, it is fenced instead.
+- **Promote**: ``pg_promote(wait => false)`` on the elected standby, then
+  ``pg_is_in_recovery()`` every 10 ms until it answers as a primary
+  (``pg_promote``'s own wait checks every 100 ms).
 - **Follow**: ``ALTER SYSTEM SET primary_conninfo`` and a reload on a
   standby (PostgreSQL 13+ re-points its WAL receiver without a restart).
 - **EnsureSlots**: a physical replication slot per member on the primary.
 - **Publish**: the cluster record, atomically, in ``db-cluster.json``.
 
 An admin API on ``--port`` (``Authorization: Bearer`` the topology's admin
-token): ``GET /cluster``, ``POST /switchover`` (``{"to": "db-r1"}`` or
+token, the scheme in any case: RFC 9110 §11.1): ``GET /cluster``, ``POST /switchover`` (``{"to": "db-r1"}`` or
 ``{}``), ``POST /failover``; plus ``/healthz``, ``/readyz`` and ``/metrics``.
-A planned switchover drains the primary first (``default_transaction_read_only``,
-so new write transactions fail fast and the router retries them on the new
-primary), waits until the target has replayed everything the primary
-flushed, then fences and promotes as a failover does.
+A planned switchover is Patroni's: drain the primary
+(``default_transaction_read_only``, so new write transactions fail fast and
+the router retries them on the new primary), wait until the target has
+replayed everything the primary flushed, shut the old primary down cleanly,
+promote, then re-point the other standbys. Killing is for failovers.
 """
 
 from __future__ import annotations
@@ -31,8 +39,8 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
-import hmac
 import json
+import os
 import signal
 import time
 from collections.abc import AsyncIterator, Mapping
@@ -64,6 +72,7 @@ from millionscale.db.failover import (
     NodeReport,
     PromoteNode,
     Publish,
+    ShutDown,
     State,
     SwitchoverRefused,
 )
@@ -74,6 +83,7 @@ from millionscale.servers.engines import PostgresEngine
 from millionscale.servers.process import pid_alive, signal_tree, start_ticks
 from millionscale.topology.resolve import ResolvedTopology
 from millionscale.topology.state import StateDir
+from millionscale.web.bearer import bearer_matches
 
 __all__ = ["CHECK_INTERVAL_S", "Monitor", "main"]
 
@@ -84,7 +94,12 @@ CHECK_INTERVAL_S = 0.5  # pg_auto_failover checks every 5 s; Patroni's loop runs
 CHECK_TIMEOUT_S = 1.0  # one node's answer; a paused node costs the round no more than this
 CATCH_UP_TIMEOUT_S = 10.0  # a switchover target must replay the drained primary's WAL in this
 FENCE_WAIT_S = 5.0  # a SIGKILLed process group is gone in milliseconds; this is the ceiling
+# A fast shutdown is a checkpoint and the last WAL sent: well under a second on a
+# LAN. Patroni waits for it without a bound by default (master_stop_timeout 0);
+# we fence a node that has not stopped by then, as a failover would.
+SHUTDOWN_WAIT_S = 10.0
 PROMOTE_WAIT_S = 30  # pg_promote's own default is 60 s
+PROMOTE_POLL_S = 0.01  # pg_promote(wait => true) looks every 100 ms
 
 _REPORT = """
 SELECT pg_is_in_recovery(),
@@ -100,6 +115,9 @@ FAILOVERS = Counter(
     "millionscale_db_promotions", "Standbys promoted by the monitor", ["kind"]
 )  # kind: failover, switchover
 FENCES = Counter("millionscale_db_fences", "Nodes fenced (SIGKILLed) by the monitor")
+SHUTDOWNS = Counter(
+    "millionscale_db_shutdowns", "Primaries shut down cleanly by the monitor for a switchover"
+)
 EPOCH = Gauge("millionscale_db_epoch", "The cluster record's epoch (one per promotion)")
 
 
@@ -196,6 +214,14 @@ class Monitor:
                     self.core.fenced(node)
                     if self.core.state is State.ELECTING:
                         await self._carry_out(self.core.observe(await self.gather()))
+                case ShutDown(node, reason):
+                    failure = await self._shut_down(node, reason)
+                    if failure is not None:
+                        await self._carry_out(self.core.stop_failed(node, failure))
+                        continue
+                    self.core.stopped(node)
+                    if self.core.state is State.ELECTING:
+                        await self._carry_out(self.core.observe(await self.gather()))
                 case PromoteNode(node):
                     await self._promote(node)
                 case Follow(node, primary):
@@ -204,33 +230,79 @@ class Monitor:
                     await self._ensure_slots(primary, slots)
             self._flush_journal()
 
+    def _postmaster(self, node: str) -> int | None:
+        """The pid the supervisor published for ``node``, if that process still runs."""
+        view = self.state.read_state() or {}
+        entry: dict[str, Any] = next(
+            (p for p in view.get("processes", []) if p.get("name") == node), {}
+        )
+        pid = entry.get("pid")
+        if not isinstance(pid, int) or start_ticks(pid) != entry.get("started"):
+            return None  # not running, or the pid is another process's now
+        return pid
+
+    @staticmethod
+    async def _gone(pid: int, within_s: float) -> bool:
+        """Whether ``pid`` is gone (reaped by the supervisor) within ``within_s``."""
+        for _ in range(int(within_s / 0.01)):
+            if not pid_alive(pid):
+                return True
+            await asyncio.sleep(0.01)
+        return not pid_alive(pid)
+
     async def _fence(self, node: str, reason: str) -> None:
         await self._drop(node)
-        view = self.state.read_state() or {}
-        entry = next((p for p in view.get("processes", []) if p.get("name") == node), None)
-        pid = entry.get("pid") if entry else None
-        if not pid or start_ticks(pid) != entry.get("started"):  # type: ignore[union-attr]
+        pid = self._postmaster(node)
+        if pid is None:
             log.info(f"fence {node}: not running", node=node, reason=reason)
             return
         signal_tree(pid, signal.SIGKILL)  # its backends too: they run in sessions of their own
         FENCES.inc()
-        for _ in range(int(FENCE_WAIT_S / 0.01)):  # until the supervisor has reaped it
-            if not pid_alive(pid):
-                break
-            await asyncio.sleep(0.01)
+        await self._gone(pid, FENCE_WAIT_S)
         log.info(f"fenced {node} (pid {pid})", node=node, reason=reason)
+
+    async def _shut_down(self, node: str, reason: str) -> str | None:
+        """A fast shutdown of ``node``'s server; None once it is gone, else why not.
+
+        SIGINT to the postmaster alone: it terminates its backends, writes the
+        shutdown checkpoint, and its WAL senders exit only once every standby
+        has flushed all of it, so no standby misses a byte.
+        """
+        await self._drop(node)
+        pid = self._postmaster(node)
+        if pid is None:
+            log.info(f"shut down {node}: not running", node=node, reason=reason)
+            return None
+        started = time.monotonic()
+        try:
+            os.kill(pid, signal.SIGINT)
+        except ProcessLookupError:
+            return None
+        if not await self._gone(pid, SHUTDOWN_WAIT_S):
+            return f"still running {SHUTDOWN_WAIT_S:g} s after a fast shutdown was asked"
+        SHUTDOWNS.inc()
+        took = (time.monotonic() - started) * 1000
+        log.info(f"shut down {node} cleanly (pid {pid}) in {took:.0f} ms", node=node, reason=reason)
+        return None
 
     async def _promote(self, node: str) -> None:
         kind = "switchover" if self.core.planned else "failover"
         try:
-            async with asyncio.timeout(PROMOTE_WAIT_S + 2):
+            async with asyncio.timeout(PROMOTE_WAIT_S):
                 conn = await self._connection(node)
-                row = await (
-                    await conn.execute("SELECT pg_promote(true, %s)", (PROMOTE_WAIT_S,))
-                ).fetchone()
-            if not row or not row[0]:
-                raise RuntimeError(f"pg_promote did not finish in {PROMOTE_WAIT_S} s")
-        except (psycopg.Error, OSError, TimeoutError, RuntimeError) as error:
+                row = await (await conn.execute("SELECT pg_promote(false)")).fetchone()
+                if not row or not row[0]:
+                    raise RuntimeError("pg_promote refused (is the node a standby?)")
+                while True:
+                    row = await (await conn.execute("SELECT pg_is_in_recovery()")).fetchone()
+                    if row is not None and row[0] is False:
+                        break
+                    await asyncio.sleep(PROMOTE_POLL_S)
+        except TimeoutError:
+            await self._drop(node)
+            self.core.promotion_failed(node, f"not a primary {PROMOTE_WAIT_S} s after pg_promote")
+            return
+        except (psycopg.Error, OSError, RuntimeError) as error:
             await self._drop(node)
             self.core.promotion_failed(node, first_line(error))
             return
@@ -319,7 +391,8 @@ class Monitor:
             await self._drop(name)
 
     async def switchover(self, to: str | None) -> ClusterRecord:
-        """Planned: drain, let the target catch up, fence, promote. Raises SwitchoverRefused."""
+        """Planned: drain, let the target catch up, shut the primary down cleanly,
+        promote, re-point the others. Raises SwitchoverRefused (nothing changed)."""
         async with self._lock:
             reports = await self.gather()
             target = self.core.check_switchover(to, reports)
@@ -407,8 +480,7 @@ def create_app(monitor: Monitor, token: str) -> Starlette:
     """The admin API; every route but health and metrics wants the bearer token."""
 
     def authorized(request: Request) -> bool:
-        given = request.headers.get("authorization", "")
-        return hmac.compare_digest(given.encode(), f"Bearer {token}".encode())
+        return bearer_matches(request.headers.get("authorization"), token)
 
     def denied() -> Response:
         return JSONResponse(
