@@ -57,3 +57,24 @@ def test_a_strong_read_during_an_outage_runs_on_the_next_primary_without_the_poo
     assert (node, primary) == ("r1", "r1")
     assert promotion_s < SLOWEST_S, "the promotion itself was slow: nothing to measure"
     assert after_promotion_s < SLOWEST_S  # not the dead primary's acquire timeout (5 s)
+
+
+def test_while_the_primary_is_out_the_router_polls_often_to_find_the_next_one():
+    polls = 10  # 2 s at the default interval (200 ms), 0.2 s at the outage interval (20 ms)
+
+    async def scenario(cluster):
+        async with Router(cluster.primary.url, cluster.replica_urls, primary_name="main") as router:
+            cluster.primary.kill()
+            async with asyncio.timeout(10):
+                while next(n for n in router.statistics().nodes if n.name == "main").healthy:
+                    await router.next_poll()
+            began = time.monotonic()
+            async with asyncio.timeout(10):
+                for _ in range(polls):
+                    await router.next_poll()
+            return time.monotonic() - began
+
+    with replicated_cluster("r1") as cluster:
+        elapsed = asyncio.run(scenario(cluster))
+
+    assert elapsed < 1.5  # well under the 2 s the default interval would take

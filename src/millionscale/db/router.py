@@ -27,7 +27,9 @@ Guarantees:
 
 The poller runs every ``poll_interval_s`` (200 ms by default; pg_auto_failover's
 monitor checks health every 5 s and Patroni's loop runs every 10 s, but those
-decide failovers, while this one only steers reads with one tiny query per node).
+decide failovers, while this one only steers reads with one tiny query per node),
+and every 20 ms while the primary is out of rotation, so that work waiting for
+the next primary finds it within 20 ms of its promotion.
 """
 
 from __future__ import annotations
@@ -68,6 +70,10 @@ T = TypeVar("T")
 Connection = psycopg.AsyncConnection[TupleRow]
 
 POLL_INTERVAL_S = 0.2  # see the module docstring for the peers' intervals
+# While the primary is out of rotation, writes and primary reads wait for the poll
+# that finds the next one: poll this often then (a refused connection costs a
+# millisecond; a node that does not answer still costs a check timeout).
+OUTAGE_POLL_INTERVAL_S = 0.02
 CHECK_TIMEOUT_S = 1.0  # a node that cannot answer one tiny query in 1 s is out of rotation
 CONNECT_TIMEOUT_S = 2  # libpq's connect_timeout; it treats values below 2 as 2
 ACQUIRE_TIMEOUT_S = 5.0  # waiting for a pooled connection; psycopg_pool's default is 30 s
@@ -576,7 +582,10 @@ class Router:
 
     async def _poll_forever(self) -> None:
         while True:
-            await asyncio.sleep(self._poll_interval_s)
+            interval = self._poll_interval_s
+            if not self._primary_ready():
+                interval = min(interval, OUTAGE_POLL_INTERVAL_S)
+            await asyncio.sleep(interval)
             await self._poll_once()
 
     async def _poll_once(self) -> None:
