@@ -5,8 +5,10 @@
 3. drive the default scenario mix at it open-loop for a short while; halfway
    through, when the topology runs a failover monitor, switch the PostgreSQL
    primary over to a standby (``millionscale db switchover``) under that load;
-4. print a summary table and write an HTML report with latency-over-time and
-   throughput charts, the switchover marked in the notes;
+4. print a summary table, then the slowest request, when it was sent and what
+   caused it (the switchover, when it fell in the switchover's window), and
+   write an HTML report with latency-over-time and throughput charts, the
+   switchover and the slowest request in the notes;
 5. stop everything, whatever happened in between.
 """
 
@@ -37,7 +39,11 @@ from millionscale.topology.control import Started, start, stop
 from millionscale.topology.resolve import ResolvedTopology
 from millionscale.topology.state import StateDir
 
-__all__ = ["DemoSettings", "run_demo"]
+__all__ = ["DemoSettings", "run_demo", "slowest_request"]
+
+# A request sent up to one timeline window before the switchover began can still
+# be waiting when it runs; one sent in the window it ends in, too.
+_WINDOW_S = 1.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,6 +65,7 @@ class _Switchover:
     topology: ResolvedTopology
     at_s: float
     sentence: str = ""
+    took_s: float | None = None  # how long the switchover took, once it succeeded
     done: threading.Event = field(default_factory=threading.Event)
 
     def run(self) -> None:
@@ -69,7 +76,7 @@ class _Switchover:
             self.sentence = f"switchover at {self.at_s:g} s refused: {error.one_line()}"
         else:
             record = result.get("record", {})
-            took = time.monotonic() - started
+            took = self.took_s = time.monotonic() - started
             self.sentence = (
                 f"switchover at {self.at_s:g} s into the load: primary is now "
                 f"{record.get('primary')} (epoch {record.get('epoch')}), in {took * 1000:.0f} ms"
@@ -103,6 +110,38 @@ def _cache_sentence(before: tuple[int, int] | None, after: tuple[int, int] | Non
         f"cache tiers: {hits / (hits + misses):.0%} of the {hits + misses:,} lookups in the "
         "shared Redis tier hit during the load (reads each app's L1 answered never got there)"
     )
+
+
+def slowest_request(summary: Summary, switchover: tuple[float, float] | None) -> str | None:
+    """One sentence: the slowest request, the second it was sent in, and its cause.
+
+    ``switchover`` is ``(start, end)`` in seconds into the load. The second is
+    the timeline window with the highest p99: at the demo's rates (a hundred
+    requests a second or fewer) a window's p99 is its slowest request. A slowest
+    request sent in a second that overlaps the switchover is put down to it;
+    any other is said not to be the switchover's.
+    """
+    slowest = summary.latency_ms.max
+    timed = [w for w in summary.timeline if w.p99_ms is not None]
+    if slowest is None or not timed:
+        return None
+    window = max(timed, key=lambda w: w.p99_ms or 0.0)
+    head = f"slowest request: {slowest:,.0f} ms, sent {window.t}-{window.t + 1} s into the load"
+    if switchover is None:
+        return f"{head} (no switchover ran)"
+    start, end = switchover
+    during = f"the switchover ({start:.1f}-{end:.1f} s)"
+    if window.t + _WINDOW_S > start - _WINDOW_S and window.t < end:
+        return (
+            f"{head}, during {during}: writes and primary reads wait while the old primary "
+            "is drained and shut down and the routers find the new one"
+        )
+    worst = max(
+        (w.p99_ms or 0.0 for w in timed if w.t + _WINDOW_S > start - _WINDOW_S and w.t < end),
+        default=None,
+    )
+    across = f"; across it the slowest took {worst:,.0f} ms" if worst is not None else ""
+    return f"{head}, not during {during}: not the switchover's{across}"
 
 
 def _has_monitor(topology: ResolvedTopology) -> bool:
@@ -190,6 +229,13 @@ def run_demo(settings: DemoSettings, console: Console) -> Path | None:
         with console.status("stopping"):
             stop(state)
     console.print(summary_table(summary, title=f"demo: {started.topology.name}"))
+    window = None
+    if switchover is not None and switchover.took_s is not None:
+        window = (switchover.at_s, switchover.at_s + switchover.took_s)
+    slowest = slowest_request(summary, window)
+    if slowest is not None:
+        notes.append(slowest)
+        console.print(slowest, markup=False, highlight=False)
     data = summary.to_json()
     stamp = datetime.now(UTC).strftime("%Y%m%d-%H%M%S")
     reports = settings.state_dir / "reports"
