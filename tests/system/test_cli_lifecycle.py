@@ -231,5 +231,6 @@ def test_down_purge_deletes_engine_data_wherever_it_was_placed(cli: Cli):
     assert result.returncode == 0
     assert "purged" in result.stdout
     assert not placed.exists()
-    assert not (cli.state_dir / "secrets.json").exists()
+    assert not (cli.state_dir / "topologies").exists()  # secrets and records with the data
+    assert not (cli.state_dir / "admin-token").exists()
     assert (cli.state_dir / "logs" / "supervisor.log").exists()

@@ -69,7 +69,7 @@ def test_an_engine_has_no_argv_but_a_data_dir_and_a_log(tmp_path: Path):
 
     state = (tmp_path / "state").resolve()
     assert db.argv is None
-    assert db.data_dir == str(state / "data" / "db")
+    assert db.data_dir == str(state / "topologies" / "t" / "data" / "db")
     assert db.log_path == str(state / "logs" / "db.log")
 
 

@@ -1,4 +1,5 @@
-"""Engine secrets are generated once, kept owner-only in state_dir, and reused."""
+"""Engine secrets are generated once, kept owner-only in the topology's home under
+state_dir, and reused by that topology only."""
 
 import json
 import stat
@@ -6,6 +7,7 @@ from pathlib import Path
 
 from factories import topology
 
+from millionscale.topology.model import Topology
 from millionscale.topology.resolve import resolve
 
 
@@ -20,6 +22,10 @@ def _resolve(parsed, state_dir: Path, port: int = 41001):
 
 
 ONE_ENGINE = {"cache": {"tier": "cache", "engine": "redis"}}
+
+
+def _secrets_file(state_dir: Path, name: str = "t") -> Path:
+    return state_dir / "topologies" / name / "secrets.json"
 
 
 def test_every_process_gets_its_own_secret(tmp_path: Path):
@@ -49,7 +55,7 @@ def test_secrets_are_saved_in_the_state_dir_readable_by_the_owner_only(tmp_path:
 
     resolved = _resolve(topology(**ONE_ENGINE), state_dir)
 
-    path = state_dir / "secrets.json"
+    path = _secrets_file(state_dir)
     assert json.loads(path.read_text()) == {"cache": resolved.process("cache").secret}
     assert stat.S_IMODE(path.stat().st_mode) == 0o600
 
@@ -67,23 +73,23 @@ def test_a_second_resolve_reuses_the_saved_secret(tmp_path: Path):
 def test_secrets_of_engines_no_longer_in_the_topology_are_kept(tmp_path: Path):
     state_dir = tmp_path / "state"
     _resolve(topology(old={"tier": "cache", "engine": "redis"}), state_dir)
-    old_secret = json.loads((state_dir / "secrets.json").read_text())["old"]
+    old_secret = json.loads(_secrets_file(state_dir).read_text())["old"]
 
     _resolve(topology(**ONE_ENGINE), state_dir)
 
-    saved = json.loads((state_dir / "secrets.json").read_text())
+    saved = json.loads(_secrets_file(state_dir).read_text())
     assert set(saved) == {"old", "cache"}
     assert saved["old"] == old_secret
 
 
 def test_an_unreadable_secrets_file_is_replaced_by_new_secrets(tmp_path: Path):
     state_dir = tmp_path / "state"
-    state_dir.mkdir()
-    (state_dir / "secrets.json").write_text("{not json")
+    _secrets_file(state_dir).parent.mkdir(parents=True)
+    _secrets_file(state_dir).write_text("{not json")
 
     resolved = _resolve(topology(**ONE_ENGINE), state_dir)
 
-    saved = json.loads((state_dir / "secrets.json").read_text())
+    saved = json.loads(_secrets_file(state_dir).read_text())
     assert saved == {"cache": resolved.process("cache").secret}
 
 
@@ -92,7 +98,21 @@ def test_resolve_writes_nothing_but_the_secrets_file(tmp_path: Path):
 
     _resolve(topology(**ONE_ENGINE), state_dir)
 
-    assert sorted(p.name for p in state_dir.iterdir()) == ["secrets.json"]
+    written = sorted(str(p.relative_to(state_dir)) for p in state_dir.rglob("*") if p.is_file())
+    assert written == ["topologies/t/secrets.json"]
+
+
+def test_another_topology_never_reuses_a_topologys_secrets(tmp_path: Path):
+    state_dir = tmp_path / "state"
+    first = _resolve(topology(**ONE_ENGINE), state_dir)
+    other = Topology.model_validate({"topology": {"name": "other"}, "processes": ONE_ENGINE})
+
+    second = _resolve(other, state_dir)
+
+    assert second.process("cache").secret != first.process("cache").secret
+    assert json.loads(_secrets_file(state_dir, "other").read_text()) == {
+        "cache": second.process("cache").secret
+    }
 
 
 def test_the_state_dir_it_creates_is_owner_only(tmp_path: Path):

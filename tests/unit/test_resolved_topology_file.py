@@ -56,7 +56,7 @@ def test_saving_again_replaces_the_file_and_leaves_no_temporary_behind(tmp_path:
     resolved.save(path)
 
     assert ResolvedTopology.read(path) == resolved
-    assert sorted(p.name for p in path.parent.iterdir()) == ["secrets.json", "topology.json"]
+    assert sorted(p.name for p in path.parent.iterdir()) == ["topologies", "topology.json"]
 
 
 def test_the_resolved_topology_keeps_name_source_and_start_order(tmp_path: Path):

@@ -24,6 +24,7 @@ import pwd
 import re
 import shutil
 import signal
+import struct
 import subprocess
 import tempfile
 import time
@@ -36,10 +37,13 @@ from urllib.parse import quote
 
 import psycopg
 import redis
+import structlog
 
 from millionscale.errors import ServerError, ServerStartError, first_line
 from millionscale.servers.binaries import find_bindir
 from millionscale.servers.process import spawn
+
+log = structlog.get_logger()
 
 __all__ = [
     "ENGINE_TYPES",
@@ -52,6 +56,7 @@ __all__ = [
     "owned_dir_location",
     "prepare_owned_dir",
     "remove_owned_dir",
+    "sweep_fallbacks_of",
 ]
 
 PROBE_TIMEOUT_S = 1.0  # one readiness probe; the caller retries until its own deadline
@@ -181,6 +186,22 @@ def _sweep_fallbacks(user: str) -> None:
             continue
         if not owner.parent.exists():
             shutil.rmtree(base, ignore_errors=True)
+
+
+def sweep_fallbacks_of(root: Path) -> list[Path]:
+    """Remove every fallback directory that stands in for a path under ``root``
+    (whichever account it was made for); return the paths they stood in for."""
+    removed: list[Path] = []
+    root = root.resolve()
+    for base in Path(tempfile.gettempdir()).glob("millionscale-*-*"):
+        try:
+            owner = Path((base / _FALLBACK_OWNER).read_text().strip())
+        except OSError:
+            continue
+        if owner.is_relative_to(root):
+            shutil.rmtree(base, ignore_errors=True)
+            removed.append(owner)
+    return removed
 
 
 def owned_dir_location(path: Path, user: str | None) -> Path:
@@ -371,11 +392,7 @@ class PostgresEngine(Engine):
             _write_secret_file(data_dir / "standby.signal", "", owner=self.run_as())
             self._point_at_primary(data_dir, primary)
             return
-        for child in data_dir.iterdir():  # keep the directory itself: its owner and mode
-            if child.is_dir() and not child.is_symlink():
-                shutil.rmtree(child)
-            else:
-                child.unlink()
+        self._empty(data_dir)
         try:
             self._clone(data_dir, primary)
         except ServerStartError as clone_error:
@@ -429,16 +446,70 @@ class PostgresEngine(Engine):
         if wanted != lines:
             _write_secret_file(hba, "\n".join(wanted) + "\n", owner=self.run_as())
 
+    @staticmethod
+    def _system_identifier(data_dir: Path) -> int | None:
+        """The cluster's system identifier, from ``global/pg_control`` (its first field)."""
+        try:
+            with open(data_dir / "global" / "pg_control", "rb") as control:
+                return int(struct.unpack("=Q", control.read(8))[0])
+        except (OSError, struct.error):
+            return None
+
+    def _primary_system_identifier(self, primary: Endpoint) -> int | None:
+        try:
+            with psycopg.connect(
+                self._primary_dsn(primary), password=primary.secret, connect_timeout=2
+            ) as conn:
+                row = conn.execute("SELECT system_identifier FROM pg_control_system()").fetchone()
+        except psycopg.Error:
+            return None  # unreachable: the standby keeps its data and retries on its own
+        return int(row[0]) if row else None
+
+    @staticmethod
+    def _empty(data_dir: Path) -> None:
+        for child in data_dir.iterdir():  # keep the directory itself: its owner and mode
+            if child.is_dir() and not child.is_symlink():
+                shutil.rmtree(child)
+            else:
+                child.unlink()
+
     def _prepare_data(self, data_dir: Path, endpoint: Endpoint) -> None:
+        """Make ``data_dir`` a node in the role it is given now, whatever it was before.
+
+        A primary whose directory is a standby's (the topology, or the failover
+        monitor's record, makes it the primary) drops ``standby.signal`` and says
+        so. A standby cloned from another cluster (its system identifier is not
+        its primary's: data from another run) is cloned afresh, as is a former
+        primary that ``pg_rewind`` cannot rewind.
+        """
         if (data_dir / "PG_VERSION").exists():
             # A switchover drains the old primary with ALTER SYSTEM; a new start undoes it.
             self._edit_auto_conf(data_dir, ("default_transaction_read_only",), [])
+            standby = (data_dir / "standby.signal").exists()
             if self.primary is None:
+                if standby:
+                    (data_dir / "standby.signal").unlink()
+                    log.warning(
+                        f"{self.node_name or data_dir.name}: its data directory was a standby's; "
+                        "it starts as the primary it is now (standby.signal removed)"
+                    )
                 return
-            if (data_dir / "standby.signal").exists():
-                self._point_at_primary(data_dir, self.primary)
-            else:
+            if not standby:
                 self._rejoin(data_dir, self.primary)
+                return
+            ours, theirs = (
+                self._system_identifier(data_dir),
+                self._primary_system_identifier(self.primary),
+            )
+            if ours is not None and theirs is not None and ours != theirs:
+                log.warning(
+                    f"{self.node_name or data_dir.name}: its data is of another cluster "
+                    f"(system identifier {ours}, its primary's {theirs}); cloning it afresh"
+                )
+                self._empty(data_dir)
+                self._clone(data_dir, self.primary)
+                return
+            self._point_at_primary(data_dir, self.primary)
             return
         if self.primary is not None:
             self._clone(data_dir, self.primary)

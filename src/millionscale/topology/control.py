@@ -20,12 +20,17 @@ from pathlib import Path
 from typing import Any
 
 from millionscale.errors import SupervisorError
-from millionscale.servers.engines import engine_for, remove_owned_dir
+from millionscale.servers.engines import (
+    engine_for,
+    owned_dir_location,
+    remove_owned_dir,
+    sweep_fallbacks_of,
+)
 from millionscale.servers.process import pid_alive, signal_group, spawn, start_ticks
 from millionscale.topology.load import load_topology
 from millionscale.topology.network import teardown
 from millionscale.topology.resolve import ResolvedTopology, resolve
-from millionscale.topology.state import StateDir
+from millionscale.topology.state import StateDir, TopologyHome, write_private
 
 __all__ = ["Started", "live_view", "ours", "purge", "start", "stop"]
 
@@ -44,17 +49,45 @@ class Started:
 
 
 def live_view(state: StateDir) -> dict[str, Any]:
-    """The published state, with everything marked stopped if no supervisor runs."""
-    data = state.read_state() or {"processes": []}
-    running = state.supervisor_pid() is not None
-    if not running:
+    """The published state as it stands now, the supervisor's own life included.
+
+    ``supervisor`` is ``{"state", "pid"}``, the state one of ``running``,
+    ``stopped`` (it finished: ``down``, or an ``up`` that gave up), ``died`` (it
+    was killed before it could stop what it ran: its last ``state.json`` still
+    claims a live topology) or ``none`` (nothing was ever started here);
+    ``running`` is whether it runs. Without a running supervisor, what
+    ``state.json`` says is history: every process whose pid is gone is
+    ``stopped`` (a ``failed`` one stays failed, with its reason), and the note
+    of a process the dead supervisor left is replaced by what happened to it.
+    """
+    published = state.read_state()
+    data = published or {"processes": []}
+    pid = state.supervisor_pid()
+    if pid is not None:
+        supervisor = {"state": "running", "pid": pid}
+    elif published is None:
+        supervisor = {"state": "none", "pid": None}
+    else:
+        finished = bool(published.get("finished"))
+        supervisor = {
+            "state": "stopped" if finished else "died",
+            "pid": published.get("supervisor_pid"),
+        }
+    if pid is None:
         alive = ours(data)
+        died = supervisor["state"] == "died"
         for process in data["processes"]:
-            if process.get("pid") not in alive:
-                process["pid"] = None
-                if process.get("state") != "failed":
-                    process["state"] = "stopped"
-    data["running"] = running
+            if process.get("pid") in alive:  # outlived its supervisor: `down` kills it
+                if died:
+                    process["reason"] = "its supervisor died; run 'millionscale down'"
+                continue
+            process["pid"] = None
+            if process.get("state") != "failed":
+                process["state"] = "stopped"
+                if died:
+                    process["reason"] = "stopped: its supervisor died"
+    data["running"] = pid is not None
+    data["supervisor"] = supervisor
     return data
 
 
@@ -105,10 +138,12 @@ def start(
             f"a topology already runs from {state.root} (supervisor pid {running})",
             hint="run 'millionscale down' first, or use another --state-dir",
         )
+    stop(state)  # a supervisor an interrupted `up` launched, before it took the lock
     resolved = resolve(load_topology(topology), source=topology, state_dir=state_dir)
     state.create()
     state.admin_token()  # admin endpoints (the failover monitor's) want it
     resolved.save(state.topology)
+    resolved.save(state.home(resolved.name).topology)  # where its data lives, for purge
     state.state.unlink(missing_ok=True)
     began = time.monotonic()
     supervisor = spawn(
@@ -116,8 +151,20 @@ def start(
         log_path=state.logs / "supervisor.log",
         die_with_parent=not detach,
     )
+    # Until the supervisor holds the lock and has written its pid, `stop` finds it here.
+    write_private(state.spawned_file, f"{supervisor.pid} {start_ticks(supervisor.pid)}\n")
     problem = _wait_ready(state, supervisor, len(resolved.processes), timeout, on_state)
     return Started(resolved, supervisor, time.monotonic() - began, problem)
+
+
+def _spawned_supervisor(state: StateDir) -> int | None:
+    """The supervisor `start` launched, if it is still that process and alive."""
+    try:
+        pid_text, ticks = state.spawned_file.read_text().split()
+        pid = int(pid_text)
+    except (OSError, ValueError):
+        return None
+    return pid if pid_alive(pid) and str(start_ticks(pid)) == ticks else None
 
 
 def ours(view: dict[str, Any]) -> list[int]:
@@ -134,9 +181,14 @@ def ours(view: dict[str, Any]) -> list[int]:
 
 
 def stop(state: StateDir) -> int:
-    """Stop the supervisor and everything it started; return how many processes were stopped."""
+    """Stop the supervisor and everything it started; return how many processes were stopped.
+
+    Also stops a supervisor that has not yet taken the directory's lock (``up``
+    gave up on it at once, or was interrupted): nothing ``up`` launched outlives
+    ``down``, or a failed ``up``.
+    """
     before = ours(state.read_state() or {})
-    supervisor = state.supervisor_pid()
+    supervisor = state.supervisor_pid() or _spawned_supervisor(state)
     if supervisor is not None:
         try:
             topology = ResolvedTopology.read(state.topology)
@@ -156,28 +208,49 @@ def stop(state: StateDir) -> int:
     deadline = time.monotonic() + 5.0
     while any(pid_alive(pid) for pid in leftovers) and time.monotonic() < deadline:
         time.sleep(0.02)
+    state.spawned_file.unlink(missing_ok=True)
     return len(set(before))
 
 
 def purge(state: StateDir) -> list[Path]:
-    """Delete a stopped topology's data: engine data directories (wherever they were
-    placed), media, secrets and the failover monitor's record. Logs and reports stay. Returns what was removed."""
+    """Delete the data of every topology that ran from ``state``: engine data
+    directories (wherever they were placed, fallback directories included),
+    media, secrets, failover records, the admin token. Logs and reports stay.
+    Returns what was removed. The topologies must be stopped."""
     removed: list[Path] = []
     try:
-        topology = ResolvedTopology.read(state.topology)
+        last: ResolvedTopology | None = ResolvedTopology.read(state.topology)
     except (OSError, ValueError):
-        topology = None
-    if topology is not None and topology.network is not None:
-        teardown(topology.network)  # left behind if the supervisor was SIGKILLed
-    for process in topology.processes if topology else []:
-        if process.engine is not None and process.data_dir is not None:
-            engine = engine_for(process.engine)
-            remove_owned_dir(Path(process.data_dir), engine.run_as())
-            removed.append(Path(process.data_dir))
-    for path in (state.root / "data", state.root / "media"):
+        last = None
+    if last is not None and last.network is not None:
+        teardown(last.network)  # left behind if the supervisor was SIGKILLed
+    homes = sorted(state.homes.iterdir()) if state.homes.is_dir() else []
+    topologies = [last] if last is not None else []
+    for home in homes:
+        try:
+            topologies.append(ResolvedTopology.read(TopologyHome(home).topology))
+        except (OSError, ValueError):
+            continue
+    for topology in topologies:
+        for process in topology.processes:
+            if process.engine is None or process.data_dir is None:
+                continue
+            data_dir = Path(process.data_dir)
+            location = owned_dir_location(data_dir, engine_for(process.engine).run_as())
+            if location.exists() or data_dir.exists():
+                remove_owned_dir(data_dir, engine_for(process.engine).run_as())
+                removed.append(data_dir)
+    removed += sweep_fallbacks_of(state.root)
+    # The old layout kept one topology's data at the top; and every home, whole.
+    for path in (state.root / "data", state.root / "media", *homes):
         if path.exists():
             shutil.rmtree(path, ignore_errors=True)
             removed.append(path)
-    state.secrets.unlink(missing_ok=True)
-    state.cluster.unlink(missing_ok=True)  # the monitor's roles describe the data just removed
+    shutil.rmtree(state.homes, ignore_errors=True)
+    for path in (state.root / "secrets.json", state.root / "db-cluster.json"):
+        if path.exists():
+            path.unlink()
+            removed.append(path)
+    for path in (state.admin_token_file, state.topology, state.state):
+        path.unlink(missing_ok=True)
     return removed

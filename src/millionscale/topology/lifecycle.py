@@ -16,7 +16,7 @@ Rules this file keeps:
        │                  ▼  │                ▼
        │               backoff ◀──────────────┘
        │                  │
-       ├──dep_failed──▶ failed ◀──give_up── starting, ready
+       ├──dep_failed──▶ failed ◀──give_up── starting, ready, backoff
        │
        └──stop──▶ stopped ◀──exited── stopping ◀──stop── starting, ready
 """
@@ -64,6 +64,7 @@ TRANSITIONS: dict[tuple[Phase, Transition], Phase] = {
     (Phase.READY, Transition.STOP): Phase.STOPPING,
     (Phase.BACKOFF, Transition.SPAWN): Phase.STARTING,
     (Phase.BACKOFF, Transition.DEPENDENCY_FAILED): Phase.FAILED,
+    (Phase.BACKOFF, Transition.GIVE_UP): Phase.FAILED,  # never ready within its timeout
     (Phase.BACKOFF, Transition.STOP): Phase.STOPPED,
     (Phase.STOPPING, Transition.EXITED): Phase.STOPPED,
     (Phase.FAILED, Transition.STOP): Phase.FAILED,

@@ -105,9 +105,14 @@ class ResolvedTopology(BaseModel):
     name: str
     source: str
     state_dir: str
+    home: str  # the topology's own part of the state directory (data, secrets, media)
     processes: list[ResolvedProcess]  # in start order
     network: NetworkPlan | None = None  # the private subnet, when there is one
     network_note: str | None = None  # why the private subnet fell back to loopback
+
+    def state(self) -> StateDir:
+        """The state directory this topology runs from, viewing this topology's home."""
+        return StateDir(Path(self.state_dir), self.name)
 
     def process(self, name: str) -> ResolvedProcess:
         for process in self.processes:
@@ -167,7 +172,8 @@ def _render(text: str, where: str, own: dict[str, str], deps: dict[str, dict[str
         if value is None:
             raise TopologyError(
                 f"{where}: unknown placeholder {{{ref}}}",
-                hint="use {python}, {name}, {host}, {port}, {address}, {state_dir}, {secret}, "
+                hint="use {python}, {name}, {host}, {port}, {address}, {state_dir}, "
+                "{topology_dir}, {secret}, "
                 "{shared_secret}, or {dep.url}, {dep.host}, {dep.port}, {dep.address} of a "
                 "dependency",
             )
@@ -188,11 +194,13 @@ def resolve(
 
     Raises :class:`~millionscale.errors.ConfigError` subclasses for what the
     user must fix, and :class:`~millionscale.errors.BinaryNotFoundError` for a
-    missing engine. Writes only the secrets file under ``state_dir``.
+    missing engine. Writes only the secrets file, in the topology's home under
+    ``state_dir`` (:class:`~millionscale.topology.state.TopologyHome`).
     """
     order = start_order(topology)
     state_dir = state_dir.resolve()
-    secrets_path = StateDir(state_dir).secrets
+    home = StateDir(state_dir).home(topology.topology.name)
+    secrets_path = home.secrets
     stored = _load_secrets(secrets_path)
 
     network, network_note = _network(topology, order, state_dir)
@@ -309,6 +317,7 @@ def resolve(
             "python": sys.executable,
             "name": name,
             "state_dir": str(state_dir),
+            "topology_dir": str(home.root),
             "secret": secrets_by_name[name],
         }
         if SHARED in secrets_by_name:
@@ -346,19 +355,21 @@ def resolve(
                 depends_on=list(spec.depends_on),
                 readiness=spec.readiness,
                 restart=spec.restart,
-                data_dir=str(state_dir / "data" / name) if spec.engine else None,
+                data_dir=str(home.data / name) if spec.engine else None,
                 log_path=str(state_dir / "logs" / f"{name}.log"),
                 netns=member[name].namespace if name in member else None,
                 socket_dir=socket_dir(name),
             )
         )
     state_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+    home.root.mkdir(parents=True, exist_ok=True, mode=0o700)
     if secrets_by_name != stored:
         write_private(secrets_path, json.dumps(stored | secrets_by_name, indent=2))
     return ResolvedTopology(
         name=topology.topology.name,
         source=str(source),
         state_dir=str(state_dir),
+        home=str(home.root),
         processes=processes,
         network=network,
         network_note=network_note,

@@ -2,16 +2,28 @@
 
     .millionscale/            (mode 0700)
       topology.json           the resolved topology the supervisor runs (0600)
-      secrets.json            engine secrets, kept across runs (0600)
       state.json              live view: every process's pid, address, state
       supervisor.pid          the supervisor's pid
       supervisor.lock         held (flock) while a supervisor runs
+      supervisor.spawned      the supervisor `up` launched (pid, start time), until it is stopped
+      admin-token             the token admin endpoints require (0600)
       logs/<name>.log         one log per process, and supervisor.log
-      data/<name>/            engines' data directories
+      topologies/<topology>/  what belongs to one topology, kept across its runs:
+        topology.json           its last resolved topology (where its data lives)
+        secrets.json            engine secrets (0600)
+        db-cluster.json         the failover monitor's record of its primary
+        data/<name>/            engines' data directories
+        media/                  the photo app's uploads
 
 ``state.json`` is the published topology: written atomically by the
 supervisor on every change, read by ``millionscale status`` and by anything
 that must know who is where.
+
+Each topology keeps its data in a home of its own, so that running another
+topology from the same directory never starts on data (a standby's data
+directory, a cluster record, secrets) that another one left: ``demo`` then
+``single-server`` gives ``single-server`` a fresh database, and ``demo`` finds
+its own again next time. ``down --purge`` removes every topology's home.
 """
 
 from __future__ import annotations
@@ -26,7 +38,7 @@ from typing import Any
 
 from millionscale.servers.process import pid_alive
 
-__all__ = ["DEFAULT_STATE_DIR", "StateDir", "write_private"]
+__all__ = ["DEFAULT_STATE_DIR", "StateDir", "TopologyHome", "write_private"]
 
 DEFAULT_STATE_DIR = Path(".millionscale")
 
@@ -41,11 +53,18 @@ def write_private(path: Path, text: str, mode: int = 0o600) -> None:
 
 
 @dataclass(frozen=True, slots=True)
-class StateDir:
+class TopologyHome:
+    """The part of a state directory that belongs to one topology (by its name)."""
+
     root: Path
 
     @property
+    def name(self) -> str:
+        return self.root.name
+
+    @property
     def topology(self) -> Path:
+        """The topology last resolved here: it says where every data directory lives."""
         return self.root / "topology.json"
 
     @property
@@ -53,8 +72,61 @@ class StateDir:
         return self.root / "secrets.json"
 
     @property
+    def cluster(self) -> Path:
+        """The failover monitor's record of the PostgreSQL primary (millionscale.db)."""
+        return self.root / "db-cluster.json"
+
+    @property
+    def data(self) -> Path:
+        return self.root / "data"
+
+    @property
+    def media(self) -> Path:
+        return self.root / "media"
+
+
+@dataclass(frozen=True, slots=True)
+class StateDir:
+    """A state directory; ``topology_name`` names whose home :attr:`cluster` and
+    :attr:`secrets` are in (None: the topology last started here)."""
+
+    root: Path
+    topology_name: str | None = None
+
+    @property
+    def topology(self) -> Path:
+        """The resolved topology the supervisor runs (or ran last)."""
+        return self.root / "topology.json"
+
+    @property
+    def homes(self) -> Path:
+        return self.root / "topologies"
+
+    def home(self, name: str | None = None) -> TopologyHome:
+        """Topology ``name``'s home (default: this view's topology, else the one last
+        started here; ``_none`` in a directory that never started one)."""
+        name = name or self.topology_name or self._last_started()
+        return TopologyHome(self.homes / name)
+
+    def _last_started(self) -> str:
+        try:
+            data = json.loads(self.topology.read_text())
+        except (OSError, json.JSONDecodeError):
+            return "_none"
+        name = data.get("name") if isinstance(data, dict) else None
+        return name if isinstance(name, str) and name else "_none"
+
+    @property
+    def secrets(self) -> Path:
+        return self.home().secrets
+
+    @property
     def state(self) -> Path:
         return self.root / "state.json"
+
+    @property
+    def spawned_file(self) -> Path:
+        return self.root / "supervisor.spawned"
 
     @property
     def pid_file(self) -> Path:
@@ -71,7 +143,7 @@ class StateDir:
     @property
     def cluster(self) -> Path:
         """The failover monitor's record of the PostgreSQL primary (millionscale.db)."""
-        return self.root / "db-cluster.json"
+        return self.home().cluster
 
     def admin_token(self) -> str:
         """The token admin endpoints require (owner-only file, made on first use)."""

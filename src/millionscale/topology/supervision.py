@@ -15,8 +15,14 @@ Guarantees:
 
 - a process is spawned (and restarted) only when every process it depends on
   is ready; a dependency that fails fails its dependents;
+- a process that has never been ready fails once its readiness timeout has
+  passed since it was first spawned, however many times it crashed and was
+  restarted meanwhile: ``up`` never waits longer than that for it;
 - a process that keeps crashing is restarted at most ``max_restarts`` times
-  within ``window_s`` and then marked failed, never restarted for ever;
+  and then marked failed, never restarted for ever: crashes count within
+  ``window_s``, except that a crash before the process was ready again is
+  never forgiven by the window (a process that takes longer than
+  ``window_s / max_restarts`` to crash would otherwise loop for ever);
 - on stop, a process is signalled only when every process that depends on it
   has exited; a process that ignores its graceful signal for
   ``stop_timeout_s`` is killed.
@@ -117,6 +123,16 @@ class _Record:
     kill_reason: str = ""  # STARTING: why we killed it, if we did
     stop_deadline: float = 0.0  # STOPPING: when to SIGKILL
     forced: bool = False
+    ever_ready: bool = False
+    first_spawned: float | None = None  # when it was first spawned
+    cause: str = ""  # the last error line its log showed, from the shell
+
+    def startup_deadline(self) -> float | None:
+        """Until it has been ready once: when its readiness timeout, counted from
+        its first spawn across every restart, runs out."""
+        if self.ever_ready or self.first_spawned is None:
+            return None
+        return self.first_spawned + self.plan.readiness.timeout_s
 
 
 class Supervision:
@@ -138,7 +154,12 @@ class Supervision:
         record = self._records[name]
         now = self._clock()
         record.pid = pid
+        if record.first_spawned is None:
+            record.first_spawned = now
         record.ready_deadline = now + record.plan.readiness.timeout_s
+        startup = record.startup_deadline()
+        if startup is not None:
+            record.ready_deadline = min(record.ready_deadline, startup)
         record.probe_at = now
         record.probing = False
         record.kill_reason = ""
@@ -160,15 +181,19 @@ class Supervision:
             return  # a late answer for a process already moved on
         if ok:
             waited = self._clock() - (record.ready_deadline - record.plan.readiness.timeout_s)
+            record.ever_ready = True
             self._move(name, Transition.READY, f"{name}: ready after {waited:.2f} s")
         else:
             record.probe_at = self._clock() + record.plan.readiness.interval_s
 
-    def exited(self, name: str, returncode: int) -> None:
-        """``name``'s process exited (negative ``returncode``: killed by that signal)."""
+    def exited(self, name: str, returncode: int, cause: str = "") -> None:
+        """``name``'s process exited (negative ``returncode``: killed by that signal);
+        ``cause``: the last error line of what it logged, if the shell found one."""
         record = self._records[name]
+        was_ready = record.phase is Phase.READY
         record.pid = None
         record.probing = False
+        record.cause = cause or record.cause
         how = (
             f"killed by signal {-returncode}"
             if returncode < 0
@@ -191,14 +216,25 @@ class Supervision:
                 self._move(name, Transition.GIVE_UP, f"{name}: {how}; not restarted (never)")
             return
         now = self._clock()
-        while record.crashes and record.crashes[0] <= now - policy.window_s:
+        startup = record.startup_deadline()
+        if startup is not None and now >= startup:
+            self._give_up_starting(name, record, how)
+            return
+        while was_ready and record.crashes and record.crashes[0] <= now - policy.window_s:
             record.crashes.popleft()
         if len(record.crashes) >= policy.max_restarts:
+            within = (
+                f"within {policy.window_s:g} s"
+                if was_ready
+                else "without being ready again"
+                if record.ever_ready
+                else "before it was ever ready"
+            )
             self._move(
                 name,
                 Transition.GIVE_UP,
-                f"{name}: {how}; failed after {len(record.crashes)} restarts "
-                f"within {policy.window_s:g} s",
+                f"{name}: {how}; failed after {len(record.crashes)} restarts {within}"
+                + self._last_line(record),
             )
             return
         record.crashes.append(now)
@@ -210,6 +246,18 @@ class Supervision:
             Transition.CRASH,
             f"{name}: {how}; restart {attempt} of {policy.max_restarts} in {delay:.1f} s",
         )
+
+    def _give_up_starting(self, name: str, record: _Record, how: str) -> None:
+        """Fail a process never ready within its readiness timeout since its first spawn."""
+        if not record.kill_reason:
+            timeout = record.plan.readiness.timeout_s
+            restarts = f", {record.restarts} restarts" if record.restarts else ""
+            how = f"not ready within {timeout:g} s ({how}{restarts})"
+        self._move(name, Transition.GIVE_UP, f"{name}: {how}; failed" + self._last_line(record))
+
+    @staticmethod
+    def _last_line(record: _Record) -> str:
+        return f"; last error: {record.cause}" if record.cause else ""
 
     def request_stop(self) -> None:
         """Stop everything, dependents before their dependencies."""
@@ -228,7 +276,10 @@ class Supervision:
         actions: list[Action] = []
         for name in self.order:
             record = self._records[name]
-            if record.phase in (Phase.PENDING, Phase.BACKOFF):
+            startup = record.startup_deadline()
+            if record.phase is Phase.BACKOFF and startup is not None and now >= startup:
+                self._give_up_starting(name, record, record.reason.split(";")[0])
+            elif record.phase in (Phase.PENDING, Phase.BACKOFF):
                 actions += self._start_when_due(name, record, now)
             elif record.phase is Phase.STARTING and record.pid is not None:
                 if record.kill_reason:
@@ -306,9 +357,13 @@ class Supervision:
         """The earliest time at which :meth:`step` may have something new to do."""
         times: list[float] = []
         for name, record in self._records.items():
-            if record.phase is Phase.BACKOFF and self._dependencies_ready(name):
-                # Waiting on a dependency is waiting on a fact, not on the clock.
-                times.append(record.start_at)
+            if record.phase is Phase.BACKOFF:
+                startup = record.startup_deadline()
+                if startup is not None:
+                    times.append(startup)
+                if self._dependencies_ready(name):
+                    # Waiting on a dependency is waiting on a fact, not on the clock.
+                    times.append(record.start_at)
             elif (
                 record.phase is Phase.STARTING and record.pid is not None and not record.kill_reason
             ):

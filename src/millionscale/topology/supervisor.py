@@ -40,6 +40,7 @@ from millionscale.obs.logging import configure_logging
 from millionscale.servers import netns
 from millionscale.servers.engines import Engine, PostgresEngine, engine_for, prepare_owned_dir
 from millionscale.servers.process import signal_group, spawn, start_ticks
+from millionscale.topology.cause import crash_cause
 from millionscale.topology.network import build, teardown
 from millionscale.topology.resolve import ResolvedProcess, ResolvedTopology
 from millionscale.topology.state import StateDir, write_private
@@ -48,6 +49,7 @@ from millionscale.topology.supervision import Kill, Plan, Probe, Spawn, Supervis
 __all__ = ["Supervisor", "engine_for_process", "main", "probe"]
 
 REAP_INTERVAL_S = 0.05
+CAUSE_SCAN_BYTES = 65536  # of a crashed process's log: enough for a traceback's end
 PROBE_TIMEOUT_S = 1.0
 
 log = structlog.get_logger()
@@ -143,7 +145,7 @@ class Supervisor:
         self, topology: ResolvedTopology, *, clock: Callable[[], float] = time.monotonic
     ) -> None:
         self.topology = topology
-        self.state = StateDir(Path(topology.state_dir))
+        self.state = topology.state()
         self.processes = {p.name: p for p in topology.processes}
         self.engines: dict[str, Engine] = {
             p.name: engine_for_process(p, self.processes)
@@ -152,6 +154,7 @@ class Supervisor:
         }
         self.core = Supervision({p.name: _plan(p) for p in topology.processes}, clock)
         self.children: dict[str, subprocess.Popen[bytes]] = {}
+        self.log_offsets: dict[str, int] = {}  # where each process's log of this run begins
         self.probes: dict[str, Future[bool]] = {}
         self.pool = ThreadPoolExecutor(max_workers=4, thread_name_prefix="probe")
         self._published: list[Any] | None = None
@@ -168,6 +171,7 @@ class Supervisor:
         stamp = datetime.now(UTC).isoformat(timespec="seconds")
         with open(log_path, "a") as handle:
             handle.write(f"--- millionscale: starting {name} at {stamp} ---\n")
+            self.log_offsets[name] = handle.tell()
         try:
             engine = self.engines.get(name)
             if isinstance(engine, PostgresEngine):  # its role may have changed since
@@ -224,7 +228,19 @@ class Supervisor:
                 del self.children[name]
                 # The leader is gone; whatever it left in its group goes too.
                 signal_group(child.pid, signal.SIGKILL)
-                self.core.exited(name, code)
+                self.core.exited(name, code, cause=self._cause(name))
+
+    def _cause(self, name: str) -> str:
+        """The last error line ``name`` logged since it was last started."""
+        start = self.log_offsets.get(name, 0)
+        try:
+            with open(self.processes[name].log_path, "rb") as log:
+                log.seek(0, os.SEEK_END)
+                log.seek(max(start, log.tell() - CAUSE_SCAN_BYTES))
+                text = log.read().decode("utf-8", "replace")
+        except OSError:
+            return ""
+        return crash_cause(text)
 
     def _collect_probes(self) -> None:
         for name, future in list(self.probes.items()):
