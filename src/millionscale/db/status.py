@@ -15,13 +15,15 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 import psycopg
+from rich.text import Text
 
 from millionscale.db.lsn import parse_lsn
 from millionscale.errors import first_line
+from millionscale.render import Column, Records
 from millionscale.servers.engines import PostgresEngine
 from millionscale.topology.resolve import ResolvedProcess, ResolvedTopology
 
-__all__ = ["NodeStatus", "cluster_status", "node_status"]
+__all__ = ["NodeStatus", "cluster_status", "node_records", "node_status"]
 
 CONNECT_TIMEOUT_S = 2  # a node that cannot answer a query in 2 s is reported unreachable
 
@@ -117,3 +119,25 @@ def cluster_status(topology: ResolvedTopology) -> list[NodeStatus]:
             )
         )
     return sorted(nodes, key=lambda node: node.role != "primary")
+
+
+def node_records(nodes: list[NodeStatus]) -> Records:
+    """The nodes as ``db status`` lists them; why a node is unreachable goes in a note
+    column of its own, so the identifying columns keep their width."""
+    errors = any(node.error for node in nodes)
+    columns: list[Column | str] = ["name", "address", "role", "lsn", Column("lag", right=True)]
+    columns.append("sync")
+    if errors:
+        columns.append(Column("error", free_text=True))
+    rows = []
+    for node in nodes:
+        lag = None
+        if node.lag_bytes is not None:
+            lag = f"{node.lag_bytes:,} B" + (f", {node.lag_s:.1f} s" if node.lag_bytes else "")
+        role = Text(node.role, style="red" if node.error else "")
+        row: list[str | Text | None] = [node.name, node.address, role, node.lsn, lag]
+        row.append(node.sync_state)
+        if errors:
+            row.append(node.error or "")
+        rows.append(row)
+    return Records.of(columns, rows, title="PostgreSQL nodes")

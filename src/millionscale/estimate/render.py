@@ -28,6 +28,7 @@ from millionscale.estimate.units import (
     format_latency,
     format_size,
 )
+from millionscale.render import Column, Records
 
 __all__ = [
     "JSON_LAYOUT",
@@ -350,53 +351,58 @@ def estimate_tables(
     return [inputs, traffic, storage, bandwidth, cache, servers]
 
 
-def latency_table(rows: Iterable[LatencyRow], *, measured: bool) -> Table:
-    """The latency numbers, with this machine's figures beside them when ``measured``."""
-    table = Table(title="latency numbers", title_justify="left")
-    table.add_column("operation", overflow="fold")
-    table.add_column("classic", justify="right")
-    table.add_column("source")
+def latency_table(rows: Iterable[LatencyRow], *, measured: bool) -> Records:
+    """The latency numbers, with this machine's figures beside them when ``measured``.
+
+    The operation and the note wrap between words; figures and sources never do.
+    """
+    columns = [
+        Column("operation", free_text=True),
+        Column("classic", right=True),
+        Column("source"),
+    ]
     if measured:
-        table.add_column("measured here", justify="right")
-        table.add_column("vs classic", justify="right")
-    table.add_column("note", overflow="fold")
+        columns += [Column("measured here", right=True), Column("vs classic", right=True)]
+    columns.append(Column("note", free_text=True))
+    cells: list[list[str]] = []
     for row in rows:
-        cells = [
+        line = [
             row.operation,
             format_latency(row.classic_s) if row.classic_s is not None else "-",
             row.source.key if row.source else "-",
         ]
         if measured:
-            cells.append(format_latency(row.measured_s) if row.measured_s is not None else "-")
+            line.append(format_latency(row.measured_s) if row.measured_s is not None else "-")
             ratio = (
                 f"{row.measured_s / row.classic_s:.2g}"
                 if row.measured_s is not None and row.classic_s
                 else ""
             )
-            cells.append(ratio)
+            line.append(ratio)
         note = row.note
         if measured and row.how:
             note = f"{note}; {row.how}" if note else row.how
-        cells.append(note)
-        table.add_row(*cells)
-    return table
+        line.append(note)
+        cells.append(line)
+    return Records.of(columns, cells, title="latency numbers")
 
 
-def powers_of_two_table() -> Table:
+def powers_of_two_table() -> Records:
     """The powers-of-two table: 2^10 ≈ 1 thousand = 1 KB (exactly 1 KiB), ..."""
-    table = Table(title="powers of two", title_justify="left")
-    for column in ("power", "exact bytes", "approximately", "name", "napkin", "exactly"):
-        table.add_column(column, justify="right" if column == "exact bytes" else "left")
-    for p in POWERS_OF_TWO:
-        table.add_row(
+    columns: list[Column | str] = ["power", Column("exact bytes", right=True), "approximately"]
+    columns += ["name", "napkin"]
+    rows = [
+        [
             f"2^{p.power}",
             f"{p.exact:,}",
             p.approximate,
             p.name,
             f"1 {p.decimal_unit}",
             f"1 {p.binary_unit}",
-        )
-    return table
+        ]
+        for p in POWERS_OF_TWO
+    ]
+    return Records.of([*columns, "exactly"], rows, title="powers of two")
 
 
 def latency_json(measured: Iterable[Measured] = ()) -> dict[str, Any]:
