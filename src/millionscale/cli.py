@@ -3,29 +3,37 @@
     millionscale up [TOPOLOGY] [--detach]    start a topology (default topologies/demo.toml)
     millionscale down                        stop everything it started
     millionscale status [--json]             who runs where, and how they are
-    millionscale logs NAME [--follow]        one process's log
+    millionscale logs [NAME] [--follow]      the logs, readable, interleaved by time (--json)
     millionscale demo                        up, seed, load, report, down
     millionscale photos seed                 fill the running photo app with data
     millionscale bench --target URL          open-loop load, or --find-capacity
     millionscale db status [--json]          PostgreSQL roles, LSNs, replay lag
+    millionscale db url [NODE]               a node's URL, credentials included (the primary)
+    millionscale db psql [NODE]              psql on a node (the current primary by default)
     millionscale db switchover [--to NODE]   planned change of primary, no write lost
     millionscale db failover [--yes]         forced: fence the primary, promote a standby
     millionscale lb status|add|drain|remove  the load balancer's backends, live
     millionscale estimate [SCENARIO]         back-of-the-envelope capacity plan, --explain
     millionscale estimate latency --measure  the latency numbers, and this machine's
-    millionscale version
+    millionscale version                     (or --version; -h is --help everywhere)
 
 Errors a user can cause (a bad topology file, a taken port, a missing engine,
-an unknown process name) print one line, ``error: what (how to fix it)``, and
-exit with code 2; nothing is left running. A topology that starts but does not
+an unknown process name, an option out of range) print one line, ``error:
+what (how to fix it)``, and exit with code 2; nothing is left running. Listings
+are :class:`~millionscale.render.Records`: a table on a terminal, plain aligned
+lines in a pipe. A topology that starts but does not
 become ready exits with code 1 after stopping what it started.
 """
 
 from __future__ import annotations
 
 import json
+import math
+import os
+import shutil
 import sys
 import time
+from collections.abc import Callable, Iterator
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import Annotated, Any
@@ -33,25 +41,36 @@ from typing import Annotated, Any
 import typer
 from rich.console import Console
 from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
-from rich.table import Table
+from rich.text import Text
 
-from millionscale.errors import MillionscaleError, SupervisorError, UnknownProcessError
-from millionscale.servers.process import log_tail
+# typer 0.29 carries its own click; its usage errors are these (typer exports only BadParameter).
+from typer._click.exceptions import NoArgsIsHelpError, NoSuchOption, UsageError
+
+from millionscale.errors import (
+    BinaryNotFoundError,
+    MillionscaleError,
+    SupervisorError,
+    UnknownProcessError,
+)
+from millionscale.render import Column, Records
 from millionscale.topology.control import Started, live_view, ours, purge, start, stop
-from millionscale.topology.resolve import ResolvedTopology
+from millionscale.topology.resolve import ResolvedProcess, ResolvedTopology
 from millionscale.topology.state import DEFAULT_STATE_DIR, StateDir
+from millionscale.topology.urls import browser_url, process_url
 
 __all__ = ["app", "main"]
 
+PROG = "millionscale"
 app = typer.Typer(
-    name="millionscale",
+    name=PROG,
     help="Scale a web service from one server to millions of users, for real.",
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
+    context_settings={"help_option_names": ["-h", "--help"]},
 )
-console = Console()
-err_console = Console(stderr=True)
+console = Console(soft_wrap=not sys.stdout.isatty())  # a pipe gets whole lines, never cropped
+err_console = Console(stderr=True, soft_wrap=not sys.stderr.isatty())
 
 StateOption = Annotated[
     Path,
@@ -61,6 +80,28 @@ StateOption = Annotated[
         help="Where the running topology keeps its state.",
     ),
 ]
+
+
+def number(low: float, high: float, *, above: bool = False) -> Callable[[str], float]:
+    """A parser for a float option in ``[low, high]`` (``(low, high]`` when ``above``) that
+    also refuses nan and inf, which would pass any bound or wait forever."""
+    bounds = f"{'more than' if above else 'at least'} {low:g} and at most {high:g}"
+
+    def parse(text: str | float) -> float:
+        try:
+            value = float(text)
+        except ValueError:
+            raise typer.BadParameter(f"{text!r} is not a number") from None
+        if not math.isfinite(value) or value < low or (above and value == low) or value > high:
+            raise typer.BadParameter(f"{text} is out of range (must be {bounds})")
+        return value
+
+    return parse
+
+
+DAY_S = 86_400.0  # no wait, run or timeout of ours is meant to last longer
+SECONDS = number(0, DAY_S, above=True)  # a duration
+RATE = number(0, 10_000_000, above=True)  # requests per second
 
 
 def _version() -> str:
@@ -78,30 +119,70 @@ def _running_topology(state_dir: Path) -> ResolvedTopology:
     return ResolvedTopology.read(state.topology)
 
 
-def _status_table(data: dict[str, Any]) -> Table:
-    table = Table(title=f"topology {data.get('topology', '?')}", title_justify="left")
-    for column in ("name", "tier", "dc", "role", "pid", "address", "state", "restarts"):
-        table.add_column(column, no_wrap=True)
-    notes = any(p["state"] != "ready" and p.get("reason") for p in data["processes"])
+STATE_STYLES = {"ready": "green", "starting": "yellow", "failed": "red", "stopped": "dim"}
+LOG_TAIL_LINES = 8  # of each failing process's log, after a failed `up`
+
+
+def _status_records(data: dict[str, Any]) -> Records:
+    """Every process of a live view; a note column when one is not ready and says why."""
+    processes = data["processes"]
+    notes = any(p["state"] != "ready" and p.get("reason") for p in processes)
+    columns: list[Column | str] = ["name", "tier", "dc", "role", Column("pid", right=True)]
+    columns += ["address", "state"]
+    columns.append(Column("restarts", right=True))
     if notes:
-        table.add_column("note", overflow="fold")
-    colours = {"ready": "green", "starting": "yellow", "failed": "red", "stopped": "dim"}
-    for p in data["processes"]:
+        columns.append(Column("note", free_text=True))
+    rows = []
+    for p in processes:
         state = p["state"]
-        row = [
+        row: list[str | int | Text | None] = [
             p["name"],
             p["tier"],
             p["datacenter"],
-            p["role"] or "-",
-            str(p["pid"] or "-"),
+            p["role"] or None,
+            p["pid"],
             p["address"],
-            f"[{colours.get(state, 'white')}]{state}[/]",
-            str(p["restarts"]),
+            Text(state, style=STATE_STYLES.get(state, "")),
+            p["restarts"],
         ]
         if notes:
-            row.append(p.get("reason", "") if state != "ready" else "")
-        table.add_row(*row)
-    return table
+            row.append(p.get("reason") or "" if state != "ready" else "")
+        rows.append(row)
+    return Records.of(columns, rows, title=f"topology {data.get('topology', '?')}")
+
+
+def _supervisor_sentence(data: dict[str, Any]) -> str | None:
+    """What to say about the supervisor when it is not simply running."""
+    supervisor = data["supervisor"]
+    if supervisor["state"] == "died":
+        return (
+            f"the supervisor (pid {supervisor['pid']}) died without stopping the topology; "
+            "its processes died with it (run 'millionscale down' to clean up, then 'up')"
+        )
+    if supervisor["state"] == "stopped":
+        return "the supervisor is not running: the topology was stopped"
+    return None
+
+
+def _print_version(show: bool) -> None:
+    if show:
+        print(f"millionscale {_version()}")
+        raise typer.Exit(0)
+
+
+@app.callback()
+def _root(
+    _version_flag: Annotated[
+        bool,
+        typer.Option(
+            "--version",
+            help="Print millionscale's version and exit.",
+            is_eager=True,
+            callback=_print_version,
+        ),
+    ] = False,
+) -> None:
+    """Scale a web service from one server to millions of users, for real."""
 
 
 @app.command()
@@ -112,7 +193,10 @@ def up(
     detach: Annotated[
         bool, typer.Option("--detach", "-d", help="Return once everything is ready.")
     ] = False,
-    timeout: Annotated[float, typer.Option(help="Seconds to wait for readiness.")] = 300.0,
+    timeout: Annotated[
+        float,
+        typer.Option(parser=SECONDS, help="Seconds to wait for readiness (more than 0)."),
+    ] = 300.0,
     state_dir: StateOption = DEFAULT_STATE_DIR,
 ) -> None:
     """Start every process of TOPOLOGY in dependency order and wait until all are ready."""
@@ -130,49 +214,120 @@ def up(
     raise typer.Exit(started.supervisor.returncode or 0)
 
 
-def _start(topology: Path, state_dir: Path, *, detach: bool, timeout: float) -> Started:
-    """Start with a progress bar; on failure show why, stop everything and exit 1."""
-    columns = (
-        SpinnerColumn(),
-        TextColumn("{task.description}"),
-        BarColumn(),
-        TextColumn("{task.completed}/{task.total} ready"),
-        TimeElapsedColumn(),
-    )
-    with Progress(*columns, console=err_console, transient=True) as progress:
-        task = progress.add_task("starting", total=None)
+class _Waiting:
+    """What `up` shows while it waits: a live bar on a terminal; elsewhere (a log, a
+    pipe, CI) one plain line each time a process changes state."""
 
-        def show(data: dict[str, Any]) -> None:
-            processes = data["processes"]
+    def __init__(self, out: Console) -> None:
+        self.out = out
+        self.began = time.monotonic()
+        self.seen: dict[str, str] = {}
+        self.progress: Progress | None = None
+        if out.is_terminal:
+            columns = (
+                SpinnerColumn(),
+                TextColumn("{task.description}"),
+                BarColumn(),
+                TextColumn("{task.completed}/{task.total} ready"),
+                TimeElapsedColumn(),
+            )
+            self.progress = Progress(*columns, console=out, transient=True)
+            self.task = self.progress.add_task("starting", total=None)
+
+    def __enter__(self) -> _Waiting:
+        if self.progress is not None:
+            self.progress.start()
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        if self.progress is not None:
+            self.progress.stop()
+
+    def show(self, data: dict[str, Any]) -> None:
+        processes = data["processes"]
+        ready = sum(p["state"] == "ready" for p in processes)
+        if self.progress is not None:
             waiting = [p["name"] for p in processes if p["state"] == "starting"]
-            progress.update(
-                task,
+            self.progress.update(
+                self.task,
                 total=len(processes),
-                completed=sum(p["state"] == "ready" for p in processes),
+                completed=ready,
                 description=f"starting {', '.join(waiting[:3])}" if waiting else "starting",
             )
+            return
+        for p in processes:
+            if self.seen.get(p["name"]) != p["state"]:
+                self.seen[p["name"]] = p["state"]
+                elapsed = time.monotonic() - self.began
+                line = (
+                    f"{elapsed:6.1f} s  {p['name']} {p['state']} ({ready}/{len(processes)} ready)"
+                )
+                self.out.print(line, markup=False, highlight=False)
 
-        started = start(topology, state_dir, detach=detach, timeout=timeout, on_state=show)
+
+def _log_sizes(state: StateDir) -> dict[Path, int]:
+    """How long every log is now: what a run writes comes after."""
+    sizes = {}
+    for path in state.logs.glob("*.log") if state.logs.is_dir() else []:
+        try:
+            sizes[path.resolve()] = path.stat().st_size
+        except OSError:
+            continue
+    return sizes
+
+
+def _lines_since(path: Path, offset: int) -> list[str]:
+    """What ``path`` gained after ``offset`` bytes (all of it if it was replaced since)."""
+    try:
+        with open(path, "rb") as handle:
+            size = handle.seek(0, os.SEEK_END)
+            handle.seek(offset if offset <= size else 0)
+            return handle.read().decode("utf-8", "replace").splitlines()
+    except OSError:
+        return []
+
+
+def _explain_failure(state: StateDir, started: Started, sizes: dict[Path, int]) -> None:
+    """Why `up` failed: the problem, the processes, and what each one that is not ready
+    wrote during this run (never lines of an earlier run)."""
+    from millionscale.obs.logview import human_text, parse_log
+
+    err_console.print(Text.assemble(("error: ", "red"), started.problem or ""))
+    view = live_view(state)
+    if view["processes"]:
+        err_console.print(_status_records(view))
+    logs = {p.name: Path(p.log_path) for p in started.topology.processes}
+    names = [p["name"] for p in view["processes"] if p["state"] != "ready"]
+    if started.supervisor.poll() is not None:
+        names.append("supervisor")
+        logs["supervisor"] = state.logs / "supervisor.log"
+    for name in names:
+        path = logs.get(name, state.logs / f"{name}.log")
+        records = parse_log(_lines_since(path, sizes.get(path.resolve(), 0)), name)
+        if not records:
+            continue
+        err_console.print(Text(f"{name}'s log during this run:", style="bold"))
+        for record in records[-LOG_TAIL_LINES:]:
+            err_console.print(human_text(record, len(name)))
+
+
+def _start(topology: Path, state_dir: Path, *, detach: bool, timeout: float) -> Started:
+    """Start, showing progress; on failure show why, stop everything and exit 1."""
     state = StateDir(state_dir)
+    sizes = _log_sizes(state)
+    with _Waiting(err_console) as waiting:
+        started = start(topology, state_dir, detach=detach, timeout=timeout, on_state=waiting.show)
     if started.problem is not None:
-        err_console.print(f"[red]error:[/] {started.problem}")
-        view = live_view(state)
-        if view["processes"]:
-            err_console.print(_status_table(view))
-        for p in view["processes"]:
-            if p["state"] in ("failed", "starting"):
-                tail = log_tail(state.logs / f"{p['name']}.log")
-                if tail:
-                    err_console.print(f"[bold]{p['name']}[/] log: {tail}", markup=False)
-        if started.supervisor.poll() is not None:
-            tail = log_tail(state.logs / "supervisor.log")
-            err_console.print(f"[bold]supervisor[/] log: {tail}", markup=False)
+        _explain_failure(state, started, sizes)
         stop(state)
         raise typer.Exit(1)
-    console.print(_status_table(live_view(state)))
+    console.print(_status_records(live_view(state)))
     network = started.topology.network_summary()
     if network is not None:
         console.print(network, markup=False, highlight=False)
+    url = browser_url(started.topology)
+    if url is not None:
+        console.print(f"open {url} in a browser", markup=False, highlight=False)
     count = len(started.topology.processes)
     console.print(f"all {count} processes ready in {started.elapsed_s:.2f} s")
     return started
@@ -198,74 +353,176 @@ def down(
         console.print(f"purged {len(removed)} data directories" if removed else "no data to purge")
 
 
+def _resolved(state: StateDir) -> ResolvedTopology | None:
+    try:
+        return ResolvedTopology.read(state.topology)
+    except (OSError, ValueError):
+        return None
+
+
+def _status_json(data: dict[str, Any], topology: ResolvedTopology | None) -> dict[str, Any]:
+    """``status --json``: the live view, each process with its URL, ports and note."""
+    resolved = {p.name: p for p in topology.processes} if topology else {}
+    processes = []
+    for p in data["processes"]:
+        known: ResolvedProcess | None = resolved.get(p["name"])
+        processes.append(
+            {
+                "name": p["name"],
+                "tier": p["tier"],
+                "datacenter": p["datacenter"],
+                "role": p["role"],
+                "pid": p["pid"],
+                "address": p["address"],
+                "url": process_url(known) if known else None,
+                "ports": dict(known.ports) if known else {},
+                "state": p["state"],
+                "restarts": p["restarts"],
+                "note": p.get("reason") or None,
+            }
+        )
+    return {
+        "topology": data.get("topology"),
+        "running": data["running"],
+        "supervisor": data["supervisor"],
+        "url": browser_url(topology) if topology else None,
+        "processes": processes,
+    }
+
+
 @app.command()
 def status(
-    as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,
+    as_json: Annotated[
+        bool,
+        typer.Option("--json", help="Machine-readable, with URLs (credentials included)."),
+    ] = False,
     state_dir: StateOption = DEFAULT_STATE_DIR,
 ) -> None:
     """Show every process of the running topology: pid, address, state, restarts."""
     state = StateDir(state_dir)
     data = live_view(state)
     if as_json:
-        keys = ("name", "tier", "datacenter", "role", "pid", "address", "state", "restarts")
-        out = {
-            "topology": data.get("topology"),
-            "running": data["running"],
-            "processes": [{k: p[k] for k in keys} for p in data["processes"]],
-        }
-        print(json.dumps(out, indent=2))
+        print(json.dumps(_status_json(data, _resolved(state)), indent=2))
         return
     if not data["processes"]:
         console.print("nothing has been started here; run 'millionscale up'")
         return
-    console.print(_status_table(data))
+    console.print(_status_records(data))
+    sentence = _supervisor_sentence(data)
+    if sentence is not None:
+        console.print(sentence, markup=False, highlight=False)
+
+
+def _log_files(state: StateDir, name: str | None) -> dict[str, Path]:
+    """The logs to read: NAME's, or every process's and the supervisor's."""
+    topology = _resolved(state)
+    known = {p.name: Path(p.log_path) for p in topology.processes} if topology else {}
+    known["supervisor"] = state.logs / "supervisor.log"
+    if name is None:
+        return known
+    if name not in known:
+        raise UnknownProcessError(
+            f"unknown process {name!r}",
+            hint=f"known: {', '.join(['supervisor', *sorted(set(known) - {'supervisor'})])}"
+            if topology
+            else "no topology has been started here; run 'millionscale up'",
+        )
+    return {name: known[name]}
+
+
+def _follow(paths: dict[str, Path]) -> Iterator[tuple[str, list[str]]]:
+    """New complete lines of each log, as they are written (until Ctrl-C)."""
+    offsets = {name: path.stat().st_size if path.exists() else 0 for name, path in paths.items()}
+    partial = dict.fromkeys(paths, "")
+    while True:
+        quiet = True
+        for name, path in paths.items():
+            chunk = _read_from(path, offsets[name])
+            if not chunk:
+                continue
+            quiet = False
+            offsets[name] += len(chunk)
+            *lines, partial[name] = (partial[name] + chunk.decode("utf-8", "replace")).split("\n")
+            if lines:
+                yield name, lines
+        if quiet:
+            time.sleep(0.2)
+
+
+def _read_from(path: Path, offset: int) -> bytes:
+    try:
+        with open(path, "rb") as handle:
+            handle.seek(offset)
+            return handle.read()
+    except OSError:
+        return b""
+
+
+def _log_level(text: str) -> str:
+    from millionscale.obs.logview import LEVELS
+
+    level = text.lower()
+    if level not in LEVELS:
+        raise typer.BadParameter(f"{text!r} is not one of {', '.join(LEVELS)}")
+    return level
 
 
 @app.command()
 def logs(
-    name: Annotated[str, typer.Argument(help="Process name, or 'supervisor'.")],
+    name: Annotated[
+        str | None,
+        typer.Argument(help="Process name, or 'supervisor' (default: every process, by time)."),
+    ] = None,
     follow: Annotated[
         bool, typer.Option("--follow", "-f", help="Keep printing new lines.")
     ] = False,
-    lines: Annotated[int, typer.Option("--lines", "-n", min=0, help="Lines to show.")] = 50,
+    lines: Annotated[
+        int, typer.Option("--lines", "-n", min=0, max=1_000_000, help="Records to show.")
+    ] = 50,
+    level: Annotated[
+        str,
+        typer.Option(
+            parser=_log_level,
+            metavar="LEVEL",
+            help="Show records at this level and above.",
+        ),
+    ] = "debug",
+    as_json: Annotated[
+        bool, typer.Option("--json", help="One JSON object a line (ours as written).")
+    ] = False,
     state_dir: StateOption = DEFAULT_STATE_DIR,
 ) -> None:
-    """Print the log of process NAME."""
-    state = StateDir(state_dir)
+    """The logs of the topology: level, time, process, message, tracebacks as tracebacks."""
+    from millionscale.obs.logview import human_text, interleave, json_line, parse_log, passes
+
+    paths = _log_files(StateDir(state_dir), name)
+    width = max(map(len, paths))
+
+    def show(records: list[Any]) -> None:
+        for record in records:
+            if not passes(record, level):
+                continue
+            if as_json:
+                print(json_line(record), flush=True)
+            else:
+                console.print(human_text(record, width), markup=False, highlight=False)
+
+    every = [parse_log(_lines_since(path, 0), who) for who, path in paths.items()]
+    kept = [r for r in interleave(every) if passes(r, level)]
+    if not kept and not follow:
+        who = name or "the topology"
+        if not any(every):
+            console.print(f"{who} has written no log yet")
+        else:
+            console.print(f"{who}: nothing at level {level} or above")
+    show(kept[-lines:] if lines else [])
+    if not follow:
+        return
     try:
-        known = [p.name for p in ResolvedTopology.read(state.topology).processes]
-    except (OSError, ValueError):
-        known = []
-    if name != "supervisor" and name not in known:
-        raise UnknownProcessError(
-            f"unknown process {name!r}",
-            hint=f"known: {', '.join(['supervisor', *known])}"
-            if known
-            else "no topology has been started here; run 'millionscale up'",
-        )
-    path = state.logs / f"{name}.log"
-    if not path.exists():
-        console.print(f"{name} has written no log yet")
-        if not follow:
-            return
-        path.touch()
-    with open(path, "rb") as handle:
-        text = handle.read().decode("utf-8", "replace")
-        for line in text.splitlines()[-lines:] if lines else []:
-            print(line)
-        sys.stdout.flush()
-        if not follow:
-            return
-        try:
-            while True:
-                chunk = handle.read()
-                if chunk:
-                    sys.stdout.write(chunk.decode("utf-8", "replace"))
-                    sys.stdout.flush()
-                else:
-                    time.sleep(0.2)
-        except KeyboardInterrupt:
-            return
+        for who, new in _follow(paths):
+            show(parse_log(new, who))
+    except KeyboardInterrupt:
+        return
 
 
 @app.command(name="version")
@@ -283,10 +540,14 @@ def bench(
         ),
     ],
     rate: Annotated[
-        float, typer.Option(help="Requests per second (the first step with --find-capacity).")
+        float,
+        typer.Option(
+            parser=RATE, help="Requests per second (the first step with --find-capacity)."
+        ),
     ] = 100.0,
     duration: Annotated[
-        float, typer.Option(help="Seconds to run (each step with --find-capacity).")
+        float,
+        typer.Option(parser=SECONDS, help="Seconds to run (each step with --find-capacity)."),
     ] = 10.0,
     json_file: Annotated[
         Path | None, typer.Option("--json", help="Also write the result to this JSON file.")
@@ -295,8 +556,10 @@ def bench(
         str | None,
         typer.Option(help="Action weights, default timeline=70,photo=15,like=8,post=5,signup=2."),
     ] = None,
-    users: Annotated[int, typer.Option(help="Seeded users to log in and act as.")] = 100,
-    seed: Annotated[int, typer.Option(help="Seed of the random choices.")] = 0,
+    users: Annotated[
+        int, typer.Option(min=1, max=1_000_000, help="Seeded users to log in and act as.")
+    ] = 100,
+    seed: Annotated[int, typer.Option(min=0, help="Seed of the random choices.")] = 0,
     password: Annotated[
         str | None, typer.Option(help="The seeded users' password (default: the seeder's).")
     ] = None,
@@ -304,10 +567,18 @@ def bench(
         bool, typer.Option("--find-capacity", help="Search the highest rate that meets the SLO.")
     ] = False,
     slo_p99_ms: Annotated[
-        float, typer.Option(help="With --find-capacity: the p99 latency a rate must keep.")
+        float,
+        typer.Option(
+            parser=number(0, DAY_S * 1000, above=True),
+            help="With --find-capacity: the p99 latency a rate must keep.",
+        ),
     ] = 100.0,
-    connections: Annotated[int, typer.Option(help="Size of the connection pool.")] = 256,
-    timeout: Annotated[float, typer.Option(help="Seconds each request may take.")] = 10.0,
+    connections: Annotated[
+        int, typer.Option(min=1, max=65_536, help="Size of the connection pool.")
+    ] = 256,
+    timeout: Annotated[
+        float, typer.Option(parser=SECONDS, help="Seconds each request may take.")
+    ] = 10.0,
 ) -> None:
     """Load a target open-loop at a constant rate (wrk2-style); report latency and errors."""
     import asyncio
@@ -385,8 +656,12 @@ def bench(
 def demo(
     topology: Annotated[Path, typer.Option(help="Topology to run.")] = Path("topologies/demo.toml"),
     users: Annotated[int, typer.Option(min=10, max=1_000_000, help="Users to seed.")] = 2_000,
-    rate: Annotated[float, typer.Option(min=1, help="Requests per second.")] = 50.0,
-    duration: Annotated[float, typer.Option(min=1, help="Seconds of load.")] = 30.0,
+    rate: Annotated[
+        float, typer.Option(parser=number(1, 1_000_000), help="Requests per second.")
+    ] = 50.0,
+    duration: Annotated[
+        float, typer.Option(parser=number(1, DAY_S), help="Seconds of load.")
+    ] = 30.0,
     state_dir: StateOption = DEFAULT_STATE_DIR,
 ) -> None:
     """Bring the whole system up, seed it, load it, report, and stop it."""
@@ -504,7 +779,7 @@ app.add_typer(photos_app, name="photos")
 @photos_app.command("seed")
 def photos_seed(
     users: Annotated[int, typer.Option(min=1, max=1_000_000, help="Users to create.")] = 2_000,
-    seed_value: Annotated[int, typer.Option("--seed", help="Seed of the dataset.")] = 0,
+    seed_value: Annotated[int, typer.Option("--seed", min=0, help="Seed of the dataset.")] = 0,
     reset: Annotated[bool, typer.Option(help="Delete all users and photos first.")] = False,
     state_dir: StateOption = DEFAULT_STATE_DIR,
 ) -> None:
@@ -543,7 +818,7 @@ def db_status(
 ) -> None:
     """Every PostgreSQL node of the running topology: role, LSN, replay lag (asked of the nodes)."""
     from millionscale.db.cluster import read_record
-    from millionscale.db.status import cluster_status
+    from millionscale.db.status import cluster_status, node_records
 
     nodes = cluster_status(_running_topology(state_dir))
     record = read_record(StateDir(state_dir))
@@ -551,16 +826,7 @@ def db_status(
         view = {"nodes": [node.to_json() for node in nodes]}
         print(json.dumps(view | {"monitor": record.to_json() if record else None}, indent=2))
         return
-    table = Table(title="PostgreSQL nodes", title_justify="left")
-    for column in ("name", "address", "role", "lsn", "lag", "sync"):
-        table.add_column(column, no_wrap=True)
-    for node in nodes:
-        lag = "-"
-        if node.lag_bytes is not None:
-            lag = f"{node.lag_bytes:,} B" + (f", {node.lag_s:.1f} s" if node.lag_bytes else "")
-        role = node.role if node.error is None else f"[red]{node.role}[/]: {node.error}"
-        table.add_row(node.name, node.address, role, node.lsn or "-", lag, node.sync_state or "-")
-    console.print(table)
+    console.print(node_records(nodes))
     if record is not None:
         console.print(
             f"monitor: primary {record.primary}, epoch {record.epoch}, {record.state}"
@@ -568,6 +834,95 @@ def db_status(
             markup=False,
             highlight=False,
         )
+
+
+def _database_node(
+    topology: ResolvedTopology, state: StateDir, node: str | None
+) -> ResolvedProcess:
+    """PostgreSQL node ``node`` of ``topology``; by default the current primary (the failover
+    monitor's, else the topology file's)."""
+    from millionscale.db.cluster import cluster_of, read_record
+
+    nodes = [p for p in topology.processes if p.engine == "postgres"]
+    if not nodes:
+        raise UnknownProcessError(
+            f"topology {topology.name!r} has no PostgreSQL node",
+            hint="start one that has, e.g. 'millionscale up topologies/single-server.toml'",
+        )
+    if node is None:
+        cluster = cluster_of(topology)
+        if cluster is not None:
+            node = cluster.current_primary(read_record(state))
+        else:
+            primaries = [p.name for p in nodes if p.replica_of is None]
+            if len(primaries) > 1:
+                raise UnknownProcessError(
+                    f"topology {topology.name!r} has several primaries: {', '.join(primaries)}",
+                    hint="name one, e.g. 'millionscale db url " + primaries[0] + "'",
+                )
+            node = primaries[0] if primaries else nodes[0].name
+    for process in nodes:
+        if process.name == node:
+            return process
+    raise UnknownProcessError(
+        f"{node!r} is not a PostgreSQL node of topology {topology.name!r}",
+        hint=f"known: {', '.join(p.name for p in nodes)}",
+    )
+
+
+@db_app.command("url")
+def db_url(
+    node: Annotated[
+        str | None, typer.Argument(help="The node (default: the current primary).")
+    ] = None,
+    state_dir: StateOption = DEFAULT_STATE_DIR,
+) -> None:
+    """Print a node's connection URL, password included, for your own tools."""
+    state = StateDir(state_dir)
+    process = _database_node(_running_topology(state_dir), state, node)
+    print(process_url(process))
+
+
+def _psql() -> str:
+    """psql of the PostgreSQL installation the topology runs on, else the one on PATH."""
+    from millionscale.servers.binaries import find_bindir
+
+    try:
+        candidate = find_bindir("postgres") / "psql"
+        if os.access(candidate, os.X_OK):
+            return str(candidate)
+    except BinaryNotFoundError:
+        pass
+    found = shutil.which("psql")
+    if found is None:
+        raise BinaryNotFoundError(
+            "psql not found",
+            hint="install the PostgreSQL client (apt-get install postgresql-client)",
+        )
+    return found
+
+
+@db_app.command("psql")
+def db_psql(
+    node: Annotated[
+        str | None, typer.Argument(help="The node (default: the current primary).")
+    ] = None,
+    command: Annotated[
+        str | None, typer.Option("--command", "-c", help="Run this SQL and exit.")
+    ] = None,
+    state_dir: StateOption = DEFAULT_STATE_DIR,
+) -> None:
+    """Open psql on a node (the password goes in PGPASSWORD, never on the command line)."""
+    state = StateDir(state_dir)
+    process = _database_node(_running_topology(state_dir), state, node)
+    from millionscale.servers.engines import PostgresEngine
+
+    engine = PostgresEngine()
+    target = f"host={process.host} port={process.ports['main']} user={engine.user} dbname=postgres"
+    argv = [_psql(), target, *(["-c", command] if command is not None else [])]
+    env = os.environ | {"PGPASSWORD": process.secret, "PGAPPNAME": "millionscale db psql"}
+    sys.stdout.flush()
+    os.execve(argv[0], argv, env)
 
 
 def _print_record(result: dict[str, object]) -> None:
@@ -618,20 +973,21 @@ def _lb(state_dir: Path) -> Any:
 
 
 def _print_backends(status: dict[str, Any]) -> None:
-    table = Table(title=f"backends ({status.get('policy')})", title_justify="left")
-    for column in ("name", "address", "state", "serving", "ejected", "outstanding", "latency"):
-        table.add_column(column, no_wrap=True)
-    for b in status.get("backends", []):
-        table.add_row(
+    columns: list[Column | str] = ["name", "address", "state", "serving", "ejected"]
+    columns += [Column("outstanding", right=True), Column("latency", right=True)]
+    rows = [
+        [
             b["name"],
             b["address"],
             b["state"],
             "yes" if b["serving"] else "no",
             "yes" if b["ejected"] else "no",
-            str(b["outstanding"]),
+            b["outstanding"],
             f"{b['latency_ms']:.1f} ms",
-        )
-    console.print(table)
+        ]
+        for b in status.get("backends", [])
+    ]
+    console.print(Records.of(columns, rows, title=f"backends ({status.get('policy')})"))
 
 
 @lb_app.command("status")
@@ -651,7 +1007,7 @@ def lb_status(
 def lb_add(
     name: Annotated[str, typer.Argument(help="The backend's name.")],
     address: Annotated[str, typer.Argument(help="host:port")],
-    weight: Annotated[int, typer.Option(help="Relative weight, 1 to 256.")] = 1,
+    weight: Annotated[int, typer.Option(min=1, max=256, help="Relative weight, 1 to 256.")] = 1,
     state_dir: StateOption = DEFAULT_STATE_DIR,
 ) -> None:
     """Add a backend: it serves once its health checks pass, with slow start."""
@@ -677,25 +1033,39 @@ def lb_remove(
     _print_backends(_lb(state_dir).call("DELETE", f"/backends/{name}"))
 
 
+def usage_line(error: UsageError) -> str:
+    """A usage error (click's or typer's) as our errors read: ``what (how to fix it)``."""
+    where = error.ctx.command_path if error.ctx is not None else PROG
+    hint = f"see '{where} --help'"
+    if isinstance(error, NoSuchOption):
+        message = error.message
+        if error.possibilities:
+            hint = f"did you mean {', '.join(sorted(error.possibilities))}? {hint}"
+    else:
+        message = error.format_message()
+    message = " ".join(message.split()).rstrip(".")
+    return f"{message[:1].lower()}{message[1:]} ({hint})"
+
+
 def main() -> None:
-    """Entry point: run the app, turning our errors into one line and exit code 2."""
+    """Entry point: run the app, turning our errors and usage errors into one line and
+    exit code 2."""
     try:
-        code = app(standalone_mode=False)
+        code = app(standalone_mode=False, prog_name=PROG)
     except MillionscaleError as error:
         err_console.print(
             f"error: {error.one_line()}", markup=False, highlight=False, soft_wrap=True
         )
         raise SystemExit(2) from None
-    except typer.Abort:
-        raise SystemExit(130) from None
-    except typer.TyperException as error:  # usage errors: unknown option, bad value
-        show = getattr(error, "show", None)
-        if show is not None:
-            show()
-        else:
-            err_console.print(f"error: {error}", markup=False)
+    except NoArgsIsHelpError as error:
+        error.show()  # the help text: `millionscale` or `millionscale db` with nothing more
         raise SystemExit(2) from None
-    except KeyboardInterrupt:
+    except UsageError as error:  # unknown option, bad or out-of-range value
+        err_console.print(
+            f"error: {usage_line(error)}", markup=False, highlight=False, soft_wrap=True
+        )
+        raise SystemExit(2) from None
+    except (typer.Abort, KeyboardInterrupt):
         raise SystemExit(130) from None
     raise SystemExit(code if isinstance(code, int) else 0)
 

@@ -54,7 +54,7 @@ def test_a_process_that_exits_at_once_fails_up_with_its_last_log_line(cli: Cli):
 
     assert up.returncode == 1
     assert took < 20 + 10
-    error = up.stderr.strip().splitlines()[0]
+    error = next(line for line in up.stderr.splitlines() if line.startswith("error: "))
     assert error.startswith("error: crashy failed: ")
     assert error.endswith(f"last error: {CAUSE}")
     assert cli.status()["running"] is False
@@ -81,7 +81,7 @@ def test_a_slow_crash_loop_fails_up_within_the_readiness_timeout_with_the_real_c
 
     assert up.returncode == 1
     assert took < 10 + 10
-    error = up.stderr.strip().splitlines()[0]
+    error = next(line for line in up.stderr.splitlines() if line.startswith("error: "))
     assert error.startswith("error: crashy failed: not ready within 10 s")
     assert error.endswith(f"last error: {CAUSE}")  # a traceback's last line, not its first
     assert len(_pids_written(cli)) >= 2  # it was restarted, then given up on
