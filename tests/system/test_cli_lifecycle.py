@@ -182,7 +182,7 @@ def test_logs_show_a_process_output(cli: Cli):
     topology = cli.write_topology(FULL)
     assert cli.run("up", str(topology), "--detach").returncode == 0
 
-    logs = cli.run("logs", "web", "-n", "20")
+    logs = cli.run("logs", "web", "-n", "20", "--json")
 
     assert logs.returncode == 0
     lines = [json.loads(line) for line in logs.stdout.splitlines() if line.startswith("{")]
