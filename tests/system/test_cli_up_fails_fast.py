@@ -56,7 +56,7 @@ def test_a_process_that_exits_at_once_fails_up_with_its_last_log_line(cli: Cli):
     assert took < 20 + 10
     error = next(line for line in up.stderr.splitlines() if line.startswith("error: "))
     assert error.startswith("error: crashy failed: ")
-    assert error.endswith(f"last error: {CAUSE}")
+    assert f"last error: {CAUSE}" in " ".join(up.stderr.split())
     assert cli.status()["running"] is False
     assert all_dead(_pids_written(cli))
 
@@ -83,7 +83,9 @@ def test_a_slow_crash_loop_fails_up_within_the_readiness_timeout_with_the_real_c
     assert took < 10 + 10
     error = next(line for line in up.stderr.splitlines() if line.startswith("error: "))
     assert error.startswith("error: crashy failed: not ready within 10 s")
-    assert error.endswith(f"last error: {CAUSE}")  # a traceback's last line, not its first
+    assert f"last error: {CAUSE}" in " ".join(
+        up.stderr.split()
+    )  # a traceback's last line, not its first
     assert len(_pids_written(cli)) >= 2  # it was restarted, then given up on
     assert all_dead(_pids_written(cli))
 
