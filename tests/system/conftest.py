@@ -61,6 +61,16 @@ class Cli:
         return path
 
 
+def postgres_urls(cli: Cli) -> dict[str, str]:
+    """Every PostgreSQL node of the running topology, by name, as a URL from the host."""
+    resolved = json.loads((cli.state_dir / "topology.json").read_text())
+    return {
+        p["name"]: f"postgresql://postgres:{p['secret']}@{p['host']}:{p['ports']['main']}/postgres"
+        for p in resolved["processes"]
+        if p["engine"] == "postgres"
+    }
+
+
 def wait_until(predicate, timeout: float, interval: float = 0.1) -> bool:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:

@@ -21,7 +21,7 @@ from pathlib import Path
 import psycopg
 import pytest
 
-from conftest import Cli, wait_until
+from conftest import Cli, postgres_urls, wait_until
 from millionscale.db import Router
 from millionscale.db.testing import missing_writes, write_continuously
 from millionscale.servers.process import descendants, signal_tree
@@ -33,15 +33,6 @@ TOPOLOGY = Path(__file__).parents[2] / "topologies" / "replicated.toml"
 TRIALS = int(os.environ.get("MILLIONSCALE_FAILOVER_TRIALS", "2"))
 SEED = 20261128
 FAILOVER_GOAL_S = 15.0  # generous bound for a loaded CI machine; the bench reports the median
-
-
-def urls(cli: Cli) -> dict[str, str]:
-    resolved = json.loads((cli.state_dir / "topology.json").read_text())
-    return {
-        p["name"]: f"postgresql://postgres:{p['secret']}@{p['host']}:{p['ports']['main']}/postgres"
-        for p in resolved["processes"]
-        if p["engine"] == "postgres"
-    }
 
 
 def record(cli: Cli) -> dict[str, object]:
@@ -73,7 +64,7 @@ def router_for(dsns: dict[str, str], primary: str) -> Router:
 async def writes_across(cli: Cli, fault, *, rng: random.Random):
     """Write continuously, apply ``fault(primary_name)`` at a random moment, keep
     writing until writes succeed again for a while; return the log and timings."""
-    dsns = urls(cli)
+    dsns = postgres_urls(cli)
     primary = str(record(cli)["primary"])
     async with router_for(dsns, primary) as router:
         stop = asyncio.Event()
@@ -121,7 +112,7 @@ def test_sigkill_of_the_primary_under_writes_loses_no_acknowledged_write(cli: Cl
 
 def test_a_paused_primary_is_fenced_and_takes_no_write_when_resumed(cli: Cli):
     assert cli.run("up", str(TOPOLOGY), "--detach").returncode == 0
-    dsns = urls(cli)
+    dsns = postgres_urls(cli)
     held = psycopg.connect(dsns["db"], autocommit=True)  # a session open across the pause
     held.execute("CREATE TABLE split (id int)")
     postmaster = cli.process("db")["pid"]

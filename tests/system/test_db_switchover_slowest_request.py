@@ -21,7 +21,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import Cli, wait_until
+from conftest import Cli, postgres_urls, wait_until
 from millionscale.db import Router, Session, Strong
 from millionscale.db.testing import ACKS_TABLE, missing_writes
 from millionscale.topology.state import StateDir
@@ -50,15 +50,6 @@ class Timings:
         return max(self.requests, key=lambda r: r[2])
 
 
-def urls(cli: Cli) -> dict[str, str]:
-    resolved = json.loads((cli.state_dir / "topology.json").read_text())
-    return {
-        p["name"]: f"postgresql://postgres:{p['secret']}@{p['host']}:{p['ports']['main']}/postgres"
-        for p in resolved["processes"]
-        if p["engine"] == "postgres"
-    }
-
-
 def roles(cli: Cli) -> dict[str, str]:
     result = cli.run("db", "status", "--json")
     assert result.returncode == 0, result.stderr
@@ -78,7 +69,7 @@ async def _count(conn) -> int:
 
 
 async def load_across_switchover(cli: Cli) -> tuple[Timings, float, float, str, str]:
-    dsns = urls(cli)
+    dsns = postgres_urls(cli)
     replicas = {name: url for name, url in dsns.items() if name != "db"}
     timings = Timings()
     ids = itertools.count(1)

@@ -142,7 +142,7 @@ class Monitor:
         interval_s: float = CHECK_INTERVAL_S,
         failover_timeout_s: float = FAILOVER_TIMEOUT_S,
     ) -> None:
-        self.state = StateDir(Path(topology.state_dir))
+        self.state = topology.state()
         self.cluster = cluster
         self.interval_s = interval_s
         record = read_record(self.state) or ClusterRecord(1, cluster.primary, reason="initial")

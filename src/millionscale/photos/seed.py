@@ -32,7 +32,6 @@ from millionscale.photos.passwords import hasher
 from millionscale.photos.schema import migrate
 from millionscale.servers.engines import PostgresEngine
 from millionscale.topology.resolve import ResolvedTopology
-from millionscale.topology.state import StateDir
 
 __all__ = ["RunningApp", "SeedResult", "running_app", "seed"]
 
@@ -83,7 +82,7 @@ def _current_primary_url(topology: ResolvedTopology) -> str | None:
     cluster = cluster_of(topology)
     if cluster is None:
         return None
-    primary = cluster.current_primary(read_record(StateDir(Path(topology.state_dir))))
+    primary = cluster.current_primary(read_record(topology.state()))
     return PostgresEngine().url(cluster.members[primary].endpoint())
 
 
