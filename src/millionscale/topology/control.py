@@ -235,10 +235,9 @@ def purge(state: StateDir) -> list[Path]:
         for process in topology.processes:
             if process.engine is None or process.data_dir is None:
                 continue
-            data_dir = Path(process.data_dir)
-            location = owned_dir_location(data_dir, engine_for(process.engine).run_as())
-            if location.exists() or data_dir.exists():
-                remove_owned_dir(data_dir, engine_for(process.engine).run_as())
+            data_dir, run_as = Path(process.data_dir), engine_for(process.engine).run_as()
+            if owned_dir_location(data_dir, run_as).exists() or data_dir.exists():
+                remove_owned_dir(data_dir, run_as)
                 removed.append(data_dir)
     removed += sweep_fallbacks_of(state.root)
     # The old layout kept one topology's data at the top; and every home, whole.
