@@ -168,15 +168,20 @@ def _spawned_supervisor(state: StateDir) -> int | None:
 
 
 def ours(view: dict[str, Any]) -> list[int]:
-    """Pids in a published state that still name the processes we started.
+    """Pids in a published state that still name live processes we started.
 
     A pid is ours only while its start time matches the one published: a pid
-    reused by an unrelated process is never signalled.
+    reused by an unrelated process is never signalled. A zombie keeps its start
+    time until it is reaped (by whoever inherited it when its supervisor died),
+    but it is not running: it is not counted.
     """
     return [
         int(p["pid"])
         for p in view.get("processes", [])
-        if p.get("pid") and p.get("started") and start_ticks(int(p["pid"])) == p["started"]
+        if p.get("pid")
+        and p.get("started")
+        and start_ticks(int(p["pid"])) == p["started"]
+        and pid_alive(int(p["pid"]))
     ]
 
 
