@@ -510,11 +510,11 @@ def logs(
     every = [parse_log(_lines_since(path, 0), who) for who, path in paths.items()]
     kept = [r for r in interleave(every) if passes(r, level)]
     if not kept and not follow:
-        who = name or "the topology"
+        who = name or "the topology"  # on stderr: --json's stdout holds records only
         if not any(every):
-            console.print(f"{who} has written no log yet")
+            err_console.print(f"{who} has written no log yet")
         else:
-            console.print(f"{who}: nothing at level {level} or above")
+            err_console.print(f"{who}: nothing at level {level} or above")
     show(kept[-lines:] if lines else [])
     if not follow:
         return
