@@ -306,7 +306,7 @@ def test_the_command_searches_capacity_and_reports_every_step(served, tmp_path: 
 @pytest.mark.parametrize(
     ("args", "needle"),
     [
-        pytest.param(["--rate", "0"], "rate must be a positive number", id="zero-rate"),
+        pytest.param(["--rate", "0"], "'--rate': 0 is out of range", id="zero-rate"),
         pytest.param(["--mix", "timeline=1,feed=2"], "'feed=2' names no known action", id="mix"),
         pytest.param(["--users", "5", "--password", "nope"], "no user could log in", id="login"),
     ],
