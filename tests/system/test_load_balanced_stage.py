@@ -15,6 +15,7 @@ import pytest
 
 from conftest import Cli, wait_until
 from millionscale.servers import netns
+from millionscale.topology.admin import AdminClient, AdminError
 
 pytestmark = pytest.mark.system
 
@@ -63,8 +64,10 @@ def test_web_servers_die_and_drain_without_failing_a_request_or_a_session(cli: C
     assert "no backend 'web-9' (backends: web-1, web-3)" in unknown.stderr
     resolved = json.loads((cli.state_dir / "topology.json").read_text())
     lb = next(p for p in resolved["processes"] if p["name"] == "lb")
-    anonymous = httpx.get(f"http://{lb['host']}:{lb['ports']['admin']}/backends")
-    assert anonymous.status_code == 401
+    # The admin API wants the token, and says why it refuses, as 'detail'.
+    impostor = AdminClient("load balancer", "127.0.0.1", lb["ports"]["admin"], "wrong", lb["netns"])
+    with pytest.raises(AdminError, match="refused: missing or wrong admin token"):
+        impostor.call("GET", "/backends")
 
 
 def _connect(address: tuple[str, int], sock: socket.socket | None = None) -> str:
@@ -99,6 +102,13 @@ def test_web_servers_answer_only_through_the_balancer(cli: Cli):
         assert _connect(("127.0.0.1", process["ports"]["main"])) == "Connection refused"
         # From the balancer's namespace it answers.
         assert _connect(address, netns.socket_in(lb["netns"])) == "connected"
+    # The balancer's admin API listens on the control side only: the loopback of
+    # its own namespace. Not on its public address, not on the host's loopback.
+    admin = lb["ports"]["admin"]
+    assert _connect((lb["host"], admin)) == "Connection refused"
+    assert _connect(("127.0.0.1", admin)) == "Connection refused"
+    assert _connect(("127.0.0.1", admin), netns.socket_in(lb["netns"])) == "connected"
+    assert cli.run("lb", "status").returncode == 0  # the CLI reaches it from inside
     # The balancer's namespace does not route the public side into the subnet.
     forward = netns.run_in(lb["netns"], Path("/proc/sys/net/ipv4/ip_forward").read_text)
     assert forward.strip() == "0"
@@ -120,3 +130,5 @@ def test_without_namespaces_the_stage_runs_on_loopback_and_says_so(cli: Cli):
         signup = user.post("/api/signup", json={"username": "ada", "password": "correct horse 9"})
         assert signup.status_code == 201, signup.text
         assert user.get("/api/me").status_code == 200
+    status = cli.run("lb", "status", "--json")  # the admin API on the host's loopback
+    assert status.returncode == 0, status.stderr

@@ -39,3 +39,15 @@ def test_the_scheme_is_case_insensitive(scheme):
 )
 def test_a_missing_or_wrong_token_is_refused(field):
     assert ask(field) == 401
+
+
+def test_errors_read_detail_as_every_error_of_ours():
+    client = TestClient(create_app(cast(Monitor, StandInMonitor()), TOKEN))
+    refused = client.get("/cluster")
+    malformed = client.post(
+        "/switchover", content=b"[1]", headers={"Authorization": f"Bearer {TOKEN}"}
+    )
+
+    assert refused.json() == {"detail": "missing or wrong admin token"}
+    assert malformed.status_code == 422
+    assert malformed.json() == {"detail": 'the body must be {} or {"to": "NODE"}'}

@@ -484,7 +484,7 @@ def create_app(monitor: Monitor, token: str) -> Starlette:
 
     def denied() -> Response:
         return JSONResponse(
-            {"error": "missing or wrong admin token"},
+            {"detail": "missing or wrong admin token"},
             status_code=401,
             headers={"WWW-Authenticate": "Bearer"},
         )
@@ -510,11 +510,13 @@ def create_app(monitor: Monitor, token: str) -> Starlette:
         data = await body(request)
         to = data.get("to") if data is not None else None
         if data is None or (to is not None and not isinstance(to, str)) or set(data) - {"to"}:
-            return JSONResponse({"error": 'the body must be {} or {"to": "NODE"}'}, status_code=422)
+            return JSONResponse(
+                {"detail": 'the body must be {} or {"to": "NODE"}'}, status_code=422
+            )
         try:
             record = await monitor.switchover(to)
         except SwitchoverRefused as error:
-            return JSONResponse({"error": str(error)}, status_code=409)
+            return JSONResponse({"detail": str(error)}, status_code=409)
         return JSONResponse({"record": record.to_json(), "state": str(monitor.core.state)})
 
     async def failover(request: Request) -> Response:
@@ -523,7 +525,7 @@ def create_app(monitor: Monitor, token: str) -> Starlette:
         try:
             record = await monitor.failover("asked by an operator")
         except SwitchoverRefused as error:
-            return JSONResponse({"error": str(error)}, status_code=409)
+            return JSONResponse({"detail": str(error)}, status_code=409)
         return JSONResponse({"record": record.to_json(), "state": str(monitor.core.state)})
 
     async def ready() -> str | None:

@@ -839,9 +839,8 @@ Handler = Callable[[Request], Awaitable[Reply]]
 
 
 def error_reply(status: int, reason: str) -> Reply:
-    """An admin API's JSON error: ``detail`` as everywhere, and ``error`` as well until
-    every admin client reads ``detail`` (``topology/admin.py`` reads ``error``)."""
-    body = (json.dumps({"detail": reason, "error": reason}) + "\n").encode()
+    """An admin API's JSON error: ``{"detail": reason}``, as every error of ours."""
+    body = (json.dumps({"detail": reason}) + "\n").encode()
     return Reply(status, [(b"content-type", b"application/json")], body)
 
 

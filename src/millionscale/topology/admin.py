@@ -5,16 +5,24 @@ Admin endpoints (the failover monitor's, the balancer's) want the token that
 process of a running topology that runs a given module and returns an
 :class:`AdminClient` for its admin port (``extra_ports = ["admin"]``) or, if
 it has none, its main port.
+
+An admin port listens on the control side only: a balancer on the public edge
+binds its admin API to the loopback of its own network namespace
+(``--admin-host 127.0.0.1``), which nothing outside that namespace reaches. The
+client connects from inside the process's namespace, to the address its
+``--admin-host`` names (its listening address when it names none).
 """
 
 from __future__ import annotations
 
 import http.client
 import json
+import socket
 from pathlib import Path
 from typing import Any
 
 from millionscale.errors import MillionscaleError, TopologyError
+from millionscale.servers import netns
 from millionscale.topology.resolve import ResolvedTopology
 from millionscale.topology.state import StateDir
 
@@ -27,14 +35,44 @@ class AdminError(MillionscaleError):
     """An admin endpoint refused, or did not answer."""
 
 
-class AdminClient:
-    """JSON requests to one admin endpoint; errors become :class:`AdminError`."""
+class _ConnectionIn(http.client.HTTPConnection):
+    """An HTTP connection whose socket is made in network namespace ``namespace``."""
 
-    def __init__(self, what: str, host: str, port: int, token: str) -> None:
+    def __init__(self, namespace: str, host: str, port: int, timeout: float) -> None:
+        super().__init__(host, port, timeout=timeout)
+        self.namespace = namespace
+
+    def connect(self) -> None:
+        sock = netns.socket_in(self.namespace)
+        try:
+            sock.settimeout(self.timeout)
+            sock.connect((self.host, self.port))
+        except OSError:
+            sock.close()
+            raise
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        self.sock = sock
+
+
+class AdminClient:
+    """JSON requests to one admin endpoint; errors become :class:`AdminError`.
+
+    ``namespace``: the network namespace the endpoint listens in (None: the host's).
+    """
+
+    def __init__(
+        self, what: str, host: str, port: int, token: str, namespace: str | None = None
+    ) -> None:
         self.what, self.host, self.port, self._token = what, host, port, token
+        self.namespace = namespace
+
+    def _connection(self) -> http.client.HTTPConnection:
+        if self.namespace is None:
+            return http.client.HTTPConnection(self.host, self.port, timeout=REQUEST_TIMEOUT_S)
+        return _ConnectionIn(self.namespace, self.host, self.port, REQUEST_TIMEOUT_S)
 
     def call(self, method: str, path: str, body: dict[str, Any] | None = None) -> dict[str, Any]:
-        conn = http.client.HTTPConnection(self.host, self.port, timeout=REQUEST_TIMEOUT_S)
+        conn = self._connection()
         headers = {"Authorization": f"Bearer {self._token}", "Content-Type": "application/json"}
         payload = json.dumps(body or {}) if method in ("POST", "PUT") else None
         try:
@@ -42,14 +80,17 @@ class AdminClient:
             response = conn.getresponse()
             data = json.loads(response.read() or b"{}")
         except (OSError, http.client.HTTPException, json.JSONDecodeError) as error:
+            where = f"{self.host}:{self.port}" + (
+                f" (network namespace {self.namespace})" if self.namespace else ""
+            )
             raise AdminError(
-                f"the {self.what} at {self.host}:{self.port} did not answer: {error}",
+                f"the {self.what} at {where} did not answer: {error}",
                 hint="check that it runs: 'millionscale status'",
             ) from None
         finally:
             conn.close()
         if not 200 <= response.status < 300:
-            reason = data.get("error", response.reason) if isinstance(data, dict) else data
+            reason = data.get("detail", response.reason) if isinstance(data, dict) else data
             raise AdminError(
                 f"the {self.what} refused: {reason}",
                 hint=f"see 'millionscale status' and the {self.what}'s log",
@@ -63,8 +104,19 @@ def admin_client(topology: ResolvedTopology, module: str, what: str) -> AdminCli
         if process.argv and module in process.argv:
             token = StateDir(Path(topology.state_dir)).admin_token()
             port = process.ports.get("admin", process.ports["main"])
-            return AdminClient(what, process.host, port, token)
+            host = _option(process.argv, "--admin-host") or process.host
+            return AdminClient(what, host, port, token, process.netns)
     raise TopologyError(
         f"topology {topology.name!r} runs no {what}",
         hint="start a topology that does (see topologies/)",
     )
+
+
+def _option(argv: list[str], flag: str) -> str | None:
+    """The value given to ``flag`` in ``argv`` (``--flag VALUE`` or ``--flag=VALUE``)."""
+    for i, arg in enumerate(argv):
+        if arg == flag and i + 1 < len(argv):
+            return argv[i + 1]
+        if arg.startswith(flag + "="):
+            return arg.removeprefix(flag + "=")
+    return None

@@ -61,7 +61,7 @@ def create_app(database_url: str | None) -> Starlette:
                 row = await cur.fetchone()
         except psycopg.Error as error:
             log.warning("database error", error=type(error).__name__)
-            return JSONResponse({"error": "database unavailable"}, status_code=503)
+            return JSONResponse({"detail": "database unavailable"}, status_code=503)
         return JSONResponse({"service": "millionscale placeholder", "visits": row[0] if row else 0})
 
     @asynccontextmanager
