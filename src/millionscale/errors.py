@@ -18,7 +18,9 @@ here at the boundary where they happen.
     ├── SupervisorError        the supervisor is not running, or already is
     ├── DatabaseError          a PostgreSQL node cannot be used (router, LSNs)
     ├── CacheError             a key or value the cache cannot take (also a ValueError)
-    └── SessionStoreUnavailable  the shared session store (Redis) does not answer
+    ├── SessionStoreUnavailable  the shared session store (Redis) does not answer
+    └── DiscoveryError         a discovery source does not answer, or answers nonsense
+        └── StaleEpochError    a role claim older than the one in force
 """
 
 from __future__ import annotations
@@ -28,11 +30,13 @@ __all__ = [
     "CacheError",
     "ConfigError",
     "DatabaseError",
+    "DiscoveryError",
     "MillionscaleError",
     "PortInUseError",
     "ServerError",
     "ServerStartError",
     "SessionStoreUnavailable",
+    "StaleEpochError",
     "SupervisorError",
     "TopologyError",
     "UnknownProcessError",
@@ -127,3 +131,17 @@ class SessionStoreUnavailable(MillionscaleError):
     A web app answers it with 503 and ``Retry-After``: the user's session is not
     known to be gone, so neither 401 nor a traceback would be true.
     """
+
+
+class DiscoveryError(MillionscaleError):
+    """A discovery source (:mod:`millionscale.discovery`) cannot be read: it does not
+    answer, or what it holds is not a snapshot (the message says which field)."""
+
+
+class StaleEpochError(DiscoveryError):
+    """A role claim whose epoch is below the one in force (or equal, for another
+    holder): the claimant was superseded and must stand down."""
+
+    def __init__(self, message: str, *, hint: str = "", holder: str = "", epoch: int = 0) -> None:
+        super().__init__(message, hint=hint)
+        self.holder, self.epoch = holder, epoch
