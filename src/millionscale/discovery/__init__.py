@@ -21,6 +21,7 @@ Tiers (``lb``, ``db``, ``cache``...) import this package and nothing of
 others.
 """
 
+from millionscale.discovery._connect import connect
 from millionscale.discovery._protocol import Discovery, RoleRegistry
 from millionscale.discovery._snapshot import HEALTH, Health, Member, RoleClaim, Snapshot
 from millionscale.discovery._static import StaticDiscovery
@@ -34,4 +35,5 @@ __all__ = [
     "RoleRegistry",
     "Snapshot",
     "StaticDiscovery",
+    "connect",
 ]
