@@ -42,7 +42,7 @@ from rich.console import Console
 from rich.table import Table
 
 from millionscale.bench.provenance import at_least, provenance
-from millionscale.cache.tiered import CacheSettings, TieredCache
+from millionscale.cache import CacheSettings, TieredCache
 from millionscale.chaos import FaultProxy, Partition
 from millionscale.servers import start_server
 

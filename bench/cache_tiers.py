@@ -34,7 +34,7 @@ from rich.console import Console
 from rich.table import Table
 
 from millionscale.bench.provenance import at_least, over_runs, provenance
-from millionscale.cache.tiered import CacheSettings, TieredCache
+from millionscale.cache import CacheSettings, TieredCache
 from millionscale.servers import start_server
 
 VALUE = {"id": 42, "name": "Ada Lovelace", "bio": "x" * 120, "followers": 1815, "verified": True}

@@ -10,8 +10,8 @@ from collections.abc import AsyncIterator, Callable
 
 import redis.asyncio as aioredis
 
+from millionscale.cache import CacheSettings, TieredCache
 from millionscale.cache.envelope import CorruptEnvelope, Envelope
-from millionscale.cache.tiered import CacheSettings, TieredCache
 
 # What the tests allow for a published invalidation to reach a subscriber on
 # this machine: the measured delivery is well under a millisecond, this is

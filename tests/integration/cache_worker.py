@@ -18,7 +18,7 @@ import time
 
 import redis.asyncio as aioredis
 
-from millionscale.cache.tiered import CacheSettings, TieredCache
+from millionscale.cache import CacheSettings, TieredCache
 
 
 async def main(spec: dict) -> dict:

@@ -5,7 +5,7 @@ import math
 
 import pytest
 
-from millionscale.cache.tiered import CacheSettings, TieredCache
+from millionscale.cache import CacheSettings, TieredCache
 from millionscale.errors import CacheError, ConfigError
 
 NOWHERE = "redis://127.0.0.1:1/0"  # never connected to: every check comes first

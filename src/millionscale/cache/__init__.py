@@ -18,21 +18,26 @@ Built so far, all pure (no sockets; time and randomness injected), bottom up:
 
 The shared Redis tier (L2) and the tiered read-through cache around this L1
 (stampede protection, invalidation across processes, hot-key copies) are in
-:mod:`.tiered` (:class:`TieredCache`, :class:`CacheSettings`) and the modules
-it imports; ``docs/cache.md`` describes both, with their measurements.
+:mod:`.tiered` (:class:`TieredCache`), with its knobs in :mod:`.settings`
+(:class:`CacheSettings`), its record in :mod:`.statistics`
+(:class:`TieredStatistics`), its decorator in :mod:`.decorator`
+(:class:`CachedFunction`) and the modules it imports; ``docs/cache.md``
+describes both, with their measurements.
 """
 
 from millionscale.cache.absent import ABSENT, MISS, Absent, Miss
 from millionscale.cache.belady import belady_hits
+from millionscale.cache.decorator import CachedFunction
 from millionscale.cache.expiry import Expiry
 from millionscale.cache.l1 import SWEEP_BATCH, L1Cache
 from millionscale.cache.lfu import AGING_FACTOR, Lfu
 from millionscale.cache.lru import Lru
 from millionscale.cache.policy import DEFAULT_POLICY, POLICIES, EvictionPolicy, make_policy
+from millionscale.cache.settings import CacheSettings, L1Admission
 from millionscale.cache.sizing import ENTRY_OVERHEAD, estimate_size
 from millionscale.cache.sketch import FrequencySketch
-from millionscale.cache.statistics import CacheStatistics, EvictionReason
-from millionscale.cache.tiered import CacheSettings, TieredCache, TieredStatistics
+from millionscale.cache.statistics import CacheStatistics, EvictionReason, TieredStatistics
+from millionscale.cache.tiered import TieredCache
 from millionscale.cache.wtinylfu import (
     PROTECTED_SHARE,
     RANDOM_ADMISSION,
@@ -56,10 +61,12 @@ __all__ = [
     "Absent",
     "CacheSettings",
     "CacheStatistics",
+    "CachedFunction",
     "EvictionPolicy",
     "EvictionReason",
     "Expiry",
     "FrequencySketch",
+    "L1Admission",
     "L1Cache",
     "Lfu",
     "Lru",

@@ -40,7 +40,8 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metri
 from prometheus_client.registry import Collector
 
 if TYPE_CHECKING:
-    from millionscale.cache.tiered import TieredCache, TieredStatistics
+    from millionscale.cache.statistics import TieredStatistics
+    from millionscale.cache.tiered import TieredCache
 
 __all__ = ["CacheCollector", "track"]
 

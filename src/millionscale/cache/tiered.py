@@ -56,28 +56,25 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import functools
-import json
 import math
 import random as _random
 import re
 import secrets
 import time
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
 from types import TracebackType
-from typing import Any, Generic, Literal, ParamSpec, TypeVar
+from typing import Any, ParamSpec, TypeVar
 
 import structlog
 
 from millionscale.cache.absent import ABSENT, MISS, Absent, Miss
-from millionscale.cache.breaker import BACKOFF_S, MAX_BACKOFF_S, CircuitBreaker
+from millionscale.cache.breaker import CircuitBreaker
 from millionscale.cache.broadcast import InvalidationListener
 from millionscale.cache.codec import Codec, JsonCodec, UndecodableValue, describe_key
+from millionscale.cache.decorator import CachedFunction
 from millionscale.cache.envelope import MAX_FIELD_MS, Envelope
-from millionscale.cache.hotkeys import HOT_MIN_RATE, HOT_SHARE, HOT_WINDOW_S, HotKeys
+from millionscale.cache.hotkeys import HotKeys
 from millionscale.cache.invalidation import (
-    PENDING_MAX,
     InvalidateKeys,
     InvalidationFence,
     Message,
@@ -90,13 +87,10 @@ from millionscale.cache.keys import check_key
 from millionscale.cache.l1 import L1Cache
 from millionscale.cache.l2 import L2Unavailable, RedisTier
 from millionscale.cache.leases import (
-    DEFAULT_LEASE_S,
-    DEFAULT_LEASE_WAIT_S,
     MAX_MOVES,
     Corrupt,
     DropCorrupt,
     Found,
-    LeasePolicy,
     Load,
     LoadUncached,
     Lookup,
@@ -107,193 +101,30 @@ from millionscale.cache.leases import (
     Wait,
 )
 from millionscale.cache.metrics import track
-from millionscale.cache.policy import DEFAULT_POLICY, POLICIES
-from millionscale.cache.refresh import DEFAULT_BETA, Freshness
+from millionscale.cache.refresh import Freshness
+from millionscale.cache.settings import CacheSettings, check_ttl
 from millionscale.cache.singleflight import SingleFlight
-from millionscale.cache.statistics import CacheStatistics
-from millionscale.cache.subscription import PING_INTERVAL_S, PONG_TIMEOUT_S, SubscriptionHealth
+from millionscale.cache.statistics import TieredCounts, TieredStatistics
+from millionscale.cache.subscription import SubscriptionHealth
 from millionscale.errors import CacheError
 
-__all__ = [
-    "CacheSettings",
-    "CachedFunction",
-    "Hooks",
-    "L1Admission",
-    "TieredCache",
-    "TieredStatistics",
-]
+__all__ = ["Hooks", "TieredCache"]
 
 P = ParamSpec("P")
 T = TypeVar("T")
 
-L1Admission = Literal["hot", "all", "none"]
 # A test hook, awaited at named steps of a read: "leased" (the lease is ours,
 # the loader not called yet), "loaded" (the loader returned, the value not
 # set yet), "admit" (a value read from L2, not put in L1 yet).
 Hooks = Callable[[str, str], Awaitable[None]]
 
 NAME_PATTERN = re.compile(r"[A-Za-z0-9_.-]{1,64}")
-MAX_VALUE_BYTES = 1 << 20  # memcached's default item size limit (-I 1m)
 PENDING_BATCH = 100  # keys per invalidation script when a writer catches up
 MAX_RENEWALS = 100  # a live holder renews its lease for at most ~33 lease periods
 DRAIN_RETRY_S = 0.05  # a writer retries queued invalidations this soon, doubling...
 DRAIN_MAX_RETRY_S = 1.0  # ...up to once a second
 
 log = structlog.get_logger()
-
-
-@dataclass(frozen=True, slots=True)
-class CacheSettings:
-    """The knobs of a :class:`TieredCache` (docs/cache.md explains each).
-
-    Lifetimes: ``ttl_s`` of values (default per call), ``absent_ttl_s`` of
-    cached absences, ``stale_s`` the window past ``ttl_s`` in which a value is
-    still served while one reader refreshes it (0: none); ``beta`` of
-    probabilistic early refresh (0: off). L1: ``l1_admission`` ("hot": only
-    heavy hitters get copies; "all"; "none"), ``l1_ttl_s`` the longest life of
-    any L1 entry, its bounds and eviction policy. Leases: ``lease_s``,
-    ``lease_wait_s``. Redis: ``timeout_s`` per command, ``pool_max``
-    connections, breaker backoffs, ``ping_interval_s`` and ``pong_timeout_s``
-    of the subscription, ``pending_max`` queued invalidations. Hot keys:
-    ``hot_window_s``, ``hot_share``, ``hot_min_rate``.
-    """
-
-    ttl_s: float = 60.0
-    absent_ttl_s: float = 5.0
-    stale_s: float = 1.0
-    beta: float = DEFAULT_BETA
-    l1_admission: L1Admission = "hot"
-    l1_ttl_s: float = 5.0
-    l1_max_entries: int = 10_000
-    l1_max_bytes: int = 64 << 20
-    l1_policy: str = DEFAULT_POLICY
-    lease_s: float = DEFAULT_LEASE_S
-    lease_wait_s: float = DEFAULT_LEASE_WAIT_S
-    timeout_s: float = 0.25  # a cache that takes longer than a database read is no cache
-    pool_max: int = 50  # redis-py's BlockingConnectionPool default
-    breaker_backoff_s: float = BACKOFF_S
-    breaker_max_backoff_s: float = MAX_BACKOFF_S
-    ping_interval_s: float = PING_INTERVAL_S
-    pong_timeout_s: float = PONG_TIMEOUT_S
-    pending_max: int = PENDING_MAX
-    max_value_bytes: int = MAX_VALUE_BYTES
-    hot_window_s: float = HOT_WINDOW_S
-    hot_share: float = HOT_SHARE
-    hot_min_rate: float = HOT_MIN_RATE
-
-    def __post_init__(self) -> None:
-        for name in ("ttl_s", "absent_ttl_s", "l1_ttl_s", "lease_s", "timeout_s"):
-            _check_ttl(name, getattr(self, name))
-        for name in ("stale_s", "beta", "lease_wait_s"):
-            value = getattr(self, name)
-            if not (value >= 0 and math.isfinite(value)):
-                raise CacheError(f"{name} must be a finite number >= 0, not {value!r}")
-        if self.l1_policy not in POLICIES:
-            raise CacheError(
-                f"l1_policy must be one of {', '.join(POLICIES)}, not {self.l1_policy!r}"
-            )
-        if self.l1_admission not in ("hot", "all", "none"):
-            raise CacheError(
-                f"l1_admission must be 'hot', 'all' or 'none', not {self.l1_admission!r}"
-            )
-        for name in ("l1_max_entries", "l1_max_bytes", "pool_max", "pending_max"):
-            if getattr(self, name) < 1:
-                raise CacheError(f"{name} must be at least 1, not {getattr(self, name)!r}")
-        if self.stale_s * 1000 > MAX_FIELD_MS:
-            raise CacheError(f"stale_s must be under {MAX_FIELD_MS // 1000} s")
-
-    def lease_policy(self) -> LeasePolicy:
-        return LeasePolicy(lease_s=self.lease_s, wait_s=self.lease_wait_s, beta=self.beta)
-
-
-def _check_ttl(name: str, value: object) -> float:
-    if (
-        not isinstance(value, int | float)
-        or isinstance(value, bool)
-        or not (0 < value < math.inf)
-        or value * 1000 > MAX_FIELD_MS
-    ):
-        raise CacheError(
-            f"{name} must be a positive number of seconds under {MAX_FIELD_MS // 1000}, "
-            f"not {value!r}",
-            hint="a cache entry needs a finite lifetime",
-        )
-    return float(value)
-
-
-@dataclass(frozen=True, slots=True)
-class TieredStatistics:
-    """What a tiered cache has done since it was made; ``l1`` is its L1's own record.
-
-    Reads: ``l1.hits`` served from L1; ``l2_hits`` from Redis (of which
-    ``stale_serves`` were past their fresh life and ``early_refreshes`` fired
-    XFetch); ``l2_misses`` found nothing in Redis; ``fall_throughs`` went to
-    the loader without Redis (breaker open, Redis failed, a queued
-    invalidation, a lease waited for too long: ``lease_timeouts``). Loads:
-    ``loads`` loader calls, ``load_errors`` that raised; ``sets`` written to
-    Redis under a lease, ``sets_refused`` refused (the lease was invalidated
-    or lost), ``too_large`` not cached for size. ``lease_waits`` polls of a
-    lease another process held; ``joined`` calls that shared a load already
-    in flight in this process. Invalidations: ``invalidations`` keys this
-    process invalidated, ``invalidations_queued`` of them queued for later,
-    ``invalidations_received`` keys dropped on a message, ``fenced`` L1
-    admissions refused because an invalidation overtook the read. Errors:
-    ``errors`` Redis failures, ``corrupt`` undecodable values dropped.
-    """
-
-    name: str
-    l1: CacheStatistics
-    l2_hits: int
-    l2_misses: int
-    stale_serves: int
-    early_refreshes: int
-    loads: int
-    load_errors: int
-    sets: int
-    sets_refused: int
-    too_large: int
-    lease_waits: int
-    lease_timeouts: int
-    joined: int
-    fall_throughs: int
-    invalidations: int
-    invalidations_queued: int
-    invalidations_received: int
-    fenced: int
-    errors: int
-    corrupt: int
-    generation: int
-    subscribed: bool
-    breaker: str
-    hot_keys: int
-    pending: int
-
-
-@dataclass(slots=True)
-class _Counts:
-    """The counters behind :class:`TieredStatistics` (mutable, private)."""
-
-    corrupt: int = 0
-    early_refreshes: int = 0
-    errors: int = 0
-    fall_throughs: int = 0
-    fenced: int = 0
-    invalidations: int = 0
-    invalidations_queued: int = 0
-    invalidations_received: int = 0
-    l2_hits: int = 0
-    l2_misses: int = 0
-    lease_timeouts: int = 0
-    lease_waits: int = 0
-    load_errors: int = 0
-    loads: int = 0
-    sets: int = 0
-    sets_refused: int = 0
-    stale_serves: int = 0
-    too_large: int = 0
-
-    def as_dict(self) -> dict[str, int]:
-        return {name: getattr(self, name) for name in self.__slots__}
 
 
 class TieredCache:
@@ -362,7 +193,7 @@ class TieredCache:
         self._pending = PendingInvalidations(settings.pending_max)
         self._pending_event = asyncio.Event()
         self._flights: SingleFlight[str] = SingleFlight()
-        self._counts = _Counts()
+        self._counts = TieredCounts()
         self._generation = 0
         self._l1_on = False
         self._subscribed = asyncio.Event()
@@ -441,11 +272,11 @@ class TieredCache:
         ``loader`` runs. Never raises because of Redis.
         """
         key = check_key(key)
-        ttl = self.settings.ttl_s if ttl_s is None else _check_ttl("ttl_s", ttl_s)
+        ttl = self.settings.ttl_s if ttl_s is None else check_ttl("ttl_s", ttl_s)
         absent_ttl = (
             self.settings.absent_ttl_s
             if absent_ttl_s is None
-            else _check_ttl("absent_ttl_s", absent_ttl_s)
+            else check_ttl("absent_ttl_s", absent_ttl_s)
         )
         self._hot.record(key)
         if self._l1_on and key not in self._pending:
@@ -720,7 +551,7 @@ class TieredCache:
         key's invalidation is queued instead. ``None`` caches an absence.
         """
         key = check_key(key)
-        ttl = self.settings.ttl_s if ttl_s is None else _check_ttl("ttl_s", ttl_s)
+        ttl = self.settings.ttl_s if ttl_s is None else check_ttl("ttl_s", ttl_s)
         payload = self._encode(key, value)
         self._forget_locally([key])
         if payload is not ABSENT and len(payload) > self.settings.max_value_bytes:
@@ -917,7 +748,7 @@ class TieredCache:
         """
         for name, value in (("ttl_s", ttl_s), ("absent_ttl_s", absent_ttl_s)):
             if value is not None:
-                _check_ttl(name, value)
+                check_ttl(name, value)
 
         def decorate(function: Callable[P, Awaitable[T]]) -> CachedFunction[P, T]:
             return CachedFunction(self, function, ttl_s, absent_ttl_s, key, prefix)
@@ -940,53 +771,3 @@ class TieredCache:
 
 def _fresh_s(ttl_ms: int, stale_ms: int) -> float:
     return math.inf if ttl_ms == -1 else max(0.0, (ttl_ms - stale_ms) / 1000)
-
-
-class CachedFunction(Generic[P, T]):
-    """An async function whose results a :class:`TieredCache` keeps (see :meth:`TieredCache.cached`)."""
-
-    def __init__(
-        self,
-        cache: TieredCache,
-        function: Callable[P, Awaitable[T]],
-        ttl_s: float | None,
-        absent_ttl_s: float | None,
-        key: Callable[..., str] | None,
-        prefix: str | None,
-    ) -> None:
-        functools.update_wrapper(self, function)
-        self.cache = cache
-        self.function = function
-        self.ttl_s = ttl_s
-        self.absent_ttl_s = absent_ttl_s
-        self._key = key
-        self.prefix = prefix or f"{function.__module__}.{function.__qualname__}"
-
-    def key(self, *args: P.args, **kwargs: P.kwargs) -> str:
-        if self._key is not None:
-            return check_key(self._key(*args, **kwargs))
-        try:
-            text = json.dumps(
-                [list(args), dict(sorted(kwargs.items()))],
-                ensure_ascii=False,
-                separators=(",", ":"),
-                allow_nan=False,
-            )
-        except (TypeError, ValueError) as error:
-            raise CacheError(
-                f"the arguments of {self.prefix} make no cache key: {error}",
-                hint="pass key=lambda ...: '...' to cached()",
-            ) from None
-        return check_key(f"{self.prefix}:{text}")
-
-    async def __call__(self, *args: P.args, **kwargs: P.kwargs) -> T | None:
-        result: T | None = await self.cache.get_or_load(
-            self.key(*args, **kwargs),
-            lambda: self.function(*args, **kwargs),
-            self.ttl_s,
-            absent_ttl_s=self.absent_ttl_s,
-        )
-        return result
-
-    async def invalidate(self, *args: P.args, **kwargs: P.kwargs) -> bool:
-        return await self.cache.invalidate(self.key(*args, **kwargs))

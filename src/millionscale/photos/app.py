@@ -54,8 +54,8 @@ from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
+from millionscale.cache import CacheSettings, L1Admission, TieredCache
 from millionscale.cache.l2 import redis_address
-from millionscale.cache.tiered import CacheSettings, L1Admission, TieredCache
 from millionscale.db import Router, Session, Strong
 from millionscale.errors import (
     ConfigError,

@@ -1,0 +1,11 @@
+"""The public names of millionscale.discovery are a deliberate list; each one resolves."""
+
+import millionscale.discovery as discovery
+
+
+def test_the_exported_names_are_exactly_these_and_resolve():
+    assert set(discovery.__all__) == {
+        "HEALTH", "Discovery", "Health", "Member", "RoleClaim", "RoleRegistry", "Snapshot",
+        "StaticDiscovery", "connect",
+    }  # fmt: skip
+    assert all(hasattr(discovery, name) for name in discovery.__all__)
