@@ -99,10 +99,12 @@ Decision = Add | Drain | Remove
 
 @dataclass(frozen=True, slots=True)
 class Plan:
-    """What to do, in order, and the members followed once it is done (name -> address)."""
+    """What to do, in order; the members followed once it is done (name -> address), and
+    the backends being drained because their members left (removed once idle)."""
 
     decisions: tuple[Decision, ...] = ()
     followed: Mapping[str, str] = field(default_factory=dict)
+    leaving: frozenset[str] = frozenset()
 
 
 def reconcile(
@@ -111,12 +113,13 @@ def reconcile(
     tier: str,
     *,
     followed: Mapping[str, str] | None = None,
+    leaving: frozenset[str] = frozenset(),
     initial: bool = False,
     port: str = "main",
 ) -> Plan:
     """The decisions that bring ``backends`` to ``snapshot``'s members of ``tier``.
 
-    ``followed`` is the previous plan's (empty at the start); ``initial`` says
+    ``followed`` and ``leaving`` are the previous plan's (empty at the start); ``initial`` says
     the balancer is starting (members added now serve at once); ``port`` is
     the name of the members' port to balance to (a member without it is not
     a backend).
@@ -125,19 +128,22 @@ def reconcile(
     members = {m.name: m for m in snapshot.tier(tier)}
     wanted = {name: m for name, m in members.items() if m.health not in LEAVING and port in m.ports}
     now: dict[str, str] = {}
+    going: set[str] = set()
     decisions: list[Decision] = []
     present = {b.name: b for b in backends}
     for backend in present.values():
         member = members.get(backend.name)
-        if backend.name not in was and member is None:
+        if backend.name not in was and backend.name not in leaving and member is None:
             continue  # the operator's own backend
         why = _leaving(backend, member, wanted.get(backend.name), tier, port)
         if why is None:
             now[backend.name] = backend.address
         elif backend.outstanding == 0:
             decisions.append(Remove(backend.name, f"{why}: nothing in flight, removed"))
-        elif not backend.draining:
-            decisions.append(Drain(backend.name, f"{why}: draining"))
+        else:
+            going.add(backend.name)
+            if not backend.draining:
+                decisions.append(Drain(backend.name, f"{why}: draining"))
     for name, member in wanted.items():
         address = member.address(port)
         if name in present or not member.ready:
@@ -155,7 +161,7 @@ def reconcile(
             )
         )
         now[name] = address
-    return Plan(tuple(decisions), now)
+    return Plan(tuple(decisions), now, frozenset(going))
 
 
 def _leaving(

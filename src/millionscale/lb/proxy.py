@@ -820,7 +820,8 @@ class Balancer:
         self._check_head = f"GET {settings.check_path} HTTP/1.1\r\nhost: "
         self._checker: asyncio.Task[None] | None = None
         self._follower: asyncio.Task[None] | None = None
-        self._followed: Mapping[str, str] = {}
+        self._followed: Mapping[str, str] = {}  # the membership task's memory (.membership)
+        self._leaving: frozenset[str] = frozenset()
         self._tasks: set[asyncio.Task[None]] = set()
         self.clients: set[ServerConnection] = set()  # open client connections
         self._rid_prefix = secrets.token_hex(8).encode()
@@ -910,8 +911,10 @@ class Balancer:
             Present(b.name, b.address, b.health.state is State.DRAINING, b.outstanding)
             for b in self.backends.values()
         ]
-        plan = reconcile(present, snapshot, tier, followed=self._followed, initial=initial)
-        self._followed = plan.followed
+        plan = reconcile(
+            present, snapshot, tier, followed=self._followed, leaving=self._leaving, initial=initial
+        )
+        self._followed, self._leaving = plan.followed, plan.leaving
         for decision in plan.decisions:
             log.info(decision.reason, backend=decision.name, version=snapshot.version)
             match decision:

@@ -374,6 +374,7 @@ def from_flags(args: argparse.Namespace) -> BalancerSettings:
         elif knob.path == "private_paths":
             value = tuple(value)
         elif knob.path == "init_state":
+            knob.check(value)
             value = InitState(value)
         record, dot, name = knob.path.partition(".")
         if dot:
