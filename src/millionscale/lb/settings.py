@@ -195,7 +195,7 @@ class Knob:
 
 
 def _number(x: float) -> str:
-    return f"{x:g}"
+    return str(int(x)) if float(x).is_integer() else f"{x:g}"
 
 
 def _seconds(
@@ -349,7 +349,7 @@ def add_flags(parser: argparse.ArgumentParser) -> None:
             action="append" if knob.repeat else "store",
             default=None,
             metavar=knob.path.rsplit(".", 1)[-1].upper(),
-            help=f"{knob.help} ({knob.range})" if knob.kind is not str else knob.help,
+            help=_help(knob),
         )
     group.add_argument(
         "--private-path",
@@ -359,6 +359,12 @@ def add_flags(parser: argparse.ArgumentParser) -> None:
         help="answered 404 and never forwarded, however spelled (default: /metrics; "
         "repeat for more; '' forwards everything)",
     )
+
+
+def _help(knob: Knob) -> str:
+    if knob.choices:
+        return f"{knob.help} ({', '.join(knob.choices)})"
+    return knob.help if knob.kind is str else f"{knob.help} ({knob.range})"
 
 
 def from_flags(args: argparse.Namespace) -> BalancerSettings:
