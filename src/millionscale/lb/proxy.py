@@ -23,6 +23,9 @@ Every decision is a core's (:mod:`.policies`, :mod:`.health`, :mod:`.outlier`,
   before any byte of it goes to the client; once a response has started
   toward the client, it is never retried. Connection failures before the
   response head are retried per the retry core too.
+- **Settings.** Every knob below comes from one frozen
+  :class:`~millionscale.lb.settings.BalancerSettings` (the constants named
+  here are its defaults).
 - **Timeouts.** Connect ``CONNECT_TIMEOUT_S``; response ``RESPONSE_TIMEOUT_S``
   for the head and then between body bytes (while the client reads); a
   pooled connection idle for ``POOL_IDLE_S`` is closed, kept below the
@@ -41,6 +44,9 @@ Every decision is a core's (:mod:`.policies`, :mod:`.health`, :mod:`.outlier`,
 - **Health checks** GET ``/readyz`` on every backend on the health core's
   schedule; **drain** stops new requests and removes the backend once its
   outstanding requests are done (or the drain times out).
+- **Membership** comes from the admin API (:meth:`Balancer.add`, ``drain``,
+  ``remove``) or from Discovery (:meth:`Balancer.follow`): a task applies
+  :func:`~millionscale.lb.membership.reconcile`'s decisions on every change.
 """
 
 from __future__ import annotations
@@ -62,7 +68,7 @@ import httptools
 import structlog
 
 from millionscale.discovery import Discovery, Snapshot
-from millionscale.errors import ConfigError, DiscoveryError
+from millionscale.errors import ConfigError, DiscoveryError, MillionscaleError
 from millionscale.lb.headers import (
     HOP_BY_HOP,
     Framing,
@@ -889,6 +895,7 @@ class Balancer:
                     async for snapshot in discovery.watch(latest.version):
                         latest = snapshot
                         changed.set()
+                    return  # the source was closed: the last view stands
                 except DiscoveryError as error:
                     log.warning(f"discovery: {error.one_line()}; keeping the last view")
                     await asyncio.sleep(RECONCILE_S)
@@ -900,7 +907,10 @@ class Balancer:
                     async with asyncio.timeout(RECONCILE_S):
                         await changed.wait()
                 changed.clear()
-                self._reconcile(latest, tier, initial=False)
+                try:
+                    self._reconcile(latest, tier, initial=False)
+                except MillionscaleError as error:  # a decision the state refused: next time
+                    log.warning(f"membership: {error.one_line()}")
         finally:
             watcher.cancel()
             with contextlib.suppress(asyncio.CancelledError):
