@@ -122,15 +122,16 @@ class _Parser(argparse.ArgumentParser):
         self.exit(2, f"error: {message} (see --help)\n")
 
 
-def discovery_of(args: argparse.Namespace) -> Discovery | None:
-    """What ``--discovery`` or ``--backend`` names (ConfigError if both), or None."""
+def discovery_of(args: argparse.Namespace, token: str | None = None) -> Discovery | None:
+    """What ``--discovery`` (with the admin ``token``, for the supervisor's endpoint) or
+    ``--backend`` names (ConfigError if both), or None."""
     if args.discovery is not None and args.backend:
         raise ConfigError(
             "--discovery and --backend both name the backends",
             hint="give one: a discovery source, or a fixed list",
         )
     if args.discovery is not None:
-        return connect(args.discovery)
+        return connect(args.discovery, token=token)
     if not args.backend:
         return None
     members = []
@@ -167,19 +168,18 @@ def main(argv: list[str] | None = None) -> int:
     for port in (args.port, args.admin_port):
         if not 0 <= port <= 65535:
             parser.error(f"port {port} is not 0 to 65535")
+    token = os.environ.get("LB_ADMIN_TOKEN", "")
     try:
         settings = from_flags(args)
-        discovery = discovery_of(args)
+        if not token and args.state_dir is not None:
+            token = StateDir(args.state_dir).admin_token()
+        if not token:
+            raise ConfigError("no admin token", hint="set LB_ADMIN_TOKEN or --state-dir")
+        discovery = discovery_of(args, token)
     except MillionscaleError as error:
         print(f"error: {error.one_line()}", file=sys.stderr)
         return 2
     configure_logging(args.name)
-    token = os.environ.get("LB_ADMIN_TOKEN", "")
-    if not token and args.state_dir is not None:
-        token = StateDir(args.state_dir).admin_token()
-    if not token:
-        print("error: no admin token (set LB_ADMIN_TOKEN or --state-dir)", file=sys.stderr)
-        return 2
     return run_main(run(settings, args, token, discovery))
 
 

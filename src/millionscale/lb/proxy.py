@@ -820,6 +820,7 @@ class Balancer:
         self.connect_timeout_s = settings.connect_timeout_s
         self.response_timeout_s = settings.response_timeout_s
         self.pool_idle_s = settings.pool_idle_s
+        self.pool_max_idle = settings.pool_max_idle
         self.replay_bytes = settings.replay_bytes
         hash_header = settings.hash_header
         self.hash_header = hash_header.lower().encode() if hash_header else None
@@ -1034,7 +1035,7 @@ class Balancer:
             and not upstream.broken
             and not upstream.closed
             and not backend.removed
-            and len(backend.idle) < self.settings.pool_max_idle
+            and len(backend.idle) < self.pool_max_idle
         ):
             upstream.forward = None
             upstream.resume()
