@@ -330,7 +330,7 @@ KNOBS: tuple[Knob, ...] = (
 
 def add_flags(parser: argparse.ArgumentParser) -> None:
     """One flag per knob, each defaulting to "not given" (the record's default stands)."""
-    group = parser.add_argument_group('settings (docs/lb.md, "Settings")')
+    group = parser.add_argument_group("settings (docs/lb.md's settings table: defaults, sources)")
     for knob in KNOBS:
         dest = "knob_" + knob.path.replace(".", "__")
         if knob.kind is bool:
