@@ -169,7 +169,7 @@ def test_a_member_without_the_balanced_port_is_not_a_backend():
 
 names = st.sampled_from(["web-1", "web-2", "web-3", "web-4"])
 members_st = st.dictionaries(names, st.sampled_from(HEALTH)).map(
-    lambda healths: snapshot(*(member(n, h) for n, h in sorted(healths.items())))  # type: ignore[arg-type]
+    lambda healths: snapshot(*(member(n, h) for n, h in sorted(healths.items())))
 )
 backends_st = st.dictionaries(names, st.tuples(st.booleans(), st.integers(0, 3))).map(
     lambda found: [present(n, draining=d, outstanding=o) for n, (d, o) in sorted(found.items())]
