@@ -2,6 +2,33 @@
 
 import millionscale.lb as lb
 
+EXPORTED = {
+    # the balancer, its settings and its statistics
+    "Balancer", "BalancerSettings", "KNOBS", "Knob", "BalancerStatistics", "BackendStatistics",
+    # membership from discovery
+    "Add", "Drain", "Remove", "Plan", "Present", "reconcile",
+    # outcomes
+    "ConnectionFailure", "Outcome",
+    # policies
+    "DEFAULT_POLICY", "EWMA_DECAY_S", "EWMA_DEFAULT_RTT_S", "POLICIES", "BackendView",
+    "ConsistentHash", "Decision", "Ewma", "LeastOutstanding", "NoBackend", "Pick", "Policy",
+    "PolicyStatistics", "PowerOfTwoChoices", "RoundRobin", "WeightedRoundRobin", "make_policy",
+    # health
+    "DRAIN_TIMEOUT_S", "FALL", "INTER_S", "RISE", "SLOW_START_MIN_FACTOR", "SLOW_START_S",
+    "TRANSITIONS", "Event", "HealthCheck", "HealthPolicy", "HealthStatistics",
+    "IllegalTransition", "InitState", "State", "Transition",
+    # outliers
+    "Ejection", "OutlierDetector", "OutlierPolicy", "OutlierStatistics", "Overflow", "Return",
+    # retries
+    "IDEMPOTENT_METHODS", "BudgetPolicy", "BudgetStatistics", "GiveUp", "Retries", "Retry",
+    "RetryBudget", "RetryDecision", "RetryPolicy", "RetryStatistics", "is_idempotent",
+}  # fmt: skip
+
+
+def test_the_exported_names_are_exactly_the_deliberate_list():
+    assert set(lb.__all__) == EXPORTED
+    assert len(lb.__all__) == len(EXPORTED)
+
 
 def test_every_exported_name_exists():
     missing = [name for name in lb.__all__ if not hasattr(lb, name)]

@@ -1,6 +1,12 @@
 """The load balancer: send each request to a backend that is alive and fast.
 
-Layers, bottom up (all pure so far: no sockets, time passed in as ``now``):
+The public surface: :class:`Balancer` (the proxy, run by ``python -m
+millionscale.lb``), configured by one frozen :class:`BalancerSettings`,
+reporting through ``statistics()`` (:class:`BalancerStatistics`), its
+backends taken from Discovery (:meth:`Balancer.follow`) or added by hand;
+and the pure cores below, usable on their own.
+
+Layers, bottom up (pure: no sockets, time passed in as ``now``):
 
 - :mod:`.outcome` names what an attempt came back with: a status, or how
   the connection failed (before or after the request was sent);
@@ -13,7 +19,11 @@ Layers, bottom up (all pure so far: no sockets, time passed in as ``now``):
 - :mod:`.outlier` is passive outlier detection over a pool (Envoy's
   consecutive failures, growing ejection time, maximum ejected share);
 - :mod:`.retry` decides whether a failed attempt is retried elsewhere,
-  within a retry budget.
+  within a retry budget;
+- :mod:`.membership` reconciles the backends with a discovery snapshot
+  (add the ready, drain the gone);
+- :mod:`.settings` holds every knob (:class:`BalancerSettings`) and its flag;
+  :mod:`.statistics` the frozen records ``statistics()`` returns.
 
 The shell around them (sockets, a clock, the event loop): :mod:`.headers`
 (the header rules, pure), :mod:`.http` (the client side: parsing, limits,
@@ -43,6 +53,7 @@ from millionscale.lb.health import (
     State,
     Transition,
 )
+from millionscale.lb.membership import Add, Drain, Plan, Present, Remove, reconcile
 from millionscale.lb.outcome import ConnectionFailure, Outcome
 from millionscale.lb.outlier import (
     Ejection,
@@ -71,8 +82,10 @@ from millionscale.lb.policies import (
     WeightedRoundRobin,
     make_policy,
 )
+from millionscale.lb.proxy import Balancer
 from millionscale.lb.retry import (
     IDEMPOTENT_METHODS,
+    BudgetPolicy,
     BudgetStatistics,
     GiveUp,
     Retries,
@@ -83,6 +96,8 @@ from millionscale.lb.retry import (
     RetryStatistics,
     is_idempotent,
 )
+from millionscale.lb.settings import KNOBS, BalancerSettings, Knob
+from millionscale.lb.statistics import BackendStatistics, BalancerStatistics
 
 __all__ = [
     "DEFAULT_POLICY",
@@ -92,16 +107,24 @@ __all__ = [
     "FALL",
     "IDEMPOTENT_METHODS",
     "INTER_S",
+    "KNOBS",
     "POLICIES",
     "RISE",
     "SLOW_START_MIN_FACTOR",
     "SLOW_START_S",
     "TRANSITIONS",
+    "Add",
+    "BackendStatistics",
     "BackendView",
+    "Balancer",
+    "BalancerSettings",
+    "BalancerStatistics",
+    "BudgetPolicy",
     "BudgetStatistics",
     "ConnectionFailure",
     "ConsistentHash",
     "Decision",
+    "Drain",
     "Ejection",
     "Event",
     "Ewma",
@@ -111,6 +134,7 @@ __all__ = [
     "HealthStatistics",
     "IllegalTransition",
     "InitState",
+    "Knob",
     "LeastOutstanding",
     "NoBackend",
     "Outcome",
@@ -119,9 +143,12 @@ __all__ = [
     "OutlierStatistics",
     "Overflow",
     "Pick",
+    "Plan",
     "Policy",
     "PolicyStatistics",
     "PowerOfTwoChoices",
+    "Present",
+    "Remove",
     "Retries",
     "Retry",
     "RetryBudget",
@@ -135,4 +162,5 @@ __all__ = [
     "WeightedRoundRobin",
     "is_idempotent",
     "make_policy",
+    "reconcile",
 ]

@@ -23,6 +23,9 @@ Every decision is a core's (:mod:`.policies`, :mod:`.health`, :mod:`.outlier`,
   before any byte of it goes to the client; once a response has started
   toward the client, it is never retried. Connection failures before the
   response head are retried per the retry core too.
+- **Settings.** Every knob below comes from one frozen
+  :class:`~millionscale.lb.settings.BalancerSettings` (the constants named
+  here are its defaults).
 - **Timeouts.** Connect ``CONNECT_TIMEOUT_S``; response ``RESPONSE_TIMEOUT_S``
   for the head and then between body bytes (while the client reads); a
   pooled connection idle for ``POOL_IDLE_S`` is closed, kept below the
@@ -41,26 +44,31 @@ Every decision is a core's (:mod:`.policies`, :mod:`.health`, :mod:`.outlier`,
 - **Health checks** GET ``/readyz`` on every backend on the health core's
   schedule; **drain** stops new requests and removes the backend once its
   outstanding requests are done (or the drain times out).
+- **Membership** comes from the admin API (:meth:`Balancer.add`, ``drain``,
+  ``remove``) or from Discovery (:meth:`Balancer.follow`): a task applies
+  :func:`~millionscale.lb.membership.reconcile`'s decisions on every change.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import functools
 import itertools
 import math
 import random
 import secrets
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, cast
 
 import httptools
 import structlog
 
-from millionscale.errors import ConfigError
+from millionscale.discovery import Discovery, Snapshot
+from millionscale.errors import ConfigError, DiscoveryError, MillionscaleError
 from millionscale.lb.headers import (
     HOP_BY_HOP,
     Framing,
@@ -78,12 +86,21 @@ from millionscale.lb.http import (
     ServerConnection,
     error_bytes,
 )
+from millionscale.lb.membership import RECONCILE_S, Add, Drain, Present, Remove, reconcile
 from millionscale.lb.metrics import EJECTIONS, HEALTHY, REFUSED, BackendMetrics, backend_metrics
 from millionscale.lb.outcome import ConnectionFailure, Outcome
 from millionscale.lb.outlier import OutlierDetector
-from millionscale.lb.paths import DEFAULT_PRIVATE_PATHS, PrivatePaths
-from millionscale.lb.policies import BackendView, Ewma, NoBackend, make_policy
+from millionscale.lb.paths import PrivatePaths
+from millionscale.lb.policies import BackendView, Ewma, NoBackend
 from millionscale.lb.retry import RETRY_STATUSES, GiveUp, Retries
+from millionscale.lb.settings import (
+    CONNECT_TIMEOUT_S,
+    POOL_IDLE_S,
+    REPLAY_BYTES,
+    RESPONSE_TIMEOUT_S,
+    BalancerSettings,
+)
+from millionscale.lb.statistics import BackendStatistics, BalancerStatistics
 
 __all__ = [
     "CONNECT_TIMEOUT_S",
@@ -98,21 +115,6 @@ __all__ = [
 
 log = structlog.get_logger()
 
-# HAProxy's `timeout connect` in its documentation's examples is 5 s; on a LAN a connect
-# takes well under a millisecond, so 1 s already means the host is gone.
-CONNECT_TIMEOUT_S = 1.0
-# HAProxy's `timeout server` as commonly set (30 s); nginx's proxy_read_timeout is 60 s.
-RESPONSE_TIMEOUT_S = 30.0
-# Below uvicorn's default keep-alive (5 s), so a pooled connection is never one the
-# backend is about to close (the idle timeout must stay below the backend's).
-POOL_IDLE_S = 4.0
-POOL_MAX_IDLE = 64  # idle connections kept per backend
-# Ours: request bodies up to this size are read whole and kept for a retry; larger ones
-# stream. 64 KiB is HAProxy's default buffer size times four (nginx's
-# client_body_buffer_size is 8-16 KiB); the photo app's JSON bodies fit.
-REPLAY_BYTES = 64 * 1024
-CHECK_PATH = "/readyz"
-CHECK_TIMEOUT_S = 2.0  # HAProxy: `timeout check` defaults to `inter` (2 s)
 SWEEP_S = 1.0  # how often idle pooled connections past POOL_IDLE_S are closed
 
 
@@ -781,33 +783,52 @@ class _Forward:
 
 
 class Balancer:
-    """The backends of one balancer and the request path through them."""
+    """The backends of one balancer and the request path through them.
+
+    ``settings`` are every knob (:class:`~millionscale.lb.settings.BalancerSettings`);
+    ``changes`` replace some of its top-level fields, as a shorthand
+    (``Balancer(policy="round-robin")``). ``clock`` and ``rng`` are for tests.
+    Backends come from :meth:`add` (the admin API), or from discovery
+    (:meth:`follow`).
+    """
 
     def __init__(
         self,
+        settings: BalancerSettings | None = None,
         *,
-        policy: str = "p2c-ewma",
         clock: Callable[[], float] = time.monotonic,
         rng: random.Random | None = None,
-        connect_timeout_s: float = CONNECT_TIMEOUT_S,
-        response_timeout_s: float = RESPONSE_TIMEOUT_S,
-        pool_idle_s: float = POOL_IDLE_S,
-        hash_header: str | None = None,
-        replay_bytes: int = REPLAY_BYTES,
-        private_paths: tuple[str, ...] = DEFAULT_PRIVATE_PATHS,
+        **changes: Any,
     ) -> None:
-        self.policy = make_policy(policy, rng=rng)
-        self.private_paths = PrivatePaths(private_paths)  # answered 404, never forwarded
+        settings = settings or BalancerSettings()
+        if changes:
+            try:
+                settings = dataclasses.replace(settings, **changes)
+            except TypeError:
+                unknown = sorted(set(changes) - {f.name for f in dataclasses.fields(settings)})
+                raise ConfigError(
+                    f"no balancer setting {', '.join(unknown)}",
+                    hint="see BalancerSettings' fields",
+                ) from None
+        self.settings = settings
+        self.policy = settings.make_policy(rng)
+        self.private_paths = PrivatePaths(settings.private_paths)  # answered 404, never forwarded
         self.clock = clock
         self.backends: dict[str, Backend] = {}
-        self.outliers = OutlierDetector()
-        self.retries = Retries()
-        self.connect_timeout_s = connect_timeout_s
-        self.response_timeout_s = response_timeout_s
-        self.pool_idle_s = pool_idle_s
-        self.replay_bytes = replay_bytes
+        self.outliers = OutlierDetector(policy=settings.outliers)
+        self.retries = Retries(settings.retries, settings.budget.budget())
+        self.connect_timeout_s = settings.connect_timeout_s
+        self.response_timeout_s = settings.response_timeout_s
+        self.pool_idle_s = settings.pool_idle_s
+        self.pool_max_idle = settings.pool_max_idle
+        self.replay_bytes = settings.replay_bytes
+        hash_header = settings.hash_header
         self.hash_header = hash_header.lower().encode() if hash_header else None
+        self._check_head = f"GET {settings.check_path} HTTP/1.1\r\nhost: "
         self._checker: asyncio.Task[None] | None = None
+        self._follower: asyncio.Task[None] | None = None
+        self._followed: Mapping[str, str] = {}  # the membership task's memory (.membership)
+        self._leaving: frozenset[str] = frozenset()
         self._tasks: set[asyncio.Task[None]] = set()
         self.clients: set[ServerConnection] = set()  # open client connections
         self._rid_prefix = secrets.token_hex(8).encode()
@@ -823,8 +844,11 @@ class Balancer:
         if name in self.backends:
             raise ConfigError(f"backend {name!r} already exists", hint="remove it first")
         now = self.clock()
-        health = HealthCheck(name, now=now, init=InitState.UP if initial else InitState.FULLY_DOWN)
-        backend = Backend(name, host, port, health, Ewma(now=now), weight)
+        settings = self.settings
+        init = settings.init_state if initial else InitState.FULLY_DOWN
+        health = HealthCheck(name, now=now, policy=settings.health, init=init)
+        ewma = Ewma(now=now, decay_s=settings.ewma_decay_s, initial_s=settings.ewma_default_rtt_s)
+        backend = Backend(name, host, port, health, ewma, weight)
         backend.metrics = backend_metrics(name)
         self.backends[name] = backend
         self.outliers.add(name)
@@ -847,6 +871,71 @@ class Balancer:
         HEALTHY.labels(name).set(0)
         log.info(f"backend {name} removed", backend=name)
 
+    async def follow(self, discovery: Discovery, tier: str) -> None:
+        """Take ``tier``'s ready members from ``discovery`` as backends now (they serve at
+        once, as backends there at the start do), then follow its changes in a task
+        (:mod:`.membership`'s rules) until :meth:`stop`.
+
+        Raises :class:`~millionscale.errors.DiscoveryError` if the first snapshot
+        cannot be had; later, an unreachable source keeps the last view.
+        """
+        snapshot = await discovery.snapshot()
+        self._reconcile(snapshot, tier, initial=True)
+        self._follower = asyncio.create_task(
+            self._follow(discovery, tier, snapshot), name="lb-membership"
+        )
+
+    async def _follow(self, discovery: Discovery, tier: str, first: Snapshot) -> None:
+        latest = first
+        changed = asyncio.Event()
+
+        async def watch() -> None:
+            nonlocal latest
+            while True:
+                try:
+                    async for snapshot in discovery.watch(latest.version):
+                        latest = snapshot
+                        changed.set()
+                    return  # the source was closed: the last view stands
+                except DiscoveryError as error:
+                    log.warning(f"discovery: {error.one_line()}; keeping the last view")
+                    await asyncio.sleep(RECONCILE_S)
+
+        watcher = asyncio.create_task(watch(), name="lb-discovery-watch")
+        try:
+            while True:
+                with contextlib.suppress(TimeoutError):
+                    async with asyncio.timeout(RECONCILE_S):
+                        await changed.wait()
+                changed.clear()
+                try:
+                    self._reconcile(latest, tier, initial=False)
+                except MillionscaleError as error:  # a decision the state refused: next time
+                    log.warning(f"membership: {error.one_line()}")
+        finally:
+            watcher.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await watcher
+
+    def _reconcile(self, snapshot: Snapshot, tier: str, *, initial: bool) -> None:
+        present = [
+            Present(b.name, b.address, b.health.state is State.DRAINING, b.outstanding)
+            for b in self.backends.values()
+        ]
+        plan = reconcile(
+            present, snapshot, tier, followed=self._followed, leaving=self._leaving, initial=initial
+        )
+        self._followed, self._leaving = plan.followed, plan.leaving
+        for decision in plan.decisions:
+            log.info(decision.reason, backend=decision.name, version=snapshot.version)
+            match decision:
+                case Add(name, host, port, initial=first):
+                    self.add(name, host, port, initial=first)
+                case Drain(name):
+                    self.drain(name)
+                case Remove(name):
+                    self.remove(name)
+
     def _get(self, name: str) -> Backend:
         if name not in self.backends:
             known = ", ".join(sorted(self.backends)) or "none"
@@ -859,7 +948,7 @@ class Balancer:
         self, host: str, port: int, *, limits: HttpLimits | None = None, backlog: int = 1024
     ) -> asyncio.Server:
         """Listen for clients on ``host:port`` and balance their requests."""
-        chosen = limits or HttpLimits()
+        chosen = limits or self.settings.limits
 
         def refused(status: int, _reason: str) -> None:
             REFUSED.labels(str(status)).inc()
@@ -946,7 +1035,7 @@ class Balancer:
             and not upstream.broken
             and not upstream.closed
             and not backend.removed
-            and len(backend.idle) < POOL_MAX_IDLE
+            and len(backend.idle) < self.pool_max_idle
         ):
             upstream.forward = None
             upstream.resume()
@@ -993,10 +1082,11 @@ class Balancer:
     async def stop(self, grace_s: float = 0.0) -> None:
         """Stop checking; close client connections once their requests are answered, for
         at most ``grace_s`` (then cut), and every backend connection."""
-        if self._checker is not None:
-            self._checker.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._checker
+        for task in (self._follower, self._checker):
+            if task is not None:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
         for conn in list(self.clients):
             conn.close()
         for _ in range(math.ceil(grace_s / 0.05)):
@@ -1039,11 +1129,10 @@ class Balancer:
         ok = False
         loop = asyncio.get_running_loop()
         try:
-            async with asyncio.timeout(CHECK_TIMEOUT_S):
+            async with asyncio.timeout(backend.health.policy.check_timeout_s):
                 answered: asyncio.Future[bytes] = loop.create_future()
                 request = (
-                    f"GET {CHECK_PATH} HTTP/1.1\r\nhost: {backend.address}\r\n"
-                    "connection: close\r\n\r\n".encode()
+                    f"{self._check_head}{backend.address}\r\nconnection: close\r\n\r\n".encode()
                 )
                 transport, _ = await loop.create_connection(
                     lambda: _Check(request, answered), backend.host, backend.port
@@ -1066,27 +1155,33 @@ class Balancer:
 
     # -- introspection --------------------------------------------------------------------
 
-    def status(self) -> dict[str, Any]:
+    def statistics(self) -> BalancerStatistics:
+        """Every backend and core as of now (a frozen record; taking it changes nothing)."""
         now = self.clock()
         ejected = self.outliers.ejected(now)
-        return {
-            "policy": self.policy.name,
-            "backends": [
-                {
-                    "name": b.name,
-                    "address": b.address,
-                    "weight": b.weight,
-                    "state": str(b.health.state),
-                    "serving": b.health.serving,
-                    "ejected": b.name in ejected,
-                    "outstanding": b.outstanding,
-                    "idle_connections": len(b.idle),
-                    "latency_ms": round(b.ewma.value(now) * 1000, 2),
-                    "slow_start": round(b.health.slow_start_factor(now), 2),
-                }
+        return BalancerStatistics(
+            policy=self.policy.name,
+            backends=tuple(
+                BackendStatistics(
+                    name=b.name,
+                    address=b.address,
+                    weight=b.weight,
+                    state=b.health.state,
+                    serving=b.health.serving,
+                    ejected=b.name in ejected,
+                    outstanding=b.outstanding,
+                    idle_connections=len(b.idle),
+                    latency_s=b.ewma.value(now),
+                    slow_start=b.health.slow_start_factor(now),
+                    health=b.health.statistics(),
+                )
                 for b in self.backends.values()
-            ],
-        }
+            ),
+            picks=self.policy.statistics(),
+            outliers=self.outliers.statistics(),
+            retries=self.retries.statistics(),
+            clients=len(self.clients),
+        )
 
 
 class _Check(asyncio.Protocol):

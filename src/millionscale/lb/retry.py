@@ -54,6 +54,7 @@ __all__ = [
     "IDEMPOTENT_METHODS",
     "MAX_ATTEMPTS",
     "RETRY_STATUSES",
+    "BudgetPolicy",
     "BudgetStatistics",
     "GiveUp",
     "Retries",
@@ -86,6 +87,24 @@ _SLICES = 10  # the window is kept as 10 slices (Finagle's WindowedAdder does th
 def is_idempotent(method: str) -> bool:
     """Whether ``method`` is idempotent (RFC 9110 §9.2.2); case-sensitive, as methods are."""
     return method in IDEMPOTENT_METHODS
+
+
+@dataclass(frozen=True, slots=True)
+class BudgetPolicy:
+    """A :class:`RetryBudget`'s knobs: ``ratio`` of the requests (0.2: a fifth) on top of
+    ``min_per_s`` retries a second, deposits expiring after ``ttl_s``."""
+
+    ratio: float = BUDGET_PERCENT
+    min_per_s: float = BUDGET_MIN_RETRIES_PER_S
+    ttl_s: float = BUDGET_TTL_S
+
+    def __post_init__(self) -> None:
+        if self.ratio < 0 or self.min_per_s < 0 or self.ttl_s <= 0:
+            raise ValueError("ratio and min_per_s must not be negative, ttl_s must be positive")
+
+    def budget(self) -> RetryBudget:
+        """A new, empty budget with these knobs."""
+        return RetryBudget(percent=self.ratio, min_per_s=self.min_per_s, ttl_s=self.ttl_s)
 
 
 @dataclass(frozen=True, slots=True)
