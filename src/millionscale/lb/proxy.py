@@ -60,7 +60,7 @@ from typing import Any, cast
 import httptools
 import structlog
 
-from millionscale.errors import ConfigError
+from millionscale.errors import ConfigError, Conflict, NotFound
 from millionscale.lb.headers import (
     HOP_BY_HOP,
     Framing,
@@ -819,9 +819,9 @@ class Balancer:
         self, name: str, host: str, port: int, *, weight: int = 1, initial: bool = False
     ) -> None:
         """Add a backend; ``initial`` ones serve at once, later ones after passing
-        checks and then with slow start."""
+        checks and then with slow start. :class:`Conflict` if ``name`` is a member."""
         if name in self.backends:
-            raise ConfigError(f"backend {name!r} already exists", hint="remove it first")
+            raise Conflict(f"backend {name!r} already exists", hint="remove it first")
         now = self.clock()
         health = HealthCheck(name, now=now, init=InitState.UP if initial else InitState.FULLY_DOWN)
         backend = Backend(name, host, port, health, Ewma(now=now), weight)
@@ -850,7 +850,7 @@ class Balancer:
     def _get(self, name: str) -> Backend:
         if name not in self.backends:
             known = ", ".join(sorted(self.backends)) or "none"
-            raise ConfigError(f"no backend {name!r} (backends: {known})", hint="see lb status")
+            raise NotFound(f"no backend {name!r} (backends: {known})", hint="see lb status")
         return self.backends[name]
 
     # -- the request path ------------------------------------------------------------
