@@ -17,9 +17,10 @@ from pathlib import Path
 
 from millionscale.errors import ConfigError
 
-__all__ = ["TOKEN_BYTES", "create_token", "load_token", "read_token"]
+__all__ = ["MAX_TOKEN_BYTES", "TOKEN_BYTES", "create_token", "load_token", "read_token"]
 
 TOKEN_BYTES = 32  # 256 bits: the secrets module's advice for tokens that guard anything
+MAX_TOKEN_BYTES = 4096  # ours: a token is one short line; more than this is not one
 _OTHERS = stat.S_IRWXG | stat.S_IRWXO  # OpenSSH refuses a key with any of these (0o077)
 
 
@@ -37,8 +38,8 @@ def read_token(path: Path) -> str:
             f"cannot read the admin token at {path}: {error.strerror or error}",
             hint="it must be a regular file (not a link) its owner can read",
         ) from None
-    with os.fdopen(fd, "rb") as handle:
-        info = os.fstat(handle.fileno())
+    try:
+        info = os.fstat(fd)
         if not stat.S_ISREG(info.st_mode):
             raise ConfigError(
                 f"the admin token at {path} is not a regular file",
@@ -50,7 +51,9 @@ def read_token(path: Path) -> str:
                 f"(mode {stat.S_IMODE(info.st_mode):04o})",
                 hint=f"make it owner-only: chmod 600 {path}",
             )
-        raw = handle.read(4096)
+        raw = os.read(fd, MAX_TOKEN_BYTES)
+    finally:
+        os.close(fd)
     token = raw.decode("utf-8", "replace").strip()
     if not token:
         raise ConfigError(
