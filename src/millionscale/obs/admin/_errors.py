@@ -15,6 +15,7 @@ from types import MappingProxyType
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
+from starlette.types import ExceptionHandler
 
 from millionscale.errors import (
     AdminRequestError,
@@ -63,6 +64,6 @@ async def _http_error(_request: Request, error: Exception) -> Response:
     return error_response(error.status_code, str(error.detail))
 
 
-def exception_handlers() -> dict[type[Exception], object]:
+def exception_handlers() -> dict[type[Exception], ExceptionHandler]:
     """Starlette ``exception_handlers`` answering both kinds of refusal in the one shape."""
     return {AdminRequestError: _refused, HTTPException: _http_error}

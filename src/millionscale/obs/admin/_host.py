@@ -21,12 +21,12 @@ import contextlib
 import signal
 import socket
 from collections.abc import AsyncIterator, Callable, Iterator, Sequence
-from typing import Any
 
 import uvicorn
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.routing import BaseRoute
+from starlette.types import ASGIApp
 
 from millionscale.errors import ConfigError
 from millionscale.obs.admin._errors import exception_handlers
@@ -42,25 +42,25 @@ SHUTDOWN_GRACE_S = 15.0
 BACKLOG = 128  # an admin port sees a handful of operators, not traffic
 
 
-async def _always_ready() -> str | None:
-    return None
-
-
 def admin_app(
     routes: Sequence[BaseRoute],
     *,
     token: str,
-    ready: ReadyCheck = _always_ready,
+    ready: ReadyCheck | None = None,
     lifespan: Callable[[Starlette], contextlib.AbstractAsyncContextManager[None]] | None = None,
 ) -> Starlette:
-    """An admin API: ``routes`` want ``Bearer <token>``; health, readiness, metrics do not."""
+    """An admin API: ``routes`` want ``Bearer <token>``; health, readiness, metrics do not.
+
+    ``ready`` decides ``/readyz`` (None: ready whenever it answers).
+    """
+    open_routes = health_routes() if ready is None else health_routes(ready)
     return Starlette(
-        routes=[*routes, *health_routes(ready)],
+        routes=[*routes, *open_routes],
         middleware=[
             Middleware(MetricsMiddleware),
             Middleware(BearerGuard, token=token, open_paths=OPEN_PATHS),
         ],
-        exception_handlers=exception_handlers(),  # type: ignore[arg-type]
+        exception_handlers=exception_handlers(),
         lifespan=lifespan,
     )
 
@@ -94,7 +94,9 @@ class _Server(uvicorn.Server):
         yield
 
 
-async def serve_app(app: Any, sock: socket.socket, *, stop: asyncio.Event | None = None) -> None:
+async def serve_app(
+    app: ASGIApp, sock: socket.socket, *, stop: asyncio.Event | None = None
+) -> None:
     """Serve ``app`` on ``sock`` until ``stop`` is set (None: until SIGTERM or SIGINT).
 
     Returns once the server has shut down gracefully (and closed ``sock``).
