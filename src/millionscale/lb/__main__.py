@@ -82,13 +82,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--state-dir", type=Path, default=None)
     parser.add_argument("--name", default="lb")
     args = parser.parse_args(argv)
-    configure_logging(args.name)
     try:
         token_file = None if args.state_dir is None else StateDir(args.state_dir).admin_token_file
         token = load_token(TOKEN_ENV, token_file)
     except ConfigError as error:
         print(f"error: {error.one_line()}", file=sys.stderr)
         return 2
+    configure_logging(args.name)
     return run_main(run(args, token))
 
 
