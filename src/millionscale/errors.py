@@ -19,19 +19,30 @@ here at the boundary where they happen.
     ├── DatabaseError          a PostgreSQL node cannot be used (router, LSNs)
     ├── CacheError             a key or value the cache cannot take (also a ValueError)
     ├── SessionStoreUnavailable  the shared session store (Redis) does not answer
-    └── DiscoveryError         a discovery source does not answer, or answers nonsense
-        └── StaleEpochError    a role claim older than the one in force
+    ├── DiscoveryError         a discovery source does not answer, or answers nonsense
+    │   └── StaleEpochError    a role claim older than the one in force
+    └── AdminRequestError      an admin API request that is refused (an HTTP 4xx)
+        ├── Unauthorized       401: no admin token, or the wrong one
+        ├── NotFound           404: no such thing (a backend, a node, a route)
+        ├── Conflict           409: the state in force forbids it (already a member)
+        ├── PayloadTooLarge    413: a body over the API's limit
+        └── Invalid            422: a body or a value the API cannot take
 """
 
 from __future__ import annotations
 
 __all__ = [
+    "AdminRequestError",
     "BinaryNotFoundError",
     "CacheError",
     "ConfigError",
+    "Conflict",
     "DatabaseError",
     "DiscoveryError",
+    "Invalid",
     "MillionscaleError",
+    "NotFound",
+    "PayloadTooLarge",
     "PortInUseError",
     "ServerError",
     "ServerStartError",
@@ -39,6 +50,7 @@ __all__ = [
     "StaleEpochError",
     "SupervisorError",
     "TopologyError",
+    "Unauthorized",
     "UnknownProcessError",
     "first_line",
 ]
@@ -145,3 +157,34 @@ class StaleEpochError(DiscoveryError):
     def __init__(self, message: str, *, hint: str = "", holder: str = "", epoch: int = 0) -> None:
         super().__init__(message, hint=hint)
         self.holder, self.epoch = holder, epoch
+
+
+class AdminRequestError(MillionscaleError):
+    """An admin API request that is refused: the caller's to fix, never a server fault.
+
+    Each subclass is one HTTP status (the table is
+    :data:`millionscale.obs.admin.STATUS_OF`); the answer is ``{"detail": one_line()}``.
+    Raised by the decision code an admin route calls (the balancer's membership,
+    the fault proxy's spec parser), so the route never picks a status by itself.
+    """
+
+
+class Unauthorized(AdminRequestError):
+    """401: the request carries no admin token, or the wrong one."""
+
+
+class NotFound(AdminRequestError):
+    """404: the request names something that does not exist (a backend, a route)."""
+
+
+class Conflict(AdminRequestError):
+    """409: the state in force forbids the request (a backend already a member,
+    a heal with no partition, a switchover the failover core refuses)."""
+
+
+class PayloadTooLarge(AdminRequestError):
+    """413: the request's body is over the API's limit."""
+
+
+class Invalid(AdminRequestError):
+    """422: the request's body or a value in it cannot be taken (not JSON, a bad field)."""

@@ -11,59 +11,35 @@ Every route but ``/healthz``, ``/readyz`` and ``/metrics`` wants
 - ``GET /stats``: :class:`~.proxy.ProxyStatistics`.
 
 Answers are JSON; a bad request gets a 4xx with ``{"detail": "<reason>"}`` (as every error of ours),
-never a traceback.
+never a traceback. The token check, the error shape and the open routes are the
+shared admin plumbing (:mod:`millionscale.obs.admin`).
 """
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import json
-from collections.abc import Awaitable, Callable
+from collections.abc import Iterator
 from typing import Any
 
 from starlette.applications import Starlette
-from starlette.exceptions import HTTPException
-from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from millionscale.chaos.proxy import FaultProxy
 from millionscale.chaos.spec import faults_to_json, parse_faults, parse_partition, partition_to_json
-from millionscale.errors import ConfigError
-from millionscale.obs import MetricsMiddleware, health_routes
-from millionscale.web.bearer import bearer_matches
+from millionscale.errors import ConfigError, Conflict, Invalid, PayloadTooLarge
+from millionscale.obs.admin import admin_app
 
 __all__ = ["MAX_BODY_BYTES", "create_app"]
 
 MAX_BODY_BYTES = 64 * 1024  # a fault spec is a few hundred bytes
 
-Handler = Callable[[Request], Awaitable[Response]]
-
-
-def _error(status: int, reason: str) -> JSONResponse:
-    return JSONResponse({"detail": reason}, status_code=status)
-
 
 def create_app(proxy: FaultProxy, token: str) -> Starlette:
     """The admin API over ``proxy`` (which the caller starts and stops)."""
-
-    def guarded(handler: Handler) -> Handler:
-        async def guard(request: Request) -> Response:
-            if not bearer_matches(request.headers.get("authorization"), token):
-                return JSONResponse(
-                    {"detail": "missing or wrong admin token"},
-                    status_code=401,
-                    headers={"WWW-Authenticate": "Bearer"},
-                )
-            try:
-                return await handler(request)
-            except _BadBody as error:
-                return _error(error.status, error.reason)
-            except ConfigError as error:
-                return _error(422, error.one_line())
-
-        return guard
 
     def state(result: str | None = None) -> dict[str, Any]:
         answer: dict[str, Any] = {"result": result} if result is not None else {}
@@ -78,7 +54,8 @@ def create_app(proxy: FaultProxy, token: str) -> Starlette:
         return JSONResponse(state())
 
     async def put_faults(request: Request) -> Response:
-        faults = parse_faults(await _json_body(request))
+        with _invalid():
+            faults = parse_faults(await _json_body(request))
         return JSONResponse(state(proxy.set_faults(faults)))
 
     async def delete_faults(_request: Request) -> Response:
@@ -86,13 +63,15 @@ def create_app(proxy: FaultProxy, token: str) -> Starlette:
 
     async def partition(request: Request) -> Response:
         data = await _json_body(request, empty={})
-        return JSONResponse(state(await proxy.partition(parse_partition(data))))
+        with _invalid():
+            chosen = parse_partition(data)
+        return JSONResponse(state(await proxy.partition(chosen)))
 
     async def heal(_request: Request) -> Response:
         try:
             result = await proxy.heal()
-        except ConfigError as error:
-            return _error(409, error.one_line())
+        except ConfigError as error:  # not partitioned: the state forbids it
+            raise Conflict(error.message, hint=error.hint) from None
         return JSONResponse(state(result))
 
     async def reset(_request: Request) -> Response:
@@ -104,45 +83,43 @@ def create_app(proxy: FaultProxy, token: str) -> Starlette:
     async def ready() -> str | None:
         return None if proxy.port else "not listening yet"
 
-    async def http_error(_request: Request, error: Exception) -> Response:
-        assert isinstance(error, HTTPException)
-        return _error(error.status_code, str(error.detail))
-
-    return Starlette(
-        routes=[
-            Route("/faults", guarded(get_faults), methods=["GET"]),
-            Route("/faults", guarded(put_faults), methods=["PUT"]),
-            Route("/faults", guarded(delete_faults), methods=["DELETE"]),
-            Route("/partition", guarded(partition), methods=["POST"]),
-            Route("/heal", guarded(heal), methods=["POST"]),
-            Route("/reset", guarded(reset), methods=["POST"]),
-            Route("/stats", guarded(stats), methods=["GET"]),
-            *health_routes(ready),
+    return admin_app(
+        [
+            Route("/faults", get_faults, methods=["GET"]),
+            Route("/faults", put_faults, methods=["PUT"]),
+            Route("/faults", delete_faults, methods=["DELETE"]),
+            Route("/partition", partition, methods=["POST"]),
+            Route("/heal", heal, methods=["POST"]),
+            Route("/reset", reset, methods=["POST"]),
+            Route("/stats", stats, methods=["GET"]),
         ],
-        middleware=[Middleware(MetricsMiddleware)],
-        exception_handlers={HTTPException: http_error},
+        token=token,
+        ready=ready,
     )
 
 
-class _BadBody(Exception):
-    def __init__(self, status: int, reason: str) -> None:
-        super().__init__(reason)
-        self.status, self.reason = status, reason
+@contextlib.contextmanager
+def _invalid() -> Iterator[None]:
+    """A spec's :class:`ConfigError` becomes :class:`Invalid` (422), its message kept."""
+    try:
+        yield
+    except ConfigError as error:
+        raise Invalid(error.message, hint=error.hint) from None
 
 
 async def _json_body(request: Request, *, empty: object = None) -> object:
     """The decoded JSON body; ``empty`` if there is none and that is allowed."""
     declared = request.headers.get("content-length", "0")
     if declared.isdigit() and int(declared) > MAX_BODY_BYTES:
-        raise _BadBody(413, f"the body is over {MAX_BODY_BYTES} bytes")
+        raise PayloadTooLarge(f"the body is over {MAX_BODY_BYTES} bytes")
     raw = await request.body()
     if len(raw) > MAX_BODY_BYTES:
-        raise _BadBody(413, f"the body is over {MAX_BODY_BYTES} bytes")
+        raise PayloadTooLarge(f"the body is over {MAX_BODY_BYTES} bytes")
     if not raw.strip():
         if empty is None:
-            raise _BadBody(422, "the body must be a JSON fault spec")
+            raise Invalid("the body must be a JSON fault spec")
         return empty
     try:
         return json.loads(raw)
     except (json.JSONDecodeError, UnicodeDecodeError, RecursionError) as error:
-        raise _BadBody(422, f"the body is not JSON: {error}") from None
+        raise Invalid(f"the body is not JSON: {error}") from None

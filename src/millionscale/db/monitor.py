@@ -26,7 +26,8 @@ replicated cluster what it is twice a second, hands the answers to
 
 An admin API on ``--port`` (``Authorization: Bearer`` the topology's admin
 token, the scheme in any case: RFC 9110 §11.1): ``GET /cluster``, ``POST /switchover`` (``{"to": "db-r1"}`` or
-``{}``), ``POST /failover``; plus ``/healthz``, ``/readyz`` and ``/metrics``.
+``{}``), ``POST /failover``; plus ``/healthz``, ``/readyz`` and ``/metrics``
+(the shared admin plumbing, :mod:`millionscale.obs.admin`).
 A planned switchover is Patroni's: drain the primary
 (``default_transaction_read_only``, so new write transactions fail fast and
 the router retries them on the new primary), wait until the target has
@@ -49,17 +50,16 @@ from typing import Any
 
 import psycopg
 import structlog
-import uvicorn
 from prometheus_client import Counter, Gauge
 from psycopg import sql
 from psycopg.conninfo import conninfo_to_dict, make_conninfo
 from psycopg.rows import TupleRow
 from starlette.applications import Starlette
-from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from millionscale.aio import run_main
 from millionscale.db.cluster import Cluster, cluster_of, read_record, write_record
 from millionscale.db.failover import (
     FAILOVER_TIMEOUT_S,
@@ -77,13 +77,13 @@ from millionscale.db.failover import (
     SwitchoverRefused,
 )
 from millionscale.db.lsn import format_lsn, parse_lsn
-from millionscale.errors import first_line
-from millionscale.obs import MetricsMiddleware, configure_logging, health_routes
+from millionscale.errors import ConfigError, Conflict, Invalid, first_line
+from millionscale.obs import configure_logging
+from millionscale.obs.admin import admin_app, listen, read_token, serve_app
 from millionscale.servers.engines import PostgresEngine
 from millionscale.servers.process import pid_alive, signal_tree, start_ticks
 from millionscale.topology.resolve import ResolvedTopology
 from millionscale.topology.state import StateDir
-from millionscale.web.bearer import bearer_matches
 
 __all__ = ["CHECK_INTERVAL_S", "Monitor", "main"]
 
@@ -477,55 +477,28 @@ class Monitor:
 
 
 def create_app(monitor: Monitor, token: str) -> Starlette:
-    """The admin API; every route but health and metrics wants the bearer token."""
+    """The admin API (:mod:`millionscale.obs.admin`): every route but health and
+    metrics wants the bearer token; a refused switchover or failover is 409."""
 
-    def authorized(request: Request) -> bool:
-        return bearer_matches(request.headers.get("authorization"), token)
-
-    def denied() -> Response:
-        return JSONResponse(
-            {"detail": "missing or wrong admin token"},
-            status_code=401,
-            headers={"WWW-Authenticate": "Bearer"},
-        )
-
-    async def body(request: Request) -> Mapping[str, Any] | None:
-        raw = await request.body()
-        if not raw.strip():
-            return {}
-        try:
-            data = json.loads(raw)
-        except (json.JSONDecodeError, UnicodeDecodeError):
-            return None
-        return data if isinstance(data, dict) else None
-
-    async def cluster(request: Request) -> Response:
-        if not authorized(request):
-            return denied()
+    async def cluster(_request: Request) -> Response:
         return JSONResponse(monitor.view())
 
     async def switchover(request: Request) -> Response:
-        if not authorized(request):
-            return denied()
-        data = await body(request)
+        data = await _body(request)
         to = data.get("to") if data is not None else None
         if data is None or (to is not None and not isinstance(to, str)) or set(data) - {"to"}:
-            return JSONResponse(
-                {"detail": 'the body must be {} or {"to": "NODE"}'}, status_code=422
-            )
+            raise Invalid('the body must be {} or {"to": "NODE"}')
         try:
             record = await monitor.switchover(to)
         except SwitchoverRefused as error:
-            return JSONResponse({"detail": str(error)}, status_code=409)
+            raise Conflict(str(error)) from None
         return JSONResponse({"record": record.to_json(), "state": str(monitor.core.state)})
 
-    async def failover(request: Request) -> Response:
-        if not authorized(request):
-            return denied()
+    async def failover(_request: Request) -> Response:
         try:
             record = await monitor.failover("asked by an operator")
         except SwitchoverRefused as error:
-            return JSONResponse({"detail": str(error)}, status_code=409)
+            raise Conflict(str(error)) from None
         return JSONResponse({"record": record.to_json(), "state": str(monitor.core.state)})
 
     async def ready() -> str | None:
@@ -539,16 +512,28 @@ def create_app(monitor: Monitor, token: str) -> Starlette:
         stop.set()
         await loop
 
-    return Starlette(
-        lifespan=lifespan,
-        routes=[
+    return admin_app(
+        [
             Route("/cluster", cluster, methods=["GET"]),
             Route("/switchover", switchover, methods=["POST"]),
             Route("/failover", failover, methods=["POST"]),
-            *health_routes(ready),
         ],
-        middleware=[Middleware(MetricsMiddleware)],
+        token=token,
+        ready=ready,
+        lifespan=lifespan,
     )
+
+
+async def _body(request: Request) -> Mapping[str, Any] | None:
+    """The JSON object in the body (``{}`` if empty), or None if it is not one."""
+    raw = await request.body()
+    if not raw.strip():
+        return {}
+    try:
+        data = json.loads(raw)
+    except (json.JSONDecodeError, UnicodeDecodeError):
+        return None
+    return data if isinstance(data, dict) else None
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -572,9 +557,13 @@ def main(argv: list[str] | None = None) -> int:
         interval_s=args.interval,
         failover_timeout_s=args.failover_timeout,
     )
-    app = create_app(monitor, state.admin_token())
-    uvicorn.run(app, host=args.host, port=args.port, log_config=None, access_log=False)
-    return 0
+    try:
+        token = read_token(state.admin_token_file)
+        sock = listen(args.host, args.port, "failover monitor's admin API")
+    except ConfigError as error:
+        log.error(error.one_line())
+        return 2
+    return run_main(serve_app(create_app(monitor, token), sock))
 
 
 if __name__ == "__main__":

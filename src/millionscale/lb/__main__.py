@@ -11,89 +11,38 @@ drained when gone), or the fixed ``--backend`` list (a static discovery of
 those). Every knob of :class:`~millionscale.lb.settings.BalancerSettings`
 has a flag (``--help`` lists them; docs/lb.md's settings table gives their
 defaults); a bad one exits 2 with one line. The admin API on
-``--admin-port`` wants ``Authorization: Bearer <token>`` (the token from
-``LB_ADMIN_TOKEN``, else ``--state-dir``'s ``admin-token``):
-
-- ``GET /backends``: every backend's state, load, latency, ejection;
-- ``POST /backends`` ``{"name": "web-4", "address": "127.0.0.1:8004", "weight": 1}``:
-  add one (it serves once its checks pass, with slow start);
-- ``POST /backends/NAME/drain``: no new requests; removed once idle;
-- ``DELETE /backends/NAME``: removed at once;
-- ``GET /metrics`` (Prometheus; no token), ``GET /healthz``.
+``--admin-port`` (:mod:`millionscale.lb.admin`: ``/backends`` to list, add,
+drain and remove; open ``/healthz``, ``/readyz``, ``/metrics``) wants
+``Authorization: Bearer <token>``, the token from ``LB_ADMIN_TOKEN``, else
+``--state-dir``'s ``admin-token`` (read, never created: ``up`` creates it).
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
-import json
-import os
 import signal
 import sys
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import NoReturn
 
 import structlog
-from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from millionscale.aio import run_main
 from millionscale.discovery import Discovery, Member, StaticDiscovery, connect
 from millionscale.errors import ConfigError, MillionscaleError
-from millionscale.lb.http import Handler, Reply, Request, error_reply, serve
+from millionscale.lb.admin import create_app
 from millionscale.lb.proxy import Balancer, parse_backend
 from millionscale.lb.settings import BalancerSettings, add_flags, from_flags
+from millionscale.obs.admin import listen, load_token, serve_app
 from millionscale.obs.logging import configure_logging
 from millionscale.topology.state import StateDir
-from millionscale.web.bearer import bearer_matches
+
+__all__ = ["TOKEN_ENV", "discovery_of", "main"]
+
+TOKEN_ENV = "LB_ADMIN_TOKEN"
 
 log = structlog.get_logger()
-
-
-def _json(status: int, data: Any) -> Reply:
-    return Reply(status, [(b"content-type", b"application/json")], json.dumps(data).encode())
-
-
-def admin_handler(balancer: Balancer, token: str) -> Handler:
-    """The admin API over the same HTTP server code as the public side."""
-
-    async def handle(request: Request) -> Reply:
-        path = request.target.split(b"?", 1)[0].decode("latin-1")
-        if path == "/healthz":
-            return _json(200, {"status": "ok"})
-        if path == "/metrics" and request.method == "GET":
-            return Reply(200, [(b"content-type", CONTENT_TYPE_LATEST.encode())], generate_latest())
-        if not bearer_matches(dict(request.headers).get(b"authorization"), token):
-            return error_reply(401, "missing or wrong admin token")
-        try:
-            return _admin(balancer, request.method, path, request.body)
-        except ConfigError as error:
-            return error_reply(409 if "already" in error.message else 404, error.one_line())
-
-    return handle
-
-
-def _admin(balancer: Balancer, method: str, path: str, body: bytes) -> Reply:
-    parts = [p for p in path.split("/") if p]
-    if parts == ["backends"] and method == "GET":
-        return _json(200, balancer.statistics().to_json())
-    if parts == ["backends"] and method == "POST":
-        try:
-            data = json.loads(body or b"{}")
-            name, address = str(data["name"]), str(data["address"])
-            weight = int(data.get("weight", 1))
-        except (json.JSONDecodeError, KeyError, TypeError, ValueError, UnicodeDecodeError):
-            return error_reply(422, 'the body must be {"name": ..., "address": "host:port"}')
-        if not 1 <= weight <= 256:
-            return error_reply(422, "weight must be 1 to 256")
-        _, host, port = parse_backend(f"{name}={address}")
-        balancer.add(name, host, port, weight=weight)
-        return _json(201, balancer.statistics().to_json())
-    if len(parts) == 3 and parts[0] == "backends" and parts[2] == "drain" and method == "POST":
-        return _json(200, {"result": balancer.drain(parts[1])})
-    if len(parts) == 2 and parts[0] == "backends" and method == "DELETE":
-        balancer.remove(parts[1])
-        return _json(200, balancer.statistics().to_json())
-    return error_reply(404, f"no admin route {method} {path}")
 
 
 async def run(
@@ -104,14 +53,14 @@ async def run(
         await balancer.follow(discovery, args.tier)
     balancer.start()
     public = await balancer.serve(args.host, args.port, backlog=1024)
-    admin = await serve(admin_handler(balancer, token), args.admin_host, args.admin_port)
+    admin = listen(args.admin_host, args.admin_port, "balancer's admin API")
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
     log.info("balancing", port=args.port, backends=len(balancer.backends), policy=settings.policy)
-    async with public, admin:
-        await stop.wait()
+    async with public:
+        await serve_app(create_app(balancer, token), admin, stop=stop)
     await balancer.stop(grace_s=settings.shutdown_grace_s)
 
 
@@ -168,13 +117,10 @@ def main(argv: list[str] | None = None) -> int:
     for port in (args.port, args.admin_port):
         if not 0 <= port <= 65535:
             parser.error(f"port {port} is not 0 to 65535")
-    token = os.environ.get("LB_ADMIN_TOKEN", "")
     try:
         settings = from_flags(args)
-        if not token and args.state_dir is not None:
-            token = StateDir(args.state_dir).admin_token()
-        if not token:
-            raise ConfigError("no admin token", hint="set LB_ADMIN_TOKEN or --state-dir")
+        token_file = None if args.state_dir is None else StateDir(args.state_dir).admin_token_file
+        token = load_token(TOKEN_ENV, token_file)
         discovery = discovery_of(args, token)
     except MillionscaleError as error:
         print(f"error: {error.one_line()}", file=sys.stderr)

@@ -68,7 +68,7 @@ import httptools
 import structlog
 
 from millionscale.discovery import Discovery, Snapshot
-from millionscale.errors import ConfigError, DiscoveryError, MillionscaleError
+from millionscale.errors import ConfigError, Conflict, DiscoveryError, MillionscaleError, NotFound
 from millionscale.lb.headers import (
     HOP_BY_HOP,
     Framing,
@@ -840,9 +840,9 @@ class Balancer:
         self, name: str, host: str, port: int, *, weight: int = 1, initial: bool = False
     ) -> None:
         """Add a backend; ``initial`` ones serve at once, later ones after passing
-        checks and then with slow start."""
+        checks and then with slow start. :class:`Conflict` if ``name`` is a member."""
         if name in self.backends:
-            raise ConfigError(f"backend {name!r} already exists", hint="remove it first")
+            raise Conflict(f"backend {name!r} already exists", hint="remove it first")
         now = self.clock()
         settings = self.settings
         init = settings.init_state if initial else InitState.FULLY_DOWN
@@ -939,7 +939,7 @@ class Balancer:
     def _get(self, name: str) -> Backend:
         if name not in self.backends:
             known = ", ".join(sorted(self.backends)) or "none"
-            raise ConfigError(f"no backend {name!r} (backends: {known})", hint="see lb status")
+            raise NotFound(f"no backend {name!r} (backends: {known})", hint="see lb status")
         return self.backends[name]
 
     # -- the request path ------------------------------------------------------------

@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from millionscale.errors import MillionscaleError, TopologyError
+from millionscale.obs.admin import read_token
 from millionscale.servers import netns
 from millionscale.topology.resolve import ResolvedTopology
 from millionscale.topology.state import StateDir
@@ -102,7 +103,7 @@ def admin_client(topology: ResolvedTopology, module: str, what: str) -> AdminCli
     """The client for the process of ``topology`` that runs ``python -m module``."""
     for process in topology.processes:
         if process.argv and module in process.argv:
-            token = StateDir(Path(topology.state_dir)).admin_token()
+            token = read_token(StateDir(Path(topology.state_dir)).admin_token_file)
             port = process.ports.get("admin", process.ports["main"])
             host = _option(process.argv, "--admin-host") or process.host
             return AdminClient(what, host, port, token, process.netns)

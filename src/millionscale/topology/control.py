@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from millionscale.errors import SupervisorError
+from millionscale.obs.admin import create_token
 from millionscale.servers.engines import (
     engine_for,
     owned_dir_location,
@@ -141,7 +142,7 @@ def start(
     stop(state)  # a supervisor an interrupted `up` launched, before it took the lock
     resolved = resolve(load_topology(topology), source=topology, state_dir=state_dir)
     state.create()
-    state.admin_token()  # admin endpoints (the failover monitor's) want it
+    create_token(state.admin_token_file)  # the one place it is made; admin APIs read it
     resolved.save(state.topology)
     resolved.save(state.home(resolved.name).topology)  # where its data lives, for purge
     state.state.unlink(missing_ok=True)

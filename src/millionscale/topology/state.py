@@ -31,7 +31,6 @@ from __future__ import annotations
 import fcntl
 import json
 import os
-import secrets
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -138,23 +137,14 @@ class StateDir:
 
     @property
     def admin_token_file(self) -> Path:
+        """The token admin endpoints require: created by ``up`` only, read by the rest
+        (:func:`millionscale.obs.admin.create_token`, :func:`~millionscale.obs.admin.read_token`)."""
         return self.root / "admin-token"
 
     @property
     def cluster(self) -> Path:
         """The failover monitor's record of the PostgreSQL primary (millionscale.db)."""
         return self.home().cluster
-
-    def admin_token(self) -> str:
-        """The token admin endpoints require (owner-only file, made on first use)."""
-        try:
-            token = self.admin_token_file.read_text().strip()
-        except FileNotFoundError:
-            token = ""
-        if not token:
-            token = secrets.token_urlsafe(32)
-            write_private(self.admin_token_file, token + "\n")
-        return token
 
     @property
     def logs(self) -> Path:

@@ -1,0 +1,104 @@
+"""The admin token file: created once by ``up``, read (never created) by every admin API.
+
+The file holds one line, a URL-safe random token. Readers refuse it, with a
+:class:`~millionscale.errors.ConfigError` naming the file and the fix, when it
+is missing, empty, not a regular file, or open to anyone but its owner (any
+group or other permission bit: OpenSSH refuses a private key on the same
+rule). A reader never creates the file: a process that finds none was started
+outside ``up`` and must be given a token, not invent one that nothing else knows.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import stat
+from pathlib import Path
+
+from millionscale.errors import ConfigError
+
+__all__ = ["MAX_TOKEN_BYTES", "TOKEN_BYTES", "create_token", "load_token", "read_token"]
+
+TOKEN_BYTES = 32  # 256 bits: the secrets module's advice for tokens that guard anything
+MAX_TOKEN_BYTES = 4096  # ours: a token is one short line; more than this is not one
+_OTHERS = stat.S_IRWXG | stat.S_IRWXO  # OpenSSH refuses a key with any of these (0o077)
+
+
+def read_token(path: Path) -> str:
+    """The token in ``path``; :class:`ConfigError` if it is missing, empty or not private."""
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW)
+    except FileNotFoundError:
+        raise ConfigError(
+            f"no admin token at {path}",
+            hint="start the topology with 'millionscale up', which creates it",
+        ) from None
+    except OSError as error:
+        raise ConfigError(
+            f"cannot read the admin token at {path}: {error.strerror or error}",
+            hint="it must be a regular file (not a link) its owner can read",
+        ) from None
+    try:
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode):
+            raise ConfigError(
+                f"the admin token at {path} is not a regular file",
+                hint="remove it and run 'millionscale up' again",
+            )
+        if info.st_mode & _OTHERS:
+            raise ConfigError(
+                f"the admin token at {path} is open to others "
+                f"(mode {stat.S_IMODE(info.st_mode):04o})",
+                hint=f"make it owner-only: chmod 600 {path}",
+            )
+        raw = os.read(fd, MAX_TOKEN_BYTES)
+    finally:
+        os.close(fd)
+    token = raw.decode("utf-8", "replace").strip()
+    if not token:
+        raise ConfigError(
+            f"the admin token at {path} is empty",
+            hint="remove it and run 'millionscale up' again, which creates a new one",
+        )
+    return token
+
+
+def load_token(env: str, path: Path | None, *, environ: dict[str, str] | None = None) -> str:
+    """The token from environment variable ``env`` if set, else read from ``path``.
+
+    :class:`ConfigError` if neither gives one (the message says both ways).
+    """
+    token = (os.environ if environ is None else environ).get(env, "").strip()
+    if token:
+        return token
+    if path is None:
+        raise ConfigError("the admin API needs a token", hint=f"set {env} or --state-dir")
+    return read_token(path)
+
+
+def create_token(path: Path) -> str:
+    """The token in ``path``, created owner-only (0600) if there is none yet; for ``up``.
+
+    An existing token is kept (admin clients of a running topology hold it), but
+    one open to others is refused as :func:`read_token` refuses it, rather than
+    silently tightened: someone else may have read it.
+    """
+    if os.path.lexists(path):
+        try:
+            return read_token(path)
+        except ConfigError:
+            if not _empty_regular_file(path):
+                raise
+    token = secrets.token_urlsafe(TOKEN_BYTES)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    tmp.unlink(missing_ok=True)
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as handle:
+        handle.write(token + "\n")
+    os.replace(tmp, path)
+    return token
+
+
+def _empty_regular_file(path: Path) -> bool:
+    info = os.lstat(path)
+    return stat.S_ISREG(info.st_mode) and not path.read_bytes().strip()
