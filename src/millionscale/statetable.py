@@ -30,7 +30,8 @@ later changes to it change nothing.
 
 from __future__ import annotations
 
-from collections.abc import Hashable, Mapping
+from collections.abc import Hashable, Iterable, Mapping
+from enum import Enum
 from typing import Generic, TypeVar
 
 from millionscale.errors import IllegalTransition, MillionscaleBug
@@ -60,7 +61,7 @@ class StateTable(Generic[S, E]):
             outcomes: frozenset[S] = to if isinstance(to, frozenset) else frozenset({to})
             if not outcomes:
                 raise MillionscaleBug(
-                    f"{name or 'state table'}: {event} from {state} leads nowhere"
+                    f"{name or 'state table'}: {_name(event)} from {_name(state)} leads nowhere"
                 )
             self._moves[state, event] = outcomes
             self._allowed[state] = (*self._allowed.get(state, ()), event)
@@ -80,16 +81,16 @@ class StateTable(Generic[S, E]):
             if len(outcomes) == 1:
                 return next(iter(outcomes))
             raise IllegalTransition(
-                f"{self._prefix(subject)}{event} from {state} leads to one of "
-                f"{_names(outcomes)}: the caller must say which",
+                f"{self._prefix(subject)}{_name(event)} from {_name(state)} leads to one of "
+                f"{_names(sorted(outcomes, key=_name))}: the caller must say which",
                 state=state,
                 event=event,
                 allowed=self._allowed[state],
             )
         if to not in outcomes:
             raise IllegalTransition(
-                f"{self._prefix(subject)}{event} from {state} leads to {_names(outcomes)}, "
-                f"not {to}",
+                f"{self._prefix(subject)}{_name(event)} from {_name(state)} leads to "
+                f"{_names(sorted(outcomes, key=_name))}, not {_name(to)}",
                 state=state,
                 event=event,
                 allowed=self._allowed[state],
@@ -113,12 +114,12 @@ class StateTable(Generic[S, E]):
         if outcomes is None:
             allowed = self._allowed.get(state, ())
             there = (
-                f"allowed from {state}: {', '.join(map(str, allowed))}"
+                f"allowed from {_name(state)}: {_names(allowed, ', ')}"
                 if allowed
-                else f"nothing is allowed from {state}"
+                else f"nothing is allowed from {_name(state)}"
             )
             raise IllegalTransition(
-                f"{self._prefix(subject)}no transition {event} from {state} ({there})",
+                f"{self._prefix(subject)}no transition {_name(event)} from {_name(state)} ({there})",
                 state=state,
                 event=event,
                 allowed=allowed,
@@ -130,5 +131,10 @@ class StateTable(Generic[S, E]):
         return f"{who}: " if who else ""
 
 
-def _names(states: frozenset[S]) -> str:
-    return " or ".join(sorted(map(str, states)))
+def _name(value: object) -> str:
+    """How a state or an event reads in a message: an enum member by its value."""
+    return str(value.value) if isinstance(value, Enum) else str(value)
+
+
+def _names(values: Iterable[object], sep: str = " or ") -> str:
+    return sep.join(map(_name, values))

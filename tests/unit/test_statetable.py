@@ -1,7 +1,7 @@
 """A state table takes the moves it lists and refuses, by name, every other one."""
 
 import itertools
-from enum import StrEnum
+from enum import Enum, StrEnum
 
 import pytest
 from hypothesis import given
@@ -164,3 +164,15 @@ def test_allows_agrees_with_the_dict_for_every_pair():
 
     for state, act in itertools.product(Door, Act):
         assert table.allows(state, act) == ((state, act) in MOVES)
+
+
+class Light(Enum):
+    ON = "on"
+    OFF = "off"
+
+
+def test_plain_enum_members_read_by_their_value():
+    table = StateTable({(Light.OFF, "switch"): Light.ON}, name="light")
+
+    with pytest.raises(IllegalTransition, match=r"^light: no transition switch from on \("):
+        table.fire(Light.ON, "switch")
