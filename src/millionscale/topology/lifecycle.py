@@ -4,7 +4,7 @@ Rules this file keeps:
 
 - a process is in exactly one :class:`Phase`;
 - it changes phase only through a :class:`Transition` listed in
-  :data:`TRANSITIONS` (taken by :data:`TABLE`, a
+  :data:`TRANSITIONS` (taken through a
   :class:`~millionscale.statetable.StateTable`); anything else raises
   :class:`~millionscale.errors.IllegalTransition`, a bug in the supervisor,
   never a user error;
@@ -30,15 +30,7 @@ from enum import StrEnum
 from millionscale.errors import IllegalTransition
 from millionscale.statetable import StateTable
 
-__all__ = [
-    "PUBLIC_STATE",
-    "TABLE",
-    "TRANSITIONS",
-    "IllegalTransition",
-    "Phase",
-    "Transition",
-    "advance",
-]
+__all__ = ["PUBLIC_STATE", "TRANSITIONS", "IllegalTransition", "Phase", "Transition", "advance"]
 
 
 class Phase(StrEnum):
@@ -84,7 +76,7 @@ TRANSITIONS: dict[tuple[Phase, Transition], Phase] = {
     (Phase.STOPPED, Transition.STOP): Phase.STOPPED,
 }
 
-TABLE: StateTable[Phase, Transition] = StateTable(TRANSITIONS, name="process lifecycle")
+_TABLE: StateTable[Phase, Transition] = StateTable(TRANSITIONS, name="process lifecycle")
 
 # What `millionscale status` shows: the four states of the public contract.
 PUBLIC_STATE: dict[Phase, str] = {
@@ -101,4 +93,4 @@ PUBLIC_STATE: dict[Phase, str] = {
 def advance(phase: Phase, transition: Transition) -> Phase:
     """The phase after ``transition`` from ``phase``; raises
     :class:`~millionscale.errors.IllegalTransition` if the table lacks it."""
-    return TABLE.fire(phase, transition)
+    return _TABLE.fire(phase, transition)
