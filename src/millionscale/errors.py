@@ -33,10 +33,12 @@ blames the user. A state machine asked for a move its table lacks
     MillionscaleBug (AssertionError)   millionscale broke its own rule: a traceback
     └── IllegalTransition  a (state, event) pair a state table does not hold
 
-Exceptions outside this tree are deliberate and private to one module
-(control flow inside a parser, a ``ValueError`` a pure codec raises and its
-caller maps here, a driver error a pool must recognise); the test
-``tests/unit/test_errors_tree.py`` lists each one with the reason.
+Exceptions outside this tree are deliberate, and never reach a user as
+such: control flow private to one module, a ``ValueError`` that a pure parser
+or codec raises and its caller maps here or absorbs, a driver's error class
+that a pool must recognise, the reference application's domain errors that
+its HTTP layer answers. ``tests/unit/test_errors_tree.py`` lists each one
+with the reason, and fails on any other exception class under ``src/``.
 """
 
 from __future__ import annotations
