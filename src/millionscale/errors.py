@@ -7,6 +7,12 @@ a traceback for these. Lower-layer errors (``OSError``, ``tomllib`` and
 pydantic errors, subprocess failures) are mapped to the most specific class
 here at the boundary where they happen.
 
+A broken invariant of millionscale itself is not such an error: it derives
+from :class:`MillionscaleBug` (an ``AssertionError``), which the command line
+does not catch, so it ends in a traceback to report rather than a line that
+blames the user. A state machine asked for a move its table lacks
+(:class:`IllegalTransition`) is the one such bug raised on purpose.
+
     MillionscaleError
     ├── ConfigError            a topology file or an argument is wrong
     │   ├── TopologyError      the topology file cannot be used as written
@@ -16,7 +22,9 @@ here at the boundary where they happen.
     │   ├── BinaryNotFoundError
     │   └── ServerStartError   carries the tail of the engine's own log
     ├── SupervisorError        the supervisor is not running, or already is
+    ├── AdminError             an admin endpoint refused, or did not answer
     ├── DatabaseError          a PostgreSQL node cannot be used (router, LSNs)
+    ├── SwitchoverRefused      a switchover or failover the cluster cannot carry out now
     ├── CacheError             a key or value the cache cannot take (also a ValueError)
     ├── SessionStoreUnavailable  the shared session store (Redis) does not answer
     ├── DiscoveryError         a discovery source does not answer, or answers nonsense
@@ -27,11 +35,22 @@ here at the boundary where they happen.
         ├── Conflict           409: the state in force forbids it (already a member)
         ├── PayloadTooLarge    413: a body over the API's limit
         └── Invalid            422: a body or a value the API cannot take
+
+    MillionscaleBug (AssertionError)   millionscale broke its own rule: a traceback
+    └── IllegalTransition  a (state, event) pair a state table does not hold
+
+Exceptions outside this tree are deliberate, and never reach a user as
+such: control flow private to one module, a ``ValueError`` that a pure parser
+or codec raises and its caller maps here or absorbs, a driver's error class
+that a pool must recognise, the reference application's domain errors that
+its HTTP layer answers. ``tests/unit/test_errors_tree.py`` lists each one
+with the reason, and fails on any other exception class under ``src/``.
 """
 
 from __future__ import annotations
 
 __all__ = [
+    "AdminError",
     "AdminRequestError",
     "BinaryNotFoundError",
     "CacheError",
@@ -39,7 +58,9 @@ __all__ = [
     "Conflict",
     "DatabaseError",
     "DiscoveryError",
+    "IllegalTransition",
     "Invalid",
+    "MillionscaleBug",
     "MillionscaleError",
     "NotFound",
     "PayloadTooLarge",
@@ -49,6 +70,7 @@ __all__ = [
     "SessionStoreUnavailable",
     "StaleEpochError",
     "SupervisorError",
+    "SwitchoverRefused",
     "TopologyError",
     "Unauthorized",
     "UnknownProcessError",
@@ -114,6 +136,12 @@ class SupervisorError(MillionscaleError):
     """The supervisor is not running where one was expected, or already runs."""
 
 
+class AdminError(MillionscaleError):
+    """An admin endpoint (the balancer's, the failover monitor's) refused a request,
+    or did not answer; raised by :mod:`millionscale.topology.admin`'s client, with
+    the endpoint's own reason."""
+
+
 class DatabaseError(MillionscaleError):
     """A PostgreSQL node cannot be used as configured: unreachable, not PostgreSQL,
     a refused password, or a malformed LSN or session token.
@@ -121,6 +149,24 @@ class DatabaseError(MillionscaleError):
     Raised at the boundary of :mod:`millionscale.db`; the message names the node and
     its address (never the password) and quotes the first line of libpq's reason.
     """
+
+
+class SwitchoverRefused(MillionscaleError):
+    """A switchover or failover that the cluster cannot carry out now: it is not
+    healthy, the target is not a streaming standby, there is no standby at all.
+
+    Raised by :mod:`millionscale.db.failover` and the monitor before anything
+    changed; the message says why, and the monitor's admin API answers it with
+    409 and that message.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        hint: str = "see 'millionscale db status' for the cluster's state and its standbys",
+    ) -> None:
+        super().__init__(message, hint=hint)
 
 
 class CacheError(MillionscaleError, ValueError):
@@ -188,3 +234,31 @@ class PayloadTooLarge(AdminRequestError):
 
 class Invalid(AdminRequestError):
     """422: the request's body or a value in it cannot be taken (not JSON, a bad field)."""
+
+
+class MillionscaleBug(AssertionError):
+    """Base of the errors that mean millionscale broke its own rules: a bug to report,
+    never bad input. Not a :class:`MillionscaleError`, so the command line lets it end
+    in a traceback instead of printing it as the user's mistake."""
+
+
+class IllegalTransition(MillionscaleBug):
+    """A state machine was asked for a move its table does not hold
+    (:class:`millionscale.statetable.StateTable`).
+
+    ``state`` and ``event`` are the pair that was refused, ``allowed`` the events
+    the table holds from that state (in table order), and ``to``, when the event
+    was allowed but its outcome was not, the state the caller tried to reach.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        state: object = None,
+        event: object = None,
+        allowed: tuple[object, ...] = (),
+        to: object = None,
+    ) -> None:
+        super().__init__(message)
+        self.state, self.event, self.allowed, self.to = state, event, allowed, to

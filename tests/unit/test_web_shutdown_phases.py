@@ -106,7 +106,7 @@ def test_the_drain_period_ends_only_from_draining():
 
 
 def test_a_transition_the_table_lacks_raises():
-    with pytest.raises(IllegalTransition, match="serving: no transition on drain period over"):
+    with pytest.raises(IllegalTransition, match="no transition drain period over from serving"):
         ShutdownState(Phase.SERVING).on(Event.DRAINED, now=0.0, drain_s=5.0)
 
 

@@ -11,9 +11,15 @@ error. States, as in Nygard's *Release It!* (2007):
     half-open --probe succeeds-->     closed, backoff reset
     half-open --probe fails-->        open, backoff doubled (up to max_backoff_s)
 
+and two more moves: a probe that never reports back (its task was cancelled)
+frees the probe slot after another ``backoff`` (half-open stays half-open,
+with a new slot), and a call that started before the breaker opened and then
+succeeds closes it at once. A failure reported while open changes nothing (it
+started before the breaker opened). The table is :data:`TRANSITIONS`, taken
+through a :class:`~millionscale.statetable.StateTable`.
+
 One failure opens it: a cache read is worth less than the time a second
-timeout would cost. A probe that never reports back (its task was
-cancelled) frees the probe slot after another ``backoff``.
+timeout would cost.
 
 Pure: time comes from the ``clock`` passed in; each transition returns the
 sentence the tier logs.
@@ -26,7 +32,17 @@ import math
 from collections.abc import Callable
 from dataclasses import dataclass
 
-__all__ = ["BACKOFF_S", "MAX_BACKOFF_S", "BreakerState", "BreakerStatistics", "CircuitBreaker"]
+from millionscale.statetable import StateTable
+
+__all__ = [
+    "BACKOFF_S",
+    "MAX_BACKOFF_S",
+    "TRANSITIONS",
+    "BreakerEvent",
+    "BreakerState",
+    "BreakerStatistics",
+    "CircuitBreaker",
+]
 
 BACKOFF_S = 0.5  # first pause after a failure: a Redis restart takes about this long here
 MAX_BACKOFF_S = 5.0  # longest pause: a recovered Redis is used again within 5 s
@@ -36,6 +52,26 @@ class BreakerState(enum.Enum):
     CLOSED = "closed"
     OPEN = "open"
     HALF_OPEN = "half-open"
+
+
+class BreakerEvent(enum.StrEnum):
+    FAILED = "call failed"
+    SUCCEEDED = "call succeeded"
+    PAUSE_OVER = "pause over"
+    PROBE_LOST = "probe slot over"  # the probe never reported back
+
+
+TRANSITIONS: dict[tuple[BreakerState, BreakerEvent], BreakerState] = {
+    (BreakerState.CLOSED, BreakerEvent.FAILED): BreakerState.OPEN,
+    (BreakerState.OPEN, BreakerEvent.PAUSE_OVER): BreakerState.HALF_OPEN,
+    (BreakerState.OPEN, BreakerEvent.SUCCEEDED): BreakerState.CLOSED,  # started before it opened
+    (BreakerState.HALF_OPEN, BreakerEvent.SUCCEEDED): BreakerState.CLOSED,
+    (BreakerState.HALF_OPEN, BreakerEvent.FAILED): BreakerState.OPEN,
+    (BreakerState.HALF_OPEN, BreakerEvent.PROBE_LOST): BreakerState.HALF_OPEN,
+}
+"""(state, event) -> state; a pair not in the table is illegal."""
+
+_TABLE: StateTable[BreakerState, BreakerEvent] = StateTable(TRANSITIONS, name="circuit breaker")
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,7 +115,11 @@ class CircuitBreaker:
         if now < self._until:
             self._skipped += 1
             return False
-        self._state = BreakerState.HALF_OPEN  # the pause is over, or the last probe vanished
+        # The pause is over, or the last probe vanished.
+        over = (
+            BreakerEvent.PAUSE_OVER if self._state is BreakerState.OPEN else BreakerEvent.PROBE_LOST
+        )
+        self._state = _TABLE.fire(self._state, over)
         self._until = now + self._backoff
         return True
 
@@ -87,7 +127,7 @@ class CircuitBreaker:
         """A call went through; the sentence to log if that closed the breaker."""
         if self._state is BreakerState.CLOSED:
             return None
-        self._state = BreakerState.CLOSED
+        self._state = _TABLE.fire(self._state, BreakerEvent.SUCCEEDED)
         self._backoff = self._base
         return "redis answered again; using it"
 
@@ -101,7 +141,7 @@ class CircuitBreaker:
                 self._backoff = min(self._backoff * 2, self._max)
             case BreakerState.OPEN:
                 return None  # a call that started before the breaker opened
-        self._state = BreakerState.OPEN
+        self._state = _TABLE.fire(self._state, BreakerEvent.FAILED)
         self._until = now + self._backoff
         return f"redis failed ({reason}); skipping it for {self._backoff:g} s"
 

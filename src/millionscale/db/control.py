@@ -19,7 +19,7 @@ __all__ = ["FailoverControl", "MonitorControl", "monitor_control"]
 
 class FailoverControl(Protocol):
     """Contract: each call returns only once the cluster has a primary again (or
-    raises :class:`~millionscale.topology.admin.AdminError` saying why nothing
+    raises :class:`~millionscale.errors.AdminError` saying why nothing
     was done)."""
 
     def cluster(self) -> dict[str, Any]:

@@ -7,7 +7,10 @@ carry out, in order, and keeps a journal of one sentence per decision.
 pg_auto_failover's monitor is the model (one monitor decides, nodes obey);
 Patroni is the reference for the timings.
 
-States (``FailoverCore.state``) and what moves between them, as a table:
+States (``FailoverCore.state``) and the events (:class:`Event`) that move
+between them, as the table :data:`TRANSITIONS` holds them (taken through a
+:class:`~millionscale.statetable.StateTable`; any other move raises
+:class:`~millionscale.errors.IllegalTransition`, a bug in the monitor):
 
 ============  ======================================  ============
 from          on                                      to
@@ -16,6 +19,7 @@ healthy       primary fails a check                   suspect
 suspect       primary answers again                   healthy
 suspect       failing for ``failover_timeout_s``      fencing
 healthy       forced failover                         fencing
+suspect       forced failover                         fencing
 healthy       switchover target caught up             stopping
 stopping      old primary shut down cleanly           electing
 stopping      the clean shutdown failed               fencing
@@ -66,14 +70,18 @@ from enum import StrEnum
 
 from millionscale.db.lsn import format_lsn
 from millionscale.db.promotion import Durability, Promote, StandbyReport, choose_promotion
+from millionscale.errors import SwitchoverRefused
+from millionscale.statetable import StateTable
 
 __all__ = [
     "FAILOVER_TIMEOUT_S",
     "REJOIN_TIMEOUT_S",
+    "TRANSITIONS",
     "Action",
     "ClusterRecord",
     "ClusterSpec",
     "EnsureSlots",
+    "Event",
     "FailoverCore",
     "Fence",
     "Follow",
@@ -104,14 +112,41 @@ class State(StrEnum):
     PROMOTING = "promoting"
 
 
-_TRANSITIONS: dict[State, frozenset[State]] = {
-    State.HEALTHY: frozenset({State.SUSPECT, State.FENCING, State.STOPPING}),
-    State.SUSPECT: frozenset({State.HEALTHY, State.FENCING}),
-    State.STOPPING: frozenset({State.ELECTING, State.FENCING}),
-    State.FENCING: frozenset({State.ELECTING}),
-    State.ELECTING: frozenset({State.PROMOTING, State.ELECTING, State.HEALTHY}),
-    State.PROMOTING: frozenset({State.HEALTHY, State.ELECTING}),
+class Event(StrEnum):
+    CHECK_FAILED = "primary fails a check"
+    ANSWERS = "primary answers again"
+    TIMED_OUT = "primary failing for failover_timeout_s"
+    FORCED = "forced failover"
+    CAUGHT_UP = "switchover target caught up"
+    STOPPED = "old primary shut down cleanly"
+    STOP_FAILED = "the clean shutdown failed"
+    FENCED = "old primary fenced"
+    QUALIFIES = "a standby qualifies"
+    NONE_QUALIFIES = "no standby qualifies"
+    PRIMARY_BACK = "old primary answers again"
+    PROMOTED = "promotion succeeded"
+    PROMOTION_FAILED = "promotion failed"
+
+
+TRANSITIONS: dict[tuple[State, Event], State] = {
+    (State.HEALTHY, Event.CHECK_FAILED): State.SUSPECT,
+    (State.SUSPECT, Event.ANSWERS): State.HEALTHY,
+    (State.SUSPECT, Event.TIMED_OUT): State.FENCING,
+    (State.HEALTHY, Event.FORCED): State.FENCING,
+    (State.SUSPECT, Event.FORCED): State.FENCING,
+    (State.HEALTHY, Event.CAUGHT_UP): State.STOPPING,
+    (State.STOPPING, Event.STOPPED): State.ELECTING,
+    (State.STOPPING, Event.STOP_FAILED): State.FENCING,
+    (State.FENCING, Event.FENCED): State.ELECTING,
+    (State.ELECTING, Event.QUALIFIES): State.PROMOTING,
+    (State.ELECTING, Event.NONE_QUALIFIES): State.ELECTING,
+    (State.ELECTING, Event.PRIMARY_BACK): State.HEALTHY,
+    (State.PROMOTING, Event.PROMOTED): State.HEALTHY,
+    (State.PROMOTING, Event.PROMOTION_FAILED): State.ELECTING,
 }
+"""(state, event) -> state, the module docstring's table; a pair not in it is illegal."""
+
+_TABLE: StateTable[State, Event] = StateTable(TRANSITIONS, name="failover")
 
 
 @dataclass(frozen=True, slots=True)
@@ -236,10 +271,6 @@ class Publish:
 Action = Fence | ShutDown | PromoteNode | Follow | EnsureSlots | Publish
 
 
-class SwitchoverRefused(Exception):
-    """A switchover or failover request that cannot be carried out; the message says why."""
-
-
 def slot_name(node: str) -> str:
     """The replication slot a node holds on the primary (slot names allow no '-')."""
     return node.replace("-", "_")
@@ -291,19 +322,19 @@ class FailoverCore:
     def fenced(self, node: str) -> None:
         """The shell stopped ``node``: the standbys' positions are now final."""
         if self.state is State.FENCING:
-            self._move(State.ELECTING, f"fenced {node}; asking the standbys how much WAL they hold")
+            self._move(Event.FENCED, f"fenced {node}; asking the standbys how much WAL they hold")
 
     def stopped(self, node: str) -> None:
         """The shell shut ``node`` down cleanly: every standby holds its last WAL."""
         if self.state is State.STOPPING:
             self._move(
-                State.ELECTING,
+                Event.STOPPED,
                 f"{node} shut down cleanly; asking the standbys how much WAL they hold",
             )
 
     def stop_failed(self, node: str, reason: str) -> list[Action]:
         """The clean shutdown of ``node`` did not finish: fence it, as a failover would."""
-        self._move(State.FENCING, f"shutting {node} down failed ({reason}); fencing it")
+        self._move(Event.STOP_FAILED, f"shutting {node} down failed ({reason}); fencing it")
         return [Fence(node, f"{self._forced}; the clean shutdown failed: {reason}")]
 
     def promoted(self, node: str) -> list[Action]:
@@ -311,13 +342,13 @@ class FailoverCore:
         self._suspect_since = None
         self._forced = ""
         self._preferred = None
-        self._move(State.HEALTHY, f"{node} is the primary of epoch {self.record.epoch}")
+        self._move(Event.PROMOTED, f"{node} is the primary of epoch {self.record.epoch}")
         self.record = replace(self.record, state=State.HEALTHY, reason=self.journal[-1])
         return [Publish(self.record)]
 
     def promotion_failed(self, node: str, reason: str) -> None:
         self._excluded.add(node)
-        self._move(State.ELECTING, f"promoting {node} failed ({reason}); electing another")
+        self._move(Event.PROMOTION_FAILED, f"promoting {node} failed ({reason}); electing another")
 
     def force_failover(self, reason: str) -> None:
         """``db failover``: treat the primary as lost now, whatever it answers."""
@@ -360,7 +391,7 @@ class FailoverCore:
         old = self.record.primary
         self._forced = f"switchover to {target}: {reason}"
         self._preferred = target
-        self._move(State.STOPPING, f"{self._forced}; shutting {old} down cleanly")
+        self._move(Event.CAUGHT_UP, f"{self._forced}; shutting {old} down cleanly")
         return [ShutDown(old, self._forced)]
 
     # -- the rules -----------------------------------------------------------------
@@ -372,21 +403,23 @@ class FailoverCore:
         if here.is_primary and not self._forced:
             if self.state is State.SUSPECT:
                 lost = now - (self._suspect_since or now)
-                self._move(State.HEALTHY, f"{primary} answers again after {lost:.1f} s")
+                self._move(Event.ANSWERS, f"{primary} answers again after {lost:.1f} s")
             self._suspect_since = None
             return self._keep_in_line(primary, reports, now)
+        event = Event.FORCED
         if self._forced:
             reason = f"failover forced: {self._forced}"
         else:
             if self._suspect_since is None:
                 self._suspect_since = now
                 why = here.error or "answers as a standby"
-                self._move(State.SUSPECT, f"{primary} failed a check: {why}")
+                self._move(Event.CHECK_FAILED, f"{primary} failed a check: {why}")
             silent = now - self._suspect_since
             if silent < self.spec.failover_timeout_s:
                 return []
             reason = f"{primary} failed every check for {silent:.1f} s"
-        self._move(State.FENCING, f"{reason}; fencing it before electing a standby")
+            event = Event.TIMED_OUT
+        self._move(event, f"{reason}; fencing it before electing a standby")
         return [Fence(primary, reason)]
 
     def _keep_in_line(
@@ -431,7 +464,7 @@ class FailoverCore:
             self._excluded.clear()
             self._suspect_since = None
             self._forced, self._preferred = "", None
-            self._move(State.HEALTHY, f"{old} answers as the primary again; no promotion")
+            self._move(Event.PRIMARY_BACK, f"{old} answers as the primary again; no promotion")
             self.record = replace(self.record, state=State.HEALTHY, reason=self.journal[-1])
             return [Publish(self.record)]
         decision = choose_promotion(
@@ -450,7 +483,7 @@ class FailoverCore:
             if decision.reason == self._refusal:
                 return []
             self._refusal = decision.reason
-            self._move(State.ELECTING, f"not promoting: {decision.reason}")
+            self._move(Event.NONE_QUALIFIES, f"not promoting: {decision.reason}")
             self.record = replace(self.record, state=State.ELECTING, reason=decision.reason)
             return [Publish(self.record)]
         self._refusal = ""
@@ -468,11 +501,9 @@ class FailoverCore:
 
     def _announce(self, node: str, reason: str) -> list[Action]:
         self.record = ClusterRecord(self.record.epoch + 1, node, State.PROMOTING, reason)
-        self._move(State.PROMOTING, f"promoting {node} (epoch {self.record.epoch}): {reason}")
+        self._move(Event.QUALIFIES, f"promoting {node} (epoch {self.record.epoch}): {reason}")
         return [Publish(self.record), PromoteNode(node, reason)]
 
-    def _move(self, to: State, sentence: str) -> None:
-        if to not in _TRANSITIONS[self.state]:
-            raise AssertionError(f"illegal transition {self.state} -> {to}: {sentence}")
-        self.state = to
+    def _move(self, event: Event, sentence: str) -> None:
+        self.state = _TABLE.fire(self.state, event)
         self.journal.append(sentence)

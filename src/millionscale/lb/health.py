@@ -24,8 +24,11 @@ draining    (kept counting) ``lb drain``: no new request    no
 removed     drained, or the drain timed out: forgotten      no
 ==========  ==============================================  =========
 
-and the transitions, as the table :data:`TRANSITIONS` holds them (any other
-raises :class:`IllegalTransition`):
+and the transitions, as the table :data:`TRANSITIONS` holds them (taken
+through a :class:`~millionscale.statetable.StateTable`; any other raises
+:class:`~millionscale.errors.IllegalTransition`, a bug in the caller: the
+balancer refuses what an operator may get wrong, such as draining an unknown
+backend, before it reaches the table):
 
 ==========  =====================  =================================
 from        on                     to
@@ -77,7 +80,8 @@ import math
 from dataclasses import dataclass
 from enum import StrEnum
 
-from millionscale.errors import MillionscaleError
+from millionscale.errors import IllegalTransition
+from millionscale.statetable import StateTable
 
 __all__ = [
     "DRAIN_TIMEOUT_S",
@@ -158,10 +162,7 @@ TRANSITIONS: dict[tuple[State, Event], frozenset[State]] = {
 }
 """(state, event) -> the states it may lead to; a pair not in the table is illegal."""
 
-
-class IllegalTransition(MillionscaleError):
-    """An event the backend's state does not allow (``lb resume`` of a backend that is
-    not draining, a check reported for a removed one); the message says which."""
+_TABLE: StateTable[State, Event] = StateTable(TRANSITIONS, name="backend health")
 
 
 @dataclass(frozen=True, slots=True)
@@ -401,16 +402,12 @@ class HealthCheck:
         return State.UP if self._health == top else State.FALLING
 
     def _allowed(self, event: Event) -> None:
-        if (self._state, event) not in TRANSITIONS:
-            raise IllegalTransition(
-                f"{self.backend} is {self._state}: '{event}' does not apply",
-                hint="drain, resume or poll only what the state allows (see lb status)",
-            )
+        """Refuse, before anything changes, an event the state does not allow."""
+        _TABLE.outcomes(self._state, event, subject=self.backend)
 
     def _move(self, event: Event, to: State, now: float, sentence: str) -> Transition:
         before = self._state
-        if to not in TRANSITIONS[before, event]:
-            raise AssertionError(f"illegal transition {before} -> {to} on {event}: {sentence}")
+        _TABLE.fire(before, event, to, subject=self.backend)
         if to is not before:
             self._state = to
             self._changes += 1

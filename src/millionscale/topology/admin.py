@@ -21,7 +21,7 @@ import socket
 from pathlib import Path
 from typing import Any
 
-from millionscale.errors import MillionscaleError, TopologyError
+from millionscale.errors import AdminError, TopologyError
 from millionscale.obs.admin import read_token
 from millionscale.servers import netns
 from millionscale.topology.resolve import ResolvedTopology
@@ -30,10 +30,6 @@ from millionscale.topology.state import StateDir
 __all__ = ["REQUEST_TIMEOUT_S", "AdminClient", "AdminError", "admin_client"]
 
 REQUEST_TIMEOUT_S = 60.0  # a database switchover waits for catch-up (10 s at most) and promotion
-
-
-class AdminError(MillionscaleError):
-    """An admin endpoint refused, or did not answer."""
 
 
 class _ConnectionIn(http.client.HTTPConnection):

@@ -4,8 +4,10 @@ Rules this file keeps:
 
 - a process is in exactly one :class:`Phase`;
 - it changes phase only through a :class:`Transition` listed in
-  :data:`TRANSITIONS`; anything else raises :class:`IllegalTransition`, a bug
-  in the supervisor, never a user error;
+  :data:`TRANSITIONS` (taken through a
+  :class:`~millionscale.statetable.StateTable`); anything else raises
+  :class:`~millionscale.errors.IllegalTransition`, a bug in the supervisor,
+  never a user error;
 - which of several exits applies (restart, give up, done) is decided before
   the table is consulted, by the restart policy: the table only says which
   moves exist.
@@ -24,6 +26,9 @@ Rules this file keeps:
 from __future__ import annotations
 
 from enum import StrEnum
+
+from millionscale.errors import IllegalTransition
+from millionscale.statetable import StateTable
 
 __all__ = ["PUBLIC_STATE", "TRANSITIONS", "IllegalTransition", "Phase", "Transition", "advance"]
 
@@ -71,6 +76,8 @@ TRANSITIONS: dict[tuple[Phase, Transition], Phase] = {
     (Phase.STOPPED, Transition.STOP): Phase.STOPPED,
 }
 
+_TABLE: StateTable[Phase, Transition] = StateTable(TRANSITIONS, name="process lifecycle")
+
 # What `millionscale status` shows: the four states of the public contract.
 PUBLIC_STATE: dict[Phase, str] = {
     Phase.PENDING: "starting",
@@ -83,13 +90,7 @@ PUBLIC_STATE: dict[Phase, str] = {
 }
 
 
-class IllegalTransition(RuntimeError):
-    """The supervisor tried a move the table does not have: a bug, not bad input."""
-
-
 def advance(phase: Phase, transition: Transition) -> Phase:
-    """The phase after ``transition`` from ``phase``; raises if the table lacks it."""
-    try:
-        return TRANSITIONS[(phase, transition)]
-    except KeyError:
-        raise IllegalTransition(f"no transition {transition} from {phase}") from None
+    """The phase after ``transition`` from ``phase``; raises
+    :class:`~millionscale.errors.IllegalTransition` if the table lacks it."""
+    return _TABLE.fire(phase, transition)

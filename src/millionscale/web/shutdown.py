@@ -27,9 +27,12 @@ once, without waiting for requests in flight (uvicorn's ``force_exit``). A
 first SIGINT (Ctrl-C at a terminal) skips the drain: nobody balances to a
 developer's process. ``drain_s = 0`` skips it for SIGTERM too.
 
-The phases are a table (:data:`TRANSITIONS`) over an injected clock, pure
-and unit-tested; :class:`GracefulServer` is the thin uvicorn shell that
-feeds it signals and ticks.
+The phases are a table (:data:`TRANSITIONS`, taken through a
+:class:`~millionscale.statetable.StateTable`) over an injected clock, pure
+and unit-tested; an event the table lacks raises
+:class:`~millionscale.errors.IllegalTransition`, a bug in the caller.
+:class:`GracefulServer` is the thin uvicorn shell that feeds it signals and
+ticks.
 """
 
 from __future__ import annotations
@@ -49,8 +52,9 @@ import structlog
 import uvicorn
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from millionscale.errors import MillionscaleError
+from millionscale.errors import IllegalTransition
 from millionscale.obs.health import ReadyCheck
+from millionscale.statetable import StateTable
 
 __all__ = [
     "DRAIN_S",
@@ -75,10 +79,6 @@ log = structlog.get_logger()
 DRAIN_S = 5.0
 FORCED_CLOSE_S = 1.0  # a forced exit still closes pools (milliseconds), but waits no longer
 GRACE_S = 3  # for requests in flight: drain + grace + closing pools fits a 10 s stop (docker stop)
-
-
-class IllegalTransition(MillionscaleError):
-    """An event the shutdown table has no transition for (a bug in the caller)."""
 
 
 class Phase(StrEnum):
@@ -107,6 +107,8 @@ TRANSITIONS: dict[tuple[Phase, Event], Phase] = {
 }
 """Every allowed (phase, event) -> phase; a tick that is not due changes nothing."""
 
+_TABLE: StateTable[Phase, Event] = StateTable(TRANSITIONS, name="shutdown")
+
 _SENTENCES = {
     Phase.DRAINING: "{event}: draining for {drain_s:g} s; /readyz answers 503, requests are served",
     Phase.STOPPING: "{event}: stopping; no new connections, requests in flight finish",
@@ -123,9 +125,7 @@ class ShutdownState:
 
     def on(self, event: Event, now: float, drain_s: float) -> tuple[ShutdownState, str]:
         """The next state and one sentence saying what happened."""
-        phase = TRANSITIONS.get((self.phase, event))
-        if phase is None:
-            raise IllegalTransition(f"{self.phase.value}: no transition on {event.value}")
+        phase = _TABLE.fire(self.phase, event)
         if phase is Phase.DRAINING and drain_s <= 0:
             phase = Phase.STOPPING
         ends_at = now + drain_s if phase is Phase.DRAINING else None
