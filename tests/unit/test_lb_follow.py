@@ -59,3 +59,19 @@ def test_an_operator_removal_stands_while_the_member_stays():
         return set(balancer.backends)
 
     assert asyncio.run(scenario()) == {"web-2", "web-3"}
+
+
+def test_a_check_that_ends_after_its_backend_was_removed_and_added_again_is_dropped():
+    async def scenario() -> tuple[object, object]:
+        balancer = Balancer()
+        balancer.add("web-1", "127.0.0.1", 9, initial=True)  # discard: refused at once
+        old = balancer.backends["web-1"]
+        balancer.remove("web-1")
+        balancer.add("web-1", "127.0.0.1", 9)
+        before = (old.health.statistics(), balancer.backends["web-1"].health.statistics())
+        await balancer._check(old)  # the old record's check lands on no current backend
+        return before, (old.health.statistics(), balancer.backends["web-1"].health.statistics())
+
+    before, after = asyncio.run(scenario())
+
+    assert after == before  # neither record counted the stale check

@@ -1146,8 +1146,8 @@ class Balancer:
             ok = False
         finally:
             backend.checking = False
-        if backend.name not in self.backends:
-            return
+        if self.backends.get(backend.name) is not backend:
+            return  # removed while checked (and maybe added again: a new record)
         transition = backend.health.on_check(ok, self.clock())
         if transition.changed:
             log.info(transition.reason, backend=backend.name)
