@@ -10,7 +10,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from lb_support import Echo, balancing, raw, status_of
 
-from millionscale.lb.http import HttpLimits
+from millionscale.lb.limits import HttpLimits
 
 pytestmark = pytest.mark.integration
 
