@@ -13,12 +13,18 @@ Layers, bottom up (all pure so far: no sockets, time passed in as ``now``):
 - :mod:`.outlier` is passive outlier detection over a pool (Envoy's
   consecutive failures, growing ejection time, maximum ejected share);
 - :mod:`.retry` decides whether a failed attempt is retried elsewhere,
-  within a retry budget.
+  within a retry budget;
+- :mod:`.head` is the request-head rules (smuggling, limits, Host, methods,
+  versions): :func:`check_head` gives a :class:`RequestHead` to forward or a
+  :class:`Refusal`, under the :class:`HttpLimits` of :mod:`.limits`;
+  :mod:`.headers` the header-field rules and the one table of field kinds.
 
-The shell around them (sockets, a clock, the event loop): :mod:`.headers`
-(the header rules, pure), :mod:`.http` (the client side: parsing, limits,
-pipelining, flow control), :mod:`.proxy` (backends, their pools and checks,
-forwarding and streaming), :mod:`.metrics`, and ``python -m millionscale.lb``.
+The shell around them (sockets, a clock, the event loop): :mod:`.connection`
+(the client side: llhttp parsing fed to :mod:`.head`, pipelining, flow
+control, timeouts on a :mod:`.deadline`), :mod:`.answers` (the answers the
+balancer writes itself), :mod:`.proxy` (backends, their pools and checks,
+forwarding and streaming), :mod:`.http` (whole requests to an async handler:
+the admin API), :mod:`.metrics`, and ``python -m millionscale.lb``.
 
 How the shell combines them, per backend: ``eligible`` is
 ``health.serving and not outlier-ejected``, ``slow_start`` is
@@ -26,6 +32,7 @@ How the shell combines them, per backend: ``eligible`` is
 those go into a :class:`BackendView` for :meth:`Policy.pick`.
 """
 
+from millionscale.lb.head import Refusal, RequestHead, check_head
 from millionscale.lb.health import (
     DRAIN_TIMEOUT_S,
     FALL,
@@ -43,6 +50,7 @@ from millionscale.lb.health import (
     State,
     Transition,
 )
+from millionscale.lb.limits import HttpLimits
 from millionscale.lb.outcome import ConnectionFailure, Outcome
 from millionscale.lb.outlier import (
     Ejection,
@@ -109,6 +117,7 @@ __all__ = [
     "HealthCheck",
     "HealthPolicy",
     "HealthStatistics",
+    "HttpLimits",
     "IllegalTransition",
     "InitState",
     "LeastOutstanding",
@@ -122,6 +131,8 @@ __all__ = [
     "Policy",
     "PolicyStatistics",
     "PowerOfTwoChoices",
+    "Refusal",
+    "RequestHead",
     "Retries",
     "Retry",
     "RetryBudget",
@@ -133,6 +144,7 @@ __all__ = [
     "State",
     "Transition",
     "WeightedRoundRobin",
+    "check_head",
     "is_idempotent",
     "make_policy",
 ]
