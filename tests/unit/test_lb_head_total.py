@@ -76,3 +76,17 @@ def test_the_block_cut_from_the_raw_lines_equals_the_block_rebuilt(fields):
     cut = check_head(b"GET", b"/", "1.1", fields, limits=LIMITS, raw=raw)
 
     assert cut == rebuilt
+
+
+@given(method=method, target=target, version=version, fields=fields)
+def test_the_raw_lines_change_no_verdict_only_how_the_block_is_made(
+    method, target, version, fields
+):
+    raw = b"".join(n + b": " + v + b"\r\n" for n, v in fields)
+
+    without = check_head(method, target, version, fields, limits=LIMITS)
+    given_raw = check_head(method, target, version, fields, limits=LIMITS, raw=raw)
+
+    assert type(given_raw) is type(without)
+    if isinstance(without, Refusal):
+        assert given_raw == without
