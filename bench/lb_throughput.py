@@ -230,7 +230,13 @@ LAYERS = (
     ("structlog (logging)", ("structlog",)),
     ("lb decision cores (policies, health, outlier, retry)", ("lb/policies", "lb/health", "lb/outlier", "lb/retry")),
     ("lb proxy shell (proxy.py; with its socket writes to backends)", ("lb/proxy.py",)),
-    ("lb HTTP server (http.py, headers.py; with llhttp and client writes)", ("lb/http.py", "lb/headers.py")),
+    (
+        "lb HTTP server (connection, head, headers...; with llhttp and client writes)",
+        (
+            "lb/connection.py", "lb/head.py", "lb/headers.py", "lb/deadline.py",
+            "lb/answers.py", "lb/limits.py", "lb/http.py",
+        ),
+    ),
     ("event loop in C: epoll, socket reads (uvloop, under asyncio.run)", ("asyncio/runners.py",)),
     ("asyncio streams, timeouts, tasks", ("asyncio/",)),
     ("uvloop", ("uvloop",)),

@@ -1,4 +1,5 @@
-"""Malformed requests get 400, 408, 413 or 431, never reach a backend, and the balancer stays up."""
+"""Malformed requests get 400, 408, 413, 414, 431, 501 or 505, never reach a backend,
+and the balancer stays up."""
 
 from __future__ import annotations
 
@@ -10,11 +11,13 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from lb_support import Echo, balancing, raw, status_of
 
-from millionscale.lb.http import HttpLimits
+from millionscale.lb.limits import HttpLimits
 
 pytestmark = pytest.mark.integration
 
-LIMITS = HttpLimits(max_header_bytes=4096, max_body_bytes=1024, header_timeout_s=0.5)
+LIMITS = HttpLimits(
+    max_header_bytes=4096, max_body_bytes=1024, header_timeout_s=0.5, max_target_bytes=1024
+)
 GOOD = b"GET / HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n"
 
 BAD = [
@@ -53,6 +56,31 @@ BAD = [
         + b"\r\n0\r\n\r\n",
         413,
     ),
+    (
+        "a request target over its limit",
+        b"GET /" + b"a" * 2048 + b" HTTP/1.1\r\nHost: a\r\n\r\n",
+        414,
+    ),
+    (
+        "too many header fields",
+        b"GET / HTTP/1.1\r\nHost: a\r\n"
+        + b"".join(b"X-%d: v\r\n" % i for i in range(110))
+        + b"\r\n",
+        431,
+    ),
+    (
+        "a transfer coding before chunked",
+        b"POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: gzip, chunked\r\n\r\n0\r\n\r\n",
+        501,
+    ),
+    (
+        "Transfer-Encoding in HTTP/1.0",
+        b"POST / HTTP/1.0\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n",
+        400,
+    ),
+    ("two Host headers", b"GET / HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n", 400),
+    ("an HTTP/1.1 request without Host", b"GET / HTTP/1.1\r\n\r\n", 400),
+    ("CONNECT", b"CONNECT a:443 HTTP/1.1\r\nHost: a\r\n\r\n", 501),
     ("a request head that never ends (slowloris)", b"GET / HTTP/1.1\r\nHost: a\r\nX-a: b", 408),
     ("a connection that sends nothing", b"", 408),
 ]
@@ -89,7 +117,7 @@ def test_random_bytes_get_an_error_or_a_close_and_never_reach_a_backend(junk):
     answer, served, after = asyncio.run(scenario())
 
     # Junk that happens to be a valid request is forwarded; anything else is refused.
-    assert status_of(answer) in {None, 200, 400, 408, 413, 431, 501, 505}
+    assert status_of(answer) in {None, 200, 400, 408, 413, 414, 431, 501, 505}
     if status_of(answer) != 200:
         assert served == 1
     assert after == 200
@@ -137,6 +165,6 @@ def test_near_miss_requests_get_an_answer_or_a_close_and_the_balancer_stays_up(p
 
     answer, after = asyncio.run(scenario())
 
-    assert status_of(answer) in {None, 200, 400, 408, 413, 431, 501, 505}
+    assert status_of(answer) in {None, 200, 400, 408, 413, 414, 431, 501, 505}
     assert b"internal error" not in answer  # no request makes the balancer fail
     assert after == 200

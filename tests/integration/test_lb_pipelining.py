@@ -8,7 +8,7 @@ import json
 import pytest
 from lb_support import LOOPS, Echo, balancing, run_on, status_of
 
-from millionscale.lb.http import MAX_PIPELINED
+from millionscale.lb.limits import MAX_PIPELINED
 
 pytestmark = pytest.mark.integration
 

@@ -10,7 +10,7 @@ import httpx
 import pytest
 from lb_support import LOOPS, Head, Scripted, balancing, read_body, run_on
 
-from millionscale.lb.http import HttpLimits
+from millionscale.lb.limits import HttpLimits
 
 pytestmark = pytest.mark.integration
 

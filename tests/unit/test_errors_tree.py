@@ -22,7 +22,7 @@ DELIBERATE = {
     ("millionscale.cache.l2", "L2Unavailable"): "never escapes: the tier falls to the loader",
     ("millionscale.cache.leases", "UnexpectedReply"): "a ValueError of the pure reply parser",
     ("millionscale.db.router", "NodeOutOfRotation"): "a psycopg.OperationalError for the pool",
-    ("millionscale.lb.http", "_Refused"): "private: a request head refused, answered 4xx",
+    ("millionscale.lb.connection", "_Refused"): "private: a request head refused, answered 4xx",
     (
         "millionscale.photos.app",
         "BodyLimit.__call__.<locals>.TooLarge",

@@ -1,5 +1,9 @@
 """The public names of millionscale.lb are a deliberate list; each one resolves."""
 
+import importlib
+
+import pytest
+
 import millionscale.lb as lb
 
 EXPORTED = {
@@ -7,6 +11,8 @@ EXPORTED = {
     "Balancer", "BalancerSettings", "KNOBS", "Knob", "BalancerStatistics", "BackendStatistics",
     # membership from discovery
     "Add", "Drain", "Remove", "Plan", "Present", "reconcile",
+    # the request head
+    "HttpLimits", "Refusal", "RequestHead", "check_head",
     # outcomes
     "ConnectionFailure", "Outcome",
     # policies
@@ -41,3 +47,42 @@ def test_the_cores_and_their_records_are_exported():
     records = {"BackendView", "Pick", "NoBackend", "Transition", "Ejection", "Retry", "GiveUp"}
 
     assert cores | records <= set(lb.__all__)
+
+
+def test_the_request_head_core_is_exported():
+    assert {"check_head", "RequestHead", "Refusal", "HttpLimits"} <= set(lb.__all__)
+
+
+HTTP_MODULES = {
+    "head": {
+        "Refusal",
+        "RequestHead",
+        "check_head",
+        "field_refusal",
+        "head_too_large",
+        "target_refusal",
+    },
+    "limits": {
+        "HEADER_TIMEOUT_S",
+        "IDLE_TIMEOUT_S",
+        "MAX_BODY_BYTES",
+        "MAX_FIELDS",
+        "MAX_FIELD_BYTES",
+        "MAX_HEADER_BYTES",
+        "MAX_PIPELINED",
+        "MAX_TARGET_BYTES",
+        "HttpLimits",
+    },
+    "connection": {"Exchange", "ServerConnection", "StartExchange"},
+    "deadline": {"Deadline"},
+    "answers": {"error_bytes", "status_line"},
+    "http": {"Handler", "HttpLimits", "Reply", "Request", "error_reply", "reply_bytes", "serve"},
+}
+
+
+@pytest.mark.parametrize("module", sorted(HTTP_MODULES))
+def test_each_http_module_exports_exactly_its_concept(module):
+    imported = importlib.import_module(f"millionscale.lb.{module}")
+
+    assert set(imported.__all__) == HTTP_MODULES[module]
+    assert all(hasattr(imported, name) for name in imported.__all__)

@@ -7,11 +7,16 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from millionscale.lb.headers import (
+    FIELD_KINDS,
+    HOP_BY_HOP,
+    FieldKind,
     Framing,
     connection_tokens,
     cut_fields,
     header_block,
+    request_kind,
     response_framing,
+    response_kind,
     well_formed_request_id,
 )
 
@@ -143,3 +148,31 @@ def test_cutting_fields_is_rebuilding_without_them(fields, data):
         kept.remove(field)
 
     assert cut_fields(raw, doomed) == header_block(kept)
+
+
+@pytest.mark.parametrize(
+    ("name", "in_request", "in_response"),
+    [
+        (b"Content-Length", FieldKind.LENGTH, FieldKind.LENGTH),
+        (b"TRANSFER-ENCODING", FieldKind.CHUNKED, FieldKind.CHUNKED),
+        (b"connection", FieldKind.CONNECTION, FieldKind.CONNECTION),
+        (b"Keep-Alive", FieldKind.HOP, FieldKind.HOP),
+        (b"Proxy-Authorization", FieldKind.HOP, FieldKind.HOP),
+        (b"Upgrade", FieldKind.UPGRADE, FieldKind.UPGRADE),
+        (b"X-Request-Id", FieldKind.REQUEST_ID, FieldKind.REQUEST_ID),
+        (b"Host", FieldKind.HOST, FieldKind.ORDINARY),
+        (b"Expect", FieldKind.EXPECT, FieldKind.ORDINARY),
+        (b"X-Forwarded-For", FieldKind.FORWARDED_FOR, FieldKind.ORDINARY),
+        (b"X-Forwarded-Proto", FieldKind.FORWARDED_PROTO, FieldKind.ORDINARY),
+        (b"Accept", FieldKind.ORDINARY, FieldKind.ORDINARY),
+    ],
+)
+def test_one_table_gives_each_field_its_kind_in_requests_and_responses(
+    name, in_request, in_response
+):
+    assert (request_kind(name), response_kind(name)) == (in_request, in_response)
+
+
+def test_every_hop_by_hop_field_is_in_the_table_and_not_ordinary():
+    assert set(FIELD_KINDS) >= HOP_BY_HOP
+    assert all(FIELD_KINDS[name] != FieldKind.ORDINARY for name in HOP_BY_HOP)

@@ -24,11 +24,17 @@ Layers, bottom up (pure: no sockets, time passed in as ``now``):
   (add the ready, drain the gone);
 - :mod:`.settings` holds every knob (:class:`BalancerSettings`) and its flag;
   :mod:`.statistics` the frozen records ``statistics()`` returns.
+- :mod:`.head` is the request-head rules (smuggling, limits, Host, methods,
+  versions): :func:`check_head` gives a :class:`RequestHead` to forward or a
+  :class:`Refusal`, under the :class:`HttpLimits` of :mod:`.limits`;
+  :mod:`.headers` the header-field rules and the one table of field kinds.
 
-The shell around them (sockets, a clock, the event loop): :mod:`.headers`
-(the header rules, pure), :mod:`.http` (the client side: parsing, limits,
-pipelining, flow control), :mod:`.proxy` (backends, their pools and checks,
-forwarding and streaming), :mod:`.metrics`, and ``python -m millionscale.lb``.
+The shell around them (sockets, a clock, the event loop): :mod:`.connection`
+(the client side: llhttp parsing fed to :mod:`.head`, pipelining, flow
+control, timeouts on a :mod:`.deadline`), :mod:`.answers` (the answers the
+balancer writes itself), :mod:`.proxy` (backends, their pools and checks,
+forwarding and streaming), :mod:`.http` (whole requests to an async handler:
+the admin API), :mod:`.metrics`, and ``python -m millionscale.lb``.
 
 How the shell combines them, per backend: ``eligible`` is
 ``health.serving and not outlier-ejected``, ``slow_start`` is
@@ -36,6 +42,7 @@ How the shell combines them, per backend: ``eligible`` is
 those go into a :class:`BackendView` for :meth:`Policy.pick`.
 """
 
+from millionscale.lb.head import Refusal, RequestHead, check_head
 from millionscale.lb.health import (
     DRAIN_TIMEOUT_S,
     FALL,
@@ -53,6 +60,7 @@ from millionscale.lb.health import (
     State,
     Transition,
 )
+from millionscale.lb.limits import HttpLimits
 from millionscale.lb.membership import Add, Drain, Plan, Present, Remove, reconcile
 from millionscale.lb.outcome import ConnectionFailure, Outcome
 from millionscale.lb.outlier import (
@@ -132,6 +140,7 @@ __all__ = [
     "HealthCheck",
     "HealthPolicy",
     "HealthStatistics",
+    "HttpLimits",
     "IllegalTransition",
     "InitState",
     "Knob",
@@ -148,7 +157,9 @@ __all__ = [
     "PolicyStatistics",
     "PowerOfTwoChoices",
     "Present",
+    "Refusal",
     "Remove",
+    "RequestHead",
     "Retries",
     "Retry",
     "RetryBudget",
@@ -160,6 +171,7 @@ __all__ = [
     "State",
     "Transition",
     "WeightedRoundRobin",
+    "check_head",
     "is_idempotent",
     "make_policy",
     "reconcile",

@@ -22,6 +22,12 @@ must. The rules:
   is kept if it is well-formed (:func:`well_formed_request_id`) and made
   otherwise; ``Expect`` is answered by the balancer (100 Continue) and not
   forwarded.
+
+**The one table of the fields the balancer looks at** is :data:`FIELD_KINDS`
+(lower-case name -> :class:`FieldKind`); :func:`request_kind` and
+:func:`response_kind` read it for a name as spelled on the wire (a response's
+``Host`` or ``Expect`` is an ordinary field), :mod:`.head` and :mod:`.proxy`
+use them.
 """
 
 from __future__ import annotations
@@ -31,12 +37,18 @@ from collections.abc import Iterable
 from enum import IntEnum
 
 __all__ = [
+    "FIELD_KINDS",
     "HOP_BY_HOP",
+    "REQUEST_KINDS",
+    "RESPONSE_KINDS",
+    "FieldKind",
     "Framing",
     "connection_tokens",
     "cut_fields",
     "header_block",
+    "request_kind",
     "response_framing",
+    "response_kind",
     "well_formed_request_id",
 ]
 
@@ -46,6 +58,74 @@ __all__ = [
 HOP_BY_HOP = frozenset(
     {b"connection", b"keep-alive", b"proxy-connection", b"te", b"trailer", b"upgrade"}
 )
+
+
+class FieldKind(IntEnum):
+    """What a header field is to the balancer (see :data:`FIELD_KINDS`)."""
+
+    ORDINARY = 0  # passed through untouched
+    CONNECTION = 1  # hop-by-hop, and names more hop-by-hop fields
+    LENGTH = 2  # Content-Length: framing
+    CHUNKED = 3  # Transfer-Encoding: framing
+    REQUEST_ID = 4  # X-Request-Id
+    HOP = 5  # any other hop-by-hop field, and every Proxy-* field
+    UPGRADE = 6  # hop-by-hop; with Connection: upgrade, asks to leave HTTP/1.1
+    EXPECT = 7  # answered by the balancer (requests only)
+    FORWARDED_FOR = 8  # X-Forwarded-For: the client's address appended (requests only)
+    FORWARDED_PROTO = 9  # X-Forwarded-Proto: replaced (requests only)
+    HOST = 10  # checked (requests only, RFC 9112 §3.2)
+
+
+# The one table: every field the balancer does not pass through as it is. A name not
+# here is ORDINARY, unless it starts with "proxy-" (HOP).
+FIELD_KINDS: dict[bytes, FieldKind] = {
+    **{name: FieldKind.HOP for name in HOP_BY_HOP},
+    b"connection": FieldKind.CONNECTION,
+    b"upgrade": FieldKind.UPGRADE,
+    b"content-length": FieldKind.LENGTH,
+    b"transfer-encoding": FieldKind.CHUNKED,
+    b"x-request-id": FieldKind.REQUEST_ID,
+    b"expect": FieldKind.EXPECT,
+    b"x-forwarded-for": FieldKind.FORWARDED_FOR,
+    b"x-forwarded-proto": FieldKind.FORWARDED_PROTO,
+    b"host": FieldKind.HOST,
+}
+_REQUEST_ONLY = frozenset(
+    {FieldKind.EXPECT, FieldKind.FORWARDED_FOR, FieldKind.FORWARDED_PROTO, FieldKind.HOST}
+)
+# Names as spelled on the wire -> kind as a plain int (the hot paths compare ints),
+# remembered: one dict lookup per field instead of lower-casing it. Read them first,
+# then call the function for a name not there. Bounded: names are the client's choice.
+REQUEST_KINDS: dict[bytes, int] = {}
+RESPONSE_KINDS: dict[bytes, int] = {}
+_KINDS_MAX = 1024
+
+
+def _table_kind(lower: bytes) -> FieldKind:
+    kind = FIELD_KINDS.get(lower)
+    if kind is None:
+        return FieldKind.HOP if lower.startswith(b"proxy-") else FieldKind.ORDINARY
+    return kind
+
+
+def request_kind(name: bytes) -> int:
+    """The :class:`FieldKind` (as an int) of a request field named ``name``, any case."""
+    kind = int(_table_kind(name.lower()))
+    if len(REQUEST_KINDS) < _KINDS_MAX:
+        REQUEST_KINDS[name] = kind
+    return kind
+
+
+def response_kind(name: bytes) -> int:
+    """The :class:`FieldKind` (as an int) of a response field: request-only kinds are
+    ORDINARY there."""
+    table = _table_kind(name.lower())
+    kind = int(FieldKind.ORDINARY if table in _REQUEST_ONLY else table)
+    if len(RESPONSE_KINDS) < _KINDS_MAX:
+        RESPONSE_KINDS[name] = kind
+    return kind
+
+
 # Never removed because Connection names them: they frame the message or name its target.
 _NEVER_NAMED = frozenset({b"content-length", b"transfer-encoding", b"host"})
 # Visible ASCII, no spaces, at most 128 bytes: UUIDs, ULIDs, base64 and the like; nothing

@@ -69,23 +69,22 @@ import structlog
 
 from millionscale.discovery import Discovery, Snapshot
 from millionscale.errors import ConfigError, Conflict, DiscoveryError, MillionscaleError, NotFound
+from millionscale.lb.answers import error_bytes
+from millionscale.lb.connection import Exchange, ServerConnection
+from millionscale.lb.deadline import Deadline
+from millionscale.lb.head import RequestHead
+from millionscale.lb.headers import RESPONSE_KINDS as _KINDS
 from millionscale.lb.headers import (
-    HOP_BY_HOP,
+    FieldKind,
     Framing,
     connection_tokens,
     cut_fields,
     header_block,
     response_framing,
 )
+from millionscale.lb.headers import response_kind as _kind
 from millionscale.lb.health import HealthCheck, InitState, State
-from millionscale.lb.http import (
-    Deadline,
-    Exchange,
-    HttpLimits,
-    RequestHead,
-    ServerConnection,
-    error_bytes,
-)
+from millionscale.lb.limits import HttpLimits
 from millionscale.lb.membership import RECONCILE_S, Add, Drain, Present, Remove, reconcile
 from millionscale.lb.metrics import EJECTIONS, HEALTHY, REFUSED, BackendMetrics, backend_metrics
 from millionscale.lb.outcome import ConnectionFailure, Outcome
@@ -123,27 +122,13 @@ _NO_ONE: frozenset[str] = frozenset()
 _LAST_CHUNK = b"0\r\n\r\n"
 # headers.Framing as plain ints for the hot path (an IntEnum compares alike).
 _NONE, _SIZED, _CHUNKED_OUT, _CLOSE = (int(f) for f in Framing)
-# Response fields the upstream looks at (lower-case name -> what it is); Proxy-* are _HOP.
-_ORDINARY, _CONNECTION, _LENGTH, _CHUNKED, _RID, _HOP = range(6)
-_FIELDS = {
-    b"connection": _CONNECTION,
-    b"content-length": _LENGTH,
-    b"transfer-encoding": _CHUNKED,
-    b"x-request-id": _RID,
-    **{name: _HOP for name in HOP_BY_HOP if name != b"connection"},
-}
-# Field names as spelled on the wire -> kind, remembered (bounded) as in .http.
-_KINDS: dict[bytes, int] = {}
-_KINDS_MAX = 1024
-
-
-def _kind(name: bytes) -> int:
-    lower = name.lower()
-    kind = _FIELDS.get(lower, _HOP if lower.startswith(b"proxy-") else _ORDINARY)
-    if len(_KINDS) < _KINDS_MAX:
-        _KINDS[name] = kind
-    return kind
-
+# Response fields the upstream looks at: the one table, .headers.FIELD_KINDS.
+_ORDINARY, _CONNECTION, _LENGTH, _CHUNKED = (
+    int(FieldKind.ORDINARY),
+    int(FieldKind.CONNECTION),
+    int(FieldKind.LENGTH),
+    int(FieldKind.CHUNKED),
+)
 
 _DROP_ID = frozenset({b"x-request-id"})
 _DROP_ID_TE = frozenset({b"x-request-id", b"transfer-encoding"})
@@ -460,7 +445,7 @@ class Upstream(asyncio.Protocol):
 class _Forward:
     """One client request through the balancer: its attempts and the relay of its answer.
 
-    An :class:`~millionscale.lb.http.Exchange` for :class:`ServerConnection`;
+    An :class:`~millionscale.lb.connection.Exchange` for :class:`ServerConnection`;
     its :class:`Upstream` calls ``response_head``/``_body``/``_end`` or
     ``upstream_failed``/``_timed_out``.
     """

@@ -319,6 +319,9 @@ KNOBS: tuple[Knob, ...] = (
     _count("replay_bytes", "--replay-bytes", "request bodies kept for a retry, up to", 0, _GIB),
     _count("limits.max_header_bytes", "--max-header-bytes", "the longest request head", 1024, _GIB),
     _count("limits.max_body_bytes", "--max-body-bytes", "the longest request body", 0, 64 * _GIB),
+    _count("limits.max_target_bytes", "--max-target-bytes", "the longest request target", 1, _GIB),
+    _count("limits.max_field_bytes", "--max-field-bytes", "the longest header field", 1, _GIB),
+    _count("limits.max_fields", "--max-fields", "the most header fields", 1, 100_000),
     _seconds("limits.header_timeout_s", "--header-timeout-s", "the time a request head may take"),
     _seconds("limits.idle_timeout_s", "--idle-timeout-s", "client keep-alive idle, body stall"),
     _seconds(
