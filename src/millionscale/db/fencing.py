@@ -148,7 +148,10 @@ def load_fencer(spec: str) -> Fencer:
     factory = getattr(module, attribute, None)
     if not callable(factory):
         raise ConfigError(f"--fence {spec!r}: {module_name} has no factory {attribute}", hint=hint)
-    fencer = factory(arg) if equals else factory()
+    try:
+        fencer = factory(arg) if equals else factory()
+    except (TypeError, ValueError) as error:
+        raise ConfigError(f"--fence {spec!r}: {attribute} refused it: {error}", hint=hint) from None
     if not isinstance(fencer, Fencer):
         raise ConfigError(
             f"--fence {spec!r}: {attribute} built a {type(fencer).__name__}, not a Fencer",

@@ -12,6 +12,7 @@
         topology.json           its last resolved topology (where its data lives)
         secrets.json            engine secrets (0600)
         db-cluster.json         the failover monitor's record of its primary
+        db-nodes.json           its PostgreSQL nodes, as a discovery snapshot for the monitor
         data/<name>/            engines' data directories
         media/                  the photo app's uploads
 
