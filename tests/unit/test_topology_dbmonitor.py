@@ -11,7 +11,7 @@ from factories import topology
 
 from millionscale.discovery import Snapshot
 from millionscale.servers.process import pid_alive, start_ticks
-from millionscale.topology.dbmonitor import monitor_argv, nodes_snapshot
+from millionscale.topology.dbmonitor import main, monitor_argv, nodes_snapshot
 from millionscale.topology.fencing import LocalFencer
 from millionscale.topology.replication import cluster_of, recorded_primary
 from millionscale.topology.resolve import resolve
@@ -134,3 +134,20 @@ def test_a_fast_shutdown_is_sigint_to_the_postmaster(tmp_path: Path):
     finally:
         child.kill()
         child.wait()
+
+
+def test_the_launcher_says_what_is_wrong_without_a_resolved_topology(tmp_path: Path, capsys):
+    assert main([str(tmp_path), "--port", "1"]) == 2
+    assert "cannot read the resolved topology" in capsys.readouterr().err
+    assert main([]) == 2
+    assert "usage: python -m millionscale.topology.dbmonitor" in capsys.readouterr().err
+
+
+def test_the_launcher_refuses_a_topology_without_a_replicated_cluster(tmp_path: Path, capsys):
+    resolved = _resolve(tmp_path, db=pg())
+    state = resolved.state()
+    state.create()
+    state.topology.write_text(resolved.model_dump_json())
+
+    assert main([str(state.root), "--port", "1"]) == 2
+    assert "no PostgreSQL primary with replicas" in capsys.readouterr().err

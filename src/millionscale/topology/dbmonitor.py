@@ -85,7 +85,12 @@ def main(argv: list[str] | None = None) -> int:
             file=sys.stderr,
         )
         return 2
-    topology = ResolvedTopology.read(StateDir(Path(args[0])).topology)
+    path = StateDir(Path(args[0])).topology
+    try:
+        topology = ResolvedTopology.read(path)
+    except (OSError, ValueError) as error:  # pydantic's ValidationError is a ValueError
+        print(f"error: cannot read the resolved topology {path}: {error}", file=sys.stderr)
+        return 2
     state = topology.state()
     cluster = cluster_of(topology.processes)
     if cluster is None:
