@@ -19,11 +19,12 @@ from pathlib import Path
 import psycopg
 import pytest
 
-from millionscale.db.cluster import PRIMARY_ROLE, read_record
+from millionscale.db.cluster import PRIMARY_ROLE, cluster_from, read_record
 from millionscale.db.failover import State
 from millionscale.db.monitor import Monitor, build_monitor, parser
 from millionscale.db.testing import Cluster, replicated_cluster
 from millionscale.discovery import Member, Snapshot, StaticDiscovery
+from millionscale.errors import DatabaseError
 from millionscale.servers.process import signal_tree
 
 pytestmark = pytest.mark.integration
@@ -166,3 +167,71 @@ def test_a_replica_is_promoted_when_the_primary_started_by_hand_is_killed(tmp_pa
         roles = asyncio.run(claims.snapshot()).roles
         assert roles[PRIMARY_ROLE].holder == record.primary
         assert roles[PRIMARY_ROLE].epoch == 2
+
+
+class FlakyFencer:
+    """Refuses to fence (an unreachable PDU, say) ``failures`` times, then kills."""
+
+    def __init__(self, cluster: Cluster, failures: int) -> None:
+        self.servers = {"main": cluster.primary, **cluster.replicas}
+        self.failures = failures
+        self.asked: list[str] = []
+
+    async def fence(self, node: str) -> str:
+        self.asked.append(node)
+        if len(self.asked) <= self.failures:
+            raise DatabaseError(f"cannot reach {node}'s PDU", hint="check the PDU")
+        signal_tree(self.servers[node].pid, signal.SIGKILL)
+        return f"killed {node}"
+
+    async def shut_down(self, node: str, within_s: float) -> str | None:
+        return "not asked in this test"
+
+
+def test_no_standby_is_promoted_until_the_fence_succeeds(tmp_path: Path):
+    with replicated_cluster("r1", "r2") as cluster:
+        discovery = StaticDiscovery(_snapshot(cluster))
+        nodes = cluster_from(
+            asyncio.run(discovery.snapshot()), password=cluster.primary.endpoint.secret
+        )
+        fencer = FlakyFencer(cluster, failures=2)
+        monitor = Monitor(
+            nodes,
+            tmp_path / "db-cluster.json",
+            fencer,
+            registry=discovery,
+            interval_s=0.1,
+            failover_timeout_s=1.0,
+        )
+        epochs_while_unfenced: list[int] = []
+
+        async def scenario() -> None:
+            stop = asyncio.Event()
+            loop = asyncio.create_task(monitor.run(stop))
+            await _until(lambda: monitor.ready, "the first round of checks")
+            # Pause the primary: it still runs, so only a fence makes promoting safe.
+            signal_tree(cluster.primary.pid, signal.SIGSTOP)
+
+            def fenced() -> bool:
+                if len(fencer.asked) <= fencer.failures:
+                    epochs_while_unfenced.append(monitor.core.record.epoch)
+                return len(fencer.asked) > fencer.failures
+
+            await _until(fenced, "a third fence attempt")
+            await _until(
+                lambda: monitor.core.record.epoch == 2 and monitor.core.state is State.HEALTHY,
+                "a replica promoted once the fence succeeded",
+            )
+            stop.set()
+            await loop
+
+        try:
+            asyncio.run(scenario())
+        finally:
+            signal_tree(cluster.primary.pid, signal.SIGCONT)
+
+        assert fencer.asked == ["main", "main", "main"]
+        assert set(epochs_while_unfenced) == {1}
+        claim = asyncio.run(discovery.snapshot()).roles[PRIMARY_ROLE]
+        assert (claim.holder, claim.epoch) == (monitor.core.record.primary, 2)
+        assert not _in_recovery(cluster.replicas[claim.holder].url)
