@@ -43,7 +43,7 @@ from rich.table import Table
 from millionscale.bench.provenance import at_least, provenance
 from millionscale.db import Router
 from millionscale.db.cluster import read_record
-from millionscale.db.status import cluster_status
+from millionscale.db.status import NodeAddress, cluster_status
 from millionscale.db.testing import missing_writes, write_continuously
 from millionscale.servers.engines import PostgresEngine
 from millionscale.servers.process import signal_tree
@@ -67,9 +67,14 @@ def _cli(workdir: Path, *args: str) -> None:
 
 
 def _settled(state: StateDir) -> bool:
-    record = read_record(state)
+    record = read_record(state.cluster)
     topology = ResolvedTopology.read(state.topology)
-    roles = {node.name: node.role for node in cluster_status(topology)}
+    nodes = cluster_status(
+        NodeAddress(p.name, p.address, PostgresEngine().url(p.endpoint()))
+        for p in topology.processes
+        if p.engine == "postgres"
+    )
+    roles = {node.name: node.role for node in nodes}
     return record is not None and all(
         role == ("primary" if name == record.primary else "replica") for name, role in roles.items()
     )
@@ -91,7 +96,7 @@ async def _trial(state: StateDir, rng: random.Random) -> tuple[float, int, int]:
         for p in topology.processes
         if p.engine == "postgres"
     }
-    record = read_record(state)
+    record = read_record(state.cluster)
     assert record is not None
     primary = record.primary
     replicas = {n: u for n, u in dsns.items() if n != primary}

@@ -818,10 +818,16 @@ def db_status(
 ) -> None:
     """Every PostgreSQL node of the running topology: role, LSN, replay lag (asked of the nodes)."""
     from millionscale.db.cluster import read_record
-    from millionscale.db.status import cluster_status, node_records
+    from millionscale.db.status import NodeAddress, cluster_status, node_records
+    from millionscale.servers.engines import PostgresEngine
 
-    nodes = cluster_status(_running_topology(state_dir))
-    record = read_record(StateDir(state_dir))
+    topology = _running_topology(state_dir)
+    nodes = cluster_status(
+        NodeAddress(p.name, p.address, PostgresEngine().url(p.endpoint()))
+        for p in topology.processes
+        if p.engine == "postgres"
+    )
+    record = read_record(topology.state().cluster)
     if as_json:
         view = {"nodes": [node.to_json() for node in nodes]}
         print(json.dumps(view | {"monitor": record.to_json() if record else None}, indent=2))
@@ -841,7 +847,7 @@ def _database_node(
 ) -> ResolvedProcess:
     """PostgreSQL node ``node`` of ``topology``; by default the current primary (the failover
     monitor's, else the topology file's)."""
-    from millionscale.db.cluster import cluster_of, read_record
+    from millionscale.topology.replication import cluster_of, recorded_primary
 
     nodes = [p for p in topology.processes if p.engine == "postgres"]
     if not nodes:
@@ -850,9 +856,9 @@ def _database_node(
             hint="start one that has, e.g. 'millionscale up topologies/single-server.toml'",
         )
     if node is None:
-        cluster = cluster_of(topology)
+        cluster = cluster_of(topology.processes)
         if cluster is not None:
-            node = cluster.current_primary(read_record(state))
+            node = cluster.current_primary(recorded_primary(state.cluster))
         else:
             primaries = [p.name for p in nodes if p.replica_of is None]
             if len(primaries) > 1:
@@ -943,9 +949,7 @@ def db_switchover(
     state_dir: StateOption = DEFAULT_STATE_DIR,
 ) -> None:
     """Planned switchover: drain the primary, let the standby catch up, promote it (no write lost)."""
-    from millionscale.db.control import monitor_control
-
-    _print_record(monitor_control(_running_topology(state_dir)).switchover(to))
+    _print_record(_monitor_control(state_dir).switchover(to))
 
 
 @db_app.command("failover")
@@ -954,12 +958,21 @@ def db_failover(
     state_dir: StateOption = DEFAULT_STATE_DIR,
 ) -> None:
     """Forced failover: fence the primary now, whatever it answers, and promote a standby."""
-    from millionscale.db.control import monitor_control
-
-    control = monitor_control(_running_topology(state_dir))
+    control = _monitor_control(state_dir)
     if not yes:
         typer.confirm("Fence the primary now and promote a standby?", abort=True)
     _print_record(control.failover())
+
+
+def _monitor_control(state_dir: Path) -> Any:
+    """The running topology's failover monitor, over its admin API (the topology's token)."""
+    from millionscale.db.control import MonitorControl
+    from millionscale.topology.admin import admin_client
+
+    topology = _running_topology(state_dir)
+    return MonitorControl(
+        admin_client(topology, "millionscale.topology.dbmonitor", "failover monitor")
+    )
 
 
 lb_app = typer.Typer(help="The load balancer: its backends, live.", no_args_is_help=True)

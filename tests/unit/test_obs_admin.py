@@ -55,6 +55,7 @@ def test_the_exported_names_are_exactly_these():
         "OPEN_PATHS",
         "SHUTDOWN_GRACE_S",
         "STATUS_OF",
+        "TOKEN_FILE",
         "UNAUTHORIZED",
         "BearerGuard",
         "admin_app",
@@ -63,6 +64,7 @@ def test_the_exported_names_are_exactly_these():
         "listen",
         "load_token",
         "read_token",
+        "token_file",
         "serve_app",
         "status_of",
     }

@@ -6,7 +6,6 @@ import pytest
 from factories import topology
 from pydantic import ValidationError
 
-from millionscale.db.failover import ClusterRecord
 from millionscale.topology.resolve import resolve
 from millionscale.topology.supervisor import engine_for_process
 
@@ -87,7 +86,7 @@ def test_every_member_carries_any_k_of_the_others_and_follows_the_monitors_prima
 ):
     resolved = _resolve(tmp_path, db=pg(synchronous=1), r1=replica(), r2=replica())
     processes = {p.name: p for p in resolved.processes}
-    after_failover = ClusterRecord(epoch=2, primary="r1")
+    after_failover = "r1"  # the primary the monitor recorded
 
     old_primary = engine_for_process(processes["db"], processes, after_failover)
     new_primary = engine_for_process(processes["r1"], processes, after_failover)

@@ -29,9 +29,8 @@ from millionscale.chaos.faults import Faults
 from millionscale.chaos.proxy import FaultProxy, parse_address
 from millionscale.chaos.spec import parse_assignments, parse_faults
 from millionscale.errors import ConfigError, MillionscaleError
-from millionscale.obs.admin import listen, load_token, serve_app
+from millionscale.obs.admin import listen, load_token, serve_app, token_file
 from millionscale.obs.logging import configure_logging
-from millionscale.topology.state import StateDir
 
 __all__ = ["TOKEN_ENV", "main"]
 
@@ -106,10 +105,7 @@ def main(argv: list[str] | None = None) -> int:
         faults = parse_faults(parse_assignments(args.fault))
         token = ""
         if args.admin_port is not None:
-            token_file = (
-                None if args.state_dir is None else StateDir(args.state_dir).admin_token_file
-            )
-            token = load_token(TOKEN_ENV, token_file)
+            token = load_token(TOKEN_ENV, token_file(args.state_dir))
     except (MillionscaleError, OSError) as error:
         reason = error.one_line() if isinstance(error, MillionscaleError) else str(error)
         print(f"error: {reason}", file=sys.stderr)

@@ -2,24 +2,35 @@
 
 :class:`FailoverControl` is what ``millionscale db switchover`` and
 ``db failover`` talk to. :class:`MonitorControl` implements it over our
-monitor's admin API; Patroni's REST API (``POST /switchover``,
-``POST /failover``) has the same shape and would plug in behind the same
-protocol where Patroni runs the cluster.
+monitor's admin API, through any :class:`AdminCalls` (the command line hands
+it the topology's admin client, bearer token included); Patroni's REST API
+(``POST /switchover``, ``POST /failover``) has the same shape and would plug in
+behind the same protocol where Patroni runs the cluster.
 """
 
 from __future__ import annotations
 
 from typing import Any, Protocol
 
-from millionscale.topology.admin import AdminClient, admin_client
-from millionscale.topology.resolve import ResolvedTopology
+__all__ = ["AdminCalls", "FailoverControl", "MonitorControl"]
 
-__all__ = ["FailoverControl", "MonitorControl", "monitor_control"]
+
+class AdminCalls(Protocol):
+    """One JSON request to an admin API: ``call("POST", "/switchover", {...})``.
+
+    Contract: returns the JSON object of a 2xx answer; raises a
+    :class:`~millionscale.errors.MillionscaleError` saying why for any other
+    answer, or none.
+    """
+
+    def call(self, method: str, path: str, body: dict[str, Any] | None = None) -> dict[str, Any]:
+        """The answer to ``method path`` with JSON ``body``."""
+        ...
 
 
 class FailoverControl(Protocol):
     """Contract: each call returns only once the cluster has a primary again (or
-    raises :class:`~millionscale.errors.AdminError` saying why nothing
+    raises a :class:`~millionscale.errors.MillionscaleError` saying why nothing
     was done)."""
 
     def cluster(self) -> dict[str, Any]:
@@ -36,9 +47,9 @@ class FailoverControl(Protocol):
 
 
 class MonitorControl:
-    """:class:`FailoverControl` over the monitor's HTTP admin API (bearer token)."""
+    """:class:`FailoverControl` over the monitor's HTTP admin API."""
 
-    def __init__(self, client: AdminClient) -> None:
+    def __init__(self, client: AdminCalls) -> None:
         self.client = client
 
     def cluster(self) -> dict[str, Any]:
@@ -49,8 +60,3 @@ class MonitorControl:
 
     def failover(self) -> dict[str, Any]:
         return self.client.call("POST", "/failover")
-
-
-def monitor_control(topology: ResolvedTopology) -> MonitorControl:
-    """The control for the monitor ``topology`` runs, with the topology's admin token."""
-    return MonitorControl(admin_client(topology, "millionscale.db.monitor", "failover monitor"))

@@ -1,31 +1,36 @@
-"""The failover monitor: a topology process that keeps one PostgreSQL primary alive.
+"""The failover monitor: keeps one PostgreSQL primary alive, on any set of nodes.
 
-    python -m millionscale.db.monitor STATE_DIR --port PORT
+    python -m millionscale.db.monitor --discovery file:nodes.json \
+        --record db-cluster.json --fence MODULE:FACTORY=ARG --token-file TOKEN --port PORT
 
-It reads the resolved topology from ``STATE_DIR``, asks every member of the
-replicated cluster what it is twice a second, hands the answers to
+It takes its nodes from a :class:`~millionscale.discovery.Discovery` (the
+members of tier ``db`` with role ``primary`` or ``replica``; the ``db/primary``
+claim, if one is in force, names the primary), asks every node what it is
+twice a second, hands the answers to
 :class:`~millionscale.db.failover.FailoverCore` and carries out its actions:
 
-- **Fence** (a failover): SIGKILL to the node's postmaster and every process
-  below it (the pid the supervisor published in ``state.json``, checked
-  against its start time; PostgreSQL's backends run in sessions of their own,
-  so a group signal would miss them), then wait until the postmaster is gone.
-  The supervisor restarts it; the node reads the cluster record and comes
-  back as a standby (rewound with ``pg_rewind``).
-- **ShutDown** (a planned switchover): SIGINT to the postmaster, PostgreSQL's
-  fast shutdown (clients disconnected, a shutdown checkpoint, every WAL byte
-  sent to and flushed by the standbys before it exits), then wait until it is
-  gone; if it is not within ``SHUTDOWN_WAIT_S``, it is fenced instead.
+- **Fence** (a failover): the :class:`~millionscale.db.fencing.Fencer` makes
+  sure the node accepts no write (under ``millionscale up``: SIGKILL to the
+  node's postmaster and every process below it). Whoever supervises the node
+  restarts it; it reads the cluster record and comes back as a standby
+  (rewound with ``pg_rewind``). A fence that fails is tried again each round,
+  and no standby is promoted meanwhile.
+- **ShutDown** (a planned switchover): the fencer's fast shutdown (SIGINT to
+  the postmaster: clients disconnected, a shutdown checkpoint, every WAL byte
+  sent to and flushed by the standbys before it exits); if the node is not
+  gone within ``SHUTDOWN_WAIT_S``, it is fenced instead.
 - **Promote**: ``pg_promote(wait => false)`` on the elected standby, then
   ``pg_is_in_recovery()`` every 10 ms until it answers as a primary
   (``pg_promote``'s own wait checks every 100 ms).
 - **Follow**: ``ALTER SYSTEM SET primary_conninfo`` and a reload on a
   standby (PostgreSQL 13+ re-points its WAL receiver without a restart).
 - **EnsureSlots**: a physical replication slot per member on the primary.
-- **Publish**: the cluster record, atomically, in ``db-cluster.json``.
+- **Publish**: the cluster record, atomically, in the ``--record`` file, and
+  the claim ``db/primary`` at the record's epoch in the
+  :class:`~millionscale.discovery.RoleRegistry` when there is one.
 
-An admin API on ``--port`` (``Authorization: Bearer`` the topology's admin
-token, the scheme in any case: RFC 9110 §11.1): ``GET /cluster``, ``POST /switchover`` (``{"to": "db-r1"}`` or
+An admin API on ``--port`` (``Authorization: Bearer`` the token in
+``--token-file``, the scheme in any case: RFC 9110 §11.1): ``GET /cluster``, ``POST /switchover`` (``{"to": "db-r1"}`` or
 ``{}``), ``POST /failover``; plus ``/healthz``, ``/readyz`` and ``/metrics``
 (the shared admin plumbing, :mod:`millionscale.obs.admin`).
 A planned switchover is Patroni's: drain the primary
@@ -42,11 +47,11 @@ import asyncio
 import contextlib
 import json
 import os
-import signal
+import sys
 import time
 from collections.abc import AsyncIterator, Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, get_args
 
 import psycopg
 import structlog
@@ -60,7 +65,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from millionscale.aio import run_main
-from millionscale.db.cluster import Cluster, cluster_of, read_record, write_record
+from millionscale.db.cluster import PRIMARY_ROLE, Cluster, cluster_from, read_record, write_record
 from millionscale.db.failover import (
     FAILOVER_TIMEOUT_S,
     Action,
@@ -76,16 +81,31 @@ from millionscale.db.failover import (
     State,
     SwitchoverRefused,
 )
+from millionscale.db.fencing import Fencer, load_fencer
 from millionscale.db.lsn import format_lsn, parse_lsn
-from millionscale.errors import ConfigError, Conflict, Invalid, first_line
+from millionscale.db.promotion import Durability
+from millionscale.discovery import RoleRegistry, connect
+from millionscale.errors import (
+    ConfigError,
+    Conflict,
+    DiscoveryError,
+    Invalid,
+    MillionscaleError,
+    StaleEpochError,
+    first_line,
+)
 from millionscale.obs import configure_logging
 from millionscale.obs.admin import admin_app, listen, read_token, serve_app
-from millionscale.servers.engines import PostgresEngine
-from millionscale.servers.process import pid_alive, signal_tree, start_ticks
-from millionscale.topology.resolve import ResolvedTopology
-from millionscale.topology.state import StateDir
 
-__all__ = ["CHECK_INTERVAL_S", "Monitor", "main"]
+__all__ = [
+    "CHECK_INTERVAL_S",
+    "Monitor",
+    "build_monitor",
+    "create_app",
+    "main",
+    "parser",
+    "run_monitor",
+]
 
 log = structlog.get_logger()
 Connection = psycopg.AsyncConnection[TupleRow]
@@ -93,7 +113,6 @@ Connection = psycopg.AsyncConnection[TupleRow]
 CHECK_INTERVAL_S = 0.5  # pg_auto_failover checks every 5 s; Patroni's loop runs every 10 s
 CHECK_TIMEOUT_S = 1.0  # one node's answer; a paused node costs the round no more than this
 CATCH_UP_TIMEOUT_S = 10.0  # a switchover target must replay the drained primary's WAL in this
-FENCE_WAIT_S = 5.0  # a SIGKILLed process group is gone in milliseconds; this is the ceiling
 # A fast shutdown is a checkpoint and the last WAL sent: well under a second on a
 # LAN. Patroni waits for it without a bound by default (master_stop_timeout 0);
 # we fence a node that has not stopped by then, as a failover would.
@@ -114,7 +133,7 @@ SELECT pg_is_in_recovery(),
 FAILOVERS = Counter(
     "millionscale_db_promotions", "Standbys promoted by the monitor", ["kind"]
 )  # kind: failover, switchover
-FENCES = Counter("millionscale_db_fences", "Nodes fenced (SIGKILLed) by the monitor")
+FENCES = Counter("millionscale_db_fences", "Nodes fenced by the monitor")
 SHUTDOWNS = Counter(
     "millionscale_db_shutdowns", "Primaries shut down cleanly by the monitor for a switchover"
 )
@@ -132,29 +151,42 @@ def _upstream(conninfo: str | None) -> str | None:
 
 
 class Monitor:
-    """The shell around :class:`FailoverCore` for one topology's cluster."""
+    """The shell around :class:`FailoverCore` for one cluster.
+
+    ``record_path`` is where the cluster record lives (read at start: a monitor
+    restarted carries on at the recorded epoch); ``fencer`` carries out fences
+    and clean shutdowns; ``registry``, if given, receives the ``db/primary``
+    claim with every record published.
+    """
 
     def __init__(
         self,
-        topology: ResolvedTopology,
         cluster: Cluster,
+        record_path: Path,
+        fencer: Fencer,
         *,
+        registry: RoleRegistry | None = None,
         interval_s: float = CHECK_INTERVAL_S,
         failover_timeout_s: float = FAILOVER_TIMEOUT_S,
     ) -> None:
-        self.state = topology.state()
         self.cluster = cluster
+        self.record_path = record_path
+        self.fencer = fencer
+        self.registry = registry
         self.interval_s = interval_s
-        record = read_record(self.state) or ClusterRecord(1, cluster.primary, reason="initial")
+        record = read_record(record_path) or ClusterRecord(1, cluster.primary, reason="initial")
+        if record.primary not in cluster.nodes:
+            record = ClusterRecord(
+                record.epoch + 1, cluster.primary, reason=f"{record.primary} left the cluster"
+            )
         self.resume_promotion = record.state is State.PROMOTING
         record = ClusterRecord(record.epoch, record.primary, State.HEALTHY, record.reason)
         self.core = FailoverCore(cluster.spec(failover_timeout_s=failover_timeout_s), record)
-        self.urls = {
-            name: PostgresEngine().url(p.endpoint()) for name, p in cluster.members.items()
-        }
+        self.urls = {name: cluster.url(name) for name in cluster.nodes}
         self.reports: dict[str, NodeReport] = {}
-        self._conns: dict[str, Connection | None] = dict.fromkeys(cluster.members)
+        self._conns: dict[str, Connection | None] = dict.fromkeys(cluster.nodes)
         self._lock = asyncio.Lock()
+        self._unfenced: tuple[str, str] | None = None  # a fence that failed: node, reason
         self.ready = False
 
     # -- facts -------------------------------------------------------------
@@ -195,7 +227,7 @@ class Monitor:
         )
 
     async def gather(self) -> dict[str, NodeReport]:
-        names = list(self.cluster.members)
+        names = list(self.cluster.nodes)
         reports = await asyncio.gather(*(self._report(name) for name in names))
         self.reports = dict(zip(names, reports, strict=True))
         return self.reports
@@ -207,10 +239,10 @@ class Monitor:
         for action in actions:
             match action:
                 case Publish(record):
-                    write_record(self.state.cluster, record)
-                    EPOCH.set(record.epoch)
+                    await self._publish(record)
                 case Fence(node, reason):
-                    await self._fence(node, reason)
+                    if not await self._fence(node, reason):
+                        continue
                     self.core.fenced(node)
                     if self.core.state is State.ELECTING:
                         await self._carry_out(self.core.observe(await self.gather()))
@@ -230,59 +262,65 @@ class Monitor:
                     await self._ensure_slots(primary, slots)
             self._flush_journal()
 
-    def _postmaster(self, node: str) -> int | None:
-        """The pid the supervisor published for ``node``, if that process still runs."""
-        view = self.state.read_state() or {}
-        entry: dict[str, Any] = next(
-            (p for p in view.get("processes", []) if p.get("name") == node), {}
-        )
-        pid = entry.get("pid")
-        if not isinstance(pid, int) or start_ticks(pid) != entry.get("started"):
-            return None  # not running, or the pid is another process's now
-        return pid
+    async def _publish(self, record: ClusterRecord) -> None:
+        """The record to its file, then the claim to the registry (if there is one).
 
-    @staticmethod
-    async def _gone(pid: int, within_s: float) -> bool:
-        """Whether ``pid`` is gone (reaped by the supervisor) within ``within_s``."""
-        for _ in range(int(within_s / 0.01)):
-            if not pid_alive(pid):
-                return True
-            await asyncio.sleep(0.01)
-        return not pid_alive(pid)
-
-    async def _fence(self, node: str, reason: str) -> None:
-        await self._drop(node)
-        pid = self._postmaster(node)
-        if pid is None:
-            log.info(f"fence {node}: not running", node=node, reason=reason)
+        The file comes first: it is what a restarted node reads. A registry that
+        does not answer costs a warning (the claim is made again with the next
+        record); a stale epoch means another monitor won, and is logged as such.
+        """
+        write_record(self.record_path, record)
+        EPOCH.set(record.epoch)
+        if self.registry is None:
             return
-        signal_tree(pid, signal.SIGKILL)  # its backends too: they run in sessions of their own
+        try:
+            await self.registry.claim(PRIMARY_ROLE, record.primary, record.epoch)
+        except StaleEpochError as error:
+            log.error(
+                f"claiming {PRIMARY_ROLE} for {record.primary} at epoch {record.epoch} "
+                f"was refused: {error}",
+                holder=error.holder,
+                epoch=error.epoch,
+            )
+        except DiscoveryError as error:
+            log.warning(f"claiming {PRIMARY_ROLE} failed: {error.one_line()}")
+
+    async def _fence(self, node: str, reason: str) -> bool:
+        """Fence ``node`` through the fencer; whether it is fenced (else tried next round)."""
+        await self._drop(node)
+        try:
+            done = await self.fencer.fence(node)
+        except MillionscaleError as error:
+            self._unfenced = (node, reason)
+            log.error(
+                f"fencing {node} failed, no standby is promoted: {error.one_line()}",
+                node=node,
+                reason=reason,
+            )
+            return False
+        self._unfenced = None
         FENCES.inc()
-        await self._gone(pid, FENCE_WAIT_S)
-        log.info(f"fenced {node} (pid {pid})", node=node, reason=reason)
+        log.info(f"fenced {node}: {done}", node=node, reason=reason)
+        return True
 
     async def _shut_down(self, node: str, reason: str) -> str | None:
         """A fast shutdown of ``node``'s server; None once it is gone, else why not.
 
-        SIGINT to the postmaster alone: it terminates its backends, writes the
-        shutdown checkpoint, and its WAL senders exit only once every standby
-        has flushed all of it, so no standby misses a byte.
+        The fencer's fast shutdown: the postmaster terminates its backends,
+        writes the shutdown checkpoint, and its WAL senders exit only once every
+        standby has flushed all of it, so no standby misses a byte.
         """
         await self._drop(node)
-        pid = self._postmaster(node)
-        if pid is None:
-            log.info(f"shut down {node}: not running", node=node, reason=reason)
-            return None
         started = time.monotonic()
         try:
-            os.kill(pid, signal.SIGINT)
-        except ProcessLookupError:
-            return None
-        if not await self._gone(pid, SHUTDOWN_WAIT_S):
-            return f"still running {SHUTDOWN_WAIT_S:g} s after a fast shutdown was asked"
+            failure = await self.fencer.shut_down(node, SHUTDOWN_WAIT_S)
+        except MillionscaleError as error:
+            failure = error.one_line()
+        if failure is not None:
+            return failure
         SHUTDOWNS.inc()
         took = (time.monotonic() - started) * 1000
-        log.info(f"shut down {node} cleanly (pid {pid}) in {took:.0f} ms", node=node, reason=reason)
+        log.info(f"shut down {node} cleanly in {took:.0f} ms", node=node, reason=reason)
         return None
 
     async def _promote(self, node: str) -> None:
@@ -312,12 +350,12 @@ class Monitor:
         await self._carry_out(self.core.observe(await self.gather()))
 
     async def _follow(self, node: str, primary: str) -> None:
-        target = self.cluster.members[primary]
+        target = self.cluster.nodes[primary]
         conninfo = make_conninfo(
             host=target.host,
-            port=target.ports["main"],
+            port=target.port,
             user="postgres",
-            password=target.secret,
+            password=self.cluster.password,
             application_name=node,
         )
         slot = node.replace("-", "_")
@@ -358,6 +396,10 @@ class Monitor:
 
     async def step(self) -> None:
         async with self._lock:
+            if self._unfenced is not None:
+                node, reason = self._unfenced
+                if await self._fence(node, reason):
+                    self.core.fenced(node)
             reports = await self.gather()
             if self.resume_promotion:
                 self.resume_promotion = False
@@ -367,8 +409,7 @@ class Monitor:
                     return
             await self._carry_out(self.core.observe(reports))
             if not self.ready:
-                write_record(self.state.cluster, self.core.record)
-                EPOCH.set(self.core.record.epoch)
+                await self._publish(self.core.record)
                 self.ready = True
 
     async def run(self, stop: asyncio.Event) -> None:
@@ -376,7 +417,7 @@ class Monitor:
             "monitoring",
             primary=self.core.record.primary,
             epoch=self.core.record.epoch,
-            members=sorted(self.cluster.members),
+            members=sorted(self.cluster.nodes),
         )
         while not stop.is_set():
             started = time.monotonic()
@@ -536,34 +577,111 @@ async def _body(request: Request) -> Mapping[str, Any] | None:
     return data if isinstance(data, dict) else None
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="millionscale-db-monitor", description=__doc__)
-    parser.add_argument("state_dir", type=Path)
+def run_monitor(monitor: Monitor, token: str, *, host: str, port: int) -> int:
+    """Serve ``monitor``'s admin API on ``host:port`` and run its loop, until SIGTERM/SIGINT.
+
+    A port that cannot be bound is a :class:`~millionscale.errors.ConfigError`."""
+    sock = listen(host, port, "failover monitor's admin API")
+    return run_main(serve_app(create_app(monitor, token), sock))
+
+
+def _read_secret(path: Path, what: str) -> str:
+    try:
+        text = path.read_text().strip()
+    except OSError as error:
+        raise ConfigError(
+            f"cannot read the {what} file {path}: {error.strerror}",
+            hint="give a file that holds it on one line (owner-only permissions)",
+        ) from None
+    if not text:
+        raise ConfigError(f"the {what} file {path} is empty", hint="write it on one line")
+    return text
+
+
+def build_monitor(args: argparse.Namespace) -> tuple[Monitor, str]:
+    """The monitor and the admin token the arguments describe (ConfigError and
+    DiscoveryError say what is wrong with them)."""
+    token = read_token(args.token_file)
+    if args.password_file is not None:
+        password = _read_secret(args.password_file, "password")
+    else:
+        password = os.environ.get("PGPASSWORD", "")
+    discovery = connect(args.discovery)
+    snapshot = asyncio.run(discovery.snapshot())
+    cluster = cluster_from(
+        snapshot,
+        tier=args.tier,
+        synchronous=args.synchronous,
+        durability=args.durability,
+        password=password,
+    )
+    registry = discovery if isinstance(discovery, RoleRegistry) and args.claim else None
+    monitor = Monitor(
+        cluster,
+        args.record,
+        load_fencer(args.fence),
+        registry=registry,
+        interval_s=args.interval,
+        failover_timeout_s=args.failover_timeout,
+    )
+    return monitor, token
+
+
+def parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python -m millionscale.db.monitor",
+        description="The failover monitor: one PostgreSQL primary, kept alive (docs/db.md).",
+    )
+    parser.add_argument(
+        "--discovery",
+        required=True,
+        metavar="SOURCE",
+        help="where the nodes are: file:PATH (a snapshot), as millionscale.discovery.connect",
+    )
+    parser.add_argument("--tier", default="db", help="the nodes' tier in discovery (default db)")
+    parser.add_argument(
+        "--record", type=Path, required=True, help="the cluster record's file (read, then kept)"
+    )
+    parser.add_argument(
+        "--fence",
+        required=True,
+        metavar="MODULE:FACTORY[=ARG]",
+        help="the Fencer: e.g. millionscale.db.fencing:command_fencer=/usr/local/bin/fence",
+    )
+    parser.add_argument("--token-file", type=Path, required=True, help="the admin API's token")
+    parser.add_argument(
+        "--password-file", type=Path, help="the nodes' postgres password (default: $PGPASSWORD)"
+    )
+    parser.add_argument(
+        "--synchronous", type=int, default=0, help="commits wait for ANY k standbys (default 0)"
+    )
+    parser.add_argument("--durability", choices=get_args(Durability), default="strict")
+    parser.add_argument(
+        "--no-claim",
+        dest="claim",
+        action="store_false",
+        help="do not claim db/primary in the discovery source",
+    )
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, required=True)
     parser.add_argument("--interval", type=float, default=CHECK_INTERVAL_S)
     parser.add_argument("--failover-timeout", type=float, default=FAILOVER_TIMEOUT_S)
-    args = parser.parse_args(argv)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parser().parse_args(argv)
     configure_logging("db-monitor")
-    state = StateDir(args.state_dir)
-    topology = ResolvedTopology.read(state.topology)
-    cluster = cluster_of(topology)
-    if cluster is None:
-        log.error("the topology has no PostgreSQL primary with replicas: nothing to monitor")
-        return 2
-    monitor = Monitor(
-        topology,
-        cluster,
-        interval_s=args.interval,
-        failover_timeout_s=args.failover_timeout,
-    )
     try:
-        token = read_token(state.admin_token_file)
-        sock = listen(args.host, args.port, "failover monitor's admin API")
-    except ConfigError as error:
-        log.error(error.one_line())
+        monitor, token = build_monitor(args)
+    except MillionscaleError as error:
+        print(f"error: {error.one_line()}", file=sys.stderr)
         return 2
-    return run_main(serve_app(create_app(monitor, token), sock))
+    try:
+        return run_monitor(monitor, token, host=args.host, port=args.port)
+    except ConfigError as error:
+        print(f"error: {error.one_line()}", file=sys.stderr)
+        return 2
 
 
 if __name__ == "__main__":

@@ -11,6 +11,7 @@ seconds are shown only when the byte lag is not zero).
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -20,12 +21,19 @@ from rich.text import Text
 from millionscale.db.lsn import parse_lsn
 from millionscale.errors import first_line
 from millionscale.render import Column, Records
-from millionscale.servers.engines import PostgresEngine
-from millionscale.topology.resolve import ResolvedProcess, ResolvedTopology
 
-__all__ = ["NodeStatus", "cluster_status", "node_records", "node_status"]
+__all__ = ["NodeAddress", "NodeStatus", "cluster_status", "node_records", "node_status"]
 
 CONNECT_TIMEOUT_S = 2  # a node that cannot answer a query in 2 s is reported unreachable
+
+
+@dataclass(frozen=True, slots=True)
+class NodeAddress:
+    """A node to ask: its name, ``host:port`` as shown, and a client URL (password included)."""
+
+    name: str
+    address: str
+    url: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,10 +52,9 @@ class NodeStatus:
         return asdict(self)
 
 
-def node_status(process: ResolvedProcess) -> dict[str, Any]:
-    """What one node says about itself (raw facts; :func:`cluster_status` joins them)."""
+def node_status(url: str) -> dict[str, Any]:
+    """What the node at ``url`` says about itself (raw facts; :func:`cluster_status` joins them)."""
     try:
-        url = PostgresEngine().url(process.endpoint())
         with psycopg.connect(url, connect_timeout=CONNECT_TIMEOUT_S) as conn:
             conn.execute("SET statement_timeout = '2s'")
             row = conn.execute(
@@ -76,10 +83,10 @@ def _lsn(text: str | None) -> int | None:
     return parse_lsn(text) if text else None
 
 
-def cluster_status(topology: ResolvedTopology) -> list[NodeStatus]:
-    """Every PostgreSQL node of ``topology``, primaries first."""
-    processes = [p for p in topology.processes if p.engine == "postgres"]
-    facts = {p.name: node_status(p) for p in processes}
+def cluster_status(addresses: Iterable[NodeAddress]) -> list[NodeStatus]:
+    """Every node of ``addresses``, primaries first."""
+    processes = list(addresses)
+    facts = {p.name: node_status(p.url) for p in processes}
     primaries = {name: f for name, f in facts.items() if "error" not in f and not f["in_recovery"]}
     head = max((_lsn(f["lsn"]) or 0 for f in primaries.values()), default=None)
     sync_state = {

@@ -34,9 +34,8 @@ from millionscale.errors import ConfigError, MillionscaleError
 from millionscale.lb.admin import create_app
 from millionscale.lb.proxy import Balancer, parse_backend
 from millionscale.lb.settings import BalancerSettings, add_flags, from_flags
-from millionscale.obs.admin import listen, load_token, serve_app
+from millionscale.obs.admin import listen, load_token, serve_app, token_file
 from millionscale.obs.logging import configure_logging
-from millionscale.topology.state import StateDir
 
 __all__ = ["TOKEN_ENV", "discovery_of", "main"]
 
@@ -119,8 +118,7 @@ def main(argv: list[str] | None = None) -> int:
             parser.error(f"port {port} is not 0 to 65535")
     try:
         settings = from_flags(args)
-        token_file = None if args.state_dir is None else StateDir(args.state_dir).admin_token_file
-        token = load_token(TOKEN_ENV, token_file)
+        token = load_token(TOKEN_ENV, token_file(args.state_dir))
         discovery = discovery_of(args, token)
     except MillionscaleError as error:
         print(f"error: {error.one_line()}", file=sys.stderr)

@@ -25,12 +25,12 @@ import psycopg
 from PIL import Image
 
 from millionscale.bench.dataset import DEFAULT_PASSWORD, Dataset
-from millionscale.db.cluster import cluster_of, read_record
 from millionscale.errors import ConfigError, DatabaseError, first_line
 from millionscale.photos.media import MediaStore, StoredPhoto
 from millionscale.photos.passwords import hasher
 from millionscale.photos.schema import migrate
 from millionscale.servers.engines import PostgresEngine
+from millionscale.topology.replication import cluster_of, recorded_primary
 from millionscale.topology.resolve import ResolvedTopology
 
 __all__ = ["RunningApp", "SeedResult", "running_app", "seed"]
@@ -79,10 +79,10 @@ def seed(
 
 
 def _current_primary_url(topology: ResolvedTopology) -> str | None:
-    cluster = cluster_of(topology)
+    cluster = cluster_of(topology.processes)
     if cluster is None:
         return None
-    primary = cluster.current_primary(read_record(topology.state()))
+    primary = cluster.current_primary(recorded_primary(topology.state().cluster))
     return PostgresEngine().url(cluster.members[primary].endpoint())
 
 

@@ -12,6 +12,7 @@
         topology.json           its last resolved topology (where its data lives)
         secrets.json            engine secrets (0600)
         db-cluster.json         the failover monitor's record of its primary
+        db-nodes.json           its PostgreSQL nodes, as a discovery snapshot for the monitor
         data/<name>/            engines' data directories
         media/                  the photo app's uploads
 
@@ -35,6 +36,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from millionscale.obs.admin import TOKEN_FILE
 from millionscale.servers.process import pid_alive
 
 __all__ = ["DEFAULT_STATE_DIR", "StateDir", "TopologyHome", "write_private"]
@@ -139,7 +141,7 @@ class StateDir:
     def admin_token_file(self) -> Path:
         """The token admin endpoints require: created by ``up`` only, read by the rest
         (:func:`millionscale.obs.admin.create_token`, :func:`~millionscale.obs.admin.read_token`)."""
-        return self.root / "admin-token"
+        return self.root / TOKEN_FILE
 
     @property
     def cluster(self) -> Path:

@@ -33,8 +33,6 @@ from typing import Any
 
 import structlog
 
-from millionscale.db.cluster import cluster_of, read_record
-from millionscale.db.failover import ClusterRecord
 from millionscale.errors import MillionscaleError, SupervisorError
 from millionscale.obs.logging import configure_logging
 from millionscale.servers import netns
@@ -42,6 +40,7 @@ from millionscale.servers.engines import Engine, PostgresEngine, engine_for, pre
 from millionscale.servers.process import signal_group, spawn, start_ticks
 from millionscale.topology.cause import crash_cause
 from millionscale.topology.network import build, teardown
+from millionscale.topology.replication import cluster_of, recorded_primary
 from millionscale.topology.resolve import ResolvedProcess, ResolvedTopology
 from millionscale.topology.state import StateDir, write_private
 from millionscale.topology.supervision import Kill, Plan, Probe, Spawn, Supervision, Terminate
@@ -110,12 +109,12 @@ def _plan(process: ResolvedProcess) -> Plan:
 def engine_for_process(
     process: ResolvedProcess,
     processes: dict[str, ResolvedProcess],
-    record: ClusterRecord | None = None,
+    recorded: str | None = None,
 ) -> Engine:
     """The engine a process runs; a PostgreSQL node knows its place in replication.
 
-    Members of a replicated cluster take their role from the failover monitor's
-    ``record`` when there is one (after a failover, the topology file's
+    Members of a replicated cluster take their role from the primary the failover
+    monitor ``recorded`` when there is one (after a failover, the topology file's
     ``replica_of`` is history), and all carry the same ``ANY k`` rule over the
     other members, ready for the day they are promoted.
     """
@@ -126,7 +125,7 @@ def engine_for_process(
     cluster = cluster_of(processes.values(), process.name)
     primary_name = process.replica_of
     if cluster is not None:
-        primary_name = cluster.current_primary(record)
+        primary_name = cluster.current_primary(recorded)
         if primary_name == process.name:
             primary_name = None
         names = cluster.synchronous_standby_names(process.name)
@@ -158,7 +157,7 @@ class Supervisor:
         self.probes: dict[str, Future[bool]] = {}
         self.pool = ThreadPoolExecutor(max_workers=4, thread_name_prefix="probe")
         self._published: list[Any] | None = None
-        self.cluster = cluster_of(topology)
+        self.cluster = cluster_of(topology.processes)
         self._roles_stamp: int | None = None
         self._roles_seen: dict[str, str] = {}
 
@@ -176,7 +175,7 @@ class Supervisor:
             engine = self.engines.get(name)
             if isinstance(engine, PostgresEngine):  # its role may have changed since
                 engine = self.engines[name] = engine_for_process(
-                    process, self.processes, read_record(self.state)
+                    process, self.processes, recorded_primary(self.state.cluster)
                 )
             if engine is not None:
                 assert process.data_dir is not None
@@ -263,15 +262,15 @@ class Supervisor:
             return {}
         if stamp != self._roles_stamp:
             try:
-                record = read_record(self.state)
+                primary = recorded_primary(self.state.cluster)
             except MillionscaleError:
-                record = None
+                primary = None
             self._roles_stamp = stamp
             self._roles_seen = (
                 {}
-                if record is None
+                if primary is None
                 else {
-                    name: "primary" if name == record.primary else "replica"
+                    name: "primary" if name == primary else "replica"
                     for name in self.cluster.members
                 }
             )

@@ -22,12 +22,19 @@ are built the same way, in three layers:
 from millionscale.obs.admin._errors import STATUS_OF, error_response, status_of
 from millionscale.obs.admin._guard import OPEN_PATHS, UNAUTHORIZED, BearerGuard
 from millionscale.obs.admin._host import SHUTDOWN_GRACE_S, admin_app, listen, serve_app
-from millionscale.obs.admin._token import create_token, load_token, read_token
+from millionscale.obs.admin._token import (
+    TOKEN_FILE,
+    create_token,
+    load_token,
+    read_token,
+    token_file,
+)
 
 __all__ = [
     "OPEN_PATHS",
     "SHUTDOWN_GRACE_S",
     "STATUS_OF",
+    "TOKEN_FILE",
     "UNAUTHORIZED",
     "BearerGuard",
     "admin_app",
@@ -38,4 +45,5 @@ __all__ = [
     "read_token",
     "serve_app",
     "status_of",
+    "token_file",
 ]

@@ -17,10 +17,26 @@ from pathlib import Path
 
 from millionscale.errors import ConfigError
 
-__all__ = ["MAX_TOKEN_BYTES", "TOKEN_BYTES", "create_token", "load_token", "read_token"]
+__all__ = [
+    "MAX_TOKEN_BYTES",
+    "TOKEN_BYTES",
+    "TOKEN_FILE",
+    "create_token",
+    "load_token",
+    "read_token",
+    "token_file",
+]
 
 TOKEN_BYTES = 32  # 256 bits: the secrets module's advice for tokens that guard anything
 MAX_TOKEN_BYTES = 4096  # ours: a token is one short line; more than this is not one
+TOKEN_FILE = "admin-token"  # its name in a state directory (.millionscale/admin-token)
+
+
+def token_file(state_dir: Path | None) -> Path | None:
+    """Where the admin token of the state directory ``state_dir`` is (None for None)."""
+    return None if state_dir is None else state_dir / TOKEN_FILE
+
+
 _OTHERS = stat.S_IRWXG | stat.S_IRWXO  # OpenSSH refuses a key with any of these (0o077)
 
 

@@ -1,0 +1,153 @@
+"""A topology's failover monitor: its nodes as discovery lists them, its command line, its fencer."""
+
+import asyncio
+import json
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+from factories import topology
+
+from millionscale.discovery import Snapshot
+from millionscale.servers.process import pid_alive, start_ticks
+from millionscale.topology.dbmonitor import main, monitor_argv, nodes_snapshot
+from millionscale.topology.fencing import LocalFencer
+from millionscale.topology.replication import cluster_of, recorded_primary
+from millionscale.topology.resolve import resolve
+from millionscale.topology.state import StateDir
+
+
+def pg(**extra):
+    return {"tier": "db", "engine": "postgres", **extra}
+
+
+def replica(of: str = "db", **extra):
+    return pg(replica_of=of, depends_on=[of], **extra)
+
+
+def _resolve(tmp_path: Path, **processes):
+    ports = iter(range(41000, 42000))
+    return resolve(
+        topology(**processes),
+        source=tmp_path / "t.toml",
+        state_dir=tmp_path / "state",
+        pick_port=lambda _host: next(ports),
+        is_port_free=lambda _host, _port: True,
+    )
+
+
+def test_the_nodes_are_tier_db_with_the_roles_the_topology_starts_them_in(tmp_path: Path):
+    resolved = _resolve(tmp_path, db=pg(synchronous=1), r1=replica(), r2=replica())
+    cluster = cluster_of(resolved.processes)
+    assert cluster is not None
+
+    snapshot = Snapshot.loads(nodes_snapshot(cluster).dumps())
+
+    assert {m.name: m.role for m in snapshot.tier("db")} == {
+        "db": "primary",
+        "r1": "replica",
+        "r2": "replica",
+    }
+    assert snapshot.member("r1").address() == resolved.process("r1").address  # type: ignore[union-attr]
+
+
+def test_the_monitor_gets_the_topologys_record_fencer_token_and_commit_rule(tmp_path: Path):
+    resolved = _resolve(
+        tmp_path, db=pg(synchronous=1, durability="available"), r1=replica(), r2=replica()
+    )
+    cluster = cluster_of(resolved.processes)
+    assert cluster is not None
+    state = resolved.state()
+
+    argv = monitor_argv(state, cluster, tmp_path / "nodes.json", ["--port", "9000"])
+
+    assert argv[1:3] == ["-m", "millionscale.db.monitor"]
+    options = dict(zip(argv[3::2], argv[4::2], strict=True))
+    assert options == {
+        "--discovery": f"file:{tmp_path / 'nodes.json'}",
+        "--record": str(state.cluster),
+        "--fence": f"millionscale.topology.fencing:local_fencer={state.root}",
+        "--token-file": str(state.admin_token_file),
+        "--synchronous": "1",
+        "--durability": "available",
+        "--port": "9000",
+    }
+
+
+def test_the_supervisor_reads_only_the_records_primary(tmp_path: Path):
+    record = tmp_path / "db-cluster.json"
+    assert recorded_primary(record) is None
+
+    record.write_text(json.dumps({"epoch": 4, "primary": "r2", "state": "healthy", "x": 1}))
+    assert recorded_primary(record) == "r2"
+
+
+def _postmaster() -> subprocess.Popen[bytes]:
+    """A stand-in server, its own group's leader as the supervisor spawns one."""
+    sleeper = [sys.executable, "-c", "import time; time.sleep(60)"]
+    return subprocess.Popen(sleeper, start_new_session=True)
+
+
+def _state_with(tmp_path: Path, name: str, pid: int, started: int | None) -> StateDir:
+    state = StateDir(tmp_path)
+    entry = {"name": name, "pid": pid, "started": started}
+    state.state.write_text(json.dumps({"processes": [entry]}))
+    return state
+
+
+def test_the_local_fencer_kills_the_process_the_supervisor_published(tmp_path: Path):
+    child = _postmaster()
+    try:
+        fencer = LocalFencer(_state_with(tmp_path, "db", child.pid, start_ticks(child.pid)))
+
+        said = asyncio.run(fencer.fence("db"))
+
+        assert said == f"killed db (pid {child.pid})"
+        assert child.wait(timeout=5) == -signal.SIGKILL
+    finally:
+        child.kill()
+        child.wait()
+
+
+def test_the_local_fencer_never_signals_a_reused_pid(tmp_path: Path):
+    child = _postmaster()
+    try:
+        wrong_start = (start_ticks(child.pid) or 0) + 1
+        fencer = LocalFencer(_state_with(tmp_path, "db", child.pid, wrong_start))
+
+        assert asyncio.run(fencer.fence("db")) == "db was not running"
+        assert asyncio.run(fencer.shut_down("db", 1.0)) is None
+        assert pid_alive(child.pid)
+    finally:
+        child.kill()
+        child.wait()
+
+
+def test_a_fast_shutdown_is_sigint_to_the_postmaster(tmp_path: Path):
+    child = _postmaster()
+    try:
+        fencer = LocalFencer(_state_with(tmp_path, "db", child.pid, start_ticks(child.pid)))
+
+        assert asyncio.run(fencer.shut_down("db", 5.0)) is None
+        assert child.wait(timeout=5) == -signal.SIGINT
+    finally:
+        child.kill()
+        child.wait()
+
+
+def test_the_launcher_says_what_is_wrong_without_a_resolved_topology(tmp_path: Path, capsys):
+    assert main([str(tmp_path), "--port", "1"]) == 2
+    assert "cannot read the resolved topology" in capsys.readouterr().err
+    assert main([]) == 2
+    assert "usage: python -m millionscale.topology.dbmonitor" in capsys.readouterr().err
+
+
+def test_the_launcher_refuses_a_topology_without_a_replicated_cluster(tmp_path: Path, capsys):
+    resolved = _resolve(tmp_path, db=pg())
+    state = resolved.state()
+    state.create()
+    state.topology.write_text(resolved.model_dump_json())
+
+    assert main([str(state.root), "--port", "1"]) == 2
+    assert "no PostgreSQL primary with replicas" in capsys.readouterr().err
