@@ -78,6 +78,7 @@ def _monitor(cluster: Cluster, tmp_path: Path) -> Monitor:
     pids = {"main": cluster.primary.pid} | {n: s.pid for n, s in cluster.replicas.items()}
     Path(f"{script}.pids").write_text(json.dumps(pids))
     (tmp_path / "token").write_text("s3cret\n")
+    (tmp_path / "token").chmod(0o600)  # a token open to others is refused
     (tmp_path / "password").write_text(cluster.primary.endpoint.secret + "\n")
     args = parser().parse_args(
         [
