@@ -4,8 +4,8 @@ import asyncio
 import signal
 
 import pytest
-from clock import FakeClock
 
+from millionscale.testing import FakeClock
 from millionscale.web import GracefulShutdown, Phase
 from millionscale.web.shutdown import TRANSITIONS, Event, IllegalTransition, ShutdownState
 
