@@ -26,6 +26,13 @@ def test_a_check_that_stays_false_raises_with_its_last_answer():
         wait_ready(list, timeout=0.05, interval=0.01, what="the list")
 
 
+def test_a_description_of_the_state_is_added_when_it_gives_up():
+    roles = {"db": "primary", "r1": "replica"}
+
+    with pytest.raises(ServerStartError, match=r"last saw False; then \{'db': 'primary'"):
+        wait_ready(lambda: False, timeout=0.02, interval=0.01, describe=lambda: roles)
+
+
 def test_a_refused_connection_counts_as_not_yet_and_is_what_the_error_shows():
     url = f"http://127.0.0.1:{free_port()}/readyz"
 

@@ -31,6 +31,7 @@ def wait_ready(
     log: Path | None = None,
     what: str = "",
     interval: float = POLL_S,
+    describe: Callable[[], object] | None = None,
 ) -> float:
     """Poll until ready; return the ``time.monotonic()`` at which it was.
 
@@ -42,7 +43,8 @@ def wait_ready(
     exits first or the timeout passes. The message says what the last poll
     saw (the status and the start of the body, the error, or the check's
     falsy value) so that a failing test says why; with ``log``, the error
-    carries that log's tail.
+    carries that log's tail. ``describe``, if given, is called once on giving up
+    and its answer added (the state a bare ``False`` from the check hides).
     """
     if timeout < 0 or interval <= 0:
         raise ValueError(f"timeout {timeout} and interval {interval} must be positive")
@@ -67,8 +69,9 @@ def wait_ready(
                 return time.monotonic()
             last = repr(seen) if not isinstance(seen, _NotYet) else seen.seen
         if time.monotonic() >= deadline:
+            state = f"; then {describe()!r}" if describe is not None else ""
             raise ServerStartError(
-                f"{name} was not ready within {timeout:g} s; last saw {last}",
+                f"{name} was not ready within {timeout:g} s; last saw {last}{state}",
                 hint="raise the timeout on a slow machine, or read the log",
                 log_tail=log_tail(log) if log else "",
             )
