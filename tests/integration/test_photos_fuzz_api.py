@@ -75,7 +75,7 @@ def test_no_generated_request_gets_a_server_error(app_url: str, session_cookie: 
     # schemathesis' own pytest plugin does not run under pytest 9 yet: drive its
     # strategies through hypothesis directly, one operation at a time.
     schema = schemathesis.openapi.from_url(f"{app_url}/openapi.json")
-    operations = [result.ok() for result in schema.get_all_operations()]
+    operations = [result.ok() for result in schema.get_all_operations()]  # type: ignore[union-attr]  # an Err fails here
     assert len(operations) >= 13
     failures: list[str] = []
     for operation in operations:

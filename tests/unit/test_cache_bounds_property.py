@@ -13,6 +13,7 @@ after every step the cache must agree with it:
 """
 
 import random
+from collections.abc import Hashable
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -115,7 +116,7 @@ def test_the_cache_keeps_its_bounds_and_returns_the_last_value(
     sizes=st.lists(st.integers(1, 1000), min_size=1, max_size=60),
 )
 def test_an_entry_larger_than_the_byte_bound_is_refused(policy, max_bytes, sizes):
-    cache = L1Cache(max_entries=1000, max_bytes=max_bytes, policy=policy)
+    cache: L1Cache[Hashable, object] = L1Cache(max_entries=1000, max_bytes=max_bytes, policy=policy)
 
     stored = [cache.set(i, i, size=size) for i, size in enumerate(sizes)]
 

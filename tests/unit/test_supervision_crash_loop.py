@@ -19,7 +19,9 @@ def _crash_every(core: Supervision, clock: FakeClock, seconds: float, until: flo
     start = clock.now()
     while clock.now() - start < until and core.phase("web") is not Phase.FAILED:
         if Spawn("web") not in core.step():
-            clock.jump(core.next_deadline() - clock.now())  # a backoff
+            deadline = core.next_deadline()
+            assert deadline is not None
+            clock.jump(deadline - clock.now())  # a backoff
             continue
         pid += 1
         core.spawned("web", pid)

@@ -87,9 +87,9 @@ def test_readiness_fails_with_draining_from_sigterm_on_without_asking_the_check(
         return None
 
     ready = shutdown.ready(check)
-    before = asyncio.run(ready())
+    before = asyncio.run(ready())  # type: ignore[arg-type, var-annotated]
     shutdown.on_signal(signal.SIGTERM)
-    after = asyncio.run(ready())
+    after = asyncio.run(ready())  # type: ignore[arg-type, var-annotated]
 
     assert (before, after) == (None, "draining")
     assert asked == [True]
