@@ -9,9 +9,10 @@ from pathlib import Path
 
 import pytest
 
-from conftest import Cli, all_dead, wait_until
+from conftest import Cli, all_dead
 from millionscale.servers.engines import PostgresEngine, owned_dir_location
 from millionscale.servers.process import pid_alive
+from millionscale.testing import wait_ready
 
 pytestmark = pytest.mark.system
 
@@ -91,7 +92,7 @@ def test_a_killed_process_is_restarted_within_its_backoff(cli: Cli):
     subprocess.run(["kill", "-KILL", str(before["pid"])], check=True)
 
     # backoff 0.2 s + a fresh interpreter and uvicorn start: well under 10 s here
-    assert wait_until(
+    wait_ready(
         lambda: (p := cli.process("web"))["state"] == "ready" and p["pid"] != before["pid"], 10
     )
     after = cli.process("web")
@@ -108,7 +109,7 @@ def test_an_engine_killed_by_sigkill_is_restarted_on_its_data(cli: Cli):
 
     subprocess.run(["kill", "-KILL", str(before["pid"])], check=True)
 
-    assert wait_until(
+    wait_ready(
         lambda: (p := cli.process("db"))["state"] == "ready" and p["pid"] != before["pid"], 30
     )
     assert cli.process("db")["address"] == before["address"]
@@ -162,7 +163,7 @@ def test_foreground_up_stops_everything_on_ctrl_c(cli: Cli):
         stderr=subprocess.PIPE,
         text=True,
     ) as up:
-        assert wait_until(
+        wait_ready(
             lambda: (
                 (s := cli.status())["processes"]
                 and all(p["state"] == "ready" for p in s["processes"])
