@@ -84,3 +84,10 @@ def test_other_exceptions_of_a_check_are_bugs_and_propagate():
 
     with pytest.raises(KeyError):
         wait_ready(broken, timeout=1)
+
+
+def test_a_negative_timeout_or_a_zero_interval_is_a_bug_of_the_test():
+    with pytest.raises(ValueError, match="must be >= 0"):
+        wait_ready(lambda: True, timeout=-1)
+    with pytest.raises(ValueError, match="interval 0 > 0"):
+        wait_ready(lambda: True, timeout=1, interval=0)

@@ -47,7 +47,7 @@ def wait_ready(
     and its answer added (the state a bare ``False`` from the check hides).
     """
     if timeout < 0 or interval <= 0:
-        raise ValueError(f"timeout {timeout} and interval {interval} must be positive")
+        raise ValueError(f"timeout {timeout} must be >= 0 and interval {interval} > 0")
     check = _http_check(url_or_check) if isinstance(url_or_check, str) else url_or_check
     name = what or (url_or_check if isinstance(url_or_check, str) else _name(url_or_check))
     deadline = time.monotonic() + timeout
