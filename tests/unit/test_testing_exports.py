@@ -14,6 +14,7 @@ def test_the_exported_names_are_exactly_these():
         "MetricsError",
         "Sample",
         "Spawned",
+        "read_topology",
         "scrape",
         "spawn_module",
         "wait_ready",

@@ -8,6 +8,8 @@
   when it gives up, says what it last saw.
 - :class:`Metrics` and :func:`scrape` (``_metrics.py``): a ``/metrics`` page read
   with ``prometheus_client``'s own parser; ``sample(name, labels) -> float``.
+- :func:`read_topology` (``_state.py``): a state directory's ``topology.json``,
+  typed, as the supervisor reads it.
 
 :mod:`millionscale.db.testing` adds a real replicated PostgreSQL cluster. None
 of this imports pytest: failures are :class:`~millionscale.errors.MillionscaleError`
@@ -18,6 +20,7 @@ from millionscale.testing._clock import FakeClock
 from millionscale.testing._metrics import Metrics, MetricsError, Sample, scrape
 from millionscale.testing._ready import Check, wait_ready
 from millionscale.testing._spawn import Spawned, spawn_module
+from millionscale.testing._state import read_topology
 
 __all__ = [
     "Check",
@@ -26,6 +29,7 @@ __all__ = [
     "MetricsError",
     "Sample",
     "Spawned",
+    "read_topology",
     "scrape",
     "spawn_module",
     "wait_ready",
