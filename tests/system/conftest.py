@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 
 from millionscale.servers.process import pid_alive
-from millionscale.testing import wait_ready
+from millionscale.testing import read_topology, wait_ready
 
 CLI_TIMEOUT_S = 180
 
@@ -63,11 +63,10 @@ class Cli:
 
 def postgres_urls(cli: Cli) -> dict[str, str]:
     """Every PostgreSQL node of the running topology, by name, as a URL from the host."""
-    resolved = json.loads((cli.state_dir / "topology.json").read_text())
     return {
-        p["name"]: f"postgresql://postgres:{p['secret']}@{p['host']}:{p['ports']['main']}/postgres"
-        for p in resolved["processes"]
-        if p["engine"] == "postgres"
+        p.name: f"postgresql://postgres:{p.secret}@{p.host}:{p.ports['main']}/postgres"
+        for p in read_topology(cli.state_dir).processes
+        if p.engine == "postgres"
     }
 
 

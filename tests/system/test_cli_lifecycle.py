@@ -12,7 +12,7 @@ import pytest
 from conftest import Cli, all_dead
 from millionscale.servers.engines import PostgresEngine, owned_dir_location
 from millionscale.servers.process import pid_alive
-from millionscale.testing import wait_ready
+from millionscale.testing import read_topology, wait_ready
 
 pytestmark = pytest.mark.system
 
@@ -223,8 +223,7 @@ def test_logs_follow_prints_new_lines_as_they_come(cli: Cli):
 def test_down_purge_deletes_engine_data_wherever_it_was_placed(cli: Cli):
     topology = cli.write_topology(FULL)
     assert cli.run("up", str(topology), "--detach").returncode == 0
-    resolved = json.loads((cli.state_dir / "topology.json").read_text())
-    data_dirs = [p["data_dir"] for p in resolved["processes"] if p["data_dir"]]
+    data_dirs = [p.data_dir for p in read_topology(cli.state_dir).processes if p.data_dir]
     placed = owned_dir_location(Path(data_dirs[0]), PostgresEngine().run_as())
     assert (placed / "PG_VERSION").exists()
 
