@@ -147,7 +147,7 @@ async def scenario(
         "deadline_s": 600.0,
     }
     processes = spawn_readers(readers, spec)
-    writer = TieredCache(url, name=spec["name"], settings=CacheSettings(**settings))
+    writer = TieredCache(url, name=f"{CACHE}-{name}", settings=CacheSettings(**settings))
     called: dict[int, float] = {}
     returned: dict[int, float] = {}
     invalidate_s: list[float] = []

@@ -78,7 +78,9 @@ async def main(reads: int) -> dict[str, Any]:
         await client.set("bare:profile:42", json.dumps(VALUE))
 
         async def bare() -> Any:
-            return json.loads(await client.get("bare:profile:42"))
+            raw = await client.get("bare:profile:42")
+            assert raw is not None
+            return json.loads(raw)
 
         results["bare GET"] = await timed(reads, bare)
         await client.aclose()

@@ -68,6 +68,7 @@ async def l2_payload(url: str, cache: TieredCache, key: str) -> object:
         await client.aclose()
     if raw is None:
         return "missing"
+    assert isinstance(raw, bytes)
     try:
         envelope = Envelope.decode(raw)
     except CorruptEnvelope:

@@ -9,10 +9,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
-import re
-import signal
 import subprocess
-import sys
 import time
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, field
@@ -20,6 +17,7 @@ from dataclasses import dataclass, field
 import httpx
 
 from millionscale.servers.server import free_port
+from millionscale.testing import Metrics, spawn_module, wait_ready
 
 START_TIMEOUT_S = 20.0
 
@@ -104,68 +102,28 @@ class HttpProcess:
     port: int
     process: subprocess.Popen[bytes]
 
-    def stop(self) -> None:
-        if self.process.poll() is None:
-            os.killpg(self.process.pid, signal.SIGTERM)
-            try:
-                self.process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.process.pid, signal.SIGKILL)
-                self.process.wait(timeout=10)
-
-
-def _answering(url: str) -> bool:
-    try:
-        return httpx.get(url, timeout=1).status_code == 200
-    except httpx.TransportError:
-        return False
-
-
-def wait_until_answering(urls: list[str], processes: list[subprocess.Popen[bytes]]) -> None:
-    """Poll ``urls`` until each answers 200 (at most ``START_TIMEOUT_S``)."""
-    deadline = time.monotonic() + START_TIMEOUT_S
-    pending = list(urls)
-    while pending:
-        assert time.monotonic() < deadline, f"not answering in time: {pending}"
-        assert all(p.poll() is None for p in processes), "a process exited while starting"
-        pending = [url for url in pending if not _answering(url)]
-        if pending:
-            time.sleep(0.1)
-
 
 @contextlib.contextmanager
 def http_servers(count: int) -> Iterator[list[HttpProcess]]:
     """``count`` placeholder web processes on free loopback ports, answering when yielded."""
     env = {k: v for k, v in os.environ.items() if k != "DATABASE_URL"}
-    servers: list[HttpProcess] = []
-    try:
+    with contextlib.ExitStack() as stack:
+        servers: list[HttpProcess] = []
         for i in range(count):
             port = free_port()
-            process = subprocess.Popen(
-                [
-                    *(sys.executable, "-m", "millionscale.web.placeholder"),
-                    *("--port", str(port), "--name", f"web-{i + 1}"),
-                ],
-                stdout=subprocess.DEVNULL,
-                stderr=subprocess.DEVNULL,
-                env=env,
-                start_new_session=True,
+            args = ("--port", str(port), "--name", f"web-{i + 1}")
+            child = stack.enter_context(
+                spawn_module("millionscale.web.placeholder", *args, env=env)
             )
-            servers.append(HttpProcess(port, process))
-        wait_until_answering(
-            [f"http://127.0.0.1:{s.port}/healthz" for s in servers], [s.process for s in servers]
-        )
-        yield servers
-    finally:
+            servers.append(HttpProcess(port, child.process))
         for server in servers:
-            server.stop()
-
-
-_SERVED = re.compile(r'^http_requests_total\{method="GET",route="/",status="2xx"\} (\S+)$', re.M)
+            url = f"http://127.0.0.1:{server.port}/healthz"
+            wait_ready(url, START_TIMEOUT_S, process=server.process)
+        yield servers
 
 
 async def served(client: httpx.AsyncClient, port: int) -> int:
     """How many ``GET /`` the placeholder on ``port`` has answered 2xx (from its metrics)."""
     text = (await client.get(f"http://127.0.0.1:{port}/metrics", timeout=5)).text
-    found = _SERVED.search(text)
-    return int(float(found.group(1))) if found else 0
+    labels = {"method": "GET", "route": "/", "status": "2xx"}
+    return int(Metrics.parse(text).sample("http_requests_total", labels, default=0.0))

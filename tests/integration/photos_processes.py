@@ -11,8 +11,7 @@ import os
 import signal
 import subprocess
 import sys
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,10 +20,10 @@ import httpx
 
 from millionscale.servers import free_port
 from millionscale.servers.process import spawn
+from millionscale.testing import wait_ready
 
 EXIT_TIMEOUT_S = 10.0
 READY_TIMEOUT_S = 60.0  # imports and migrations; seconds on a busy two-core machine
-POLL_S = 0.02
 
 
 @dataclass
@@ -58,7 +57,7 @@ def start_app(name: str, env: dict[str, str], workdir: Path) -> AppProcess:
         env={**os.environ, "MEDIA_DIR": str(workdir / "media"), **env},
     )
     app = AppProcess(name, process, f"http://127.0.0.1:{port}", log_path)
-    wait_until(lambda: _ready(app), READY_TIMEOUT_S, f"{name} did not become ready", alive=process)
+    wait_ready(f"{app.url}/readyz", READY_TIMEOUT_S, process=process, log=log_path, what=name)
     return app
 
 
@@ -75,27 +74,3 @@ def web_servers(env: dict[str, str], workdir: Path, *names: str) -> Iterator[lis
             if app.process.poll() is None:
                 app.process.kill()
                 app.process.wait(EXIT_TIMEOUT_S)
-
-
-def _ready(app: AppProcess) -> bool:
-    try:
-        return app.readiness()[0] == 200
-    except httpx.HTTPError:
-        return False
-
-
-def wait_until(
-    condition: Callable[[], bool],
-    timeout_s: float,
-    what: str,
-    *,
-    alive: subprocess.Popen[bytes] | None = None,
-) -> float:
-    """Poll ``condition`` until true (bounded); return when it became true (monotonic)."""
-    deadline = time.monotonic() + timeout_s
-    while True:
-        if condition():
-            return time.monotonic()
-        assert alive is None or alive.poll() is None, f"{what}: the process exited"
-        assert time.monotonic() < deadline, what
-        time.sleep(POLL_S)

@@ -11,9 +11,6 @@ from __future__ import annotations
 import asyncio
 import os
 import secrets
-import subprocess
-import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -26,6 +23,7 @@ from millionscale.bench.dataset import DEFAULT_PASSWORD, username
 from millionscale.bench.run import bench_target
 from millionscale.bench.scenario import Workload
 from millionscale.servers import RunningServer, free_port
+from millionscale.testing import spawn_module, wait_ready
 
 pytestmark = pytest.mark.integration
 
@@ -46,37 +44,15 @@ def photos_app(postgres_session: RunningServer, tmp_path: Path) -> Iterator[str]
         SECRET_KEY=secrets.token_hex(16),
         MEDIA_DIR=str(tmp_path / "media"),
     )
-    with open(tmp_path / "app.log", "wb") as log:
-        app = subprocess.Popen(
-            [sys.executable, "-m", "millionscale.photos.app", "--port", str(port)],
-            env=env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
+    log = tmp_path / "app.log"
     base = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + READY_TIMEOUT_S
-        while not _ready(base):
-            assert app.poll() is None, (tmp_path / "app.log").read_text()
-            assert time.monotonic() < deadline, "the photo app did not become ready"
-            time.sleep(0.1)
-        yield base
+        with spawn_module("millionscale.photos.app", "--port", str(port), env=env, log=log) as app:
+            wait_ready(f"{base}/readyz", READY_TIMEOUT_S, process=app.process, log=log)
+            yield base
     finally:
-        app.terminate()
-        try:
-            app.wait(10)
-        except subprocess.TimeoutExpired:
-            app.kill()
-            app.wait(10)
         with psycopg.connect(postgres_session.url, autocommit=True) as conn:
             conn.execute(f"DROP DATABASE {name} WITH (FORCE)")
-
-
-def _ready(base: str) -> bool:
-    try:
-        return httpx.get(f"{base}/readyz", timeout=1.0).status_code == 200
-    except httpx.HTTPError:
-        return False
 
 
 def seed(base: str) -> None:

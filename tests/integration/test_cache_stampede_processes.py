@@ -19,6 +19,7 @@ import pytest
 import redis
 
 from millionscale.servers import RunningServer
+from millionscale.testing import wait_ready
 
 pytestmark = pytest.mark.integration
 
@@ -37,10 +38,8 @@ def spawn(url: str, run: str, **spec) -> subprocess.Popen[str]:
 
 
 def wait_for(client: redis.Redis, key: str, count: int, timeout_s: float = START_TIMEOUT_S) -> None:
-    deadline = time.monotonic() + timeout_s
-    while int(client.get(key) or 0) < count:
-        assert time.monotonic() < deadline, f"{key} did not reach {count}"
-        time.sleep(0.01)
+    reached = f"{key} reaching {count}"
+    wait_ready(lambda: int(client.get(key) or 0) >= count, timeout_s, what=reached, interval=0.01)
 
 
 def results(processes: list[subprocess.Popen[str]]) -> list[dict]:

@@ -78,7 +78,7 @@ def test_a_connect_delay_holds_a_new_connection_once():
 
 
 def test_latency_changed_at_run_time_applies_to_an_open_connection():
-    async def scenario() -> list[float]:
+    async def scenario() -> tuple[list[float], list[float], list[float]]:
         async with echo_server() as echo, FaultProxy(("127.0.0.1", echo.port)) as proxy:
             reader, writer = await asyncio.open_connection("127.0.0.1", proxy.port)
 

@@ -7,7 +7,6 @@ import os
 import signal
 import socket
 import subprocess
-import sys
 from typing import Any
 
 import httpx
@@ -15,31 +14,17 @@ import pytest
 from chaos_support import Echo, echo_server, echoes, round_trip
 
 from millionscale.servers.server import free_port
+from millionscale.testing import spawn_module, wait_ready
 
 pytestmark = pytest.mark.integration
 
 TOKEN = "test-token-for-chaos"
 
 
-def start(listen: int, upstream: int, admin: int, *extra: str) -> subprocess.Popen[bytes]:
-    return subprocess.Popen(
-        [
-            *(sys.executable, "-m", "millionscale.chaos", "--listen", str(listen)),
-            *("--upstream", f"127.0.0.1:{upstream}", "--admin-port", str(admin), *extra),
-        ],
-        env={**os.environ, "CHAOS_ADMIN_TOKEN": TOKEN},
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        start_new_session=True,
-    )
-
-
-def stop(process: subprocess.Popen[bytes]) -> None:
-    if process.poll() is None:
-        os.killpg(process.pid, signal.SIGKILL)
-    process.wait(timeout=10)
-    if process.stderr is not None:
-        process.stderr.close()
+def start(listen: int, upstream: int, admin: int, *extra: str):
+    args = ("--listen", str(listen), "--upstream", f"127.0.0.1:{upstream}")
+    env = {**os.environ, "CHAOS_ADMIN_TOKEN": TOKEN}
+    return spawn_module("millionscale.chaos", *args, "--admin-port", str(admin), *extra, env=env)
 
 
 async def terminate(process: subprocess.Popen[bytes]) -> int | str:
@@ -52,25 +37,14 @@ async def terminate(process: subprocess.Popen[bytes]) -> int | str:
         return "hung"
 
 
-async def answering(admin: httpx.AsyncClient, process: subprocess.Popen[bytes]) -> None:
-    for _ in range(200):  # bounded: 20 s
-        assert process.poll() is None, process.stderr.read() if process.stderr else ""
-        try:
-            if (await admin.get("/healthz")).status_code == 200:
-                return
-        except httpx.TransportError:
-            pass
-        await asyncio.sleep(0.1)
-    raise AssertionError("the fault proxy did not answer in 20 s")
-
-
 def test_the_admin_api_sets_faults_partitions_heals_and_resets():
     listen, admin_port = free_port(), free_port()
     auth = {"Authorization": f"Bearer {TOKEN}"}
 
     async def drive(process: subprocess.Popen[bytes], echo: Echo) -> None:
         async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{admin_port}", timeout=5) as admin:
-            await answering(admin, process)
+            url = f"http://127.0.0.1:{admin_port}/healthz"
+            await asyncio.to_thread(wait_ready, url, 20, process=process)
             seen["initial"] = (await admin.get("/faults", headers=auth)).json()["summary"]
             seen["echoes"] = await echoes(listen)
 
@@ -101,12 +75,11 @@ def test_the_admin_api_sets_faults_partitions_heals_and_resets():
 
     async def scenario() -> None:
         async with echo_server() as echo:
-            process = start(listen, echo.port, admin_port, "--fault", "upstream.latency_ms=1")
-            try:
-                await drive(process, echo)
-            finally:
-                seen["exit"] = await terminate(process)
-                stop(process)
+            with start(listen, echo.port, admin_port, "--fault", "upstream.latency_ms=1") as child:
+                try:
+                    await drive(child.process, echo)
+                finally:
+                    seen["exit"] = await terminate(child.process)
 
     seen: dict[str, Any] = {}
     asyncio.run(scenario())
@@ -135,12 +108,10 @@ def test_a_taken_listen_port_exits_2_with_the_reason():
         taken.bind(("127.0.0.1", 0))
         taken.listen()
         port = taken.getsockname()[1]
-        process = start(port, 9, free_port())
-        try:
-            _, err = process.communicate(timeout=20)
-        finally:
-            stop(process)
+        with start(port, 9, free_port()) as child:
+            child.process.wait(timeout=20)
+            err = child.log()
 
-    assert process.returncode == 2
-    assert err.decode().startswith(f"error: cannot listen on 127.0.0.1:{port}")
-    assert b"Traceback" not in err
+    assert child.process.returncode == 2
+    assert err.startswith(f"error: cannot listen on 127.0.0.1:{port}")
+    assert "Traceback" not in err

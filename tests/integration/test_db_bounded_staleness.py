@@ -33,7 +33,7 @@ def test_a_paused_replica_serves_no_read_with_a_tighter_bound_than_its_lag():
             served = set()
             for _ in range(20):
                 async with router.read(consistency=BoundedStaleness(BOUND_S)) as conn:
-                    served.add((await (await conn.execute(SERVED_BY)).fetchone())[0])
+                    served.add((await (await conn.execute(SERVED_BY)).fetchone())[0])  # type: ignore[index]
             return served, {n.name: n for n in router.statistics().nodes}
 
     with replicated_cluster("r1", "r2") as cluster:

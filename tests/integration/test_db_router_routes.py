@@ -31,7 +31,7 @@ def test_writes_go_to_the_primary_and_reads_to_the_replicas():
                         served.append(
                             (
                                 await in_recovery(conn),
-                                (await (await conn.execute(SERVED_BY)).fetchone())[0],
+                                (await (await conn.execute(SERVED_BY)).fetchone())[0],  # type: ignore[index]
                             )
                         )
                 async with router.read(session, consistency=Strong()) as conn:

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import collections
+import contextlib
+import functools
 import os
 import signal
-import subprocess
-import sys
 
 import httpx
 import pytest
@@ -15,6 +15,7 @@ from lb_support import Echo, balancing
 
 from millionscale.lb.proxy import Balancer
 from millionscale.servers.server import free_port
+from millionscale.testing import spawn_module, wait_ready
 
 pytestmark = pytest.mark.integration
 
@@ -53,32 +54,13 @@ def test_keep_alive_connections_are_reused_to_the_backends():
     asyncio.run(scenario())
 
 
-def _placeholder(port: int) -> subprocess.Popen[bytes]:
-    return subprocess.Popen(
-        [sys.executable, "-m", "millionscale.web.placeholder", "--port", str(port)],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        start_new_session=True,
-    )
-
-
 def test_sigkill_of_one_of_three_web_servers_fails_no_idempotent_request():
     ports = [free_port("127.0.0.1") for _ in range(3)]
-    servers = [_placeholder(port) for port in ports]
-
-    async def answering(client: httpx.AsyncClient, port: int) -> bool:
-        try:
-            return (await client.get(f"http://127.0.0.1:{port}/healthz")).status_code == 200
-        except httpx.TransportError:
-            return False
+    placeholder = functools.partial(spawn_module, "millionscale.web.placeholder", "--port")
 
     async def scenario() -> tuple[collections.Counter[int], int]:
         statuses: collections.Counter[int] = collections.Counter()
         async with httpx.AsyncClient(timeout=10) as client:
-            for _ in range(100):  # bounded wait for the three servers to answer
-                if all([await answering(client, p) for p in ports]):
-                    break
-                await asyncio.sleep(0.1)
             balancer = Balancer()
             for i, backend_port in enumerate(ports):
                 balancer.add(f"web-{i + 1}", "127.0.0.1", backend_port, initial=True)
@@ -99,13 +81,11 @@ def test_sigkill_of_one_of_three_web_servers_fails_no_idempotent_request():
         await balancer.stop()
         return statuses, balancer.retries.statistics().retries
 
-    try:
+    with contextlib.ExitStack() as stack:
+        servers = [stack.enter_context(placeholder(str(port))) for port in ports]
+        for port, server in zip(ports, servers, strict=True):
+            wait_ready(f"http://127.0.0.1:{port}/healthz", 10, process=server.process)
         statuses, retries = asyncio.run(scenario())
-    finally:
-        for process in servers:
-            if process.poll() is None:
-                os.killpg(process.pid, signal.SIGKILL)
-            process.wait(timeout=10)
 
     assert statuses == {200: 600}
     assert retries >= 1  # the requests in flight on the dead server were retried

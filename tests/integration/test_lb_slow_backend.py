@@ -11,9 +11,6 @@ from __future__ import annotations
 
 import asyncio
 import os
-import signal
-import subprocess
-import sys
 from collections.abc import Iterator
 
 import httpx
@@ -22,6 +19,7 @@ from chaos_support import HttpProcess, http_servers, served
 
 from millionscale.chaos import FaultProxy, Faults, Link
 from millionscale.servers.server import free_port
+from millionscale.testing import spawn_module, wait_ready
 
 pytestmark = pytest.mark.integration
 
@@ -38,27 +36,10 @@ def web() -> Iterator[list[HttpProcess]]:
 
 
 def start_balancer(port: int, admin_port: int, backends: dict[str, str], policy: str):
-    argv = [sys.executable, "-m", "millionscale.lb", "--port", str(port)]
-    argv += ["--admin-port", str(admin_port), "--policy", policy]
+    args = ["--port", str(port), "--admin-port", str(admin_port), "--policy", policy]
     for name, address in backends.items():
-        argv += ["--backend", f"{name}={address}"]
-    return subprocess.Popen(
-        argv,
-        env={**os.environ, "LB_ADMIN_TOKEN": TOKEN},
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        start_new_session=True,
-    )
-
-
-def stop(process: subprocess.Popen[bytes]) -> None:
-    if process.poll() is None:
-        os.killpg(process.pid, signal.SIGTERM)
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
-    process.wait(timeout=10)
+        args += ["--backend", f"{name}={address}"]
+    return spawn_module("millionscale.lb", *args, env={**os.environ, "LB_ADMIN_TOKEN": TOKEN})
 
 
 def every_backend_serving(status: object) -> bool:
@@ -69,32 +50,20 @@ def every_backend_serving(status: object) -> bool:
     return all(b.get("serving", True) for b in backends if isinstance(b, dict))
 
 
-async def backends_serving(client: httpx.AsyncClient, admin_port: int) -> bool:
-    """Whether the admin API says every backend serves (True if it cannot say)."""
+def ready(port: int, admin_port: int) -> bool:
+    """The balancer answers ``GET /`` and its admin API says every backend serves
+    (or cannot say)."""
+    if httpx.get(f"http://127.0.0.1:{port}/", timeout=5).status_code != 200:
+        return False
     try:
-        status = await client.get(
+        status = httpx.get(
             f"http://127.0.0.1:{admin_port}/backends",
             headers={"Authorization": f"Bearer {TOKEN}"},
+            timeout=5,
         )
         return every_backend_serving(status.json())
     except (httpx.HTTPError, ValueError):
         return True
-
-
-async def wait_ready(
-    client: httpx.AsyncClient, process: subprocess.Popen[bytes], port: int, admin_port: int
-) -> None:
-    """Until the balancer answers ``GET /`` and reports every backend serving (20 s at most)."""
-    for _ in range(200):
-        assert process.poll() is None, "the balancer exited"
-        try:
-            answered = (await client.get(f"http://127.0.0.1:{port}/")).status_code == 200
-        except httpx.TransportError:
-            answered = False
-        if answered and await backends_serving(client, admin_port):
-            return
-        await asyncio.sleep(0.1)
-    raise AssertionError("the balancer was not ready in 20 s")
 
 
 @pytest.mark.parametrize(
@@ -117,9 +86,10 @@ def test_a_server_slowed_by_the_fault_proxy_gets_a_smaller_share_under_ewma(
                 "fast-2": f"127.0.0.1:{fast_2.port}",
                 "slowed": proxy.address,
             }
-            balancer = start_balancer(port, admin_port, backends, policy)
-            try:
-                await wait_ready(client, balancer, port, admin_port)
+            with start_balancer(port, admin_port, backends, policy) as balancer:
+                await asyncio.to_thread(
+                    wait_ready, lambda: ready(port, admin_port), 20, process=balancer.process
+                )
                 before = [await served(client, w.port) for w in web]
                 remaining = iter(range(REQUESTS))
 
@@ -131,8 +101,6 @@ def test_a_server_slowed_by_the_fault_proxy_gets_a_smaller_share_under_ewma(
                 async with asyncio.timeout(60):  # bounded in time as in count
                     await asyncio.gather(*(worker() for _ in range(CONCURRENCY)))
                 after = [await served(client, w.port) for w in web]
-            finally:
-                stop(balancer)
         return [a - b for a, b in zip(after, before, strict=True)]
 
     counts = asyncio.run(scenario())

@@ -6,7 +6,6 @@ the other, although the other has the old value cached; repeated reads are
 answered by the cache, not the database.
 """
 
-import re
 import secrets
 import time
 from collections.abc import Iterator
@@ -18,6 +17,7 @@ from photos_processes import AppProcess, web_servers
 
 from conftest import jpeg
 from millionscale.servers import RunningServer
+from millionscale.testing import scrape
 
 pytestmark = pytest.mark.integration
 
@@ -56,14 +56,7 @@ def _until(read, wanted, what: str) -> float:
 
 
 def _metric(app: AppProcess, name: str, **labels: str) -> float:
-    text = httpx.get(f"{app.url}/metrics", timeout=5).text
-    wanted = ",".join(f'{k}="{v}"' for k, v in sorted(labels.items()))
-    total = 0.0
-    for line in text.splitlines():
-        match = re.fullmatch(rf"{name}\{{(.*)\}} (\S+)", line)
-        if match and all(part in match.group(1) for part in wanted.split(",")):
-            total += float(match.group(2))
-    return total
+    return scrape(f"{app.url}/metrics").total(name, **labels)
 
 
 def test_a_write_on_one_server_is_seen_at_once_on_the_other(cached_web_servers):

@@ -16,12 +16,13 @@ from pathlib import Path
 
 import httpx
 import pytest
-from photos_processes import AppProcess, start_app, wait_until
+from photos_processes import AppProcess, start_app
 from starlette.testclient import TestClient
 
 from conftest import jpeg
 from millionscale.photos.app import Settings, create_app
 from millionscale.servers import RunningServer
+from millionscale.testing import wait_ready
 from millionscale.web import GracefulShutdown
 
 pytestmark = pytest.mark.integration
@@ -76,9 +77,7 @@ def test_sigterm_fails_readiness_while_serving_then_exits_0(app_env, tmp_path, s
 
         signalled = time.monotonic()
         app.signal(signal.SIGTERM)
-        wait_until(
-            lambda: draining(app), STATE_TIMEOUT_S, "readiness did not fail", alive=app.process
-        )
+        wait_ready(lambda: draining(app), STATE_TIMEOUT_S, process=app.process, what="draining")
         page = alice.get("/")
         me = alice.get("/api/me")
 
@@ -117,7 +116,7 @@ def test_a_request_in_flight_when_the_drain_ends_is_finished(app_env, tmp_path, 
     with socket.create_connection((host, int(port)), timeout=10) as conn:
         conn.sendall(head + body[:100])  # the request is in flight: its body is half sent
         app.signal(signal.SIGTERM)
-        wait_until(lambda: refusing(app), DRAIN_S + STATE_TIMEOUT_S, "never stopped listening")
+        wait_ready(lambda: refusing(app), DRAIN_S + STATE_TIMEOUT_S, what="stopped listening")
         conn.sendall(body[100:])
         reply = b""
         while chunk := conn.recv(65536):
@@ -134,7 +133,7 @@ def test_a_second_sigterm_stops_at_once(app_env, tmp_path, started):
     started.append(app)
 
     app.signal(signal.SIGTERM)
-    wait_until(lambda: draining(app), STATE_TIMEOUT_S, "readiness did not fail", alive=app.process)
+    wait_ready(lambda: draining(app), STATE_TIMEOUT_S, process=app.process, what="draining")
     signalled = time.monotonic()
     app.signal(signal.SIGTERM)
     code = app.process.wait(EXIT_BOUND_S)

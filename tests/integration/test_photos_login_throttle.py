@@ -29,7 +29,7 @@ def login(client: TestClient, username: str, password: str, **headers: str):
 
 
 def from_address(photos: PhotoApp, address: str) -> TestClient:
-    client = TestClient(photos.app, client=(address, 40000))  # type: ignore[arg-type]
+    client = TestClient(photos.app, client=(address, 40000))
     client.portal = photos.anonymous.portal  # one event loop, as under uvicorn
     photos.clients.append(client)
     return client

@@ -59,6 +59,7 @@ def test_an_orientation_is_applied_before_the_tag_is_dropped(photos: PhotoApp):
     assert (photo["width"], photo["height"]) == (40, 60)
     assert stored.size == (40, 60)
     top = stored.getpixel((20, 5))  # the red left half is on top once upright
+    assert isinstance(top, tuple)
     assert top[0] > 200
     assert top[2] < 60
 

@@ -56,7 +56,7 @@ def photos_on_redis(database_url: str, redis: RunningServer, tmp_path: Path) -> 
 def redis_keys(redis: RunningServer) -> list[str]:
     client = redis_py.Redis.from_url(redis.url, decode_responses=True)
     try:
-        return client.keys("ms:session:*")
+        return [str(key) for key in client.keys("ms:session:*")]
     finally:
         client.close()
 

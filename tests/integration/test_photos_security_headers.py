@@ -49,7 +49,7 @@ def _signup_cookie(client: TestClient, **headers: str) -> str:
 
 
 def test_the_cookie_is_secure_over_tls(photos: PhotoApp):
-    client = TestClient(photos.app, base_url="https://testserver")  # type: ignore[arg-type]
+    client = TestClient(photos.app, base_url="https://testserver")
 
     cookie = _signup_cookie(client)
     answer = client.get("/login")
@@ -59,7 +59,7 @@ def test_the_cookie_is_secure_over_tls(photos: PhotoApp):
 
 
 def test_the_cookie_is_secure_behind_a_trusted_proxy_that_terminated_tls(photos: PhotoApp):
-    balancer = TestClient(photos.app, client=("10.1.2.3", 40000))  # type: ignore[arg-type]
+    balancer = TestClient(photos.app, client=("10.1.2.3", 40000))
 
     cookie = _signup_cookie(balancer, **{"X-Forwarded-Proto": "https"})
 
@@ -67,7 +67,7 @@ def test_the_cookie_is_secure_behind_a_trusted_proxy_that_terminated_tls(photos:
 
 
 def test_an_untrusted_client_cannot_claim_tls(photos: PhotoApp):
-    stranger = TestClient(photos.app, client=("203.0.113.9", 40000))  # type: ignore[arg-type]
+    stranger = TestClient(photos.app, client=("203.0.113.9", 40000))
 
     cookie = _signup_cookie(stranger, **{"X-Forwarded-Proto": "https"})
 

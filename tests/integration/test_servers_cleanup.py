@@ -1,12 +1,12 @@
 """Throwaway servers never outlive their owner, and a failed start says why."""
 
+import contextlib
 import json
 import os
 import signal
 import subprocess
 import sys
 import textwrap
-import time
 from pathlib import Path
 
 import pytest
@@ -14,6 +14,7 @@ import pytest
 from millionscale.errors import ServerStartError
 from millionscale.servers import PostgresEngine, start_server
 from millionscale.servers.process import pid_alive
+from millionscale.testing import wait_ready
 
 pytestmark = pytest.mark.integration
 
@@ -21,12 +22,9 @@ DEATH_TIMEOUT_S = 10.0
 
 
 def _wait_dead(pids: list[int], timeout: float = DEATH_TIMEOUT_S) -> list[int]:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        alive = [pid for pid in pids if pid_alive(pid)]
-        if not alive:
-            return []
-        time.sleep(0.05)
+    """The pids still alive after at most ``timeout`` seconds (none, once all died)."""
+    with contextlib.suppress(ServerStartError):
+        wait_ready(lambda: not any(pid_alive(pid) for pid in pids), timeout)
     return [pid for pid in pids if pid_alive(pid)]
 
 

@@ -22,7 +22,7 @@ def test_serves_sql_over_loopback(postgres: RunningServer):
 
 def test_is_ready_for_replication_and_rewind(postgres: RunningServer):
     with psycopg.connect(postgres.url) as conn:
-        settings = dict(
+        settings: dict[str, str] = dict(
             conn.execute(
                 "SELECT name, setting FROM pg_settings WHERE name IN "
                 "('wal_level', 'wal_log_hints', 'listen_addresses')"

@@ -94,7 +94,7 @@ def test_redis_keeps_only_a_hash_of_the_id_with_the_sessions_ttl(redis):
 
     assert keys == ["ms:session:" + hashlib.sha256(session_id.encode()).hexdigest()]
     assert 9 * 60 * 1000 < ttl_ms <= 10 * 60 * 1000
-    assert session_id not in " ".join([*keys, *values.keys(), *values.values()])
+    assert session_id not in " ".join(map(str, [*keys, *values.keys(), *values.values()]))
 
 
 def test_two_sessions_get_different_unguessable_ids(redis):

@@ -6,7 +6,6 @@ import json
 import os
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -15,6 +14,7 @@ from typing import Any
 import pytest
 
 from millionscale.servers.process import pid_alive
+from millionscale.testing import read_topology, wait_ready
 
 CLI_TIMEOUT_S = 180
 
@@ -63,25 +63,27 @@ class Cli:
 
 def postgres_urls(cli: Cli) -> dict[str, str]:
     """Every PostgreSQL node of the running topology, by name, as a URL from the host."""
-    resolved = json.loads((cli.state_dir / "topology.json").read_text())
     return {
-        p["name"]: f"postgresql://postgres:{p['secret']}@{p['host']}:{p['ports']['main']}/postgres"
-        for p in resolved["processes"]
-        if p["engine"] == "postgres"
+        p.name: f"postgresql://postgres:{p.secret}@{p.host}:{p.ports['main']}/postgres"
+        for p in read_topology(cli.state_dir).processes
+        if p.engine == "postgres"
     }
 
 
-def wait_until(predicate, timeout: float, interval: float = 0.1) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(interval)
-    return predicate()
-
-
 def all_dead(pids: list[int], timeout: float = 10.0) -> bool:
-    return wait_until(lambda: not any(pid_alive(pid) for pid in pids), timeout, 0.05)
+    """True once none of ``pids`` lives; raises naming the survivors after ``timeout``."""
+
+    def survivors() -> list[int]:
+        return [pid for pid in pids if pid_alive(pid)]
+
+    wait_ready(
+        lambda: not survivors(),
+        timeout,
+        interval=0.05,
+        what="the exit of every process",
+        describe=survivors,
+    )
+    return True
 
 
 @pytest.fixture

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import re
 import signal
 from concurrent.futures import ThreadPoolExecutor
 from io import BytesIO
@@ -13,7 +12,8 @@ import httpx
 import pytest
 from PIL import Image
 
-from conftest import Cli, wait_until
+from conftest import Cli
+from millionscale.testing import scrape, wait_ready
 
 pytestmark = pytest.mark.system
 
@@ -21,9 +21,8 @@ TOPOLOGY = Path(__file__).parents[2] / "topologies" / "cached.toml"
 
 
 def _l2_hits(base: str) -> float:
-    text = httpx.get(f"{base}/metrics", timeout=5).text
-    found = re.search(r'millionscale_cache_hits_total\{cache="photos",tier="l2"\} (\S+)', text)
-    return float(found.group(1)) if found else 0.0
+    labels = {"cache": "photos", "tier": "l2"}
+    return scrape(f"{base}/metrics").sample("millionscale_cache_hits_total", labels, default=0.0)
 
 
 def test_reads_survive_the_cache_dying_and_use_it_again_once_it_is_back(cli: Cli):
@@ -50,9 +49,9 @@ def test_reads_survive_the_cache_dying_and_use_it_again_once_it_is_back(cli: Cli
         assert before + after == [200] * 300  # the reads fell through to the database
 
         # The supervisor restarts Redis; the cache is used again by itself.
-        assert wait_until(lambda: cli.process("cache")["state"] == "ready", timeout=60)
+        wait_ready(lambda: cli.process("cache")["state"] == "ready", timeout=60)
         hits = _l2_hits(base)
-        assert wait_until(lambda: read(0) == 200 and _l2_hits(base) > hits, timeout=30)
+        wait_ready(lambda: read(0) == 200 and _l2_hits(base) > hits, timeout=30)
 
 
 def _jpeg() -> bytes:

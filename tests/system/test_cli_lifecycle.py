@@ -9,9 +9,10 @@ from pathlib import Path
 
 import pytest
 
-from conftest import Cli, all_dead, wait_until
+from conftest import Cli, all_dead
 from millionscale.servers.engines import PostgresEngine, owned_dir_location
 from millionscale.servers.process import pid_alive
+from millionscale.testing import read_topology, wait_ready
 
 pytestmark = pytest.mark.system
 
@@ -91,7 +92,7 @@ def test_a_killed_process_is_restarted_within_its_backoff(cli: Cli):
     subprocess.run(["kill", "-KILL", str(before["pid"])], check=True)
 
     # backoff 0.2 s + a fresh interpreter and uvicorn start: well under 10 s here
-    assert wait_until(
+    wait_ready(
         lambda: (p := cli.process("web"))["state"] == "ready" and p["pid"] != before["pid"], 10
     )
     after = cli.process("web")
@@ -108,7 +109,7 @@ def test_an_engine_killed_by_sigkill_is_restarted_on_its_data(cli: Cli):
 
     subprocess.run(["kill", "-KILL", str(before["pid"])], check=True)
 
-    assert wait_until(
+    wait_ready(
         lambda: (p := cli.process("db"))["state"] == "ready" and p["pid"] != before["pid"], 30
     )
     assert cli.process("db")["address"] == before["address"]
@@ -162,7 +163,7 @@ def test_foreground_up_stops_everything_on_ctrl_c(cli: Cli):
         stderr=subprocess.PIPE,
         text=True,
     ) as up:
-        assert wait_until(
+        wait_ready(
             lambda: (
                 (s := cli.status())["processes"]
                 and all(p["state"] == "ready" for p in s["processes"])
@@ -222,8 +223,7 @@ def test_logs_follow_prints_new_lines_as_they_come(cli: Cli):
 def test_down_purge_deletes_engine_data_wherever_it_was_placed(cli: Cli):
     topology = cli.write_topology(FULL)
     assert cli.run("up", str(topology), "--detach").returncode == 0
-    resolved = json.loads((cli.state_dir / "topology.json").read_text())
-    data_dirs = [p["data_dir"] for p in resolved["processes"] if p["data_dir"]]
+    data_dirs = [p.data_dir for p in read_topology(cli.state_dir).processes if p.data_dir]
     placed = owned_dir_location(Path(data_dirs[0]), PostgresEngine().run_as())
     assert (placed / "PG_VERSION").exists()
 

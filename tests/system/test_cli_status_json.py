@@ -9,7 +9,8 @@ import urllib.request
 import psycopg
 import pytest
 
-from conftest import Cli, all_dead, wait_until
+from conftest import Cli, all_dead
+from millionscale.testing import wait_ready
 
 pytestmark = pytest.mark.system
 
@@ -61,7 +62,7 @@ def test_after_the_supervisor_is_killed_status_says_it_died_and_shows_no_stale_n
 
     os.kill(supervisor, signal.SIGKILL)
     assert all_dead([supervisor, *(p["pid"] for p in before["processes"])])
-    assert wait_until(lambda: cli.status()["running"] is False, 10)
+    wait_ready(lambda: cli.status()["running"] is False, 10)
     after = cli.status()
     text = cli.run("status")
 

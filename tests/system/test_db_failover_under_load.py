@@ -21,10 +21,11 @@ from pathlib import Path
 import psycopg
 import pytest
 
-from conftest import Cli, postgres_urls, wait_until
+from conftest import Cli, postgres_urls
 from millionscale.db import Router
 from millionscale.db.testing import missing_writes, write_continuously
 from millionscale.servers.process import descendants, signal_tree
+from millionscale.testing import wait_ready
 from millionscale.topology.state import StateDir
 
 pytestmark = pytest.mark.system
@@ -107,7 +108,7 @@ def test_sigkill_of_the_primary_under_writes_loses_no_acknowledged_write(cli: Cl
         assert record(cli)["primary"] == new
         assert (cli.process(new)["role"], cli.process(old)["role"]) == ("primary", "replica")
         # The old primary comes back as a standby of the new one (rewound), in time.
-        assert wait_until(lambda: settled(cli), timeout=60, interval=0.5), roles(cli)
+        wait_ready(lambda: settled(cli), timeout=60, interval=0.5, describe=lambda: roles(cli))
 
 
 def test_a_paused_primary_is_fenced_and_takes_no_write_when_resumed(cli: Cli):
@@ -140,7 +141,7 @@ def test_a_paused_primary_is_fenced_and_takes_no_write_when_resumed(cli: Cli):
             psycopg.connect(dsns["db"], autocommit=True, connect_timeout=2) as conn,
         ):
             conn.execute("INSERT INTO split VALUES (2)")
-        assert wait_until(lambda: settled(cli), timeout=60, interval=0.5), roles(cli)
+        wait_ready(lambda: settled(cli), timeout=60, interval=0.5, describe=lambda: roles(cli))
 
 
 def test_a_planned_switchover_fails_no_write(cli: Cli):
@@ -158,7 +159,7 @@ def test_a_planned_switchover_fails_no_write(cli: Cli):
     assert missing_writes(dsns[new], log.acked) == set()
     assert log.unread == []
     assert log.longest_write_s() < 5.0  # a bounded pause, not a failure
-    assert wait_until(lambda: settled(cli), timeout=60, interval=0.5), roles(cli)
+    wait_ready(lambda: settled(cli), timeout=60, interval=0.5, describe=lambda: roles(cli))
 
 
 def test_switchover_and_failover_refuse_bad_requests_clearly(cli: Cli):

@@ -6,7 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from conftest import Cli, wait_until
+from conftest import Cli
+from millionscale.testing import wait_ready
 
 pytestmark = pytest.mark.system
 
@@ -26,7 +27,7 @@ def test_status_shows_the_primary_its_quorum_replicas_and_a_dead_one(cli: Cli):
 
     assert healthy["db"]["role"] == "primary"
     assert {healthy[n]["role"] for n in ("db-r1", "db-r2")} == {"replica"}
-    assert wait_until(lambda: {n["sync_state"] for n in nodes(cli).values()} >= {"quorum"}, 10)
+    wait_ready(lambda: {n["sync_state"] for n in nodes(cli).values()} >= {"quorum"}, 10)
     assert all(healthy[n]["lag_bytes"] is not None for n in ("db-r1", "db-r2"))
 
     # A paused replica cannot answer: it is reported unreachable, not guessed at.

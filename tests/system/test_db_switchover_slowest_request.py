@@ -21,9 +21,10 @@ from pathlib import Path
 
 import pytest
 
-from conftest import Cli, postgres_urls, wait_until
+from conftest import Cli, postgres_urls
 from millionscale.db import Router, Session, Strong
 from millionscale.db.testing import ACKS_TABLE, missing_writes
+from millionscale.testing import wait_ready
 from millionscale.topology.state import StateDir
 
 pytestmark = pytest.mark.system
@@ -139,4 +140,4 @@ def test_a_planned_switchover_under_load_stalls_no_request_for_a_second(cli: Cli
     # The old primary, shut down cleanly, comes back as a standby of the new one.
     record = StateDir(cli.state_dir).cluster
     assert json.loads(record.read_text())["primary"] == "db-r1"
-    assert wait_until(lambda: roles(cli).get("db") == "replica", timeout=60, interval=0.5)
+    wait_ready(lambda: roles(cli).get("db") == "replica", timeout=60, interval=0.5)

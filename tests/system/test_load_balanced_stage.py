@@ -13,8 +13,9 @@ from pathlib import Path
 import httpx
 import pytest
 
-from conftest import Cli, wait_until
+from conftest import Cli
 from millionscale.servers import netns
+from millionscale.testing import wait_ready
 from millionscale.topology.admin import AdminClient, AdminError
 
 pytestmark = pytest.mark.system
@@ -52,11 +53,11 @@ def test_web_servers_die_and_drain_without_failing_a_request_or_a_session(cli: C
 
         assert first + second == [200] * 400  # none failed, the session held on every server
         # web-1 is restarted by the supervisor and comes back into rotation.
-        assert wait_until(lambda: backends(cli)["web-1"]["serving"] is True, timeout=60)
+        wait_ready(lambda: backends(cli)["web-1"]["serving"] is True, timeout=60)
 
         drained = cli.run("lb", "drain", "web-2")
         assert drained.returncode == 0, drained.stderr
-        assert wait_until(lambda: "web-2" not in backends(cli), timeout=40)
+        wait_ready(lambda: "web-2" not in backends(cli), timeout=40)
         assert [me(i) for i in range(50)] == [200] * 50
 
     unknown = cli.run("lb", "drain", "web-9")

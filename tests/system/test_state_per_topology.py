@@ -17,6 +17,7 @@ import pytest
 
 from conftest import Cli, all_dead
 from millionscale.servers.engines import PostgresEngine, owned_dir_location
+from millionscale.testing import read_topology
 
 pytestmark = pytest.mark.system
 
@@ -66,7 +67,7 @@ def test_demo_then_single_server_then_replicated_each_start_on_their_own_data(cl
     switched = cli.run("db", "switchover")
     assert switched.returncode == 0, switched.stdout + switched.stderr
     assert re.search(r"db-r\d", switched.stdout), switched.stdout
-    network = json.loads((cli.state_dir / "topology.json").read_text())["network"]
+    network = read_topology(cli.state_dir).network
     assert cli.run("down").returncode == 0
 
     pids += _up(cli, "single-server")  # its db is new: the demo's db is a standby now
@@ -90,4 +91,4 @@ def test_demo_then_single_server_then_replicated_each_start_on_their_own_data(cl
     assert not (cli.state_dir / "topologies").exists()
     assert not (cli.state_dir / "admin-token").exists()
     if network is not None:
-        assert not _namespaces(network["id"])
+        assert not _namespaces(network.id)

@@ -6,9 +6,8 @@ import random
 from collections.abc import Hashable
 from typing import Any
 
-from clock import FakeClock
-
 from millionscale.cache import MISS, EvictionReason, L1Cache
+from millionscale.testing import FakeClock
 
 HUGE = 1 << 60  # a bound that never binds
 

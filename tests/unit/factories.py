@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from clock import FakeClock
-
+from millionscale.testing import FakeClock
 from millionscale.topology.model import Readiness, RestartPolicy, Topology
 from millionscale.topology.supervision import Kill, Plan, Probe, Spawn, Supervision, Terminate
 

@@ -6,6 +6,7 @@ import pytest
 
 from millionscale.bench.capacity import (
     CapacityPlan,
+    Step,
     conclude,
     evaluate,
     find_capacity,
@@ -46,7 +47,7 @@ def test_each_step_says_why_in_one_sentence():
 
 def test_the_search_starts_at_the_start_rate_and_multiplies_while_steps_hold():
     p = plan()
-    steps = []
+    steps: list[Step] = []
 
     assert next_rate(p, steps) == 100.0
     steps.append(step(p, 100.0, holds=True))

@@ -13,12 +13,13 @@ after every step the cache must agree with it:
 """
 
 import random
+from collections.abc import Hashable
 
-from clock import FakeClock
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from millionscale.cache import MISS, POLICIES, EvictionReason, L1Cache
+from millionscale.testing import FakeClock
 
 TTL_S = 10.0
 
@@ -58,7 +59,7 @@ def test_the_cache_keeps_its_bounds_and_returns_the_last_value(
         if reason is EvictionReason.EXPIRED:
             deadline = model[key][2]
             assert deadline is not None
-            assert deadline <= clock.now
+            assert deadline <= clock.now()
         del model[key]
 
     cache = L1Cache(
@@ -77,7 +78,7 @@ def test_the_cache_keeps_its_bounds_and_returns_the_last_value(
                 old = model.pop(key, None)  # replaced (not an eviction), or dropped if refused
                 replacing[:] = [] if old is None else [old[0]]
                 # Held until the listener says otherwise: an admission policy may evict it at once.
-                model[key] = (value, size, clock.now + TTL_S if expires else None)
+                model[key] = (value, size, clock.now() + TTL_S if expires else None)
                 stored = cache.set(key, value, size=size, ttl_s=TTL_S if expires else None)
                 replacing.clear()
                 if size > max_bytes:
@@ -91,7 +92,7 @@ def test_the_cache_keeps_its_bounds_and_returns_the_last_value(
                 expected = model.get(key)
                 got = cache.get(key)
                 gets += 1
-                if expected is None or (expected[2] is not None and expected[2] <= clock.now):
+                if expected is None or (expected[2] is not None and expected[2] <= clock.now()):
                     assert got is MISS, f"step {step}: {key} should be gone"
                 else:
                     assert got is expected[0], f"step {step}: {key} lost or stale"
@@ -115,7 +116,7 @@ def test_the_cache_keeps_its_bounds_and_returns_the_last_value(
     sizes=st.lists(st.integers(1, 1000), min_size=1, max_size=60),
 )
 def test_an_entry_larger_than_the_byte_bound_is_refused(policy, max_bytes, sizes):
-    cache = L1Cache(max_entries=1000, max_bytes=max_bytes, policy=policy)
+    cache: L1Cache[Hashable, object] = L1Cache(max_entries=1000, max_bytes=max_bytes, policy=policy)
 
     stored = [cache.set(i, i, size=size) for i, size in enumerate(sizes)]
 

@@ -1,8 +1,7 @@
 """The circuit breaker: one failure skips Redis for a backoff, one probe, then closed again."""
 
-from clock import FakeClock
-
 from millionscale.cache.breaker import BreakerState, CircuitBreaker
+from millionscale.testing import FakeClock
 
 
 def breaker(clock: FakeClock) -> CircuitBreaker:

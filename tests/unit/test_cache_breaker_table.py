@@ -1,10 +1,10 @@
 """Whatever its callers do, the circuit breaker takes only moves its table holds."""
 
-from clock import FakeClock
 from hypothesis import given
 from hypothesis import strategies as st
 
 from millionscale.cache.breaker import TRANSITIONS, BreakerEvent, BreakerState, CircuitBreaker
+from millionscale.testing import FakeClock
 
 calls = st.lists(
     st.one_of(

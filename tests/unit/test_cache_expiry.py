@@ -197,13 +197,13 @@ def test_a_bad_ttl_per_set_is_refused():
 )
 def test_no_value_is_served_past_its_ttl(ttl_s, jitter, waits):
     l1, clock = cache(ttl_s=ttl_s, jitter=jitter)
-    set_at = clock.now
+    set_at = clock.now()
     l1.set("k", "v")
 
     for wait in waits:
         clock.jump(wait)
         served = l1.get("k") == "v"
-        if clock.now >= set_at + ttl_s:
+        if clock.now() >= set_at + ttl_s:
             assert not served
-        if clock.now < set_at + ttl_s * (1 - jitter) - 1e-9:  # the float rounding of a sum
+        if clock.now() < set_at + ttl_s * (1 - jitter) - 1e-9:  # the float rounding of a sum
             assert served

@@ -1,9 +1,9 @@
 """Hot keys: a large share of recent reads, and often enough; detected within a slice, forgotten after the window."""
 
 import pytest
-from clock import FakeClock
 
 from millionscale.cache.hotkeys import HotKeys
+from millionscale.testing import FakeClock
 
 
 def hot_keys(clock: FakeClock, **knobs) -> HotKeys:

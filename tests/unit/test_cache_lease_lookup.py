@@ -1,7 +1,6 @@
 """One read through the shared tier, reply by reply: serve, load under the lease, wait, give up."""
 
 import pytest
-from clock import FakeClock
 
 from millionscale.cache.envelope import Envelope
 from millionscale.cache.leases import (
@@ -24,6 +23,7 @@ from millionscale.cache.leases import (
     parse_read_reply,
 )
 from millionscale.cache.refresh import Freshness
+from millionscale.testing import FakeClock
 
 
 def lookup(clock: FakeClock, **policy) -> Lookup:

@@ -1,5 +1,7 @@
 """LFU with aging: the least frequently read key leaves; ties go to the least recently promoted."""
 
+from collections.abc import Hashable
+
 import millionscale.cache.lfu as lfu_module
 from millionscale.cache import Lfu
 
@@ -7,7 +9,7 @@ HUGE = 1 << 60
 
 
 def test_the_least_frequently_used_key_is_evicted():
-    lfu = Lfu(3, HUGE)
+    lfu: Lfu[Hashable] = Lfu(3, HUGE)
     for key in "abc":
         lfu.add(key, 1)
     lfu.touch("a")
@@ -20,7 +22,7 @@ def test_the_least_frequently_used_key_is_evicted():
 
 
 def test_among_equally_rare_keys_the_one_that_reached_its_count_first_goes():
-    lfu = Lfu(3, HUGE)
+    lfu: Lfu[Hashable] = Lfu(3, HUGE)
     for key in "abc":
         lfu.add(key, 1)
     lfu.touch("b")
@@ -35,7 +37,7 @@ def test_among_equally_rare_keys_the_one_that_reached_its_count_first_goes():
 
 
 def test_a_write_to_a_held_key_counts_as_an_access():
-    lfu = Lfu(2, HUGE)
+    lfu: Lfu[Hashable] = Lfu(2, HUGE)
     lfu.add("a", 1)
     lfu.add("b", 1)
     lfu.resize("a", 1)
@@ -46,7 +48,7 @@ def test_a_write_to_a_held_key_counts_as_an_access():
 
 def test_aging_halves_every_count_and_keeps_at_least_one(monkeypatch):
     monkeypatch.setattr(lfu_module, "MIN_AGING_PERIOD", 10)
-    lfu = Lfu(10, HUGE)
+    lfu: Lfu[Hashable] = Lfu(10, HUGE)
     lfu.add("hot", 1)  # access 1
     lfu.add("cold", 1)  # access 2
     for _ in range(7):  # accesses 3..9: hot reaches 8
@@ -61,7 +63,7 @@ def test_aging_halves_every_count_and_keeps_at_least_one(monkeypatch):
 
 def test_aging_lets_a_once_hot_key_be_displaced_by_a_newly_hot_one(monkeypatch):
     monkeypatch.setattr(lfu_module, "MIN_AGING_PERIOD", 20)
-    lfu = Lfu(2, HUGE)
+    lfu: Lfu[Hashable] = Lfu(2, HUGE)
     lfu.add("yesterday", 1)  # access 1
     for _ in range(15):  # accesses 2..16: yesterday reaches 16
         lfu.touch("yesterday")
@@ -77,7 +79,7 @@ def test_aging_lets_a_once_hot_key_be_displaced_by_a_newly_hot_one(monkeypatch):
 
 def test_merged_counts_keep_their_eviction_order(monkeypatch):
     monkeypatch.setattr(lfu_module, "MIN_AGING_PERIOD", 6)
-    lfu = Lfu(4, HUGE)
+    lfu: Lfu[Hashable] = Lfu(4, HUGE)
     lfu.add("three", 1)  # access 1
     lfu.add("two", 1)  # 2
     lfu.touch("three")  # 3
@@ -92,7 +94,7 @@ def test_merged_counts_keep_their_eviction_order(monkeypatch):
 
 
 def test_a_byte_bound_evicts_the_rarest_keys_until_the_new_one_fits():
-    lfu = Lfu(100, 100)
+    lfu: Lfu[Hashable] = Lfu(100, 100)
     for key in range(5):
         lfu.add(key, 20)
         for _ in range(key):

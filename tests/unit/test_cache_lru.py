@@ -1,12 +1,14 @@
 """LRU: the key read or written longest ago leaves first."""
 
+from collections.abc import Hashable
+
 from millionscale.cache import Lru
 
 HUGE = 1 << 60
 
 
 def test_the_least_recently_used_key_is_evicted():
-    lru = Lru(3, HUGE)
+    lru: Lru[Hashable] = Lru(3, HUGE)
     for key in "abc":
         lru.add(key, 1)
     lru.touch("a")
@@ -17,7 +19,7 @@ def test_the_least_recently_used_key_is_evicted():
 
 
 def test_a_write_to_a_held_key_makes_it_most_recent():
-    lru = Lru(2, HUGE)
+    lru: Lru[Hashable] = Lru(2, HUGE)
     lru.add("a", 1)
     lru.add("b", 1)
     lru.resize("a", 1)
@@ -28,7 +30,7 @@ def test_a_write_to_a_held_key_makes_it_most_recent():
 
 
 def test_a_large_key_evicts_as_many_old_keys_as_it_needs():
-    lru = Lru(100, 100)
+    lru: Lru[Hashable] = Lru(100, 100)
     for key in range(10):
         lru.add(key, 10)
 
@@ -39,7 +41,7 @@ def test_a_large_key_evicts_as_many_old_keys_as_it_needs():
 
 
 def test_growing_a_key_evicts_others_never_itself():
-    lru = Lru(100, 100)
+    lru: Lru[Hashable] = Lru(100, 100)
     for key in range(5):
         lru.add(key, 20)
 
@@ -50,7 +52,7 @@ def test_growing_a_key_evicts_others_never_itself():
 
 
 def test_remove_and_clear_give_back_bytes():
-    lru = Lru(10, HUGE)
+    lru: Lru[Hashable] = Lru(10, HUGE)
     lru.add("a", 5)
     lru.add("b", 7)
 

@@ -3,12 +3,13 @@
 import pytest
 
 from millionscale.cache import DEFAULT_POLICY, POLICIES, L1Cache, Lfu, Lru, WTinyLfu, make_policy
+from millionscale.cache.policy import EvictionPolicy
 from millionscale.errors import ConfigError
 
 
 @pytest.mark.parametrize(("name", "kind"), [("lru", Lru), ("lfu", Lfu), ("w-tinylfu", WTinyLfu)])
 def test_each_name_makes_its_policy(name, kind):
-    policy = make_policy(name, 10, 1_000)
+    policy: EvictionPolicy[str] = make_policy(name, 10, 1_000)
 
     assert isinstance(policy, kind)
     assert policy.name == name

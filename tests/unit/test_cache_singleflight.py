@@ -1,6 +1,7 @@
 """Single flight: concurrent calls for one key run the work once and share its outcome."""
 
 import asyncio
+from collections.abc import Hashable
 
 import pytest
 
@@ -17,7 +18,7 @@ def test_concurrent_calls_for_one_key_run_the_work_once():
         return calls
 
     async def scenario():
-        flight = SingleFlight()
+        flight: SingleFlight[Hashable] = SingleFlight()
         results = await asyncio.gather(*(flight.do("k", work) for _ in range(100)))
         return results, flight.statistics()
 
@@ -29,7 +30,7 @@ def test_concurrent_calls_for_one_key_run_the_work_once():
 
 def test_different_keys_fly_separately_and_a_finished_key_flies_again():
     async def scenario():
-        flight = SingleFlight()
+        flight: SingleFlight[Hashable] = SingleFlight()
         first = await asyncio.gather(flight.do("a", _value("a")), flight.do("b", _value("b")))
         again = await flight.do("a", _value("a2"))
         return first, again, flight.statistics().flights
@@ -45,7 +46,7 @@ def test_every_caller_gets_the_works_exception():
         raise LookupError("no such row")
 
     async def scenario():
-        flight = SingleFlight()
+        flight: SingleFlight[Hashable] = SingleFlight()
         return await asyncio.gather(
             *(flight.do("k", failing) for _ in range(3)), return_exceptions=True
         )
@@ -57,7 +58,7 @@ def test_every_caller_gets_the_works_exception():
 
 def test_a_cancelled_caller_does_not_cancel_the_work_the_others_await():
     async def scenario():
-        flight = SingleFlight()
+        flight: SingleFlight[Hashable] = SingleFlight()
         started = asyncio.Event()
 
         async def slow():
@@ -85,7 +86,7 @@ def _value(value):
 @pytest.mark.parametrize("n", [1, 2])
 def test_a_lone_caller_is_a_flight_not_a_join(n):
     async def scenario():
-        flight = SingleFlight()
+        flight: SingleFlight[Hashable] = SingleFlight()
         for _ in range(n):
             await flight.do("k", _value(1))
         return flight.statistics()

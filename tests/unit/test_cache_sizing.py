@@ -1,6 +1,7 @@
 """What an entry is charged against the byte bound, and what happens when it cannot fit."""
 
 import sys
+from collections.abc import Hashable
 
 import pytest
 from cache_factories import EvictionLog, cache
@@ -38,7 +39,7 @@ def test_small_numbers_cost_only_the_overhead_and_big_ints_their_digits():
 
 
 def test_the_default_size_function_is_used_without_a_size():
-    l1 = L1Cache(max_entries=10, max_bytes=10_000)
+    l1: L1Cache[Hashable, object] = L1Cache(max_entries=10, max_bytes=10_000)
 
     l1.set("k", b"x" * 100)
 
@@ -46,7 +47,9 @@ def test_the_default_size_function_is_used_without_a_size():
 
 
 def test_an_injected_size_function_and_an_explicit_size_are_honoured():
-    l1 = L1Cache(max_entries=10, max_bytes=10_000, sizeof=lambda key, value: 7)
+    l1: L1Cache[Hashable, object] = L1Cache(
+        max_entries=10, max_bytes=10_000, sizeof=lambda key, value: 7
+    )
 
     l1.set("a", "anything")
     l1.set("b", "anything", size=42)

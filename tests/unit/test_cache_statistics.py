@@ -90,7 +90,7 @@ def test_the_snapshot_is_frozen():
     stats = l1.statistics()
 
     with pytest.raises(AttributeError):
-        stats.hits = 5  # type: ignore[misc]
+        stats.hits = 5
 
 
 def test_a_snapshot_does_not_move_with_the_cache():

@@ -1,9 +1,9 @@
 """The subscription's health: a ping every interval, lost when its answer is late."""
 
 import pytest
-from clock import FakeClock
 
 from millionscale.cache.subscription import SubscriptionHealth
+from millionscale.testing import FakeClock
 
 
 def health(clock: FakeClock) -> SubscriptionHealth:

@@ -88,7 +88,7 @@ def test_decorated_functions_key_their_results_by_their_json_arguments():
         f"{__name__}.test_decorated_functions_key_their_results_by_their_json_arguments."
         '<locals>.profile:[[7],{"full":true}]'
     )
-    assert profile.__name__ == "profile"
+    assert profile.__name__ == "profile"  # type: ignore[attr-defined]  # functools.wraps
 
 
 def test_a_decorator_with_a_key_function_uses_it():

@@ -1,5 +1,7 @@
 """W-TinyLFU: a window, a segmented main space, and admission by estimated frequency."""
 
+from collections.abc import Hashable
+
 import pytest
 
 from millionscale.cache import RANDOM_ADMISSION, Lru, WTinyLfu
@@ -22,14 +24,14 @@ def seen(policy: WTinyLfu, key, times: int) -> None:
 
 
 def test_segments_take_one_percent_and_eighty_percent_of_main():
-    policy = WTinyLfu(1_000, HUGE)
+    policy: WTinyLfu[Hashable] = WTinyLfu(1_000, HUGE)
 
     assert policy._window_max_entries == 10
     assert policy._protected_max_entries == 792
 
 
 def test_a_new_key_enters_the_window_and_the_windows_oldest_moves_to_probation():
-    policy = WTinyLfu(200, HUGE)  # window of 2
+    policy: WTinyLfu[Hashable] = WTinyLfu(200, HUGE)  # window of 2
     for key in "abc":
         policy.add(key, 1)
 
@@ -39,7 +41,7 @@ def test_a_new_key_enters_the_window_and_the_windows_oldest_moves_to_probation()
 
 
 def test_a_hit_on_probation_promotes_to_protected():
-    policy = WTinyLfu(200, HUGE)
+    policy: WTinyLfu[Hashable] = WTinyLfu(200, HUGE)
     for key in "abc":
         policy.add(key, 1)
 
@@ -49,7 +51,7 @@ def test_a_hit_on_probation_promotes_to_protected():
 
 
 def test_protected_overflow_is_demoted_to_probation_most_recent_end():
-    policy = WTinyLfu(10, HUGE)  # window 1, protected 7
+    policy: WTinyLfu[Hashable] = WTinyLfu(10, HUGE)  # window 1, protected 7
     for key in range(9):
         policy.add(key, 1)
     for key in range(8):  # 0..7 sit on probation; promote them all
@@ -62,7 +64,7 @@ def test_protected_overflow_is_demoted_to_probation_most_recent_end():
 
 
 def test_a_candidate_more_popular_than_the_victim_is_admitted():
-    policy = WTinyLfu(100, HUGE, random=never)  # window 1, main 99
+    policy: WTinyLfu[Hashable] = WTinyLfu(100, HUGE, random=never)  # window 1, main 99
     for key in range(100):
         policy.add(key, 1)  # 0..98 on probation, 99 in the window
     seen(policy, 99, 5)
@@ -74,7 +76,7 @@ def test_a_candidate_more_popular_than_the_victim_is_admitted():
 
 
 def test_a_candidate_no_more_popular_than_the_victim_is_evicted():
-    policy = WTinyLfu(100, HUGE, random=never)
+    policy: WTinyLfu[Hashable] = WTinyLfu(100, HUGE, random=never)
     for key in range(100):
         policy.add(key, 1)
     seen(policy, 0, 3)
@@ -87,7 +89,7 @@ def test_a_candidate_no_more_popular_than_the_victim_is_evicted():
 
 
 def test_ties_go_to_the_victim():
-    policy = WTinyLfu(100, HUGE, random=never)
+    policy: WTinyLfu[Hashable] = WTinyLfu(100, HUGE, random=never)
     for key in range(100):
         policy.add(key, 1)  # every key seen once
 
@@ -97,7 +99,7 @@ def test_ties_go_to_the_victim():
 
 
 def test_a_warm_candidate_that_loses_is_sometimes_admitted_at_random():
-    policy = WTinyLfu(100, HUGE, random=always)
+    policy: WTinyLfu[Hashable] = WTinyLfu(100, HUGE, random=always)
     for key in range(100):
         policy.add(key, 1)
     seen(policy, 0, 14)  # the victim is hot
@@ -110,7 +112,7 @@ def test_a_warm_candidate_that_loses_is_sometimes_admitted_at_random():
 
 
 def test_a_cold_candidate_is_never_admitted_at_random():
-    policy = WTinyLfu(100, HUGE, random=always)
+    policy: WTinyLfu[Hashable] = WTinyLfu(100, HUGE, random=always)
     for key in range(100):
         policy.add(key, 1)
     seen(policy, 0, 14)
@@ -122,7 +124,7 @@ def test_a_cold_candidate_is_never_admitted_at_random():
 
 
 def test_popular_keys_survive_a_scan_that_flushes_an_lru():
-    policy = WTinyLfu(100, HUGE, random=never)
+    policy: WTinyLfu[Hashable] = WTinyLfu(100, HUGE, random=never)
     hot = [("hot", i) for i in range(50)]
     for key in hot:
         policy.add(key, 1)
@@ -130,7 +132,7 @@ def test_popular_keys_survive_a_scan_that_flushes_an_lru():
     for _ in range(10):
         for key in hot:
             policy.touch(key)  # promoted to protected
-    lru = Lru(100, HUGE)
+    lru: Lru[Hashable] = Lru(100, HUGE)
     for key in hot:
         lru.add(key, 1)
 
@@ -143,7 +145,7 @@ def test_popular_keys_survive_a_scan_that_flushes_an_lru():
 
 
 def test_a_key_larger_than_the_window_contests_at_once_and_may_lose():
-    policy = WTinyLfu(100, 1_000, random=never)  # window of 10 bytes
+    policy: WTinyLfu[Hashable] = WTinyLfu(100, 1_000, random=never)  # window of 10 bytes
     for key in range(10):
         policy.add(key, 99)
         policy.touch(key)
@@ -155,7 +157,7 @@ def test_a_key_larger_than_the_window_contests_at_once_and_may_lose():
 
 
 def test_resizing_counts_as_an_access_and_keeps_the_bounds():
-    policy = WTinyLfu(100, 1_000, random=never)
+    policy: WTinyLfu[Hashable] = WTinyLfu(100, 1_000, random=never)
     for key in range(10):
         policy.add(key, 50)
 
@@ -169,7 +171,7 @@ def test_resizing_counts_as_an_access_and_keeps_the_bounds():
 
 @pytest.mark.parametrize("max_entries", [1, 2, 3])
 def test_tiny_caches_keep_their_bound(max_entries):
-    policy = WTinyLfu(max_entries, HUGE)
+    policy: WTinyLfu[Hashable] = WTinyLfu(max_entries, HUGE)
 
     for key in range(50):
         policy.add(key, 1)
@@ -180,7 +182,7 @@ def test_tiny_caches_keep_their_bound(max_entries):
 
 
 def test_remove_and_clear_give_back_bytes():
-    policy = WTinyLfu(100, HUGE)
+    policy: WTinyLfu[Hashable] = WTinyLfu(100, HUGE)
     for key in range(5):
         policy.add(key, 10)
     policy.touch(0)

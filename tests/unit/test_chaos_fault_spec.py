@@ -151,6 +151,7 @@ def test_a_bad_assignment_is_refused(assignment, named):
 
 @given(st.lists(st.text(max_size=30), max_size=5))
 def test_any_assignment_text_is_either_faults_or_a_config_error(texts):
+    spec: object
     try:
         spec = parse_assignments(texts)
     except ConfigError as error:

@@ -18,17 +18,10 @@ from millionscale.db.failover import (
     State,
     SwitchoverRefused,
 )
+from millionscale.testing import FakeClock
 
 MEMBERS = {"db": "127.0.0.1:5000", "r1": "127.0.0.1:5001", "r2": "127.0.0.1:5002"}
 SLOTS = frozenset({"db", "r1", "r2"})
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = 100.0
-
-    def __call__(self) -> float:
-        return self.now
 
 
 def primary(name: str = "db", lsn: int = 1000) -> NodeReport:
@@ -54,16 +47,16 @@ def reports(*items: NodeReport) -> dict[str, NodeReport]:
     return {r.name: r for r in items}
 
 
-def core(synchronous: int = 1, durability: str = "strict") -> tuple[FailoverCore, Clock]:
-    clock = Clock()
+def core(synchronous: int = 1, durability: str = "strict") -> tuple[FailoverCore, FakeClock]:
+    clock = FakeClock(start=100.0)
     spec = ClusterSpec(MEMBERS, synchronous, durability)  # type: ignore[arg-type]
     return FailoverCore(spec, ClusterRecord(1, "db"), clock), clock
 
 
-def fail_over(c: FailoverCore, clock: Clock, round_: dict[str, NodeReport]) -> list[object]:
+def fail_over(c: FailoverCore, clock: FakeClock, round_: dict[str, NodeReport]) -> list[object]:
     """Primary down past the timeout, fenced, then the standbys' reports."""
     c.observe(round_)
-    clock.now += 3.0
+    clock.jump(3.0)
     assert c.observe(round_) == [Fence("db", "db failed every check for 3.0 s")]
     c.fenced("db")
     return list(c.observe(round_))
@@ -107,11 +100,11 @@ def test_a_second_primary_is_fenced_at_once():
 def test_a_short_outage_is_waited_out():
     c, clock = core()
     c.observe(reports(down("db"), standby("r1"), standby("r2")))
-    clock.now += 2.9
+    clock.jump(2.9)
 
     assert c.observe(reports(down("db"), standby("r1"), standby("r2"))) == []
     assert str(c.state) == "suspect"
-    clock.now += 0.05
+    clock.jump(0.05)
     assert c.observe(reports(primary(), standby("r1"), standby("r2"))) == []
     assert c.state is State.HEALTHY
     assert c.journal[-1] == "db answers again after 3.0 s"

@@ -1,7 +1,5 @@
 """Read-your-writes waits a bounded time for a replica to catch up, then reads the primary."""
 
-from clock import FakeClock
-
 from millionscale.db import (
     NodeState,
     ReadYourWrites,
@@ -11,6 +9,7 @@ from millionscale.db import (
     UseNode,
     WaitUntil,
 )
+from millionscale.testing import FakeClock
 
 PRIMARY = NodeState("primary", Role.PRIMARY, replay_lsn=200)
 WRITE = ReadYourWrites(min_lsn=200)

@@ -1,9 +1,9 @@
 """Where a backend starts (HAProxy's init-state); HAProxy's default 'up' trusts until checked."""
 
 import pytest
-from clock import FakeClock
 
 from millionscale.lb import HealthCheck, InitState, State
+from millionscale.testing import FakeClock
 
 
 @pytest.mark.parametrize(
@@ -16,16 +16,16 @@ from millionscale.lb import HealthCheck, InitState, State
     ],
 )
 def test_each_init_state_starts_where_haproxy_does(init, state, serving):
-    health = HealthCheck("web-1", now=FakeClock().now, init=init)
+    health = HealthCheck("web-1", now=FakeClock().now(), init=init)
 
     assert (health.state, health.serving) == (state, serving)
 
 
 def test_haproxys_default_serves_at_once_and_falls_at_the_first_failure():
     clock = FakeClock()
-    health = HealthCheck("web-1", now=clock.now)
+    health = HealthCheck("web-1", now=clock.now())
 
-    transition = health.on_check(False, clock.now)
+    transition = health.on_check(False, clock.now())
 
     assert transition.after is State.DOWN
     assert (
@@ -35,9 +35,9 @@ def test_haproxys_default_serves_at_once_and_falls_at_the_first_failure():
 
 def test_haproxys_default_is_confirmed_by_its_first_pass():
     clock = FakeClock()
-    health = HealthCheck("web-1", now=clock.now)
+    health = HealthCheck("web-1", now=clock.now())
 
-    transition = health.on_check(True, clock.now)
+    transition = health.on_check(True, clock.now())
 
     assert (transition.after, transition.reason) == (
         State.UP,
@@ -47,6 +47,6 @@ def test_haproxys_default_is_confirmed_by_its_first_pass():
 
 def test_init_down_comes_up_at_the_first_pass():
     clock = FakeClock()
-    health = HealthCheck("web-1", now=clock.now, init=InitState.DOWN)
+    health = HealthCheck("web-1", now=clock.now(), init=InitState.DOWN)
 
-    assert health.on_check(True, clock.now).after is State.UP
+    assert health.on_check(True, clock.now()).after is State.UP

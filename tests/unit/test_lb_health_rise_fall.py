@@ -1,12 +1,11 @@
 """HAProxy's rise and fall: rise passes in a row bring a backend up, fall failures take it down."""
 
-from clock import FakeClock
-
 from millionscale.lb import HealthCheck, HealthPolicy, InitState, State
+from millionscale.testing import FakeClock
 
 
 def check(clock: FakeClock, init: InitState = InitState.FULLY_UP, **policy: int) -> HealthCheck:
-    return HealthCheck("web-1", now=clock.now, policy=HealthPolicy(**policy), init=init)
+    return HealthCheck("web-1", now=clock.now(), policy=HealthPolicy(**policy), init=init)
 
 
 def run(health: HealthCheck, clock: FakeClock, results: str) -> list[State]:
@@ -14,7 +13,7 @@ def run(health: HealthCheck, clock: FakeClock, results: str) -> list[State]:
     states = []
     for result in results:
         clock.jump(2.0)
-        states.append(health.on_check(result == "+", clock.now).after)
+        states.append(health.on_check(result == "+", clock.now()).after)
     return states
 
 
@@ -75,7 +74,7 @@ def test_every_check_says_what_it_did():
     clock = FakeClock()
     health = check(clock, InitState.FULLY_DOWN)
 
-    sentences = [health.on_check(ok, clock.now).reason for ok in [True, True, False, True]]
+    sentences = [health.on_check(ok, clock.now()).reason for ok in [True, True, False, True]]
 
     assert sentences == [
         "web-1 is rising: check passed (1/2 towards up)",
@@ -90,7 +89,7 @@ def test_the_third_failure_says_it_took_the_backend_down():
     health = check(clock)
     run(health, clock, "--")
 
-    transition = health.on_check(False, clock.now)
+    transition = health.on_check(False, clock.now())
 
     assert transition.changed
     assert transition.reason == "web-1 is down: check failed (3/3 in a row)"

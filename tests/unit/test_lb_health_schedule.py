@@ -3,26 +3,26 @@
 import math
 
 import pytest
-from clock import FakeClock
 
 from millionscale.lb import HealthCheck, HealthPolicy, InitState
+from millionscale.testing import FakeClock
 
 
 def test_a_new_backend_is_checked_at_once():
     clock = FakeClock()
 
-    health = HealthCheck("web-1", now=clock.now)
+    health = HealthCheck("web-1", now=clock.now())
 
-    assert health.next_check_at == clock.now
+    assert health.next_check_at == clock.now()
 
 
 def test_an_up_backend_is_checked_every_inter():
     clock = FakeClock()
-    health = HealthCheck("web-1", now=clock.now, init=InitState.FULLY_UP)
+    health = HealthCheck("web-1", now=clock.now(), init=InitState.FULLY_UP)
 
-    health.on_check(True, clock.now)
+    health.on_check(True, clock.now())
 
-    assert health.next_check_at == clock.now + 2.0
+    assert health.next_check_at == clock.now() + 2.0
 
 
 @pytest.mark.parametrize(
@@ -37,11 +37,11 @@ def test_an_up_backend_is_checked_every_inter():
 def test_transitional_and_down_states_use_their_own_intervals(init, ok, interval):
     clock = FakeClock()
     policy = HealthPolicy(inter_s=2.0, fastinter_s=0.5, downinter_s=5.0)
-    health = HealthCheck("web-1", now=clock.now, policy=policy, init=init)
+    health = HealthCheck("web-1", now=clock.now(), policy=policy, init=init)
 
-    health.on_check(ok, clock.now)
+    health.on_check(ok, clock.now())
 
-    assert health.next_check_at == clock.now + interval
+    assert health.next_check_at == clock.now() + interval
 
 
 def test_the_check_timeout_defaults_to_inter_as_in_haproxy():
@@ -51,9 +51,9 @@ def test_the_check_timeout_defaults_to_inter_as_in_haproxy():
 
 def test_a_removed_backend_is_never_checked_again():
     clock = FakeClock()
-    health = HealthCheck("web-1", now=clock.now)
-    health.drain(clock.now)
+    health = HealthCheck("web-1", now=clock.now())
+    health.drain(clock.now())
 
-    health.poll_drain(0, clock.now)
+    health.poll_drain(0, clock.now())
 
     assert health.next_check_at == math.inf

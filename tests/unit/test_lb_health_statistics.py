@@ -1,16 +1,15 @@
 """A backend's health record: checks, failures, state changes, schedule."""
 
-from clock import FakeClock
-
 from millionscale.lb import HealthCheck, HealthStatistics, InitState, State
+from millionscale.testing import FakeClock
 
 
 def test_statistics_count_checks_and_changes():
     clock = FakeClock()
-    health = HealthCheck("web-1", now=clock.now, init=InitState.FULLY_DOWN)
+    health = HealthCheck("web-1", now=clock.now(), init=InitState.FULLY_DOWN)
     for ok in [True, True, False]:
         clock.jump(2.0)
-        health.on_check(ok, clock.now)
+        health.on_check(ok, clock.now())
 
     stats = health.statistics()
 

@@ -2,9 +2,8 @@
 
 from collections.abc import Sequence
 
-from clock import FakeClock
-
 from millionscale.lb import ConnectionFailure, Ejection, Outcome, OutlierDetector, Overflow
+from millionscale.testing import FakeClock
 
 POOL = [f"web-{i}" for i in range(10)]
 
@@ -15,7 +14,7 @@ def feed(
     events = []
     for outcome in outcomes:
         clock.jump(0.01)
-        events.append(detector.on_response(backend, outcome, clock.now))
+        events.append(detector.on_response(backend, outcome, clock.now()))
     return events
 
 
@@ -28,12 +27,12 @@ def test_five_consecutive_5xx_eject_a_backend():
     assert events[:4] == [None] * 4
     assert events[4] == Ejection(
         "web-1",
-        at=clock.now,
-        until=clock.now + 30.0,
+        at=clock.now(),
+        until=clock.now() + 30.0,
         times=1,
         reason="web-1 ejected for 30 s after 5 consecutive 5xx, the last 500 (ejection 1)",
     )
-    assert detector.ejected(clock.now) == {"web-1"}
+    assert detector.ejected(clock.now()) == {"web-1"}
 
 
 def test_a_success_in_between_starts_the_count_over():
@@ -43,7 +42,7 @@ def test_a_success_in_between_starts_the_count_over():
     events = feed(detector, clock, "web-1", [500] * 4 + [200] + [500] * 4)
 
     assert events == [None] * 9
-    assert detector.ejected(clock.now) == frozenset()
+    assert detector.ejected(clock.now()) == frozenset()
 
 
 def test_a_4xx_is_the_clients_fault_and_resets_the_count():

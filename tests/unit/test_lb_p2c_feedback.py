@@ -2,10 +2,10 @@
 
 import random
 
-from clock import FakeClock
 from lb_factories import chosen
 
 from millionscale.lb import BackendView, Ewma, Policy, PowerOfTwoChoices, RoundRobin
+from millionscale.testing import FakeClock
 
 LATENCY_S = {"web-1": 0.002, "web-2": 0.002, "slowed": 0.020}
 
@@ -13,13 +13,13 @@ LATENCY_S = {"web-1": 0.002, "web-2": 0.002, "slowed": 0.020}
 def share_of_slowed(policy: Policy, requests: int = 6000) -> float:
     """Send ``requests`` one after another, 10 ms apart, feeding each latency back."""
     clock = FakeClock()
-    latency = {name: Ewma(now=clock.now) for name in LATENCY_S}
+    latency = {name: Ewma(now=clock.now()) for name in LATENCY_S}
     slowed = 0
     for _ in range(requests):
         clock.jump(0.010)
-        views = [BackendView(n, latency_s=latency[n].value(clock.now)) for n in LATENCY_S]
+        views = [BackendView(n, latency_s=latency[n].value(clock.now())) for n in LATENCY_S]
         backend = chosen(policy, views)
-        latency[backend].observe(LATENCY_S[backend], clock.now)
+        latency[backend].observe(LATENCY_S[backend], clock.now())
         slowed += backend == "slowed"
     return slowed / requests
 

@@ -1,11 +1,11 @@
 """The retry budget: 20 % of the requests of the last 10 s, plus 10 retries per second."""
 
 import pytest
-from clock import FakeClock
 from hypothesis import given
 from hypothesis import strategies as st
 
 from millionscale.lb import GiveUp, Retries, RetryBudget
+from millionscale.testing import FakeClock
 
 
 def test_with_no_traffic_the_reserve_allows_ten_retries_a_second_over_the_window():
@@ -20,9 +20,9 @@ def test_each_request_adds_a_fifth_of_a_retry():
     clock = FakeClock()
     budget = RetryBudget(min_per_s=0)
     for _ in range(50):
-        budget.record_request(clock.now)
+        budget.record_request(clock.now())
 
-    granted = sum(budget.try_withdraw(clock.now) for _ in range(20))
+    granted = sum(budget.try_withdraw(clock.now()) for _ in range(20))
 
     assert granted == 10
 
@@ -30,19 +30,19 @@ def test_each_request_adds_a_fifth_of_a_retry():
 def test_spent_retries_come_back_when_the_window_has_passed():
     clock = FakeClock()
     budget = RetryBudget()
-    while budget.try_withdraw(clock.now):
+    while budget.try_withdraw(clock.now()):
         pass
 
     clock.jump(10.0)
 
-    assert budget.balance(clock.now) == pytest.approx(100.0)
+    assert budget.balance(clock.now()) == pytest.approx(100.0)
 
 
 def test_a_failure_over_budget_is_given_up_and_counted():
     clock = FakeClock()
     retries = Retries(budget=RetryBudget(min_per_s=0))
 
-    decision = retries.decide("GET", 503, tried=["web-1"], now=clock.now)
+    decision = retries.decide("GET", 503, tried=["web-1"], now=clock.now())
 
     assert decision == GiveUp("503 from web-1; the retry budget is spent")
     assert retries.statistics().over_budget == 1

@@ -5,9 +5,9 @@ from __future__ import annotations
 import dataclasses
 
 import pytest
-from clock import FakeClock
 
 from millionscale.lb import Balancer, BalancerStatistics, State
+from millionscale.testing import FakeClock
 
 
 def test_statistics_are_a_frozen_record_with_every_backend_and_core():

@@ -9,7 +9,7 @@ from factories import topology
 from pydantic import ValidationError
 
 from millionscale.errors import TopologyError
-from millionscale.topology import resolve as resolve_module
+from millionscale.servers import netns
 from millionscale.topology.model import TopologyMeta
 from millionscale.topology.network import plan
 from millionscale.topology.resolve import resolve
@@ -43,7 +43,7 @@ def test_plan_is_the_same_for_a_state_dir_and_differs_between_them(tmp_path: Pat
     assert plan(tmp_path / "a", ["web"], ["lb"]) == first
     other = plan(tmp_path / "b", ["web"], ["lb"])
     assert other.id != first.id
-    assert ipaddress.ip_network(first.subnet).subnet_of(ipaddress.ip_network("10.192.0.0/10"))
+    assert ipaddress.IPv4Network(first.subnet).subnet_of(ipaddress.IPv4Network("10.192.0.0/10"))
 
 
 def test_plan_refuses_more_edges_than_it_has_room_for(tmp_path: Path):
@@ -91,7 +91,7 @@ def test_a_private_subnet_must_be_a_private_slash_24(subnet: str):
 
 def _resolve(tmp_path: Path, monkeypatch, *, root: bool):
     monkeypatch.setattr(
-        resolve_module.netns, "available", lambda: None if root else "network namespaces need root"
+        netns, "available", lambda: None if root else "network namespaces need root"
     )
     parsed = topology(
         db={"tier": "db", "engine": "redis"},

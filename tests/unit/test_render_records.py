@@ -19,7 +19,8 @@ NOTE = (
 
 
 def status_like() -> Records:
-    columns = ["name", "tier", "dc", "role", Column("pid", right=True), "address", "state"]
+    columns: list[Column | str] = ["name", "tier", "dc", "role", Column("pid", right=True)]
+    columns += ["address", "state"]
     columns += [Column("restarts", right=True), Column("note", free_text=True)]
     return Records.of(
         columns,

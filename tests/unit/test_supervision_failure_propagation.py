@@ -1,8 +1,8 @@
 """A process that cannot run is failed, and so is everything that depends on it."""
 
-from clock import FakeClock
 from factories import plan, supervision
 
+from millionscale.testing import FakeClock
 from millionscale.topology.lifecycle import Phase
 from millionscale.topology.supervision import Spawn
 

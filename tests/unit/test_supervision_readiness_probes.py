@@ -1,8 +1,8 @@
 """Readiness is probed from the moment a process runs, one probe at a time, every interval."""
 
-from clock import FakeClock
 from factories import plan, supervision
 
+from millionscale.testing import FakeClock
 from millionscale.topology.lifecycle import Phase
 from millionscale.topology.supervision import Probe
 
@@ -89,5 +89,5 @@ def test_the_next_deadline_is_the_next_probe_while_none_is_in_flight():
     core.probed("web", ok=False)
     between_probes = core.next_deadline()
 
-    assert in_flight == clock.now + 30  # only the ready timeout is pending
-    assert between_probes == clock.now + 0.5
+    assert in_flight == clock.now() + 30  # only the ready timeout is pending
+    assert between_probes == clock.now() + 0.5

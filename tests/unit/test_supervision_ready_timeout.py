@@ -2,9 +2,9 @@
 ready, that fails it (``up`` waits no longer than the timeout); once it has been
 ready, the exit is a crash like any other and it is restarted."""
 
-from clock import FakeClock
 from factories import bring_up, plan, supervision
 
+from millionscale.testing import FakeClock
 from millionscale.topology.lifecycle import Phase
 from millionscale.topology.supervision import Kill, Spawn
 
@@ -22,7 +22,7 @@ def _restarted_after_being_ready(clock: FakeClock, **options):
     core = supervision(clock, web=plan(**options))
     bring_up(core, {"web": 100})
     core.exited("web", 1)
-    clock.jump(core.next_deadline() - clock.now)
+    clock.jump(core.next_deadline() - clock.now())
     core.step()
     core.spawned("web", 101)
     core.step()

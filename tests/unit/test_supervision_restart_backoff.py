@@ -1,9 +1,9 @@
 """A crashed process waits out an exponential backoff, then is spawned again."""
 
 import pytest
-from clock import FakeClock
 from factories import bring_up, plan, supervision
 
+from millionscale.testing import FakeClock
 from millionscale.topology.lifecycle import Phase
 from millionscale.topology.model import RestartPolicy
 from millionscale.topology.supervision import Spawn, backoff_delay
@@ -41,7 +41,7 @@ def test_the_process_is_not_spawned_again_before_its_delay_is_over():
     actions = core.step()
 
     assert actions == []
-    assert core.next_deadline() == pytest.approx(clock.now + 0.01)
+    assert core.next_deadline() == pytest.approx(clock.now() + 0.01)
 
 
 def test_the_process_is_spawned_again_once_its_delay_is_over():

@@ -1,15 +1,15 @@
 """A process that keeps crashing is marked failed after max_restarts within window_s."""
 
-from clock import FakeClock
 from factories import bring_up, plan, supervision
 
+from millionscale.testing import FakeClock
 from millionscale.topology.lifecycle import Phase
 
 
 def _crash_and_restart(core, clock: FakeClock, pid: int) -> None:
     """The process crashes now; wait out its backoff and bring it up again."""
     core.exited("web", 1)
-    clock.jump(core.next_deadline() - clock.now)
+    clock.jump(core.next_deadline() - clock.now())
     bring_up(core, {"web": pid})
 
 

@@ -1,8 +1,8 @@
 """The restart policy decides what an exit outside a stop means: restart, done or failed."""
 
-from clock import FakeClock
 from factories import bring_up, plan, supervision
 
+from millionscale.testing import FakeClock
 from millionscale.topology.lifecycle import Phase
 
 

@@ -1,8 +1,8 @@
 """Supervision starts a process only when everything it depends on is ready."""
 
-from clock import FakeClock
 from factories import bring_up, plan, supervision
 
+from millionscale.testing import FakeClock
 from millionscale.topology.lifecycle import Phase
 from millionscale.topology.supervision import Probe, Spawn
 

@@ -1,8 +1,8 @@
 """What the outside world sees of supervision: public states, readiness, deadlines."""
 
-from clock import FakeClock
 from factories import bring_up, plan, supervision
 
+from millionscale.testing import FakeClock
 from millionscale.topology.lifecycle import Phase
 
 
@@ -84,7 +84,7 @@ def test_the_next_deadline_is_the_earliest_of_all_processes():
     core.exited("a", 1)
     core.exited("b", 1)
 
-    assert core.next_deadline() == clock.now + 0.5
+    assert core.next_deadline() == clock.now() + 0.5
 
 
 def test_the_next_deadline_while_stopping_is_the_stop_timeout():
@@ -95,4 +95,4 @@ def test_the_next_deadline_while_stopping_is_the_stop_timeout():
 
     core.step()
 
-    assert core.next_deadline() == clock.now + 5
+    assert core.next_deadline() == clock.now() + 5

@@ -1,8 +1,8 @@
 """Stop signals dependents first, a dependency only once its dependents have exited."""
 
-from clock import FakeClock
 from factories import bring_up, plan, supervision
 
+from millionscale.testing import FakeClock
 from millionscale.topology.lifecycle import Phase
 from millionscale.topology.supervision import Kill, Spawn, Terminate
 

@@ -6,6 +6,7 @@ import pytest
 from factories import topology
 from pydantic import ValidationError
 
+from millionscale.servers import PostgresEngine
 from millionscale.topology.resolve import resolve
 from millionscale.topology.supervisor import engine_for_process
 
@@ -74,6 +75,7 @@ def test_the_primary_waits_for_any_k_of_its_named_replicas(tmp_path: Path):
 
     primary = engine_for_process(processes["db"], processes)
     standby = engine_for_process(processes["r2"], processes)
+    assert isinstance(standby, PostgresEngine)
 
     assert primary.settings["synchronous_standby_names"] == 'ANY 1 ("r1", "r2")'
     assert standby.primary is not None
@@ -91,6 +93,9 @@ def test_every_member_carries_any_k_of_the_others_and_follows_the_monitors_prima
     old_primary = engine_for_process(processes["db"], processes, after_failover)
     new_primary = engine_for_process(processes["r1"], processes, after_failover)
     other = engine_for_process(processes["r2"], processes, after_failover)
+    assert isinstance(old_primary, PostgresEngine)
+    assert isinstance(new_primary, PostgresEngine)
+    assert isinstance(other, PostgresEngine)
 
     assert old_primary.settings["synchronous_standby_names"] == 'ANY 1 ("r1", "r2")'
     assert new_primary.settings["synchronous_standby_names"] == 'ANY 1 ("db", "r2")'

@@ -3,8 +3,8 @@
 import asyncio
 
 import pytest
-from clock import FakeClock
 
+from millionscale.testing import FakeClock
 from millionscale.web.throttle import (
     LoginThrottle,
     MemoryFailureCounter,

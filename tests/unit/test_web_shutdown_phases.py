@@ -4,8 +4,8 @@ import asyncio
 import signal
 
 import pytest
-from clock import FakeClock
 
+from millionscale.testing import FakeClock
 from millionscale.web import GracefulShutdown, Phase
 from millionscale.web.shutdown import TRANSITIONS, Event, IllegalTransition, ShutdownState
 
@@ -87,9 +87,9 @@ def test_readiness_fails_with_draining_from_sigterm_on_without_asking_the_check(
         return None
 
     ready = shutdown.ready(check)
-    before = asyncio.run(ready())
+    before = asyncio.run(ready())  # type: ignore[arg-type, var-annotated]
     shutdown.on_signal(signal.SIGTERM)
-    after = asyncio.run(ready())
+    after = asyncio.run(ready())  # type: ignore[arg-type, var-annotated]
 
     assert (before, after) == (None, "draining")
     assert asked == [True]
