@@ -31,6 +31,7 @@ __all__ = [
     "ConfigError",
     "DatabaseError",
     "DiscoveryError",
+    "MembershipError",
     "MillionscaleError",
     "PortInUseError",
     "ServerError",
@@ -100,6 +101,11 @@ class ServerStartError(ServerError):
 
 class SupervisorError(MillionscaleError):
     """The supervisor is not running where one was expected, or already runs."""
+
+
+class MembershipError(SupervisorError):
+    """A process cannot join or leave a running topology now: its name is taken,
+    another process depends on it, it is already leaving, or the topology stops."""
 
 
 class DatabaseError(MillionscaleError):
