@@ -231,3 +231,29 @@ readiness = { none = true }
     resolved = json.loads((cli.state_dir / "topology.json").read_text())
     reader_env = next(p for p in resolved["processes"] if p["name"] == "reader")["env"]
     assert reader_env["MILLIONSCALE_DISCOVERY_TOKEN_FILE"].endswith("admin-token")
+
+
+def test_the_command_line_lists_adds_and_removes_through_the_endpoint(running: Cli):
+    added = running.run("process", "add", "web-5", "--like", "web-2")
+    listed = running.run("discovery")
+    as_json = running.run("discovery", "--json")
+    removed = running.run("process", "remove", "web-5", "--drain", "0")
+    twice = running.run("process", "add", "web-1", "--like", "web-2")
+
+    assert added.returncode == 0, added.stderr
+    assert "web-5" in added.stdout
+    assert listed.returncode == 0, listed.stderr
+    assert "web-5" in listed.stdout
+    assert "discovery (version" in listed.stdout
+    assert {m["name"] for m in json.loads(as_json.stdout)["members"]} >= {"web-1", "web-5"}
+    assert removed.returncode == 0, removed.stderr
+    assert "stopping" in removed.stdout
+    assert twice.returncode == 2
+    assert "web-1 already runs" in twice.stderr
+
+
+def test_the_command_line_says_when_no_topology_runs(cli: Cli):
+    result = cli.run("discovery")
+
+    assert result.returncode == 2
+    assert "no topology is running here" in result.stderr

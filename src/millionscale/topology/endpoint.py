@@ -33,6 +33,7 @@ the membership changes (a :class:`Membership`, the supervisor) are given.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import math
 import os
 import re
@@ -292,3 +293,6 @@ class ControlEndpoint:
         if self._thread is not None:
             self._thread.join(timeout=5.0)
         self.path.unlink(missing_ok=True)
+        if self.path.parent.name.startswith("ms-"):  # a short place of its own
+            with contextlib.suppress(OSError):
+                self.path.parent.rmdir()
