@@ -12,6 +12,7 @@ import pytest
 from conftest import Cli
 from millionscale.discovery import HttpDiscovery, Snapshot, connect
 from millionscale.errors import DiscoveryError, StaleEpochError
+from millionscale.servers import netns
 from millionscale.topology.state import SUN_PATH_MAX, StateDir
 
 pytestmark = pytest.mark.system
@@ -257,3 +258,46 @@ def test_the_command_line_says_when_no_topology_runs(cli: Cli):
 
     assert result.returncode == 2
     assert "no topology is running here" in result.stderr
+
+
+PRIVATE = """
+[topology]
+name = "private"
+
+[processes.web-1]
+tier = "web"
+network = "private"
+command = ["{python}", "-m", "http.server", "{port}", "--bind", "{host}"]
+readiness = { tcp = true }
+"""
+
+
+@pytest.mark.skipif(netns.available() is not None, reason="network namespaces need root")
+def test_a_process_added_on_the_private_subnet_gets_a_namespace_of_its_own(cli: Cli):
+    up = cli.run("up", str(cli.write_topology(PRIVATE)), "--detach", "--timeout", "60")
+    assert up.returncode == 0, up.stderr
+    path, token = _endpoint(cli)
+
+    async def scenario() -> tuple[Snapshot, Snapshot, str, Snapshot]:
+        seen: list[Snapshot] = []
+        async with HttpDiscovery(path, token, wait_s=5.0) as discovery:
+            first = await discovery.snapshot()
+            watch = discovery.watch(first.version)
+            await discovery.add_process("web-2", like="web-1")
+            ready = await _until(watch, lambda s: _health(s, "web-2") == "ready", seen)
+            namespace = json.loads((cli.state_dir / "topology.json").read_text())
+            await discovery.remove_process("web-2", drain_s=0)
+            after = await _until(watch, lambda s: s.member("web-2") is None, seen)
+            await watch.aclose()
+        web2 = next(p for p in namespace["processes"] if p["name"] == "web-2")
+        return first, ready, web2["netns"], after
+
+    first, ready, namespace, after = asyncio.run(scenario())
+
+    web1, web2 = first.member("web-1"), ready.member("web-2")
+    assert web2.host != web1.host
+    assert web2.host.rsplit(".", 1)[0] == web1.host.rsplit(".", 1)[0]  # the same subnet
+    assert web2.ports == web1.ports  # a namespace of its own: the same port is free there
+    assert namespace.endswith("-web-2")
+    assert not netns.exists(namespace)  # left with the process
+    assert after.member("web-1").ready

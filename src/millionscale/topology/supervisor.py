@@ -51,7 +51,15 @@ from millionscale.topology.cause import crash_cause
 from millionscale.topology.endpoint import ControlEndpoint, control_app
 from millionscale.topology.live import LiveView, members
 from millionscale.topology.load import load_topology
-from millionscale.topology.network import build, teardown
+from millionscale.topology.network import (
+    NetworkPlan,
+    build,
+    join,
+    leave,
+    teardown,
+    with_member,
+    without_member,
+)
 from millionscale.topology.resolve import ResolvedProcess, ResolvedTopology, clone
 from millionscale.topology.state import StateDir, control_socket_for, write_private
 from millionscale.topology.supervision import Kill, Plan, Probe, Spawn, Supervision, Terminate
@@ -234,10 +242,12 @@ class Supervisor:
             raise MembershipError(
                 f"a process named {name} already runs", hint="choose a name of its own"
             )
-        if self.topology.network is not None and self.topology.network.member(like) is not None:
+        network = self.topology.network
+        on_subnet = network.member(like) if network is not None else None
+        if on_subnet is not None and on_subnet.public_address is not None:
             raise MembershipError(
-                f"{like} runs on the private subnet, which cannot take a member at run time yet",
-                hint="add a process that runs on the host network",
+                f"{like} faces the public side (network = 'edge'): it cannot be copied",
+                hint="add a process made like one on the private subnet or the host",
             )
         origin = self.origins[like]
         spec = load_topology(Path(self.topology.source)).processes.get(origin)
@@ -246,28 +256,55 @@ class Supervisor:
                 f"{origin} is no longer in {self.topology.source}",
                 hint="add a process made like one the topology file still has",
             )
-        process = clone(self.topology, spec, name, like)
-        self.core.add(name, _plan(process))
+        place, grown = None, network
+        if network is not None and on_subnet is not None:
+            grown = with_member(network, name)
+            member = grown.member(name)
+            assert member is not None
+            place = (member.address, member.namespace)
+        process = clone(self.topology, spec, name, like, place=place)
+        if grown is not None and place is not None:
+            joined = grown.member(name)
+            assert joined is not None
+            try:
+                join(grown, joined)
+                self.core.add(name, _plan(process))
+            except MillionscaleError:
+                leave(joined)
+                raise
+        else:
+            self.core.add(name, _plan(process))
         self.processes[name] = process
         self.origins[name] = origin
-        self._save_topology()
+        self._save_topology(network=grown)
 
     def _forget(self) -> None:
         """Drop the processes the core has removed."""
         if not self.core.gone:
             return
+        network = self.topology.network
         for name in self.core.gone:
             self.processes.pop(name, None)
             self.origins.pop(name, None)
             self.log_offsets.pop(name, None)
+            member = network.member(name) if network is not None else None
+            if network is not None and member is not None:
+                try:
+                    leave(member)
+                except MillionscaleError as error:
+                    log.warning(
+                        "could not remove its namespace", process=name, error=error.one_line()
+                    )
+                network = without_member(network, name)
         self.core.gone.clear()
-        self._save_topology()
+        self._save_topology(network=network)
 
-    def _save_topology(self) -> None:
+    def _save_topology(self, network: NetworkPlan | None = None) -> None:
         """``topology.json`` as it runs now, for the commands that read it (logs, status)."""
-        self.topology = self.topology.model_copy(
-            update={"processes": list(self.processes.values())}
-        )
+        update: dict[str, Any] = {"processes": list(self.processes.values())}
+        if network is not None:
+            update["network"] = network
+        self.topology = self.topology.model_copy(update=update)
         self.topology.save(self.state.topology)
 
     # -- carrying out actions ------------------------------------------------
