@@ -25,6 +25,7 @@ Routes (every error is ``{"detail": ...}`` with a 4xx status):
   the supervisor's drain delay, at most :data:`MAX_DRAIN_S`), then stop and
   drop it; 202 with its member, now ``stopping``.
 - ``GET /healthz``: 200 ``{"status": "ok"}``.
+- ``GET /v1/openapi.json``: these routes as OpenAPI 3.0 (:data:`OPENAPI`).
 
 This module is the HTTP layer only: the view (:class:`~.live.LiveView`) and
 the membership changes (a :class:`Membership`, the supervisor) are given.
@@ -71,6 +72,7 @@ __all__ = [
     "DEFAULT_WAIT_S",
     "MAX_DRAIN_S",
     "MAX_WAIT_S",
+    "OPENAPI",
     "AddRequest",
     "ClaimRequest",
     "ControlEndpoint",
@@ -100,6 +102,62 @@ class AddRequest(pydantic.BaseModel):
 
     name: Name
     like: Name
+
+
+_DETAIL = {
+    "description": "refused",
+    "content": {
+        "application/json": {
+            "schema": {
+                "type": "object",
+                "required": ["detail"],
+                "properties": {"detail": {"type": "string"}},
+            }
+        }
+    },
+}
+_JSON = {"description": "done", "content": {"application/json": {"schema": {"type": "object"}}}}
+_NAME = {"name": "name", "in": "path", "required": True, "schema": {"type": "string"}}
+# The routes as OpenAPI 3.0, served at /v1/openapi.json (schemathesis fuzzes them from it).
+OPENAPI: dict[str, Any] = {
+    "openapi": "3.0.3",
+    "info": {"title": "millionscale control endpoint", "version": "1"},
+    "components": {"securitySchemes": {"admin": {"type": "http", "scheme": "bearer"}}},
+    "security": [{"admin": []}],
+    "paths": {
+        "/v1/snapshot": {"get": {
+            "parameters": [
+                {"name": "after", "in": "query", "schema": {"type": "integer", "minimum": 0}},
+                {"name": "wait", "in": "query",
+                 "schema": {"type": "number", "minimum": 0, "maximum": MAX_WAIT_S}},
+            ],
+            "responses": {"200": _JSON, "400": _DETAIL, "401": _DETAIL},
+        }},
+        "/v1/roles/{group}/{role}": {"post": {
+            "parameters": [{**_NAME, "name": "group"}, {**_NAME, "name": "role"}],
+            "requestBody": {"required": True, "content": {"application/json": {"schema": {
+                "type": "object", "required": ["holder", "epoch"],
+                "properties": {"holder": {"type": "string"},
+                               "epoch": {"type": "integer", "minimum": 0}}}}}},
+            "responses": {"200": _JSON, "400": _DETAIL, "401": _DETAIL, "409": _DETAIL},
+        }},
+        "/v1/processes": {"post": {
+            "requestBody": {"required": True, "content": {"application/json": {"schema": {
+                "type": "object", "required": ["name", "like"],
+                "properties": {"name": {"type": "string"}, "like": {"type": "string"}}}}}},
+            "responses": {"201": _JSON, "400": _DETAIL, "401": _DETAIL, "404": _DETAIL,
+                          "409": _DETAIL},
+        }},
+        "/v1/processes/{name}": {"delete": {
+            "parameters": [_NAME, {"name": "drain", "in": "query",
+                                   "schema": {"type": "number", "minimum": 0, "maximum": 600}}],
+            "responses": {"202": _JSON, "400": _DETAIL, "401": _DETAIL, "404": _DETAIL,
+                          "409": _DETAIL},
+        }},
+        "/healthz": {"get": {"responses": {"200": _JSON, "401": _DETAIL}}},
+        "/v1/openapi.json": {"get": {"responses": {"200": _JSON, "401": _DETAIL}}},
+    },
+}  # fmt: skip
 
 
 class Membership(Protocol):
@@ -215,6 +273,9 @@ def control_app(view: LiveView, membership: Membership, token: str) -> Starlette
     async def healthz(_request: Request) -> Response:
         return JSONResponse({"status": "ok"})
 
+    async def openapi(_request: Request) -> Response:
+        return JSONResponse(OPENAPI)
+
     async def guard(
         request: Request, call_next: Callable[[Request], Awaitable[Response]]
     ) -> Response:
@@ -240,6 +301,7 @@ def control_app(view: LiveView, membership: Membership, token: str) -> Starlette
             Route("/v1/processes", add, methods=["POST"]),
             Route("/v1/processes/{name}", remove, methods=["DELETE"]),
             Route("/healthz", healthz, methods=["GET"]),
+            Route("/v1/openapi.json", openapi, methods=["GET"]),
         ],
         middleware=[Middleware(BaseHTTPMiddleware, dispatch=guard)],
         exception_handlers={HTTPException: http_error, _BadRequest: bad_request},
