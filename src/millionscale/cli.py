@@ -13,6 +13,8 @@
     millionscale db switchover [--to NODE]   planned change of primary, no write lost
     millionscale db failover [--yes]         forced: fence the primary, promote a standby
     millionscale lb status|add|drain|remove  the load balancer's backends, live
+    millionscale discovery [--json]          the live snapshot: members, health, role claims
+    millionscale process add NAME --like P   a new process made like P; process remove NAME
     millionscale estimate [SCENARIO]         back-of-the-envelope capacity plan, --explain
     millionscale estimate latency --measure  the latency numbers, and this machine's
     millionscale version                     (or --version; -h is --help everywhere)
@@ -27,13 +29,14 @@ become ready exits with code 1 after stopping what it started.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import math
 import os
 import shutil
 import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import Annotated, Any
@@ -52,7 +55,7 @@ from millionscale.errors import (
     SupervisorError,
     UnknownProcessError,
 )
-from millionscale.render import Column, Records
+from millionscale.render import Cell, Column, Records
 from millionscale.topology.control import Started, live_view, ours, purge, start, stop
 from millionscale.topology.resolve import ResolvedProcess, ResolvedTopology
 from millionscale.topology.state import DEFAULT_STATE_DIR, StateDir
@@ -1044,6 +1047,92 @@ def lb_remove(
 ) -> None:
     """Remove a backend at once (requests in flight to it finish)."""
     _print_backends(_lb(state_dir).call("DELETE", f"/backends/{name}"))
+
+
+# -- discovery and membership: the supervisor's control endpoint ------------------
+
+
+def _control(state_dir: Path) -> Any:
+    """A client of the running supervisor's control endpoint (an HttpDiscovery)."""
+    from millionscale.discovery import HttpDiscovery
+
+    _running_topology(state_dir)
+    state = StateDir(state_dir)
+    try:
+        token = state.admin_token_file.read_text().strip()
+    except OSError as error:
+        raise SupervisorError(
+            f"cannot read the admin token {state.admin_token_file}: {error.strerror}",
+            hint="run this as the user that started the topology",
+        ) from None
+    return HttpDiscovery(state.control_socket(), token)
+
+
+def _with_control(state_dir: Path, call: Callable[[Any], Awaitable[Any]]) -> Any:
+    async def run() -> Any:
+        async with _control(state_dir) as control:
+            return await call(control)
+
+    return asyncio.run(run())
+
+
+def _member_row(member: Any) -> list[Cell]:
+    ports = " ".join(f"{name}={port}" for name, port in member.ports.items())
+    return [member.name, member.tier, member.datacenter, member.role or None, member.host, ports,
+            Text(member.health, style=HEALTH_STYLES.get(member.health, ""))]  # fmt: skip
+
+
+HEALTH_STYLES = {"ready": "green", "starting": "yellow", "unready": "yellow", "failed": "red",
+                 "stopping": "dim", "stopped": "dim"}  # fmt: skip
+MEMBER_COLUMNS: list[Column | str] = ["name", "tier", "dc", "role", "host", "ports", "health"]
+
+
+@app.command()
+def discovery(
+    as_json: Annotated[bool, typer.Option("--json", help="The snapshot as JSON.")] = False,
+    state_dir: StateOption = DEFAULT_STATE_DIR,
+) -> None:
+    """The live snapshot discovery serves: every member, its health, and role claims."""
+    snapshot = _with_control(state_dir, lambda control: control.snapshot())
+    if as_json:
+        print(snapshot.dumps())
+        return
+    rows = [_member_row(m) for m in snapshot.members]
+    console.print(Records.of(MEMBER_COLUMNS, rows, title=f"discovery (version {snapshot.version})"))
+    if snapshot.roles:
+        roles = [[role, c.holder, c.epoch] for role, c in sorted(snapshot.roles.items())]
+        console.print(Records.of(["role", "holder", Column("epoch", right=True)], roles))
+
+
+process_app = typer.Typer(
+    help="Add or remove a process of the running topology.", no_args_is_help=True
+)
+app.add_typer(process_app, name="process")
+
+
+@process_app.command("add")
+def process_add(
+    name: Annotated[str, typer.Argument(help="The new process's name.")],
+    like: Annotated[str, typer.Option("--like", help="The running process to copy.")],
+    state_dir: StateOption = DEFAULT_STATE_DIR,
+) -> None:
+    """Start a new process made from a running one's spec, with its own port."""
+    member = _with_control(state_dir, lambda control: control.add_process(name, like))
+    console.print(Records.of(MEMBER_COLUMNS, [_member_row(member)], title="added"))
+
+
+@process_app.command("remove")
+def process_remove(
+    name: Annotated[str, typer.Argument(help="The process to remove.")],
+    drain: Annotated[
+        float | None,
+        typer.Option(min=0, max=600, help="Seconds to drain first (default: the supervisor's)."),
+    ] = None,
+    state_dir: StateOption = DEFAULT_STATE_DIR,
+) -> None:
+    """Drain a process (discovery shows it stopping), then stop and remove it."""
+    member = _with_control(state_dir, lambda control: control.remove_process(name, drain))
+    console.print(Records.of(MEMBER_COLUMNS, [_member_row(member)], title="removing"))
 
 
 def usage_line(error: UsageError) -> str:

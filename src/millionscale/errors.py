@@ -22,6 +22,7 @@ blames the user. A state machine asked for a move its table lacks
     │   ├── BinaryNotFoundError
     │   └── ServerStartError   carries the tail of the engine's own log
     ├── SupervisorError        the supervisor is not running, or already is
+    │   └── MembershipError    a process cannot join or leave the running topology now
     ├── AdminError             an admin endpoint refused, or did not answer
     ├── DatabaseError          a PostgreSQL node cannot be used (router, LSNs)
     ├── SwitchoverRefused      a switchover or failover the cluster cannot carry out now
@@ -60,6 +61,7 @@ __all__ = [
     "DiscoveryError",
     "IllegalTransition",
     "Invalid",
+    "MembershipError",
     "MillionscaleBug",
     "MillionscaleError",
     "NotFound",
@@ -140,6 +142,11 @@ class AdminError(MillionscaleError):
     """An admin endpoint (the balancer's, the failover monitor's) refused a request,
     or did not answer; raised by :mod:`millionscale.topology.admin`'s client, with
     the endpoint's own reason."""
+
+
+class MembershipError(SupervisorError):
+    """A process cannot join or leave a running topology now: its name is taken,
+    another process depends on it, it is already leaving, or the topology stops."""
 
 
 class DatabaseError(MillionscaleError):

@@ -21,6 +21,10 @@ DELIBERATE = {
     ("millionscale.cache.envelope", "CorruptEnvelope"): "a ValueError the tier reads as a miss",
     ("millionscale.cache.l2", "L2Unavailable"): "never escapes: the tier falls to the loader",
     ("millionscale.cache.leases", "UnexpectedReply"): "a ValueError of the pure reply parser",
+    (
+        "millionscale.topology.endpoint",
+        "_BadRequest",
+    ): "private: a control request's body or query, answered 4xx",
     ("millionscale.db.router", "NodeOutOfRotation"): "a psycopg.OperationalError for the pool",
     ("millionscale.lb.connection", "_Refused"): "private: a request head refused, answered 4xx",
     (

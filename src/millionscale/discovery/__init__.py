@@ -11,8 +11,9 @@ Layers, from the bottom:
   ``watch()``; :class:`RoleRegistry`: the write side for role holders (the
   failover monitor claims ``db/primary`` with its epoch, compare-and-set).
 - Implementations: :class:`StaticDiscovery` (``_static.py``) from a file or
-  from arguments, for running a tier on its own or in a test; the supervisor's
-  control endpoint (``millionscale.topology``) serves the live topology; a
+  from arguments, for running a tier on its own or in a test;
+  :class:`HttpDiscovery` (``_http.py``) reads the supervisor's control endpoint
+  (served by ``millionscale.topology``: the live topology) over its Unix socket; a
   Kubernetes Endpoints, Consul or Patroni REST implementation would stand in
   the same place (docs/discovery.md sketches each).
 
@@ -21,19 +22,24 @@ Tiers (``lb``, ``db``, ``cache``...) import this package and nothing of
 others.
 """
 
-from millionscale.discovery._connect import connect
+from millionscale.discovery._claims import settle_claim
+from millionscale.discovery._connect import TOKEN_FILE_ENV, connect
+from millionscale.discovery._http import HttpDiscovery
 from millionscale.discovery._protocol import Discovery, RoleRegistry
 from millionscale.discovery._snapshot import HEALTH, Health, Member, RoleClaim, Snapshot
 from millionscale.discovery._static import StaticDiscovery
 
 __all__ = [
     "HEALTH",
+    "TOKEN_FILE_ENV",
     "Discovery",
     "Health",
+    "HttpDiscovery",
     "Member",
     "RoleClaim",
     "RoleRegistry",
     "Snapshot",
     "StaticDiscovery",
     "connect",
+    "settle_claim",
 ]

@@ -7,8 +7,9 @@ import dataclasses
 from collections.abc import AsyncIterator, Iterable
 from pathlib import Path
 
+from millionscale.discovery._claims import settle_claim
 from millionscale.discovery._snapshot import Member, RoleClaim, Snapshot
-from millionscale.errors import DiscoveryError, StaleEpochError
+from millionscale.errors import DiscoveryError
 
 __all__ = ["StaticDiscovery"]
 
@@ -82,19 +83,9 @@ class StaticDiscovery:
 
     async def claim(self, role: str, holder: str, epoch: int) -> RoleClaim:
         self._reread()
-        current = self._snapshot.roles.get(role)
         wanted = RoleClaim(holder, epoch)
-        if current == wanted:
-            return current
-        if current is not None and epoch <= current.epoch:
-            raise StaleEpochError(
-                f"{role} is held by {current.holder} at epoch {current.epoch}; "
-                f"{holder}'s claim at epoch {epoch} is stale",
-                hint="the claimant was superseded: read the current holder and follow it",
-                holder=current.holder,
-                epoch=current.epoch,
-            )
-        self._replace(roles={**self._snapshot.roles, role: wanted})
+        if settle_claim(role, self._snapshot.roles.get(role), holder, epoch):
+            self._replace(roles={**self._snapshot.roles, role: wanted})
         return wanted
 
     # -- inside --------------------------------------------------------------

@@ -8,6 +8,7 @@ makes sure, by pid and start time, that nothing it started is still alive.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import signal
@@ -222,7 +223,8 @@ def purge(state: StateDir) -> list[Path]:
     """Delete the data of every topology that ran from ``state``: engine data
     directories (wherever they were placed, fallback directories included),
     media, secrets, failover records, the admin token. Logs and reports stay.
-    Returns what was removed. The topologies must be stopped."""
+    Returns what was removed, and the control endpoint's socket if a killed
+    supervisor left it. The topologies must be stopped."""
     removed: list[Path] = []
     try:
         last: ResolvedTopology | None = ResolvedTopology.read(state.topology)
@@ -258,4 +260,13 @@ def purge(state: StateDir) -> list[Path]:
             removed.append(path)
     for path in (state.admin_token_file, state.topology, state.state):
         path.unlink(missing_ok=True)
+    # The control endpoint's socket, left behind if the supervisor was SIGKILLed.
+    socket_path = state.control_socket()
+    if socket_path.exists() or socket_path.is_socket():
+        socket_path.unlink(missing_ok=True)
+        removed.append(socket_path)
+    if socket_path.parent.name.startswith("ms-") and socket_path.parent != state.root.resolve():
+        with contextlib.suppress(OSError):
+            socket_path.parent.rmdir()  # its short place, ms-HASH, once empty
+    state.control_pointer.unlink(missing_ok=True)
     return removed

@@ -29,6 +29,12 @@ web server answers only through the balancer::
 Without root there are no namespaces: every process listens on loopback, and
 the topology says so (:func:`unavailable`). :func:`plan` is pure;
 :func:`build` and :func:`teardown` carry a plan out and undo it, idempotently.
+
+A private member can join or leave while the topology runs (a web server
+added by the control endpoint): :func:`with_member` and :func:`without_member`
+are pure and give the new plan (a joining member takes the lowest free
+address from ``.10`` on); :func:`join` plugs its namespace into the running
+bridge and :func:`leave` deletes it (its veth goes with it).
 """
 
 from __future__ import annotations
@@ -44,7 +50,18 @@ from pydantic import BaseModel, ConfigDict
 from millionscale.errors import TopologyError
 from millionscale.servers import netns
 
-__all__ = ["Member", "NetworkPlan", "build", "plan", "socket_root", "teardown"]
+__all__ = [
+    "Member",
+    "NetworkPlan",
+    "build",
+    "join",
+    "leave",
+    "plan",
+    "socket_root",
+    "teardown",
+    "with_member",
+    "without_member",
+]
 
 log = structlog.get_logger()
 
@@ -189,3 +206,57 @@ def teardown(network: NetworkPlan) -> None:
     if routes.strip():
         netns.ip("route", "del", "unreachable", network.private)
     shutil.rmtree(socket_root(network.id), ignore_errors=True)  # the engines' socket dirs
+
+
+def with_member(network: NetworkPlan, name: str) -> NetworkPlan:
+    """``network`` with one more private member ``name``, at the lowest free address."""
+    if network.member(name) is not None:
+        raise TopologyError(f"{name} is already on the private subnet")
+    hosts = list(ipaddress.ip_network(network.private).hosts())  # .1 to .126
+    used = {m.address for m in network.members}
+    free = next((str(h) for h in hosts[FIRST_PRIVATE - 1 :] if str(h) not in used), None)
+    if free is None:
+        raise TopologyError(
+            f"the private subnet {network.private} has no free address left",
+            hint="remove a process from it first",
+        )
+    member = Member(
+        name=name,
+        namespace=f"{network.prefix}{name}",
+        address=free,
+        public_address=None,
+        host_address=None,
+        link=None,
+    )
+    return network.model_copy(update={"members": [*network.members, member]})
+
+
+def without_member(network: NetworkPlan, name: str) -> NetworkPlan:
+    """``network`` without member ``name`` (unchanged if it has none)."""
+    return network.model_copy(update={"members": [m for m in network.members if m.name != name]})
+
+
+def _switch_port(member: Member) -> str:
+    """The bridge's end of a joined member's veth: named by its address (15 bytes at most)."""
+    return "join" + member.address.rsplit(".", 1)[1]
+
+
+def join(network: NetworkPlan, member: Member) -> None:
+    """Plug private ``member`` (from :func:`with_member`) into the running subnet."""
+    ns, port = member.namespace, _switch_port(member)
+    mask = ipaddress.ip_network(network.private).prefixlen
+    leave(member)
+    netns.ip("netns", "add", ns)
+    _in(ns, "link", "set", "lo", "up")
+    _in(ns, "link", "add", "lan0", "type", "veth", "peer", "name", port)
+    _in(ns, "link", "set", port, "netns", network.switch)
+    _in(network.switch, "link", "set", port, "master", "lan", "up")
+    _in(ns, "addr", "add", f"{member.address}/{mask}", "dev", "lan0")
+    _in(ns, "link", "set", "lan0", "up")
+    log.info("joined the private network", member=member.name, address=member.address)
+
+
+def leave(member: Member) -> None:
+    """Delete ``member``'s namespace (and with it its veth); nothing if it is gone."""
+    if netns.exists(member.namespace):
+        netns.ip("netns", "del", member.namespace)

@@ -26,17 +26,24 @@ from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict
 
+from millionscale.discovery import TOKEN_FILE_ENV
 from millionscale.errors import PortInUseError, TopologyError
 from millionscale.servers import netns
 from millionscale.servers.binaries import find_bindir
 from millionscale.servers.engines import Endpoint, engine_for
 from millionscale.servers.server import free_port
-from millionscale.topology.model import PLACEHOLDER, Readiness, RestartPolicy, Topology
+from millionscale.topology.model import (
+    PLACEHOLDER,
+    ProcessSpec,
+    Readiness,
+    RestartPolicy,
+    Topology,
+)
 from millionscale.topology.network import NetworkPlan, plan, socket_root
 from millionscale.topology.order import start_order
-from millionscale.topology.state import StateDir, write_private
+from millionscale.topology.state import StateDir, control_socket_for, write_private
 
-__all__ = ["ResolvedProcess", "ResolvedTopology", "port_free", "resolve"]
+__all__ = ["ResolvedProcess", "ResolvedTopology", "clone", "port_free", "resolve"]
 
 PICK_ATTEMPTS = 50
 SHARED = "@shared"  # the secrets file's key for {shared_secret}
@@ -173,13 +180,54 @@ def _render(text: str, where: str, own: dict[str, str], deps: dict[str, dict[str
             raise TopologyError(
                 f"{where}: unknown placeholder {{{ref}}}",
                 hint="use {python}, {name}, {host}, {port}, {address}, {state_dir}, "
-                "{topology_dir}, {secret}, "
+                "{topology_dir}, {discovery}, {secret}, "
                 "{shared_secret}, or {dep.url}, {dep.host}, {dep.port}, {dep.address} of a "
                 "dependency",
             )
         return value
 
     return PLACEHOLDER.sub(replace, text)
+
+
+def _values(
+    name: str, engine_name: str | None, endpoint: Endpoint, *, user: str, in_namespace: bool
+) -> dict[str, str]:
+    """Process ``name``'s placeholders as process ``user`` sees them: from a
+    namespace (``in_namespace``), an engine's URL is its Unix socket."""
+    host, ports = endpoint.host, endpoint.ports
+    values = {"host": host, "port": str(ports["main"]), "address": f"{host}:{ports['main']}"}
+    values |= {f"{extra}_port": str(port) for extra, port in ports.items() if extra != "main"}
+    if engine_name is not None:
+        engine = engine_for(engine_name)
+        url = engine.socket_url(endpoint) if in_namespace else engine.url(endpoint)
+        if url is None:
+            raise TopologyError(
+                f"processes.{user} runs on the private subnet and cannot reach {name} "
+                f"({engine_name} has no Unix socket)",
+                hint=f"put {user} on network = 'host', or drop its use of {{{name}.url}}",
+            )
+        values["url"] = url
+    return values
+
+
+def _rendered(
+    name: str, spec: ProcessSpec, own: dict[str, str], deps: dict[str, dict[str, str]]
+) -> tuple[list[str], dict[str, str]]:
+    """``spec``'s argv and env rendered; a process that reads discovery learns
+    where the admin token is (:data:`~millionscale.discovery.TOKEN_FILE_ENV`)."""
+    argv = [_render(arg, f"processes.{name}.command", own, deps) for arg in spec.command or ()]
+    if argv and not shutil.which(argv[0]):
+        raise TopologyError(
+            f"processes.{name}.command: program {argv[0]!r} not found",
+            hint="install it, give its full path, or fix the name",
+        )
+    env = {
+        key: _render(value, f"processes.{name}.env.{key}", own, deps)
+        for key, value in spec.env.items()
+    }
+    if any("{discovery}" in text for text in [*(spec.command or []), *spec.env.values()]):
+        env.setdefault(TOKEN_FILE_ENV, str(StateDir(Path(own["state_dir"])).admin_token_file))
+    return argv, env
 
 
 def resolve(
@@ -285,30 +333,9 @@ def resolve(
         return str(socket_root(network.id) / name)
 
     def values_for(name: str, user: str) -> dict[str, str]:
-        """``name``'s placeholders as ``user`` sees them: from a namespace, an
-        engine's URL is its Unix socket."""
-        spec = topology.processes[name]
-        host = host_of(name)
-        values = {
-            "host": host,
-            "port": str(ports[name]["main"]),
-            "address": f"{host}:{ports[name]['main']}",
-        }
-        values |= {
-            f"{extra}_port": str(port) for extra, port in ports[name].items() if extra != "main"
-        }
-        if spec.engine is not None:
-            engine = engine_for(spec.engine)
-            endpoint = Endpoint(host, ports[name], secrets_by_name[name], socket_dir(name))
-            url = engine.socket_url(endpoint) if user in member else engine.url(endpoint)
-            if url is None:
-                raise TopologyError(
-                    f"processes.{user} runs on the private subnet and cannot reach {name} "
-                    f"({spec.engine} has no Unix socket)",
-                    hint=f"put {user} on network = 'host', or drop its use of {{{name}.url}}",
-                )
-            values["url"] = url
-        return values
+        endpoint = Endpoint(host_of(name), ports[name], secrets_by_name[name], socket_dir(name))
+        engine = topology.processes[name].engine
+        return _values(name, engine, endpoint, user=user, in_namespace=user in member)
 
     processes: list[ResolvedProcess] = []
     for name in order:
@@ -318,6 +345,7 @@ def resolve(
             "name": name,
             "state_dir": str(state_dir),
             "topology_dir": str(home.root),
+            "discovery": f"unix:{control_socket_for(state_dir)}",
             "secret": secrets_by_name[name],
         }
         if SHARED in secrets_by_name:
@@ -325,12 +353,7 @@ def resolve(
         own |= {k: v for k, v in values_for(name, name).items() if k != "url"}
         deps = {dep: values_for(dep, name) for dep in spec.depends_on}
 
-        argv = [_render(arg, f"processes.{name}.command", own, deps) for arg in spec.command or ()]
-        if argv and not shutil.which(argv[0]):
-            raise TopologyError(
-                f"processes.{name}.command: program {argv[0]!r} not found",
-                hint="install it, give its full path, or fix the name",
-            )
+        argv, env = _rendered(name, spec, own, deps)
         processes.append(
             ResolvedProcess(
                 name=name,
@@ -348,10 +371,7 @@ def resolve(
                 durability=spec.durability,
                 secret=secrets_by_name[name],
                 argv=argv or None,
-                env={
-                    key: _render(value, f"processes.{name}.env.{key}", own, deps)
-                    for key, value in spec.env.items()
-                },
+                env=env,
                 depends_on=list(spec.depends_on),
                 readiness=spec.readiness,
                 restart=spec.restart,
@@ -373,4 +393,85 @@ def resolve(
         processes=processes,
         network=network,
         network_note=network_note,
+    )
+
+
+def clone(
+    topology: ResolvedTopology,
+    spec: ProcessSpec,
+    name: str,
+    like: str,
+    *,
+    place: tuple[str, str] | None = None,
+    pick_port: Callable[[str], int] = free_port,
+) -> ResolvedProcess:
+    """A new process ``name`` made from ``spec``, the topology file's spec of the
+    running process ``like``, for a running ``topology``.
+
+    Its placeholders are rendered as ``like``'s were (its dependencies' URLs,
+    the shared secret), with its own ``{name}``, ``{secret}`` and ports. On
+    loopback every port is picked afresh; with ``place`` (its address and
+    namespace on the private subnet) it keeps ``like``'s ports, free in a
+    namespace of its own. Only commands are cloned: an engine has data.
+    """
+    original = topology.process(like)
+    if spec.engine is not None:
+        raise TopologyError(
+            f"{like} runs {spec.engine}: only command processes can be added at run time",
+            hint="add a process made like a web server or a worker",
+        )
+    taken = {(p.host, port) for p in topology.processes for port in p.ports.values()}
+    in_namespace = place is not None
+    if place is not None:
+        host, namespace = place
+        ports = dict(original.ports)
+    else:
+        host, namespace = spec.host, None
+        ports = {}
+        for port_name in original.ports:
+            for _ in range(PICK_ATTEMPTS):
+                port = pick_port(host)
+                if (host, port) not in taken and port not in ports.values():
+                    ports[port_name] = port
+                    break
+            else:
+                raise PortInUseError(
+                    f"{name}: no free port found on {host} in {PICK_ATTEMPTS} tries",
+                    hint="free some ports",
+                )
+    secret = secrets.token_urlsafe(32)
+    state_dir = Path(topology.state_dir)
+    own = {
+        "python": sys.executable,
+        "name": name,
+        "state_dir": str(state_dir),
+        "topology_dir": topology.home,
+        "discovery": f"unix:{control_socket_for(state_dir)}",
+        "secret": secret,
+    }
+    shared = _load_secrets(Path(topology.home) / "secrets.json").get(SHARED)
+    if shared is not None:
+        own["shared_secret"] = shared
+    endpoint = Endpoint(host=host, ports=ports, secret=secret, socket_dir=None)
+    own |= _values(name, None, endpoint, user=name, in_namespace=in_namespace)
+    deps = {}
+    for dep in spec.depends_on:
+        process = topology.process(dep)
+        deps[dep] = _values(
+            dep, process.engine, process.endpoint(), user=name, in_namespace=in_namespace
+        )
+    argv, env = _rendered(name, spec, own, deps)
+    return original.model_copy(
+        update={
+            "name": name,
+            "host": host,
+            "ports": ports,
+            "secret": secret,
+            "argv": argv or None,
+            "env": env,
+            "log_path": str(state_dir / "logs" / f"{name}.log"),
+            "netns": namespace,
+            "data_dir": None,
+            "socket_dir": None,
+        }
     )

@@ -7,6 +7,9 @@
       supervisor.lock         held (flock) while a supervisor runs
       supervisor.spawned      the supervisor `up` launched (pid, start time), until it is stopped
       admin-token             the token admin endpoints require (0600)
+      control.sock            the supervisor's control endpoint (a Unix socket, 0600),
+                              while it runs; elsewhere when this path is too long:
+      control-socket          where the control endpoint's socket is (its path)
       logs/<name>.log         one log per process, and supervisor.log
       topologies/<topology>/  what belongs to one topology, kept across its runs:
         topology.json           its last resolved topology (where its data lives)
@@ -30,8 +33,10 @@ its own again next time. ``down --purge`` removes every topology's home.
 from __future__ import annotations
 
 import fcntl
+import hashlib
 import json
 import os
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -39,9 +44,36 @@ from typing import Any
 from millionscale.obs.admin import TOKEN_FILE
 from millionscale.servers.process import pid_alive
 
-__all__ = ["DEFAULT_STATE_DIR", "StateDir", "TopologyHome", "write_private"]
+__all__ = [
+    "DEFAULT_STATE_DIR",
+    "SUN_PATH_MAX",
+    "StateDir",
+    "TopologyHome",
+    "control_socket_for",
+    "write_private",
+]
 
 DEFAULT_STATE_DIR = Path(".millionscale")
+# sockaddr_un.sun_path is 108 bytes on Linux (unix(7)), one of them the final NUL.
+SUN_PATH_MAX = 107
+SHORT_SOCKET_ROOT = Path("/run/millionscale")  # as root; the temp directory otherwise
+
+
+def control_socket_for(root: Path) -> Path:
+    """Where the control endpoint of state directory ``root`` listens.
+
+    ``root/control.sock`` when that path fits in a socket address; otherwise a
+    short path named by a hash of ``root`` (pytest's temporary directories are
+    long): under /run/millionscale as root, under the temp directory
+    otherwise. The directory holding it is the caller's to create, mode 0700.
+    """
+    root = root.resolve()
+    path = root / "control.sock"
+    if len(os.fsencode(path)) <= SUN_PATH_MAX:
+        return path
+    digest = hashlib.sha256(os.fsencode(root)).hexdigest()[:12]
+    base = SHORT_SOCKET_ROOT if os.geteuid() == 0 else Path(tempfile.gettempdir())
+    return base / f"ms-{digest}" / "control.sock"
 
 
 def write_private(path: Path, text: str, mode: int = 0o600) -> None:
@@ -147,6 +179,20 @@ class StateDir:
     def cluster(self) -> Path:
         """The failover monitor's record of the PostgreSQL primary (millionscale.db)."""
         return self.home().cluster
+
+    @property
+    def control_pointer(self) -> Path:
+        """The file that says where the control endpoint's socket is."""
+        return self.root / "control-socket"
+
+    def control_socket(self) -> Path:
+        """Where the supervisor's control endpoint listens (or would): the path it
+        recorded, else :func:`control_socket_for` this directory."""
+        try:
+            recorded = self.control_pointer.read_text().strip()
+        except OSError:
+            recorded = ""
+        return Path(recorded) if recorded else control_socket_for(self.root)
 
     @property
     def logs(self) -> Path:

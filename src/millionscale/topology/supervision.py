@@ -26,6 +26,22 @@ Guarantees:
 - on stop, a process is signalled only when every process that depends on it
   has exited; a process that ignores its graceful signal for
   ``stop_timeout_s`` is killed.
+
+Membership changes at run time (the control endpoint's ``POST /v1/processes``
+and ``DELETE /v1/processes/NAME``):
+
+- :meth:`Supervision.add` puts a new process in, pending: it starts as soon as
+  its dependencies are ready, like one of the topology file's. Its
+  dependencies must exist and not be leaving; its name must be new.
+- :meth:`Supervision.retire` drains a process: it keeps running, reported as
+  ``draining`` (discovery's ``stopping``, so that consumers take it out of
+  rotation), for ``drain_s``; then it gets its graceful signal (SIGKILL after
+  ``stop_timeout_s``), is never restarted, and once it has exited it is
+  dropped: :meth:`status` no longer lists it and its name is put on
+  :attr:`Supervision.gone` for the shell. A process others depend on cannot be
+  retired. Both raise :class:`~millionscale.errors.MembershipError` (or
+  :class:`~millionscale.errors.UnknownProcessError`) and change nothing when
+  refused.
 """
 
 from __future__ import annotations
@@ -34,6 +50,7 @@ from collections import deque
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
+from millionscale.errors import MembershipError, UnknownProcessError
 from millionscale.topology.lifecycle import PUBLIC_STATE, Phase, Transition, advance
 from millionscale.topology.model import Readiness, RestartPolicy
 from millionscale.topology.order import dependents, topological_order
@@ -97,6 +114,7 @@ class ProcessStatus:
     pid: int | None
     restarts: int
     reason: str
+    draining: bool = False  # retired: still running until its drain delay ends
 
     @property
     def state(self) -> str:
@@ -126,6 +144,7 @@ class _Record:
     ever_ready: bool = False
     first_spawned: float | None = None  # when it was first spawned
     cause: str = ""  # the last error line its log showed, from the shell
+    retire_at: float | None = None  # retired: when its drain ends and it is stopped
 
     def startup_deadline(self) -> float | None:
         """Until it has been ready once: when its readiness timeout, counted from
@@ -146,6 +165,7 @@ class Supervision:
         self._clock = clock
         self.stop_requested = False
         self.journal: list[str] = []
+        self.gone: list[str] = []  # retired processes dropped since the shell last looked
 
     # -- facts from the shell ------------------------------------------------
 
@@ -201,6 +221,9 @@ class Supervision:
         )
         if record.phase is Phase.STOPPING:
             self._move(name, Transition.EXITED, f"{name}: stopped ({how})")
+            return
+        if record.retire_at is not None:  # leaving anyway: not restarted
+            self._move(name, Transition.DONE, f"{name}: {how} while draining")
             return
         if record.kill_reason:
             how = f"{record.kill_reason} ({how})"
@@ -259,6 +282,54 @@ class Supervision:
     def _last_line(record: _Record) -> str:
         return f"; last error: {record.cause}" if record.cause else ""
 
+    def add(self, name: str, plan: Plan) -> None:
+        """``name`` joins the running topology, pending (started by a later :meth:`step`)."""
+        if self.stop_requested:
+            raise MembershipError(
+                f"cannot add {name}: the topology is stopping", hint="start it again with 'up'"
+            )
+        if name in self._records:
+            raise MembershipError(
+                f"a process named {name} already runs", hint="choose a name of its own"
+            )
+        for dep in plan.depends_on:
+            if dep not in self._records:
+                raise UnknownProcessError(
+                    f"{name} depends on {dep}, which does not run here",
+                    hint=f"running: {', '.join(self.order)}",
+                )
+            if self._records[dep].retire_at is not None:
+                raise MembershipError(
+                    f"{name} depends on {dep}, which is being removed",
+                    hint="depend on a process that stays",
+                )
+        self._records[name] = _Record(plan)
+        self.order.append(name)  # after its dependencies: still a start order
+        self._dependents[name] = []
+        for dep in plan.depends_on:
+            self._dependents[dep].append(name)
+        self.journal.append(f"{name}: added")
+
+    def retire(self, name: str, drain_s: float) -> None:
+        """Drain ``name`` for ``drain_s``, then stop it for good and drop it."""
+        record = self._records.get(name)
+        if record is None:
+            raise UnknownProcessError(
+                f"no process named {name} runs here", hint=f"running: {', '.join(self.order)}"
+            )
+        if self.stop_requested:
+            raise MembershipError(f"cannot remove {name}: the topology is stopping")
+        if record.retire_at is not None:
+            raise MembershipError(f"{name} is already being removed", hint="wait for it to go")
+        needed = self._dependents[name]
+        if needed:
+            raise MembershipError(
+                f"cannot remove {name}: {', '.join(needed)} depend on it",
+                hint="remove those first, and wait for them to go",
+            )
+        record.retire_at = self._clock() + drain_s
+        self.journal.append(f"{name}: draining for {drain_s:g} s, then stopping")
+
     def request_stop(self) -> None:
         """Stop everything, dependents before their dependencies."""
         if not self.stop_requested:
@@ -274,8 +345,11 @@ class Supervision:
     def _run_step(self) -> list[Action]:
         now = self._clock()
         actions: list[Action] = []
-        for name in self.order:
+        for name in list(self.order):
             record = self._records[name]
+            if record.retire_at is not None:
+                actions += self._retire_step(name, record, now)
+                continue
             startup = record.startup_deadline()
             if record.phase is Phase.BACKOFF and startup is not None and now >= startup:
                 self._give_up_starting(name, record, record.reason.split(";")[0])
@@ -293,6 +367,37 @@ class Supervision:
                     record.probing = True
                     actions.append(Probe(name))
         return actions
+
+    def _retire_step(self, name: str, record: _Record, now: float) -> list[Action]:
+        """A retired process: drained, then stopped, then dropped."""
+        assert record.retire_at is not None
+        if record.phase in (Phase.PENDING, Phase.BACKOFF):
+            self._move(name, Transition.STOP, f"{name}: removed before it ran again")
+        if record.phase in (Phase.STOPPED, Phase.FAILED):
+            self._drop(name)
+            return []
+        if record.phase in (Phase.STARTING, Phase.READY):
+            if now < record.retire_at or record.pid is None:
+                return []
+            record.stop_deadline = now + record.plan.restart.stop_timeout_s
+            self._move(name, Transition.STOP, f"{name}: drained; stopping (pid {record.pid})")
+            return [Terminate(name)]
+        if record.phase is Phase.STOPPING and not record.forced and now >= record.stop_deadline:
+            record.forced = True
+            timeout = record.plan.restart.stop_timeout_s
+            self.journal.append(f"{name}: still running {timeout:g} s after stop; killing it")
+            return [Kill(name)]
+        return []
+
+    def _drop(self, name: str) -> None:
+        record = self._records.pop(name)
+        self.order.remove(name)
+        del self._dependents[name]
+        for dep in record.plan.depends_on:
+            if dep in self._dependents:
+                self._dependents[dep].remove(name)
+        self.gone.append(name)
+        self.journal.append(f"{name}: removed")
 
     def _start_when_due(self, name: str, record: _Record, now: float) -> list[Action]:
         """Start (PENDING) or restart (BACKOFF, delay over) once every dependency is ready."""
@@ -364,6 +469,8 @@ class Supervision:
                 if self._dependencies_ready(name):
                     # Waiting on a dependency is waiting on a fact, not on the clock.
                     times.append(record.start_at)
+            elif record.retire_at is not None and record.phase in (Phase.STARTING, Phase.READY):
+                times.append(record.retire_at)
             elif (
                 record.phase is Phase.STARTING and record.pid is not None and not record.kill_reason
             ):
@@ -377,7 +484,7 @@ class Supervision:
     def status(self) -> list[ProcessStatus]:
         """Every process, in start order."""
         return [
-            ProcessStatus(name, r.phase, r.pid, r.restarts, r.reason)
+            ProcessStatus(name, r.phase, r.pid, r.restarts, r.reason, r.retire_at is not None)
             for name, r in self._records.items()
         ]
 

@@ -19,6 +19,7 @@ from __future__ import annotations
 import http.client
 import json
 import os
+import queue
 import signal
 import socket
 import subprocess
@@ -33,21 +34,40 @@ from typing import Any
 
 import structlog
 
-from millionscale.errors import MillionscaleError, SupervisorError
+from millionscale.discovery import Member
+from millionscale.errors import (
+    MembershipError,
+    MillionscaleError,
+    SupervisorError,
+    UnknownProcessError,
+)
+from millionscale.obs.admin import read_token
 from millionscale.obs.logging import configure_logging
 from millionscale.servers import netns
 from millionscale.servers.engines import Engine, PostgresEngine, engine_for, prepare_owned_dir
 from millionscale.servers.process import signal_group, spawn, start_ticks
 from millionscale.topology.cause import crash_cause
-from millionscale.topology.network import build, teardown
+from millionscale.topology.endpoint import ControlEndpoint, control_app
+from millionscale.topology.live import LiveView, members
+from millionscale.topology.load import load_topology
+from millionscale.topology.network import (
+    NetworkPlan,
+    build,
+    join,
+    leave,
+    teardown,
+    with_member,
+    without_member,
+)
 from millionscale.topology.replication import cluster_of, recorded_primary
-from millionscale.topology.resolve import ResolvedProcess, ResolvedTopology
-from millionscale.topology.state import StateDir, write_private
+from millionscale.topology.resolve import ResolvedProcess, ResolvedTopology, clone
+from millionscale.topology.state import StateDir, control_socket_for, write_private
 from millionscale.topology.supervision import Kill, Plan, Probe, Spawn, Supervision, Terminate
 
 __all__ = ["Supervisor", "engine_for_process", "main", "probe"]
 
 REAP_INTERVAL_S = 0.05
+DRAIN_S = 5.0  # a removed process is drained this long: a few balancer health checks
 CAUSE_SCAN_BYTES = 65536  # of a crashed process's log: enough for a traceback's end
 PROBE_TIMEOUT_S = 1.0
 
@@ -141,7 +161,11 @@ class Supervisor:
     """Runs one resolved topology until asked to stop."""
 
     def __init__(
-        self, topology: ResolvedTopology, *, clock: Callable[[], float] = time.monotonic
+        self,
+        topology: ResolvedTopology,
+        *,
+        clock: Callable[[], float] = time.monotonic,
+        drain_s: float = DRAIN_S,
     ) -> None:
         self.topology = topology
         self.state = topology.state()
@@ -160,6 +184,128 @@ class Supervisor:
         self.cluster = cluster_of(topology.processes)
         self._roles_stamp: int | None = None
         self._roles_seen: dict[str, str] = {}
+        self.view = LiveView()
+        self.drain_s = drain_s
+        self.origins = {p.name: p.name for p in topology.processes}  # whose spec each copies
+        self._orders: queue.SimpleQueue[tuple[str, str, str | float | None, Future[Member]]] = (
+            queue.SimpleQueue()
+        )
+
+    # -- membership at run time (asked from the control endpoint's thread) ----
+
+    def add(self, name: str, like: str) -> Future[Member]:
+        """Order a process ``name`` made like ``like``; carried out by the loop."""
+        return self._order("add", name, like)
+
+    def remove(self, name: str, drain_s: float | None) -> Future[Member]:
+        """Order ``name`` drained (``drain_s``, default :attr:`drain_s`) and removed."""
+        return self._order("remove", name, drain_s)
+
+    def _order(self, kind: str, name: str, arg: str | float | None) -> Future[Member]:
+        future: Future[Member] = Future()
+        self._orders.put((kind, name, arg, future))
+        return future
+
+    def _take_orders(self) -> None:
+        while True:
+            try:
+                kind, name, arg, future = self._orders.get_nowait()
+            except queue.Empty:
+                return
+            try:
+                if kind == "add":
+                    assert isinstance(arg, str)
+                    self._add(name, arg)
+                else:
+                    assert not isinstance(arg, str)
+                    self.core.retire(name, self.drain_s if arg is None else arg)
+                status = next(s for s in self.core.status() if s.name == name)
+                future.set_result(members(self.processes, [status])[0])
+            except MillionscaleError as error:
+                future.set_exception(error)
+
+    def _refuse_orders(self) -> None:
+        """Answer every order still queued: the supervisor stops."""
+        while True:
+            try:
+                *_, future = self._orders.get_nowait()
+            except queue.Empty:
+                return
+            future.set_exception(MembershipError("the topology has stopped"))
+
+    def _add(self, name: str, like: str) -> None:
+        if like not in self.processes:
+            raise UnknownProcessError(
+                f"no process named {like} runs here", hint=f"running: {', '.join(self.processes)}"
+            )
+        if name in self.processes:
+            raise MembershipError(
+                f"a process named {name} already runs", hint="choose a name of its own"
+            )
+        network = self.topology.network
+        on_subnet = network.member(like) if network is not None else None
+        if on_subnet is not None and on_subnet.public_address is not None:
+            raise MembershipError(
+                f"{like} faces the public side (network = 'edge'): it cannot be copied",
+                hint="add a process made like one on the private subnet or the host",
+            )
+        origin = self.origins[like]
+        spec = load_topology(Path(self.topology.source)).processes.get(origin)
+        if spec is None:
+            raise UnknownProcessError(
+                f"{origin} is no longer in {self.topology.source}",
+                hint="add a process made like one the topology file still has",
+            )
+        place, grown = None, network
+        if network is not None and on_subnet is not None:
+            grown = with_member(network, name)
+            member = grown.member(name)
+            assert member is not None
+            place = (member.address, member.namespace)
+        process = clone(self.topology, spec, name, like, place=place)
+        if grown is not None and place is not None:
+            joined = grown.member(name)
+            assert joined is not None
+            try:
+                join(grown, joined)
+                self.core.add(name, _plan(process))
+            except MillionscaleError:
+                leave(joined)
+                raise
+        else:
+            self.core.add(name, _plan(process))
+        self.processes[name] = process
+        self.origins[name] = origin
+        self._save_topology(network=grown)
+
+    def _forget(self) -> None:
+        """Drop the processes the core has removed."""
+        if not self.core.gone:
+            return
+        network = self.topology.network
+        for name in self.core.gone:
+            self.processes.pop(name, None)
+            self.origins.pop(name, None)
+            self.log_offsets.pop(name, None)
+            member = network.member(name) if network is not None else None
+            if network is not None and member is not None:
+                try:
+                    leave(member)
+                except MillionscaleError as error:
+                    log.warning(
+                        "could not remove its namespace", process=name, error=error.one_line()
+                    )
+                network = without_member(network, name)
+        self.core.gone.clear()
+        self._save_topology(network=network)
+
+    def _save_topology(self, network: NetworkPlan | None = None) -> None:
+        """``topology.json`` as it runs now, for the commands that read it (logs, status)."""
+        update: dict[str, Any] = {"processes": list(self.processes.values())}
+        if network is not None:
+            update["network"] = network
+        self.topology = self.topology.model_copy(update=update)
+        self.topology.save(self.state.topology)
 
     # -- carrying out actions ------------------------------------------------
 
@@ -307,6 +453,7 @@ class Supervisor:
         }
 
     def _publish(self) -> None:
+        self.view.publish(members(self.processes, self.core.status(), self._roles()))
         snapshot = self.snapshot()
         if snapshot["processes"] == self._published and not snapshot["finished"]:
             return
@@ -332,13 +479,23 @@ class Supervisor:
         if self.topology.network_note:
             log.warning(self.topology.network_note)
         network = self.topology.network
+        endpoint = ControlEndpoint(
+            control_app(self.view, self, read_token(self.state.admin_token_file)),
+            control_socket_for(self.state.root),
+        )
         try:
             if network is not None:
                 build(network)
+            self._publish()
+            endpoint.start()
+            write_private(self.state.control_pointer, f"{endpoint.path}\n", 0o644)
+            log.info("control endpoint", socket=str(endpoint.path))
             while True:
                 self._reap()
                 self._collect_probes()
+                self._take_orders()
                 self._carry_out()
+                self._forget()
                 self._flush_journal()
                 self._publish()
                 if self.core.finished:
@@ -349,6 +506,9 @@ class Supervisor:
                     pause = max(0.0, min(pause, deadline - time.monotonic()))
                 time.sleep(pause)
         finally:
+            endpoint.stop()
+            self._refuse_orders()
+            self.state.control_pointer.unlink(missing_ok=True)
             for name in list(self.children):
                 self._signal(name, signal.SIGKILL)
             self.pool.shutdown(wait=False, cancel_futures=True)

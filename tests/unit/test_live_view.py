@@ -1,0 +1,89 @@
+"""The supervisor's live view: health from phases, versions that grow only on a change,
+compare-and-set claims, and waiters woken from another thread."""
+
+import asyncio
+import threading
+
+import pytest
+
+from millionscale.discovery import Health, Member
+from millionscale.errors import StaleEpochError
+from millionscale.topology.lifecycle import Phase
+from millionscale.topology.live import HEALTH_OF_PHASE, LiveView, health
+from millionscale.topology.supervision import ProcessStatus
+
+
+def _member(name: str, health: Health = "ready") -> Member:
+    return Member(name=name, tier="web", host="127.0.0.1", ports={"main": 8000}, health=health)
+
+
+def test_every_phase_has_a_health():
+    assert set(HEALTH_OF_PHASE) == set(Phase)
+
+
+@pytest.mark.parametrize(
+    ("phase", "draining", "expected"),
+    [
+        (Phase.READY, False, "ready"),
+        (Phase.READY, True, "stopping"),
+        (Phase.STARTING, True, "stopping"),
+        (Phase.BACKOFF, False, "unready"),
+        (Phase.STOPPING, True, "stopping"),
+        (Phase.FAILED, False, "failed"),
+    ],
+)
+def test_a_draining_process_is_stopping_while_it_still_runs(phase, draining, expected):
+    assert health(ProcessStatus("web-1", phase, 1, 0, "", draining)) == expected
+
+
+def test_the_version_grows_by_one_on_a_change_and_not_on_the_same_members():
+    view = LiveView(start=10)
+
+    first = view.publish([_member("web-1")])
+    again = view.publish([_member("web-1")])
+    changed = view.publish([_member("web-1", "stopping")])
+
+    assert (first.version, again.version, changed.version) == (11, 11, 12)
+
+
+def test_versions_start_at_the_wall_clock_so_a_new_run_is_newer():
+    assert LiveView().snapshot().version > 1_700_000_000_000
+
+
+def test_a_claim_is_compare_and_set_on_the_epoch():
+    view = LiveView(start=0)
+    view.claim("db/primary", "db-1", 3)
+
+    with pytest.raises(StaleEpochError) as stale:
+        view.claim("db/primary", "db-2", 3)
+    view.claim("db/primary", "db-1", 3)  # a retry changes nothing
+    assert view.snapshot().version == 1
+    view.claim("db/primary", "db-2", 4)
+
+    assert (stale.value.holder, stale.value.epoch) == ("db-1", 3)
+    assert view.snapshot().roles["db/primary"].holder == "db-2"
+    assert view.snapshot().version == 2
+
+
+def test_a_waiter_answers_at_once_for_an_older_version():
+    view = LiveView(start=5)
+
+    assert asyncio.run(view.wait(4, 10.0)).version == 5
+
+
+def test_a_waiter_is_woken_by_a_change_made_in_another_thread():
+    view = LiveView(start=5)
+
+    async def scenario():
+        timer = threading.Timer(0.05, view.publish, args=[[_member("web-1")]])
+        timer.start()
+        async with asyncio.timeout(5):
+            return await view.wait(5, 30.0)
+
+    assert asyncio.run(scenario()).version == 6
+
+
+def test_a_waiter_gets_the_current_view_when_its_wait_runs_out():
+    view = LiveView(start=5)
+
+    assert asyncio.run(view.wait(5, 0.01)).version == 5
