@@ -100,7 +100,7 @@ def test_a_retired_process_that_crashes_while_draining_is_not_restarted():
 def test_a_process_others_depend_on_cannot_be_retired():
     core = _running(FakeClock())
 
-    with pytest.raises(MembershipError, match="web-1 depend on it"):
+    with pytest.raises(MembershipError, match="web-1 depends on it"):
         core.retire("db", drain_s=1.0)
     with pytest.raises(UnknownProcessError, match="no process named web-9"):
         core.retire("web-9", drain_s=1.0)

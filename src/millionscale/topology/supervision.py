@@ -324,7 +324,7 @@ class Supervision:
         needed = self._dependents[name]
         if needed:
             raise MembershipError(
-                f"cannot remove {name}: {', '.join(needed)} depend on it",
+                f"cannot remove {name}: {', '.join(needed)} {'depends' if len(needed) == 1 else 'depend'} on it",
                 hint="remove those first, and wait for them to go",
             )
         record.retire_at = self._clock() + drain_s
