@@ -6,7 +6,7 @@ socket is reachable from every network namespace (namespaces do not isolate
 the filesystem), so a process on the private subnet reaches it too. Every
 request, ``/healthz`` included, must carry the admin token as
 ``Authorization: Bearer TOKEN`` (the scheme in any case,
-:func:`~millionscale.web.bearer.bearer_matches`).
+:class:`~millionscale.obs.admin.BearerGuard`, the admin APIs' one guard).
 
 Routes (every error is ``{"detail": ...}`` with a 4xx status):
 
@@ -40,7 +40,7 @@ import os
 import re
 import socket
 import threading
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from concurrent.futures import Future
 from dataclasses import asdict
 from pathlib import Path
@@ -51,7 +51,6 @@ import uvicorn
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
-from starlette.middleware.base import BaseHTTPMiddleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
@@ -64,9 +63,9 @@ from millionscale.errors import (
     SupervisorError,
     UnknownProcessError,
 )
+from millionscale.obs.admin import BearerGuard
 from millionscale.topology.live import LiveView
 from millionscale.topology.model import NAME_PATTERN
-from millionscale.web.bearer import bearer_matches
 
 __all__ = [
     "DEFAULT_WAIT_S",
@@ -276,17 +275,6 @@ def control_app(view: LiveView, membership: Membership, token: str) -> Starlette
     async def openapi(_request: Request) -> Response:
         return JSONResponse(OPENAPI)
 
-    async def guard(
-        request: Request, call_next: Callable[[Request], Awaitable[Response]]
-    ) -> Response:
-        if not bearer_matches(request.headers.get("authorization"), token):
-            return JSONResponse(
-                {"detail": "this endpoint wants the admin token (Authorization: Bearer TOKEN)"},
-                status_code=401,
-                headers={"WWW-Authenticate": "Bearer"},
-            )
-        return await call_next(request)
-
     async def http_error(_request: Request, error: Exception) -> Response:
         assert isinstance(error, HTTPException)
         return _error(error.status_code, str(error.detail))
@@ -303,7 +291,8 @@ def control_app(view: LiveView, membership: Membership, token: str) -> Starlette
             Route("/healthz", healthz, methods=["GET"]),
             Route("/v1/openapi.json", openapi, methods=["GET"]),
         ],
-        middleware=[Middleware(BaseHTTPMiddleware, dispatch=guard)],
+        # The admin APIs' one guard; here /healthz wants the token too (open_paths=()).
+        middleware=[Middleware(BearerGuard, token=token, open_paths=())],
         exception_handlers={HTTPException: http_error, _BadRequest: bad_request},
     )
 
