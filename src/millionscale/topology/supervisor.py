@@ -25,7 +25,7 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import UTC, datetime
 from pathlib import Path
@@ -206,12 +206,16 @@ class Supervisor:
         self._orders.put((kind, name, arg, future))
         return future
 
-    def _take_orders(self) -> None:
+    def _queued_orders(self) -> Iterator[tuple[str, str, str | float | None, Future[Member]]]:
+        """Every order queued so far, taken off the queue one by one."""
         while True:
             try:
-                kind, name, arg, future = self._orders.get_nowait()
+                yield self._orders.get_nowait()
             except queue.Empty:
                 return
+
+    def _take_orders(self) -> None:
+        for kind, name, arg, future in self._queued_orders():
             try:
                 if kind == "add":
                     assert isinstance(arg, str)
@@ -226,11 +230,7 @@ class Supervisor:
 
     def _refuse_orders(self) -> None:
         """Answer every order still queued: the supervisor stops."""
-        while True:
-            try:
-                *_, future = self._orders.get_nowait()
-            except queue.Empty:
-                return
+        for *_, future in self._queued_orders():
             future.set_exception(MembershipError("the topology has stopped"))
 
     def _add(self, name: str, like: str) -> None:
