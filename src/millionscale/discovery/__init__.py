@@ -9,7 +9,9 @@ Layers, from the bottom:
   errors (:class:`~millionscale.errors.DiscoveryError`), never a traceback.
 - :class:`Discovery` (``_protocol.py``): the read side, ``snapshot()`` and
   ``watch()``; :class:`RoleRegistry`: the write side for role holders (the
-  failover monitor claims ``db/primary`` with its epoch, compare-and-set).
+  failover monitor claims ``db/primary`` with its epoch, compare-and-set);
+  :func:`follow` (``_follow.py``): the latest view as it changes, kept through
+  the source's outages, for every reader that follows one.
 - Implementations: :class:`StaticDiscovery` (``_static.py``) from a file or
   from arguments, for running a tier on its own or in a test;
   :class:`HttpDiscovery` (``_http.py``) reads the supervisor's control endpoint
@@ -24,6 +26,7 @@ others.
 
 from millionscale.discovery._claims import settle_claim
 from millionscale.discovery._connect import TOKEN_FILE_ENV, connect
+from millionscale.discovery._follow import follow
 from millionscale.discovery._http import HttpDiscovery
 from millionscale.discovery._protocol import Discovery, RoleRegistry
 from millionscale.discovery._snapshot import HEALTH, Health, Member, RoleClaim, Snapshot
@@ -41,5 +44,6 @@ __all__ = [
     "Snapshot",
     "StaticDiscovery",
     "connect",
+    "follow",
     "settle_claim",
 ]

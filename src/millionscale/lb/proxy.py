@@ -67,8 +67,8 @@ from typing import Any, cast
 import httptools
 import structlog
 
-from millionscale.discovery import Discovery, Snapshot
-from millionscale.errors import ConfigError, Conflict, DiscoveryError, MillionscaleError, NotFound
+from millionscale.discovery import Discovery, Snapshot, follow
+from millionscale.errors import ConfigError, Conflict, MillionscaleError, NotFound
 from millionscale.lb.answers import error_bytes
 from millionscale.lb.connection import Exchange, ServerConnection
 from millionscale.lb.deadline import Deadline
@@ -871,36 +871,11 @@ class Balancer:
         )
 
     async def _follow(self, discovery: Discovery, tier: str, first: Snapshot) -> None:
-        latest = first
-        changed = asyncio.Event()
-
-        async def watch() -> None:
-            nonlocal latest
-            while True:
-                try:
-                    async for snapshot in discovery.watch(latest.version):
-                        latest = snapshot
-                        changed.set()
-                    return  # the source was closed: the last view stands
-                except DiscoveryError as error:
-                    log.warning(f"discovery: {error.one_line()}; keeping the last view")
-                    await asyncio.sleep(RECONCILE_S)
-
-        watcher = asyncio.create_task(watch(), name="lb-discovery-watch")
-        try:
-            while True:
-                with contextlib.suppress(TimeoutError):
-                    async with asyncio.timeout(RECONCILE_S):
-                        await changed.wait()
-                changed.clear()
-                try:
-                    self._reconcile(latest, tier, initial=False)
-                except MillionscaleError as error:  # a decision the state refused: next time
-                    log.warning(f"membership: {error.one_line()}")
-        finally:
-            watcher.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await watcher
+        async for snapshot in follow(discovery, first, every_s=RECONCILE_S):
+            try:
+                self._reconcile(snapshot, tier, initial=False)
+            except MillionscaleError as error:  # a decision the state refused: next time
+                log.warning(f"membership: {error.one_line()}")
 
     def _reconcile(self, snapshot: Snapshot, tier: str, *, initial: bool) -> None:
         present = [
