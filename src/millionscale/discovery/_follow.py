@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator
 
 import structlog
 
@@ -19,7 +19,7 @@ log = structlog.get_logger()
 
 async def follow(
     discovery: Discovery, first: Snapshot, *, every_s: float
-) -> AsyncIterator[Snapshot]:
+) -> AsyncGenerator[Snapshot, None]:
     """The newest snapshot after ``first``: as soon as the source has a newer one,
     and at least every ``every_s`` seconds (the same one again when nothing changed),
     for a reader whose own state moves between snapshots (a drained backend that
