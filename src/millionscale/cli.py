@@ -850,7 +850,7 @@ def _database_node(
 ) -> ResolvedProcess:
     """PostgreSQL node ``node`` of ``topology``; by default the current primary (the failover
     monitor's, else the topology file's)."""
-    from millionscale.topology.replication import cluster_of, recorded_primary
+    from millionscale.topology.replication import claimed_primary, cluster_of
 
     nodes = [p for p in topology.processes if p.engine == "postgres"]
     if not nodes:
@@ -861,7 +861,7 @@ def _database_node(
     if node is None:
         cluster = cluster_of(topology.processes)
         if cluster is not None:
-            node = cluster.current_primary(recorded_primary(state.cluster))
+            node = cluster.current_primary(claimed_primary(state.claims()))
         else:
             primaries = [p.name for p in nodes if p.replica_of is None]
             if len(primaries) > 1:

@@ -18,9 +18,10 @@ The rules, and why:
   ``servers`` (it launches engines), ``discovery`` (it will serve snapshots),
   ``web.bearer`` (one bearer check for admin endpoints), ``obs.admin`` (the
   admin token: ``up`` creates it, the admin client reads it) and ``obs.logging``
-  (its JSON logs). The data tier's rule "the record says who is primary"
-  reaches it as one JSON field (``topology.replication.recorded_primary``);
-  the failover monitor is started through a command line
+  (its JSON logs). Who the primary is reaches it as a role claim: the failover
+  monitor claims ``db/primary`` in the supervisor's discovery
+  (``topology.replication.PRIMARY_CLAIM``); the failover monitor is started
+  through a command line
   (``topology.dbmonitor`` execs ``db.monitor``), not an import.
 - The shared modules at the top (``errors``, ``aio``, ``render``,
   ``tomlfile``) import nothing of ours but one another; anyone may import them.

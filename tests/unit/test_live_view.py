@@ -6,8 +6,8 @@ import threading
 
 import pytest
 
-from millionscale.discovery import Health, Member
-from millionscale.errors import StaleEpochError
+from millionscale.discovery import Health, Member, RoleClaim
+from millionscale.errors import StaleEpochError, SupervisorError
 from millionscale.topology.lifecycle import Phase
 from millionscale.topology.live import HEALTH_OF_PHASE, LiveView, health
 from millionscale.topology.supervision import ProcessStatus
@@ -87,3 +87,47 @@ def test_a_waiter_gets_the_current_view_when_its_wait_runs_out():
     view = LiveView(start=5)
 
     assert asyncio.run(view.wait(5, 0.01)).version == 5
+
+
+def test_claims_are_kept_in_the_roles_file_and_a_new_view_starts_with_them(tmp_path):
+    roles = tmp_path / "roles.json"
+    first = LiveView(start=1, roles_file=roles)
+    assert first.snapshot().roles == {}
+    first.claim("db/primary", "db", 1)
+    first.claim("db/primary", "db-r1", 2)
+    first.publish([_member("web-1")])  # members are what runs now: not kept
+
+    again = LiveView(roles_file=roles)  # the next run of the supervisor
+
+    assert again.snapshot().roles == {"db/primary": RoleClaim("db-r1", 2)}
+    assert again.snapshot().members == ()
+    with pytest.raises(StaleEpochError):  # the epoch rule holds across runs
+        again.claim("db/primary", "db", 1)
+
+
+def test_a_refused_claim_leaves_the_roles_file_as_it_was(tmp_path):
+    roles = tmp_path / "roles.json"
+    view = LiveView(start=1, roles_file=roles)
+    view.claim("db/primary", "db-r1", 5)
+    kept = roles.read_bytes()
+
+    with pytest.raises(StaleEpochError):
+        view.claim("db/primary", "db", 4)
+
+    assert roles.read_bytes() == kept
+    assert roles.stat().st_mode & 0o077 == 0  # owner-only
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["", "{", '{"version": 0, "roles": {"db/primary": {"holder": "db"}}}', "[1]"],
+    ids=["empty", "not-json", "claim-without-epoch", "not-an-object"],
+)
+def test_a_roles_file_that_cannot_be_read_is_refused_never_taken_as_no_claims(tmp_path, text):
+    roles = tmp_path / "roles.json"
+    roles.write_text(text)
+
+    with pytest.raises(SupervisorError, match=r"roles\.json") as caught:
+        LiveView(roles_file=roles)
+
+    assert "down --purge" in (caught.value.hint or "")

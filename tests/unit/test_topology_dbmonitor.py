@@ -1,4 +1,4 @@
-"""A topology's failover monitor: its nodes as discovery lists them, its command line, its fencer."""
+"""A topology's failover monitor: its command line, the role it claims, its fencer."""
 
 import asyncio
 import json
@@ -9,13 +9,14 @@ from pathlib import Path
 
 from factories import topology
 
-from millionscale.discovery import Snapshot
+from millionscale.db.cluster import PRIMARY_ROLE
+from millionscale.discovery import RoleClaim
 from millionscale.servers.process import pid_alive, start_ticks
-from millionscale.topology.dbmonitor import main, monitor_argv, nodes_snapshot
+from millionscale.topology.dbmonitor import main, monitor_argv
 from millionscale.topology.fencing import LocalFencer
-from millionscale.topology.replication import cluster_of, recorded_primary
+from millionscale.topology.replication import PRIMARY_CLAIM, claimed_primary, cluster_of
 from millionscale.topology.resolve import resolve
-from millionscale.topology.state import StateDir
+from millionscale.topology.state import StateDir, control_socket_for
 
 
 def pg(**extra):
@@ -37,19 +38,21 @@ def _resolve(tmp_path: Path, **processes):
     )
 
 
-def test_the_nodes_are_tier_db_with_the_roles_the_topology_starts_them_in(tmp_path: Path):
+def test_each_member_takes_its_role_from_the_claimed_primary(tmp_path: Path):
     resolved = _resolve(tmp_path, db=pg(synchronous=1), r1=replica(), r2=replica())
     cluster = cluster_of(resolved.processes)
     assert cluster is not None
 
-    snapshot = Snapshot.loads(nodes_snapshot(cluster).dumps())
+    assert cluster.roles(None) == {"db": "primary", "r1": "replica", "r2": "replica"}
+    assert cluster.roles("r2") == {"db": "replica", "r1": "replica", "r2": "primary"}
+    # a claim naming a node this topology no longer has: the topology file's primary
+    assert cluster.roles("gone") == cluster.roles(None)
 
-    assert {m.name: m.role for m in snapshot.tier("db")} == {
-        "db": "primary",
-        "r1": "replica",
-        "r2": "replica",
-    }
-    assert snapshot.member("r1").address() == resolved.process("r1").address  # type: ignore[union-attr]
+
+def test_the_seam_is_the_role_the_monitor_claims():
+    assert PRIMARY_CLAIM == PRIMARY_ROLE  # neither package imports the other
+    assert claimed_primary({PRIMARY_CLAIM: RoleClaim("r1", 3)}) == "r1"
+    assert claimed_primary({"cache/leader": RoleClaim("r1", 3)}) is None
 
 
 def test_the_monitor_gets_the_topologys_record_fencer_token_and_commit_rule(tmp_path: Path):
@@ -60,12 +63,12 @@ def test_the_monitor_gets_the_topologys_record_fencer_token_and_commit_rule(tmp_
     assert cluster is not None
     state = resolved.state()
 
-    argv = monitor_argv(state, cluster, tmp_path / "nodes.json", ["--port", "9000"])
+    argv = monitor_argv(state, cluster, ["--port", "9000"])
 
     assert argv[1:3] == ["-m", "millionscale.db.monitor"]
     options = dict(zip(argv[3::2], argv[4::2], strict=True))
     assert options == {
-        "--discovery": f"file:{tmp_path / 'nodes.json'}",
+        "--discovery": f"unix:{control_socket_for(state.root)}",
         "--record": str(state.cluster),
         "--fence": f"millionscale.topology.fencing:local_fencer={state.root}",
         "--token-file": str(state.admin_token_file),
@@ -73,14 +76,6 @@ def test_the_monitor_gets_the_topologys_record_fencer_token_and_commit_rule(tmp_
         "--durability": "available",
         "--port": "9000",
     }
-
-
-def test_the_supervisor_reads_only_the_records_primary(tmp_path: Path):
-    record = tmp_path / "db-cluster.json"
-    assert recorded_primary(record) is None
-
-    record.write_text(json.dumps({"epoch": 4, "primary": "r2", "state": "healthy", "x": 1}))
-    assert recorded_primary(record) == "r2"
 
 
 def _postmaster() -> subprocess.Popen[bytes]:

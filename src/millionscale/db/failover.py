@@ -167,9 +167,10 @@ class ClusterSpec:
 class ClusterRecord:
     """What the monitor publishes (``db-cluster.json``): who is primary, since which epoch.
 
-    ``epoch`` grows by one with every promotion; a node restarted by the
-    supervisor reads the record to know whether it is the primary or a
-    standby, and of whom.
+    ``epoch`` grows by one with every promotion: it is the fencing token of the
+    ``db/primary`` claim the monitor makes with each record, through which a
+    supervisor learns whether a node it restarts is the primary or a standby,
+    and of whom.
     """
 
     epoch: int

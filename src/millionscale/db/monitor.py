@@ -12,7 +12,7 @@ twice a second, hands the answers to
 - **Fence** (a failover): the :class:`~millionscale.db.fencing.Fencer` makes
   sure the node accepts no write (under ``millionscale up``: SIGKILL to the
   node's postmaster and every process below it). Whoever supervises the node
-  restarts it; it reads the cluster record and comes back as a standby
+  restarts it as a standby of the primary the ``db/primary`` claim names
   (rewound with ``pg_rewind``). A fence that fails is tried again each round,
   and no standby is promoted meanwhile.
 - **ShutDown** (a planned switchover): the fencer's fast shutdown (SIGINT to
@@ -187,6 +187,7 @@ class Monitor:
         self._conns: dict[str, Connection | None] = dict.fromkeys(cluster.nodes)
         self._lock = asyncio.Lock()
         self._unfenced: tuple[str, str] | None = None  # a fence that failed: node, reason
+        self._unclaimed: ClusterRecord | None = None  # a record whose claim did not land
         self.ready = False
 
     # -- facts -------------------------------------------------------------
@@ -265,12 +266,18 @@ class Monitor:
     async def _publish(self, record: ClusterRecord) -> None:
         """The record to its file, then the claim to the registry (if there is one).
 
-        The file comes first: it is what a restarted node reads. A registry that
-        does not answer costs a warning (the claim is made again with the next
-        record); a stale epoch means another monitor won, and is logged as such.
+        The file comes first: it is what a restarted monitor reads. The claim is
+        what a supervisor reads to start a node in its role: one the registry
+        did not take (it did not answer) is made again every round until it is
+        taken or a newer record supersedes it; a stale epoch means another
+        monitor won, and is logged as such.
         """
         write_record(self.record_path, record)
         EPOCH.set(record.epoch)
+        await self._claim(record)
+
+    async def _claim(self, record: ClusterRecord) -> None:
+        self._unclaimed = None
         if self.registry is None:
             return
         try:
@@ -283,7 +290,8 @@ class Monitor:
                 epoch=error.epoch,
             )
         except DiscoveryError as error:
-            log.warning(f"claiming {PRIMARY_ROLE} failed: {error.one_line()}")
+            self._unclaimed = record
+            log.warning(f"claiming {PRIMARY_ROLE} failed, again next round: {error.one_line()}")
 
     async def _fence(self, node: str, reason: str) -> bool:
         """Fence ``node`` through the fencer; whether it is fenced (else tried next round)."""
@@ -396,6 +404,8 @@ class Monitor:
 
     async def step(self) -> None:
         async with self._lock:
+            if self._unclaimed is not None:
+                await self._claim(self._unclaimed)
             if self._unfenced is not None:
                 node, reason = self._unfenced
                 if await self._fence(node, reason):

@@ -30,7 +30,7 @@ from millionscale.photos.media import MediaStore, StoredPhoto
 from millionscale.photos.passwords import hasher
 from millionscale.photos.schema import migrate
 from millionscale.servers.engines import PostgresEngine
-from millionscale.topology.replication import cluster_of, recorded_primary
+from millionscale.topology.replication import claimed_primary, cluster_of
 from millionscale.topology.resolve import ResolvedTopology
 
 __all__ = ["RunningApp", "SeedResult", "running_app", "seed"]
@@ -82,7 +82,7 @@ def _current_primary_url(topology: ResolvedTopology) -> str | None:
     cluster = cluster_of(topology.processes)
     if cluster is None:
         return None
-    primary = cluster.current_primary(recorded_primary(topology.state().cluster))
+    primary = cluster.current_primary(claimed_primary(topology.state().claims()))
     return PostgresEngine().url(cluster.members[primary].endpoint())
 
 

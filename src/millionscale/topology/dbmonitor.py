@@ -7,10 +7,14 @@ nothing of ``millionscale up``. This launcher, run by the supervisor, gives it
 what a topology knows, then replaces itself with it (``exec``: the supervisor's
 child is the monitor, signals and all):
 
-- the nodes: the topology's replicated cluster, written as a discovery
-  snapshot (members of tier ``db``, role ``primary`` or ``replica`` as the
-  topology file starts them) to ``db-nodes.json`` in the topology's home;
-- the cluster record: ``db-cluster.json`` in the topology's home;
+- the discovery source: the supervisor's control endpoint (``unix:`` its
+  socket, with the admin token through
+  :data:`~millionscale.discovery.TOKEN_FILE_ENV`). The monitor finds its nodes
+  there (the members of tier ``db``, in the role the last ``db/primary``
+  claim gave them) and claims ``db/primary`` there with each record, which is
+  how the supervisor learns who the primary is;
+- the cluster record: ``db-cluster.json`` in the topology's home (the
+  monitor's own: the supervisor never reads it);
 - the fencer: :func:`millionscale.topology.fencing.local_fencer` on this state
   directory (kills by pid and start time);
 - the admin token file, the commit rule (``synchronous``, ``durability``) and
@@ -26,44 +30,25 @@ import os
 import sys
 from pathlib import Path
 
-from millionscale.discovery import Member, Snapshot
+from millionscale.discovery import TOKEN_FILE_ENV
 from millionscale.obs.admin import create_token
 from millionscale.topology.replication import ReplicatedCluster, cluster_of
 from millionscale.topology.resolve import ResolvedTopology
-from millionscale.topology.state import StateDir, write_private
+from millionscale.topology.state import StateDir, control_socket_for
 
-__all__ = ["main", "monitor_argv", "nodes_snapshot"]
+__all__ = ["main", "monitor_argv"]
 
 MONITOR_MODULE = "millionscale.db.monitor"
 
 
-def nodes_snapshot(cluster: ReplicatedCluster) -> Snapshot:
-    """The cluster's nodes as discovery lists them for the monitor."""
-    return Snapshot(
-        1,
-        tuple(
-            Member(
-                name=name,
-                tier="db",
-                host=process.host,
-                ports={"main": process.ports["main"]},
-                role="primary" if name == cluster.primary else "replica",
-            )
-            for name, process in cluster.members.items()
-        ),
-    )
-
-
-def monitor_argv(
-    state: StateDir, cluster: ReplicatedCluster, nodes: Path, rest: list[str]
-) -> list[str]:
+def monitor_argv(state: StateDir, cluster: ReplicatedCluster, rest: list[str]) -> list[str]:
     """The monitor's command line for ``cluster`` of the topology running on ``state``."""
     return [
         sys.executable,
         "-m",
         MONITOR_MODULE,
         "--discovery",
-        f"file:{nodes}",
+        f"unix:{control_socket_for(state.root)}",
         "--record",
         str(state.cluster),
         "--fence",
@@ -100,11 +85,13 @@ def main(argv: list[str] | None = None) -> int:
             file=sys.stderr,
         )
         return 2
-    nodes = state.home().root / "db-nodes.json"
-    write_private(nodes, nodes_snapshot(cluster).dumps() + "\n")
     create_token(state.admin_token_file)  # up made it; kept as it is if so
-    env = {**os.environ, "PGPASSWORD": cluster.members[cluster.primary].secret}
-    command = monitor_argv(state, cluster, nodes, args[1:])
+    env = {
+        **os.environ,
+        "PGPASSWORD": cluster.members[cluster.primary].secret,
+        TOKEN_FILE_ENV: str(state.admin_token_file),
+    }
+    command = monitor_argv(state, cluster, args[1:])
     os.execve(sys.executable, command, env)
 
 

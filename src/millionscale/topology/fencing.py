@@ -13,8 +13,8 @@ recorded (a pid reused by another process is never signalled), and
 - shuts it down with SIGINT to the postmaster alone, PostgreSQL's fast
   shutdown.
 
-The supervisor restarts the node; it reads the cluster record and comes back
-as a standby. The failover monitor names this fencer with
+The supervisor restarts the node as a standby of the primary the monitor
+claimed (``db/primary``). The failover monitor names this fencer with
 ``--fence millionscale.topology.fencing:local_fencer=STATE_DIR``.
 """
 

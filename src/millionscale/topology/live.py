@@ -19,7 +19,13 @@ waits for a change. Guarantees:
   (:func:`~millionscale.discovery.settle_claim`) under the view's lock, so two
   claimants racing on one role cannot both win;
 - a waiter (:meth:`~LiveView.wait`) is woken as soon as a change is made,
-  from whichever thread makes it.
+  from whichever thread makes it;
+- claims are durable when the view has a ``roles_file``: an accepted claim is
+  written there (atomically) before :meth:`~LiveView.claim` returns, and a
+  view made on that file starts with them. A registry that forgot its claims
+  when restarted would let a topology started again after a failover start
+  the old primary as one (Patroni keeps its leader key in etcd for the same
+  reason); members are not kept: they are what runs now.
 """
 
 from __future__ import annotations
@@ -29,10 +35,12 @@ import dataclasses
 import threading
 import time
 from collections.abc import Iterable, Mapping
+from pathlib import Path
 
 from millionscale.discovery import Health, Member, RoleClaim, Snapshot, settle_claim
 from millionscale.topology.lifecycle import Phase
 from millionscale.topology.resolve import ResolvedProcess
+from millionscale.topology.state import read_claims, write_private
 from millionscale.topology.supervision import ProcessStatus
 
 __all__ = ["HEALTH_OF_PHASE", "LiveView", "health", "members"]
@@ -81,11 +89,18 @@ def members(
 
 
 class LiveView:
-    """The current snapshot, shared by the supervisor's loop and the endpoint."""
+    """The current snapshot, shared by the supervisor's loop and the endpoint.
 
-    def __init__(self, start: int | None = None) -> None:
+    ``roles_file``, if given, keeps the role claims across runs (see the module
+    docstring); :func:`read_claims` raises SupervisorError for one it cannot read.
+    """
+
+    def __init__(self, start: int | None = None, *, roles_file: Path | None = None) -> None:
         self._lock = threading.Lock()
-        self._snapshot = Snapshot(time.time_ns() // 1_000_000 if start is None else start)
+        self._roles_file = roles_file
+        roles = read_claims(roles_file) if roles_file is not None else {}
+        version = time.time_ns() // 1_000_000 if start is None else start
+        self._snapshot = Snapshot(version, roles=roles)
         self._waiters: set[tuple[asyncio.AbstractEventLoop, asyncio.Event]] = set()
 
     def snapshot(self) -> Snapshot:
@@ -105,7 +120,12 @@ class LiveView:
         wanted = RoleClaim(holder, epoch)
         with self._lock:
             if settle_claim(role, self._snapshot.roles.get(role), holder, epoch):
-                self._change(roles={**self._snapshot.roles, role: wanted})
+                roles = {**self._snapshot.roles, role: wanted}
+                if self._roles_file is not None:  # kept before anyone can see it
+                    write_private(
+                        self._roles_file, Snapshot(0, roles=roles).dumps() + "\n", durable=True
+                    )
+                self._change(roles=roles)
         return wanted
 
     async def wait(self, after: int, wait_s: float) -> Snapshot:

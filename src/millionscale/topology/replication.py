@@ -2,28 +2,31 @@
 
 The topology file says how a cluster starts (``db`` primary, ``db-r1`` and
 ``db-r2`` with ``replica_of = "db"``). After a failover the truth is the
-failover monitor's cluster record (``db-cluster.json`` in the topology's
-home): the supervisor reads it each time it starts a member, so a node always
-starts in the role the monitor gave it.
+failover monitor's claim of the role ``db/primary`` (:data:`PRIMARY_CLAIM`),
+made to the supervisor's discovery and kept by it across runs
+(:class:`~millionscale.topology.live.LiveView`): the supervisor reads it each
+time it starts a member, so a node always starts in the role the monitor gave
+it, and lists every member in that role.
 
-This module knows one thing of that record: its ``"primary"`` field, the name
-of the node that is primary now. The rest of the record (epoch, state) is the
-data tier's (:mod:`millionscale.db.failover`); the supervisor neither reads nor
-writes it, so the data tier can run under another supervisor, and this one
-under another failover manager that writes the same field.
+The role's name is the whole seam: this module reads no file of the data
+tier's (its cluster record is the monitor's own), so the data tier can run
+under another supervisor, and this one under any failover manager that claims
+the role.
 """
 
 from __future__ import annotations
 
-import json
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from pathlib import Path
 
-from millionscale.errors import SupervisorError
+from millionscale.discovery import RoleClaim
 from millionscale.topology.resolve import ResolvedProcess
 
-__all__ = ["ReplicatedCluster", "cluster_of", "recorded_primary"]
+__all__ = ["PRIMARY_CLAIM", "ReplicatedCluster", "claimed_primary", "cluster_of"]
+
+# The role the failover monitor claims (millionscale.db.cluster.PRIMARY_ROLE; a test
+# holds the two equal, since neither package imports the other).
+PRIMARY_CLAIM = "db/primary"
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,12 +38,17 @@ class ReplicatedCluster:
     synchronous: int  # commits wait for ANY k of the other members
     durability: str  # "strict" or "available"
 
-    def current_primary(self, recorded: str | None) -> str:
-        """The primary now: the record's, else (before its first record, or a record
+    def current_primary(self, claimed: str | None) -> str:
+        """The primary now: the claimed one, else (before the first claim, or a claim
         naming a node this topology no longer has) the topology file's."""
-        if recorded is not None and recorded in self.members:
-            return recorded
+        if claimed is not None and claimed in self.members:
+            return claimed
         return self.primary
+
+    def roles(self, claimed: str | None) -> dict[str, str]:
+        """Each member's role now: ``primary`` or ``replica``."""
+        primary = self.current_primary(claimed)
+        return {name: "primary" if name == primary else "replica" for name in self.members}
 
     def synchronous_standby_names(self, node: str) -> str | None:
         """The setting ``node`` carries whatever its role: ANY k of every other member.
@@ -70,24 +78,7 @@ def cluster_of(
     return None
 
 
-def recorded_primary(path: Path) -> str | None:
-    """The ``"primary"`` of the cluster record at ``path``; None before the first record.
-
-    A record that cannot be read is an error, never "no record": starting the
-    topology file's primary beside the monitor's would be two primaries.
-    """
-    try:
-        data = json.loads(path.read_text())
-    except FileNotFoundError:
-        return None
-    except (OSError, json.JSONDecodeError, UnicodeDecodeError) as error:
-        raise SupervisorError(
-            f"cannot read {path}: {error}", hint="delete it to start from the topology"
-        ) from None
-    primary = data.get("primary") if isinstance(data, dict) else None
-    if not isinstance(primary, str) or not primary:
-        raise SupervisorError(
-            f"{path} is not a cluster record: it names no primary",
-            hint="delete it to start from the topology",
-        )
-    return primary
+def claimed_primary(roles: Mapping[str, RoleClaim]) -> str | None:
+    """Who holds :data:`PRIMARY_CLAIM` among ``roles`` (a snapshot's), if anyone."""
+    claim = roles.get(PRIMARY_CLAIM)
+    return claim.holder if claim is not None else None

@@ -14,8 +14,8 @@
       topologies/<topology>/  what belongs to one topology, kept across its runs:
         topology.json           its last resolved topology (where its data lives)
         secrets.json            engine secrets (0600)
-        db-cluster.json         the failover monitor's record of its primary
-        db-nodes.json           its PostgreSQL nodes, as a discovery snapshot for the monitor
+        roles.json              the role claims made to the supervisor (db/primary), kept
+        db-cluster.json         the failover monitor's record (the monitor's own file)
         data/<name>/            engines' data directories
         media/                  the photo app's uploads
 
@@ -41,6 +41,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from millionscale.discovery import RoleClaim, Snapshot
+from millionscale.errors import DiscoveryError, SupervisorError
 from millionscale.obs.admin import TOKEN_FILE
 from millionscale.servers.process import pid_alive
 
@@ -50,6 +52,7 @@ __all__ = [
     "StateDir",
     "TopologyHome",
     "control_socket_for",
+    "read_claims",
     "write_private",
 ]
 
@@ -76,13 +79,49 @@ def control_socket_for(root: Path) -> Path:
     return base / f"ms-{digest}" / "control.sock"
 
 
-def write_private(path: Path, text: str, mode: int = 0o600) -> None:
-    """Replace ``path`` atomically with ``text``, readable only as ``mode`` allows."""
+def write_private(path: Path, text: str, mode: int = 0o600, *, durable: bool = False) -> None:
+    """Replace ``path`` atomically with ``text``, readable only as ``mode`` allows;
+    ``durable``: on disk (the file and its directory entry synced) when it returns."""
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, mode)
     with os.fdopen(fd, "w") as handle:
         handle.write(text)
+        if durable:
+            handle.flush()
+            os.fsync(handle.fileno())
     os.replace(tmp, path)
+    if durable:
+        directory = os.open(path.parent, os.O_RDONLY)
+        try:
+            os.fsync(directory)
+        finally:
+            os.close(directory)
+
+
+def read_claims(path: Path) -> dict[str, RoleClaim]:
+    """The role claims kept in ``path`` (none before the first one).
+
+    A file that cannot be read is an error, never "no claims": starting without
+    the ``db/primary`` claim after a failover would start two primaries.
+    """
+    try:
+        text = path.read_text()
+    except FileNotFoundError:
+        return {}
+    except OSError as error:
+        raise SupervisorError(
+            f"cannot read the role claims in {path}: {error.strerror}", hint=_KEEP_CLAIMS
+        ) from None
+    try:
+        return dict(Snapshot.loads(text, source=str(path)).roles)
+    except DiscoveryError as error:
+        raise SupervisorError(error.message, hint=_KEEP_CLAIMS) from None
+
+
+_KEEP_CLAIMS = (
+    "it holds who holds each role (db/primary after a failover): restore it, "
+    "or start from the topology file again with 'millionscale down --purge'"
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -108,6 +147,11 @@ class TopologyHome:
     def cluster(self) -> Path:
         """The failover monitor's record of the PostgreSQL primary (millionscale.db)."""
         return self.root / "db-cluster.json"
+
+    @property
+    def roles(self) -> Path:
+        """The role claims the supervisor's discovery accepted (``db/primary``...)."""
+        return self.root / "roles.json"
 
     @property
     def data(self) -> Path:
@@ -179,6 +223,15 @@ class StateDir:
     def cluster(self) -> Path:
         """The failover monitor's record of the PostgreSQL primary (millionscale.db)."""
         return self.home().cluster
+
+    @property
+    def roles(self) -> Path:
+        """The role claims this topology's supervisor accepted (kept across runs)."""
+        return self.home().roles
+
+    def claims(self) -> dict[str, RoleClaim]:
+        """The role claims kept in :attr:`roles` (SupervisorError if unreadable)."""
+        return read_claims(self.roles)
 
     @property
     def control_pointer(self) -> Path:

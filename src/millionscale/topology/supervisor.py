@@ -59,7 +59,7 @@ from millionscale.topology.network import (
     with_member,
     without_member,
 )
-from millionscale.topology.replication import cluster_of, recorded_primary
+from millionscale.topology.replication import claimed_primary, cluster_of
 from millionscale.topology.resolve import ResolvedProcess, ResolvedTopology, clone
 from millionscale.topology.state import StateDir, control_socket_for, write_private
 from millionscale.topology.supervision import Kill, Plan, Probe, Spawn, Supervision, Terminate
@@ -129,12 +129,12 @@ def _plan(process: ResolvedProcess) -> Plan:
 def engine_for_process(
     process: ResolvedProcess,
     processes: dict[str, ResolvedProcess],
-    recorded: str | None = None,
+    claimed: str | None = None,
 ) -> Engine:
     """The engine a process runs; a PostgreSQL node knows its place in replication.
 
     Members of a replicated cluster take their role from the primary the failover
-    monitor ``recorded`` when there is one (after a failover, the topology file's
+    monitor ``claimed`` when there is one (after a failover, the topology file's
     ``replica_of`` is history), and all carry the same ``ANY k`` rule over the
     other members, ready for the day they are promoted.
     """
@@ -145,7 +145,7 @@ def engine_for_process(
     cluster = cluster_of(processes.values(), process.name)
     primary_name = process.replica_of
     if cluster is not None:
-        primary_name = cluster.current_primary(recorded)
+        primary_name = cluster.current_primary(claimed)
         if primary_name == process.name:
             primary_name = None
         names = cluster.synchronous_standby_names(process.name)
@@ -182,9 +182,7 @@ class Supervisor:
         self.pool = ThreadPoolExecutor(max_workers=4, thread_name_prefix="probe")
         self._published: list[Any] | None = None
         self.cluster = cluster_of(topology.processes)
-        self._roles_stamp: int | None = None
-        self._roles_seen: dict[str, str] = {}
-        self.view = LiveView()
+        self.view = LiveView(roles_file=self.state.roles)
         self.drain_s = drain_s
         self.origins = {p.name: p.name for p in topology.processes}  # whose spec each copies
         self._orders: queue.SimpleQueue[tuple[str, str, str | float | None, Future[Member]]] = (
@@ -321,7 +319,7 @@ class Supervisor:
             engine = self.engines.get(name)
             if isinstance(engine, PostgresEngine):  # its role may have changed since
                 engine = self.engines[name] = engine_for_process(
-                    process, self.processes, recorded_primary(self.state.cluster)
+                    process, self.processes, claimed_primary(self.view.snapshot().roles)
                 )
             if engine is not None:
                 assert process.data_dir is not None
@@ -396,31 +394,11 @@ class Supervisor:
     # -- publishing ----------------------------------------------------------
 
     def _roles(self) -> dict[str, str]:
-        """Database members' roles as the failover monitor last recorded them.
-
-        Called every loop: the record is read again only when its file changed.
-        """
+        """Database members' roles as the failover monitor last claimed them."""
         if self.cluster is None:
             return {}
-        try:
-            stamp = self.state.cluster.stat().st_mtime_ns
-        except OSError:
-            return {}
-        if stamp != self._roles_stamp:
-            try:
-                primary = recorded_primary(self.state.cluster)
-            except MillionscaleError:
-                primary = None
-            self._roles_stamp = stamp
-            self._roles_seen = (
-                {}
-                if primary is None
-                else {
-                    name: "primary" if name == primary else "replica"
-                    for name in self.cluster.members
-                }
-            )
-        return self._roles_seen
+        claimed = claimed_primary(self.view.snapshot().roles)
+        return self.cluster.roles(claimed) if claimed is not None else {}
 
     def snapshot(self) -> dict[str, Any]:
         processes = []
@@ -535,7 +513,7 @@ def main(argv: list[str] | None = None) -> int:
     topology = ResolvedTopology.read(state.topology)
     try:
         return Supervisor(topology).run()
-    except MillionscaleError as error:  # the private network could not be built
+    except MillionscaleError as error:  # the role claims or the private network
         print(f"error: {error.one_line()}", file=sys.stderr)
         return 2
 
