@@ -7,16 +7,19 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 from factories import topology
 
 from millionscale.db.cluster import PRIMARY_ROLE
-from millionscale.discovery import RoleClaim
+from millionscale.discovery import RoleClaim, Snapshot
+from millionscale.errors import SupervisorError
 from millionscale.servers.process import pid_alive, start_ticks
 from millionscale.topology.dbmonitor import main, monitor_argv
 from millionscale.topology.fencing import LocalFencer
 from millionscale.topology.replication import PRIMARY_CLAIM, claimed_primary, cluster_of
 from millionscale.topology.resolve import resolve
 from millionscale.topology.state import StateDir, control_socket_for
+from millionscale.topology.supervisor import Supervisor
 
 
 def pg(**extra):
@@ -53,6 +56,20 @@ def test_the_seam_is_the_role_the_monitor_claims():
     assert PRIMARY_CLAIM == PRIMARY_ROLE  # neither package imports the other
     assert claimed_primary({PRIMARY_CLAIM: RoleClaim("r1", 3)}) == "r1"
     assert claimed_primary({"cache/leader": RoleClaim("r1", 3)}) is None
+
+
+def test_a_home_with_a_failover_record_and_no_claims_is_refused(tmp_path: Path):
+    resolved = _resolve(tmp_path, db=pg(synchronous=1), r1=replica(), r2=replica())
+    state = resolved.state()
+    state.cluster.parent.mkdir(parents=True, exist_ok=True)
+    state.cluster.write_text(json.dumps({"epoch": 3, "primary": "r1", "state": "healthy"}))
+
+    with pytest.raises(SupervisorError, match="no role claims") as refused:
+        Supervisor(resolved)  # an older version's home: who is primary is unknown
+
+    assert "down --purge" in (refused.value.hint or "")
+    state.roles.write_text(Snapshot(0, roles={PRIMARY_CLAIM: RoleClaim("r1", 3)}).dumps())
+    assert claimed_primary(Supervisor(resolved).view.snapshot().roles) == "r1"
 
 
 def test_the_monitor_gets_the_topologys_record_fencer_token_and_commit_rule(tmp_path: Path):

@@ -182,6 +182,19 @@ class Supervisor:
         self.pool = ThreadPoolExecutor(max_workers=4, thread_name_prefix="probe")
         self._published: list[Any] | None = None
         self.cluster = cluster_of(topology.processes)
+        if (
+            self.cluster is not None
+            and self.state.cluster.exists()
+            and not self.state.roles.exists()
+        ):
+            # A home from before claims were kept: who the primary is now is unknown here,
+            # and starting the topology file's could start two primaries.
+            raise SupervisorError(
+                f"{self.state.cluster.parent} has a failover record and no role claims "
+                f"({self.state.roles.name}): it was written by an older millionscale",
+                hint="write roles.json naming the record's primary, "
+                "or start afresh: 'millionscale down --purge'",
+            )
         self.view = LiveView(roles_file=self.state.roles)
         self.drain_s = drain_s
         self.origins = {p.name: p.name for p in topology.processes}  # whose spec each copies
