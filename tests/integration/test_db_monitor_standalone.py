@@ -80,6 +80,7 @@ def _monitor(cluster: Cluster, tmp_path: Path) -> Monitor:
     (tmp_path / "token").write_text("s3cret\n")
     (tmp_path / "token").chmod(0o600)  # a token open to others is refused
     (tmp_path / "password").write_text(cluster.primary.endpoint.secret + "\n")
+    (tmp_path / "password").chmod(0o600)  # as the token: a secret open to others is refused
     args = parser().parse_args(
         [
             "--discovery",

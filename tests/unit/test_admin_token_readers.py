@@ -7,6 +7,8 @@ import pytest
 
 from millionscale.chaos.__main__ import TOKEN_ENV as CHAOS_TOKEN_ENV
 from millionscale.chaos.__main__ import main as chaos_main
+from millionscale.db.monitor import build_monitor, parser
+from millionscale.errors import ConfigError
 from millionscale.lb.__main__ import TOKEN_ENV as LB_TOKEN_ENV
 from millionscale.lb.__main__ import main as lb_main
 
@@ -58,3 +60,24 @@ def test_the_balancer_without_token_or_state_dir_says_both_ways(monkeypatch, cap
     assert capsys.readouterr().err == (
         f"error: the admin API needs a token (set {LB_TOKEN_ENV} or --state-dir)\n"
     )
+
+
+def test_the_monitors_password_file_is_held_to_the_same_rule_as_the_token(tmp_path):
+    password = tmp_path / "password"
+    password.write_text("pw\n")
+    password.chmod(0o644)
+    token = tmp_path / "token"
+    token.write_text("t\n")
+    token.chmod(0o600)
+    args = parser().parse_args(
+        ["--discovery", f"file:{tmp_path / 'nodes.json'}", "--record", str(tmp_path / "r.json"),
+         "--fence", "millionscale.db.fencing:command_fencer=/bin/true", "--token-file", str(token),
+         "--password-file", str(password), "--port", "1"]
+    )  # fmt: skip
+
+    with pytest.raises(ConfigError, match="password file .* is open to others"):
+        build_monitor(args)
+    password.chmod(0o600)
+    password.write_text("x" * 5000)
+    with pytest.raises(ConfigError, match="longer than 4096 bytes"):
+        build_monitor(args)

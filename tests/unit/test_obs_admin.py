@@ -63,6 +63,7 @@ def test_the_exported_names_are_exactly_these():
         "error_response",
         "listen",
         "load_token",
+        "read_secret",
         "read_token",
         "token_file",
         "serve_app",

@@ -95,7 +95,7 @@ from millionscale.errors import (
     first_line,
 )
 from millionscale.obs import configure_logging
-from millionscale.obs.admin import admin_app, listen, read_token, serve_app
+from millionscale.obs.admin import admin_app, listen, read_secret, read_token, serve_app
 
 __all__ = [
     "CHECK_INTERVAL_S",
@@ -595,25 +595,14 @@ def run_monitor(monitor: Monitor, token: str, *, host: str, port: int) -> int:
     return run_main(serve_app(create_app(monitor, token), sock))
 
 
-def _read_secret(path: Path, what: str) -> str:
-    try:
-        text = path.read_text().strip()
-    except OSError as error:
-        raise ConfigError(
-            f"cannot read the {what} file {path}: {error.strerror}",
-            hint="give a file that holds it on one line (owner-only permissions)",
-        ) from None
-    if not text:
-        raise ConfigError(f"the {what} file {path} is empty", hint="write it on one line")
-    return text
-
-
 def build_monitor(args: argparse.Namespace) -> tuple[Monitor, str]:
     """The monitor and the admin token the arguments describe (ConfigError and
     DiscoveryError say what is wrong with them)."""
     token = read_token(args.token_file)
     if args.password_file is not None:
-        password = _read_secret(args.password_file, "password")
+        password = read_secret(
+            args.password_file, "password file", missing_hint="give the nodes' postgres password"
+        )
     else:
         password = os.environ.get("PGPASSWORD", "")
     discovery = connect(args.discovery)

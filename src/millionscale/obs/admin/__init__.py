@@ -26,6 +26,7 @@ from millionscale.obs.admin._token import (
     TOKEN_FILE,
     create_token,
     load_token,
+    read_secret,
     read_token,
     token_file,
 )
@@ -42,6 +43,7 @@ __all__ = [
     "error_response",
     "listen",
     "load_token",
+    "read_secret",
     "read_token",
     "serve_app",
     "status_of",

@@ -1,11 +1,15 @@
-"""The admin token file: created once by ``up``, read (never created) by every admin API.
+"""Secret files, and the admin token's: created once by ``up``, read (never created) by
+every admin API.
 
-The file holds one line, a URL-safe random token. Readers refuse it, with a
+:func:`read_secret` is the one rule for a file that holds a secret on one line
+(the admin token, the failover monitor's password file): refused, with a
 :class:`~millionscale.errors.ConfigError` naming the file and the fix, when it
-is missing, empty, not a regular file, or open to anyone but its owner (any
-group or other permission bit: OpenSSH refuses a private key on the same
-rule). A reader never creates the file: a process that finds none was started
-outside ``up`` and must be given a token, not invent one that nothing else knows.
+is missing, empty, longer than a secret is, not a regular file (a link is not
+followed), or open to anyone but its owner (any group or other permission bit:
+OpenSSH refuses a private key on the same rule). The admin token file holds a
+URL-safe random token; a reader never creates it: a process that finds none
+was started outside ``up`` and must be given a token, not invent one that
+nothing else knows.
 """
 
 from __future__ import annotations
@@ -23,6 +27,7 @@ __all__ = [
     "TOKEN_FILE",
     "create_token",
     "load_token",
+    "read_secret",
     "read_token",
     "token_file",
 ]
@@ -40,43 +45,50 @@ def token_file(state_dir: Path | None) -> Path | None:
 _OTHERS = stat.S_IRWXG | stat.S_IRWXO  # OpenSSH refuses a key with any of these (0o077)
 
 
-def read_token(path: Path) -> str:
-    """The token in ``path``; :class:`ConfigError` if it is missing, empty or not private."""
+def read_secret(path: Path, what: str, *, missing_hint: str) -> str:
+    """The secret on the one line of ``path`` (``what`` names it in messages, such as
+    "admin token"); :class:`ConfigError` if missing, empty, too long or not private."""
     try:
         fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW)
     except FileNotFoundError:
-        raise ConfigError(
-            f"no admin token at {path}",
-            hint="start the topology with 'millionscale up', which creates it",
-        ) from None
+        raise ConfigError(f"no {what} at {path}", hint=missing_hint) from None
     except OSError as error:
         raise ConfigError(
-            f"cannot read the admin token at {path}: {error.strerror or error}",
+            f"cannot read the {what} at {path}: {error.strerror or error}",
             hint="it must be a regular file (not a link) its owner can read",
         ) from None
     try:
         info = os.fstat(fd)
         if not stat.S_ISREG(info.st_mode):
             raise ConfigError(
-                f"the admin token at {path} is not a regular file",
-                hint="remove it and run 'millionscale up' again",
+                f"the {what} at {path} is not a regular file", hint="give a file, not a link"
             )
         if info.st_mode & _OTHERS:
             raise ConfigError(
-                f"the admin token at {path} is open to others "
-                f"(mode {stat.S_IMODE(info.st_mode):04o})",
+                f"the {what} at {path} is open to others (mode {stat.S_IMODE(info.st_mode):04o})",
                 hint=f"make it owner-only: chmod 600 {path}",
             )
-        raw = os.read(fd, MAX_TOKEN_BYTES)
+        raw = os.read(fd, MAX_TOKEN_BYTES + 1)
     finally:
         os.close(fd)
-    token = raw.decode("utf-8", "replace").strip()
-    if not token:
+    if len(raw) > MAX_TOKEN_BYTES:
         raise ConfigError(
-            f"the admin token at {path} is empty",
-            hint="remove it and run 'millionscale up' again, which creates a new one",
+            f"the {what} at {path} is longer than {MAX_TOKEN_BYTES} bytes: not one secret",
+            hint="write the secret alone, on one line",
         )
-    return token
+    secret = raw.decode("utf-8", "replace").strip()
+    if not secret:
+        raise ConfigError(f"the {what} at {path} is empty", hint="write the secret on one line")
+    return secret
+
+
+def read_token(path: Path) -> str:
+    """The admin token in ``path``, by :func:`read_secret`'s rule."""
+    return read_secret(
+        path,
+        "admin token",
+        missing_hint="start the topology with 'millionscale up', which creates it",
+    )
 
 
 def load_token(env: str, path: Path | None, *, environ: dict[str, str] | None = None) -> str:
