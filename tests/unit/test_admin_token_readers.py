@@ -75,7 +75,7 @@ def test_the_monitors_password_file_is_held_to_the_same_rule_as_the_token(tmp_pa
          "--password-file", str(password), "--port", "1"]
     )  # fmt: skip
 
-    with pytest.raises(ConfigError, match="password file .* is open to others"):
+    with pytest.raises(ConfigError, match=r"password file .* is open to others"):
         build_monitor(args)
     password.chmod(0o600)
     password.write_text("x" * 5000)

@@ -5,6 +5,7 @@ from collections.abc import Callable
 import pytest
 
 from millionscale import cli
+from millionscale.cli import _app
 from millionscale.errors import IllegalTransition, SwitchoverRefused
 from millionscale.statetable import StateTable
 
@@ -17,7 +18,7 @@ def raising(error: BaseException) -> Callable[..., int]:
 
 
 def test_a_user_error_is_one_line_and_exit_code_2(monkeypatch, capsys):
-    monkeypatch.setattr(cli, "app", raising(SwitchoverRefused("r1 is already the primary")))
+    monkeypatch.setattr(_app, "app", raising(SwitchoverRefused("r1 is already the primary")))
 
     with pytest.raises(SystemExit) as exited:
         cli.main()
@@ -30,7 +31,7 @@ def test_an_illegal_transition_is_not_printed_as_a_user_error(monkeypatch, capsy
     table = StateTable({("up", "drain"): "draining"}, name="backend health")
     with pytest.raises(IllegalTransition) as raised:
         table.fire("up", "resume")
-    monkeypatch.setattr(cli, "app", raising(raised.value))
+    monkeypatch.setattr(_app, "app", raising(raised.value))
 
     with pytest.raises(IllegalTransition, match="backend health: no transition resume from up"):
         cli.main()

@@ -1,0 +1,117 @@
+"""``millionscale status``: every process of the topology, as a table or as JSON.
+
+:func:`status_records` is also what ``up`` prints once everything is ready, and
+when it fails.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Annotated, Any
+
+import typer
+from rich.text import Text
+
+from millionscale.cli._console import console
+from millionscale.cli._options import StateOption
+from millionscale.cli._running import resolved_topology
+from millionscale.render import Column, Records
+from millionscale.topology.control import live_view
+from millionscale.topology.resolve import ResolvedProcess, ResolvedTopology
+from millionscale.topology.state import DEFAULT_STATE_DIR, StateDir
+from millionscale.topology.urls import browser_url, process_url
+
+STATE_STYLES = {"ready": "green", "starting": "yellow", "failed": "red", "stopped": "dim"}
+
+
+def status_records(data: dict[str, Any]) -> Records:
+    """Every process of a live view; a note column when one is not ready and says why."""
+    processes = data["processes"]
+    notes = any(p["state"] != "ready" and p.get("reason") for p in processes)
+    columns: list[Column | str] = ["name", "tier", "dc", "role", Column("pid", right=True)]
+    columns += ["address", "state"]
+    columns.append(Column("restarts", right=True))
+    if notes:
+        columns.append(Column("note", free_text=True))
+    rows = []
+    for p in processes:
+        state = p["state"]
+        row: list[str | int | Text | None] = [
+            p["name"],
+            p["tier"],
+            p["datacenter"],
+            p["role"] or None,
+            p["pid"],
+            p["address"],
+            Text(state, style=STATE_STYLES.get(state, "")),
+            p["restarts"],
+        ]
+        if notes:
+            row.append(p.get("reason") or "" if state != "ready" else "")
+        rows.append(row)
+    return Records.of(columns, rows, title=f"topology {data.get('topology', '?')}")
+
+
+def _supervisor_sentence(data: dict[str, Any]) -> str | None:
+    """What to say about the supervisor when it is not simply running."""
+    supervisor = data["supervisor"]
+    if supervisor["state"] == "died":
+        return (
+            f"the supervisor (pid {supervisor['pid']}) died without stopping the topology; "
+            "its processes died with it (run 'millionscale down' to clean up, then 'up')"
+        )
+    if supervisor["state"] == "stopped":
+        return "the supervisor is not running: the topology was stopped"
+    return None
+
+
+def _status_json(data: dict[str, Any], topology: ResolvedTopology | None) -> dict[str, Any]:
+    """``status --json``: the live view, each process with its URL, ports and note."""
+    resolved = {p.name: p for p in topology.processes} if topology else {}
+    processes = []
+    for p in data["processes"]:
+        known: ResolvedProcess | None = resolved.get(p["name"])
+        processes.append(
+            {
+                "name": p["name"],
+                "tier": p["tier"],
+                "datacenter": p["datacenter"],
+                "role": p["role"],
+                "pid": p["pid"],
+                "address": p["address"],
+                "url": process_url(known) if known else None,
+                "ports": dict(known.ports) if known else {},
+                "state": p["state"],
+                "restarts": p["restarts"],
+                "note": p.get("reason") or None,
+            }
+        )
+    return {
+        "topology": data.get("topology"),
+        "running": data["running"],
+        "supervisor": data["supervisor"],
+        "url": browser_url(topology) if topology else None,
+        "processes": processes,
+    }
+
+
+def status(
+    as_json: Annotated[
+        bool,
+        typer.Option("--json", help="Machine-readable, with URLs (credentials included)."),
+    ] = False,
+    state_dir: StateOption = DEFAULT_STATE_DIR,
+) -> None:
+    """Show every process of the running topology: pid, address, state, restarts."""
+    state = StateDir(state_dir)
+    data = live_view(state)
+    if as_json:
+        print(json.dumps(_status_json(data, resolved_topology(state)), indent=2))
+        return
+    if not data["processes"]:
+        console.print("nothing has been started here; run 'millionscale up'")
+        return
+    console.print(status_records(data))
+    sentence = _supervisor_sentence(data)
+    if sentence is not None:
+        console.print(sentence, markup=False, highlight=False)
