@@ -35,7 +35,7 @@ from millionscale.db.control import MonitorControl
 from millionscale.errors import MillionscaleError
 from millionscale.photos.seed import running_app, seed
 from millionscale.servers.engines import engine_for
-from millionscale.topology.admin import admin_client
+from millionscale.topology.admin import FAILOVER_MONITOR, admin_client
 from millionscale.topology.control import Started, start, stop
 from millionscale.topology.resolve import ResolvedTopology
 from millionscale.topology.state import StateDir
@@ -44,7 +44,6 @@ __all__ = ["DemoSettings", "run_demo", "slowest_request"]
 
 # A request sent up to one timeline window before the switchover began can still
 # be waiting when it runs; one sent in the window it ends in, too.
-MONITOR_MODULE = "millionscale.topology.dbmonitor"  # how a topology runs the failover monitor
 _WINDOW_S = 1.0
 
 
@@ -73,9 +72,7 @@ class _Switchover:
     def run(self) -> None:
         started = time.monotonic()
         try:
-            result = MonitorControl(
-                admin_client(self.topology, MONITOR_MODULE, "failover monitor")
-            ).switchover()
+            result = MonitorControl(admin_client(self.topology, FAILOVER_MONITOR)).switchover()
         except MillionscaleError as error:
             self.sentence = f"switchover at {self.at_s:g} s refused: {error.one_line()}"
         else:
@@ -149,7 +146,8 @@ def slowest_request(summary: Summary, switchover: tuple[float, float] | None) ->
 
 
 def _has_monitor(topology: ResolvedTopology) -> bool:
-    return any(p.argv and MONITOR_MODULE in p.argv for p in topology.processes)
+    tier, role, _ = FAILOVER_MONITOR
+    return any((p.tier, p.role) == (tier, role) for p in topology.processes)
 
 
 def _load(

@@ -179,9 +179,7 @@ def db_failover(
 def _monitor_control(state_dir: Path) -> Any:
     """The running topology's failover monitor, over its admin API (the topology's token)."""
     from millionscale.db.control import MonitorControl
-    from millionscale.topology.admin import admin_client
+    from millionscale.topology.admin import FAILOVER_MONITOR, admin_client
 
     topology = running_topology(state_dir)
-    return MonitorControl(
-        admin_client(topology, "millionscale.topology.dbmonitor", "failover monitor")
-    )
+    return MonitorControl(admin_client(topology, FAILOVER_MONITOR))

@@ -19,9 +19,9 @@ lb_app = typer.Typer(help="The load balancer: its backends, live.", no_args_is_h
 
 
 def _lb(state_dir: Path) -> Any:
-    from millionscale.topology.admin import admin_client
+    from millionscale.topology.admin import BALANCER, admin_client
 
-    return admin_client(running_topology(state_dir), "millionscale.lb", "load balancer")
+    return admin_client(running_topology(state_dir), BALANCER)
 
 
 def _print_backends(status: dict[str, Any]) -> None:

@@ -2,15 +2,19 @@
 
 Admin endpoints (the failover monitor's, the balancer's) want the token that
 ``up`` keeps in ``.millionscale/admin-token``. :func:`admin_client` finds the
-process of a running topology that runs a given module and returns an
-:class:`AdminClient` for its admin port (``extra_ports = ["admin"]``) or, if
-it has none, its main port.
+process of a running topology by its tier and role (:data:`FAILOVER_MONITOR`,
+:data:`BALANCER`, as the topology file names them) and returns an
+:class:`AdminClient` for it.
 
-An admin port listens on the control side only: a balancer on the public edge
-binds its admin API to the loopback of its own network namespace
-(``--admin-host 127.0.0.1``), which nothing outside that namespace reaches. The
-client connects from inside the process's namespace, to the address its
-``--admin-host`` names (its listening address when it names none).
+Where it connects:
+
+- a process with a port named ``admin`` (``extra_ports = ["admin"]``) serves
+  its admin API there, on the control side only: the loopback of its own
+  network namespace (the balancer's ``--admin-host`` default, 127.0.0.1), which
+  nothing outside that namespace reaches. The client connects from inside the
+  process's namespace, to 127.0.0.1 on that port;
+- a process without one (the failover monitor) serves it on its main port, at
+  its address.
 """
 
 from __future__ import annotations
@@ -27,9 +31,22 @@ from millionscale.servers import netns
 from millionscale.topology.resolve import ResolvedTopology
 from millionscale.topology.state import StateDir
 
-__all__ = ["REQUEST_TIMEOUT_S", "AdminClient", "AdminError", "admin_client"]
+__all__ = [
+    "BALANCER",
+    "FAILOVER_MONITOR",
+    "REQUEST_TIMEOUT_S",
+    "AdminClient",
+    "AdminError",
+    "admin_client",
+]
 
 REQUEST_TIMEOUT_S = 60.0  # a database switchover waits for catch-up (10 s at most) and promotion
+ADMIN_PORT = "admin"  # the port name of an admin API that is not the process's main port
+ADMIN_HOST = "127.0.0.1"  # where it listens: the loopback of the process's namespace
+
+# Who serves which admin API: (tier, role, what to call it), as the topology files name them.
+FAILOVER_MONITOR = ("db", "monitor", "failover monitor")
+BALANCER = ("lb", "balancer", "load balancer")
 
 
 class _ConnectionIn(http.client.HTTPConnection):
@@ -95,25 +112,18 @@ class AdminClient:
         return dict(data) if isinstance(data, dict) else {"result": data}
 
 
-def admin_client(topology: ResolvedTopology, module: str, what: str) -> AdminClient:
-    """The client for the process of ``topology`` that runs ``python -m module``."""
+def admin_client(topology: ResolvedTopology, serves: tuple[str, str, str]) -> AdminClient:
+    """The client for the admin API of ``topology``'s process of tier and role ``serves``
+    (:data:`FAILOVER_MONITOR`, :data:`BALANCER`); TopologyError if it has none."""
+    tier, role, what = serves
     for process in topology.processes:
-        if process.argv and module in process.argv:
-            token = read_token(StateDir(Path(topology.state_dir)).admin_token_file)
-            port = process.ports.get("admin", process.ports["main"])
-            host = _option(process.argv, "--admin-host") or process.host
-            return AdminClient(what, host, port, token, process.netns)
+        if (process.tier, process.role) != (tier, role):
+            continue
+        token = read_token(StateDir(Path(topology.state_dir)).admin_token_file)
+        if ADMIN_PORT in process.ports:
+            return AdminClient(what, ADMIN_HOST, process.ports[ADMIN_PORT], token, process.netns)
+        return AdminClient(what, process.host, process.ports["main"], token, process.netns)
     raise TopologyError(
-        f"topology {topology.name!r} runs no {what}",
+        f"topology {topology.name!r} runs no {what} (no process of tier {tier!r}, role {role!r})",
         hint="start a topology that does (see topologies/)",
     )
-
-
-def _option(argv: list[str], flag: str) -> str | None:
-    """The value given to ``flag`` in ``argv`` (``--flag VALUE`` or ``--flag=VALUE``)."""
-    for i, arg in enumerate(argv):
-        if arg == flag and i + 1 < len(argv):
-            return argv[i + 1]
-        if arg.startswith(flag + "="):
-            return arg.removeprefix(flag + "=")
-    return None
