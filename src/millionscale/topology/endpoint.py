@@ -1,7 +1,7 @@
 """The supervisor's control endpoint: discovery and membership over a Unix socket.
 
-Served from a thread of the supervisor (uvicorn running a small Starlette
-app), on a Unix socket of mode 0600 in a directory of mode 0700: a Unix
+Served from a thread of the supervisor (a small Starlette app on the admin
+APIs' one host, :func:`~millionscale.obs.admin.serve_app`), on a Unix socket of mode 0600 in a directory of mode 0700: a Unix
 socket is reachable from every network namespace (namespaces do not isolate
 the filesystem), so a process on the private subnet reaches it too. Every
 request, ``/healthz`` included, must carry the admin token as
@@ -47,7 +47,6 @@ from pathlib import Path
 from typing import Annotated, Any, Protocol
 
 import pydantic
-import uvicorn
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
@@ -63,7 +62,7 @@ from millionscale.errors import (
     SupervisorError,
     UnknownProcessError,
 )
-from millionscale.obs.admin import BearerGuard
+from millionscale.obs.admin import BearerGuard, serve_app
 from millionscale.topology.live import LiveView
 from millionscale.topology.model import NAME_PATTERN
 
@@ -84,6 +83,7 @@ MAX_DRAIN_S = 600.0
 MAX_WAIT_S = 60.0  # a blocking query is held at most this long (Consul caps its wait at 10 min)
 DEFAULT_WAIT_S = 30.0
 START_TIMEOUT_S = 10.0
+STOP_GRACE_S = 1  # a held blocking query (?wait) must not delay a stop
 ROLE_NAME = r"^[a-z0-9][a-z0-9-]{0,62}$"  # each half of group/role
 
 Name = Annotated[str, pydantic.StringConstraints(pattern=NAME_PATTERN)]
@@ -298,20 +298,17 @@ def control_app(view: LiveView, membership: Membership, token: str) -> Starlette
 
 
 class ControlEndpoint:
-    """The app served on a Unix socket from a thread: :meth:`start`, :meth:`stop`."""
+    """The app served on a Unix socket from a thread of its own (the supervisor's loop
+    is synchronous), by the admin APIs' one host, :func:`~millionscale.obs.admin.serve_app`:
+    :meth:`start`, :meth:`stop`."""
 
     def __init__(self, app: Starlette, path: Path) -> None:
         self.path = path
-        self._server = uvicorn.Server(
-            uvicorn.Config(
-                app,
-                log_config=None,
-                access_log=False,
-                lifespan="off",
-                timeout_graceful_shutdown=1,  # a held blocking query must not delay a stop
-            )
-        )
+        self._app = app
         self._thread: threading.Thread | None = None
+        self._serving = threading.Event()
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._stop: asyncio.Event | None = None
 
     def start(self) -> None:
         """Bind the socket (0600, in a 0700 directory) and serve; raises SupervisorError."""
@@ -321,26 +318,31 @@ class ControlEndpoint:
             sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
             sock.bind(os.fspath(self.path))
             os.chmod(self.path, 0o600)
-            sock.listen(128)
+            sock.listen(128)  # from here a client waits in the backlog until it is served
+            sock.setblocking(False)
         except OSError as error:
             raise SupervisorError(
                 f"cannot listen on the control socket {self.path}: {error.strerror}",
                 hint="check that its directory is writable",
             ) from None
-        self._thread = threading.Thread(
-            target=self._server.run, kwargs={"sockets": [sock]}, name="control", daemon=True
-        )
+        self._thread = threading.Thread(target=self._run, args=(sock,), name="control", daemon=True)
         self._thread.start()
-        deadline = START_TIMEOUT_S
-        while not self._server.started and self._thread.is_alive() and deadline > 0:
-            threading.Event().wait(0.01)
-            deadline -= 0.01
-        if not self._server.started:
+        if not self._serving.wait(START_TIMEOUT_S):
             raise SupervisorError(f"the control endpoint did not start on {self.path}")
+
+    def _run(self, sock: socket.socket) -> None:
+        async def serve() -> None:
+            self._loop, self._stop = asyncio.get_running_loop(), asyncio.Event()
+            self._serving.set()
+            await serve_app(self._app, sock, stop=self._stop, grace_s=STOP_GRACE_S)
+
+        asyncio.run(serve())
 
     def stop(self) -> None:
         """Stop serving and remove the socket."""
-        self._server.should_exit = True
+        if self._loop is not None and self._stop is not None:
+            with contextlib.suppress(RuntimeError):  # its loop has already ended
+                self._loop.call_soon_threadsafe(self._stop.set)
         if self._thread is not None:
             self._thread.join(timeout=5.0)
         self.path.unlink(missing_ok=True)

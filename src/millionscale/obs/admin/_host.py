@@ -95,18 +95,19 @@ class _Server(uvicorn.Server):
 
 
 async def serve_app(
-    app: ASGIApp, sock: socket.socket, *, stop: asyncio.Event | None = None
+    app: ASGIApp,
+    sock: socket.socket,
+    *,
+    stop: asyncio.Event | None = None,
+    grace_s: int = int(SHUTDOWN_GRACE_S),
 ) -> None:
-    """Serve ``app`` on ``sock`` until ``stop`` is set (None: until SIGTERM or SIGINT).
+    """Serve ``app`` on ``sock`` (TCP or Unix) until ``stop`` is set (None: until SIGTERM
+    or SIGINT); requests in flight then get ``grace_s`` seconds to be answered.
 
     Returns once the server has shut down gracefully (and closed ``sock``).
     """
     config = uvicorn.Config(
-        app,
-        log_config=None,
-        access_log=False,
-        lifespan="on",
-        timeout_graceful_shutdown=int(SHUTDOWN_GRACE_S),
+        app, log_config=None, access_log=False, lifespan="on", timeout_graceful_shutdown=grace_s
     )
     server = _Server(config)
     async with _stop_event(stop) as stopping:
