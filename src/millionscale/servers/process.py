@@ -68,6 +68,7 @@ def spawn(
     die_with_parent: bool = True,
     cpus: Sequence[int] | None = None,
     netns: str | None = None,
+    cgroup_procs: Sequence[Path] = (),
 ) -> subprocess.Popen[bytes]:
     """Start ``argv`` in its own process group, output appended to ``log_path``.
 
@@ -76,25 +77,36 @@ def spawn(
     outlive the command that started it. ``cpus`` pins it (and its children)
     to those CPUs, to isolate tiers that share one machine. ``netns`` starts it
     in that named network namespace (:mod:`millionscale.servers.netns`).
+    ``cgroup_procs`` are the ``cgroup.procs`` files of the cgroup it runs in
+    (:attr:`millionscale.servers.cgroups.Cgroup.procs_files`): it joins before it
+    runs a single instruction of ``argv``, so all it starts is charged there.
+    Joining a namespace or a cgroup needs root, so the change of ``user``
+    comes after both.
     """
     log_path.parent.mkdir(parents=True, exist_ok=True)
     parent_pid = os.getpid()
     pinned = set(cpus) if cpus else None
+    account = None
+    if user is not None and user != pwd.getpwuid(os.geteuid()).pw_name:
+        account = pwd.getpwnam(user)
 
     def preexec() -> None:
         if netns is not None:
             enter(netns)
+        for procs in cgroup_procs:
+            with open(procs, "w") as joined:
+                joined.write(f"{os.getpid()}\n")
         if pinned is not None:
             os.sched_setaffinity(0, pinned)
+        if account is not None:  # last: what comes before it needs root
+            os.setgroups([])
+            os.setgid(account.pw_gid)
+            os.setuid(account.pw_uid)
         if die_with_parent:
             _arm_parent_death_signal(parent_pid)
 
     with open(log_path, "ab") as log:
-        kwargs: dict[str, object] = {}
-        if user is not None and user != pwd.getpwuid(os.geteuid()).pw_name:
-            account = pwd.getpwnam(user)
-            kwargs |= {"user": account.pw_uid, "group": account.pw_gid, "extra_groups": []}
-        return subprocess.Popen(  # type: ignore[call-overload, no-any-return]
+        return subprocess.Popen(
             list(argv),
             stdin=subprocess.DEVNULL,
             stdout=log,
@@ -104,7 +116,6 @@ def spawn(
             start_new_session=True,
             preexec_fn=preexec,
             close_fds=True,
-            **kwargs,
         )
 
 
