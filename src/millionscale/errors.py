@@ -16,6 +16,7 @@ blames the user. A state machine asked for a move its table lacks
     MillionscaleError
     ├── ConfigError            a topology file or an argument is wrong
     │   ├── TopologyError      the topology file cannot be used as written
+    │   │   └── HostLimitsError  it has hosts, and hosts cannot be limited here
     │   ├── PortInUseError     a fixed port is already taken
     │   └── UnknownProcessError  a process name that the topology lacks
     ├── ServerError            a real engine could not be found or started
@@ -59,6 +60,7 @@ __all__ = [
     "Conflict",
     "DatabaseError",
     "DiscoveryError",
+    "HostLimitsError",
     "IllegalTransition",
     "Invalid",
     "MembershipError",
@@ -106,6 +108,10 @@ class ConfigError(MillionscaleError):
 
 class TopologyError(ConfigError):
     """A topology file that cannot be used: syntax, unknown key, bad value, cycle."""
+
+
+class HostLimitsError(TopologyError):
+    """A topology with hosts where hosts cannot be limited (no root, no cgroups)."""
 
 
 class PortInUseError(ConfigError):

@@ -41,7 +41,7 @@ def test_host_address_and_state_dir_are_rendered_in_env(tmp_path: Path):
         web={
             "tier": "web",
             "command": ["sh"],
-            "host": "127.0.0.2",
+            "address": "127.0.0.2",
             "env": {"HOST": "{host}", "ADDRESS": "{address}", "STATE": "{state_dir}/web"},
         }
     )

@@ -49,7 +49,7 @@ def test_auto_ports_are_picked_one_per_process_in_start_order(tmp_path: Path):
 
 
 def test_auto_ports_are_picked_on_the_process_host(tmp_path: Path):
-    parsed = topology(web={"tier": "web", "command": ["sh"], "host": "127.0.0.2"})
+    parsed = topology(web={"tier": "web", "command": ["sh"], "address": "127.0.0.2"})
     pick = Picker(41001)
 
     _resolve(parsed, tmp_path, pick)
@@ -105,8 +105,8 @@ def test_two_processes_with_the_same_fixed_port_are_refused(tmp_path: Path):
 
 def test_the_same_fixed_port_on_two_hosts_is_allowed(tmp_path: Path):
     parsed = topology(
-        a={"tier": "web", "command": ["sh"], "port": 8000, "host": "127.0.0.1"},
-        b={"tier": "web", "command": ["sh"], "port": 8000, "host": "127.0.0.2"},
+        a={"tier": "web", "command": ["sh"], "port": 8000, "address": "127.0.0.1"},
+        b={"tier": "web", "command": ["sh"], "port": 8000, "address": "127.0.0.2"},
     )
 
     resolved = _resolve(parsed, tmp_path, Picker())

@@ -33,6 +33,22 @@ errors: a misspelt key must not be silently ignored.
 ``network = "edge"`` processes (the balancer) reach; see
 :mod:`millionscale.topology.network`. Such a process must listen on ``{host}``,
 and a dependency's ``{db.url}`` takes it to the engine through a Unix socket.
+
+**Hosts** simulate a fleet of small machines on one box::
+
+    [hosts.web-1]
+    cpus = 0.25                    # a quarter of one core, for all its processes
+    memory = "512MiB"              # past it, the OOM killer
+    network = "private"            # or "edge": also faces the public side
+    datacenter = "dc1"
+
+    [processes.web]
+    host = "web-1"                 # runs on that host
+
+A host is a network namespace with its own address on the topology's subnet
+and a cgroup that every process on it shares. Its processes listen on
+``{host}`` (the host's address); across hosts they meet only by address, an
+engine's ``{db.url}`` included (TCP to the other host), as on real machines.
 """
 
 from __future__ import annotations
@@ -52,7 +68,9 @@ from pydantic import (
 
 __all__ = [
     "ENGINE_NAMES",
+    "LOOPBACK",
     "PLACEHOLDER",
+    "HostSpec",
     "ProcessSpec",
     "Readiness",
     "RestartPolicy",
@@ -63,6 +81,11 @@ __all__ = [
 ENGINE_NAMES = ("postgres", "redis", "nats")
 NAME_PATTERN = r"^[a-z][a-z0-9-]{0,39}$"
 PLACEHOLDER = re.compile(r"\{([a-z_][a-z0-9_.-]*)\}")
+LOOPBACK = "127.0.0.1"  # where a process that is on no host and no subnet listens
+MIB = 1024 * 1024
+MIN_HOST_MEMORY = 16 * MIB  # ours: below this not even a Python process starts
+_UNITS = {"": 1, "B": 1, "KiB": 1024, "MiB": MIB, "GiB": 1024 * MIB, "TiB": 1024 * 1024 * MIB}
+_SIZE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([KMGT]iB|B)?\s*$")
 
 
 def _port(value: object) -> int | str:
@@ -74,6 +97,25 @@ def _port(value: object) -> int | str:
 
 
 Port = Annotated[int | Literal["auto"], BeforeValidator(_port)]
+
+
+def _memory(value: object) -> int:
+    """Bytes from ``"512MiB"``, ``"1.5GiB"``, ``"65536B"`` or a whole number of bytes."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        size = value
+    elif isinstance(value, str) and (match := _SIZE.match(value)):
+        size = int(float(match[1]) * _UNITS[match[2] or ""])
+    else:
+        raise ValueError(
+            f"must be a size such as '512MiB' or '2GiB' (units B, KiB, MiB, GiB, TiB), "
+            f"not {value!r}"
+        )
+    if size < MIN_HOST_MEMORY:
+        raise ValueError(f"must be at least 16MiB, not {size} bytes")
+    return size
+
+
+Memory = Annotated[int, BeforeValidator(_memory)]
 
 
 class _Strict(BaseModel):
@@ -136,7 +178,8 @@ class ProcessSpec(_Strict):
     engine: Literal["postgres", "redis", "nats"] | None = None
     command: list[str] | None = None
     env: dict[str, str] = Field(default_factory=dict)
-    host: str = "127.0.0.1"
+    host: str | None = Field(default=None, pattern=NAME_PATTERN)  # a [hosts] entry
+    address: str = LOOPBACK  # where it listens when it is on no host and no subnet
     port: Port = "auto"
     # More free ports for a command, by name: ["admin"] gives {admin_port} ({web.admin_port}
     # to processes that depend on it).
@@ -178,7 +221,18 @@ class ProcessSpec(_Strict):
         if self.engine is not None and self.network != "host":
             raise ValueError(
                 "engines stay on the host network (the private subnet reaches them through "
-                "Unix sockets): 'network' is for commands"
+                "Unix sockets): 'network' is for commands; put an engine on a [hosts] "
+                "entry to give it an address of its own"
+            )
+        if self.host is not None and self.network != "host":
+            raise ValueError(
+                f"a process on host {self.host!r} takes its network from the host: "
+                f"set 'network' on [hosts.{self.host}], not on the process"
+            )
+        if self.address != LOOPBACK and (self.host is not None or self.network != "host"):
+            raise ValueError(
+                "'address' is for a process on no host and no subnet: on one, it listens "
+                "on its host's (or its namespace's) address"
             )
         if self.engine is None and self.settings:
             raise ValueError("'settings' are engine settings; a command takes 'env' instead")
@@ -195,6 +249,15 @@ class ProcessSpec(_Strict):
                 "a replica cannot have synchronous standbys: set 'synchronous' on the primary"
             )
         return self
+
+
+class HostSpec(_Strict):
+    """A simulated machine of a fixed size (see the module docstring)."""
+
+    cpus: float = Field(ge=0.01, le=1024)  # cores' worth of CPU time, shared by its processes
+    memory: Memory
+    network: Literal["private", "edge"] = "private"
+    datacenter: str = Field(default="dc1", pattern=r"^[a-z][a-z0-9-]*$")
 
 
 class TopologyMeta(_Strict):
@@ -222,7 +285,29 @@ class Topology(_Strict):
     """A whole topology file: its ``[topology]`` table and its ``[processes.*]``."""
 
     topology: TopologyMeta
+    hosts: dict[Annotated[str, Field(pattern=NAME_PATTERN)], HostSpec] = Field(default_factory=dict)
     processes: dict[Annotated[str, Field(pattern=NAME_PATTERN)], ProcessSpec] = Field(min_length=1)
+
+    def network_of(self, name: str) -> Literal["host", "private", "edge"]:
+        """Where process ``name`` is: its host's network if it is on one, else its own."""
+        spec = self.processes[name]
+        return self.hosts[spec.host].network if spec.host is not None else spec.network
+
+    @model_validator(mode="after")
+    def _hosts(self) -> Topology:
+        for name, spec in self.processes.items():
+            if spec.host is not None and spec.host not in self.hosts:
+                known = ", ".join(self.hosts) or "none"
+                raise ValueError(
+                    f"processes.{name}.host names {spec.host!r}, which is not a [hosts] entry "
+                    f"(hosts: {known})"
+                )
+            if spec.host is None and spec.network != "host" and name in self.hosts:
+                raise ValueError(
+                    f"processes.{name} has a namespace of its own and so does host {name!r}: "
+                    "give one of them another name"
+                )
+        return self
 
     @model_validator(mode="after")
     def _replication(self) -> Topology:
@@ -276,20 +361,26 @@ class Topology(_Strict):
                             f"processes.{name} uses {{{ref}}} but does not depend on {head!r}: "
                             f"add it to depends_on"
                         )
-                    if attr and not _reaches(spec, self.processes[head], attr):
+                    if not attr:
+                        continue
+                    user, used = self.network_of(name), self.network_of(head)
+                    engine = self.processes[head].engine is not None
+                    if not _reaches(user, used, engine=engine, attr=attr):
                         raise ValueError(
-                            f"processes.{name} (network = {spec.network!r}) uses {{{ref}}}, "
-                            f"which it cannot reach ({head!r} has network = "
-                            f"{self.processes[head].network!r}); only 'edge' processes reach "
-                            "'private' ones, and a namespace reaches an engine only by {dep.url}"
+                            f"processes.{name} (network = {user!r}) uses {{{ref}}}, "
+                            f"which it cannot reach ({head!r} has network = {used!r}); only "
+                            "'edge' and 'private' processes reach 'private' ones, and across "
+                            "the subnet's edge an engine is reached only by {dep.url}"
                         )
         return self
 
 
-def _reaches(user: ProcessSpec, used: ProcessSpec, attr: str) -> bool:
-    """Whether ``user`` can connect to what ``{used.attr}`` names."""
-    if used.network == "private":
-        return user.network != "host"
-    if user.network != "host" and used.network == "host":
-        return used.engine is not None and attr == "url"  # rendered as a Unix socket
+def _reaches(user: str, used: str, *, engine: bool, attr: str) -> bool:
+    """Whether a process on network ``user`` can connect to what ``{used.attr}`` names
+    on network ``used``: a namespace and the host's network meet only through an
+    engine's Unix socket (``{dep.url}``)."""
+    if user == "host" and used == "edge":
+        return True  # by its public address
+    if (user == "host") != (used == "host"):
+        return engine and attr == "url"
     return True

@@ -7,7 +7,12 @@ port already taken or claimed twice, an unknown placeholder. It fixes every
 ``"auto"`` port, generates (or reuses) each process's secret and renders
 ``command`` and ``env``. It places processes with ``network = "private"`` or
 ``"edge"`` on the private subnet (:mod:`.network`) when this process may make
-network namespaces, and on loopback, saying why, when it may not. The result, :class:`ResolvedTopology`, is written to
+network namespaces, and on loopback, saying why, when it may not. Each host
+(``[hosts.NAME]``) is a member of that subnet of its own, with a cgroup
+(:mod:`millionscale.servers.cgroups`) that its processes share; a topology
+with hosts is refused where hosts cannot be limited, unless it is resolved
+with ``host_limits=False`` (``up --no-host-limits``). The result,
+:class:`ResolvedTopology`, is written to
 ``.millionscale/topology.json`` (owner-only: rendered ``env`` may hold
 database URLs) and read by the supervisor.
 """
@@ -27,23 +32,31 @@ from pathlib import Path
 from pydantic import BaseModel, ConfigDict
 
 from millionscale.discovery import TOKEN_FILE_ENV
-from millionscale.errors import PortInUseError, TopologyError
-from millionscale.servers import netns
+from millionscale.errors import HostLimitsError, PortInUseError, TopologyError
+from millionscale.servers import cgroups, netns
 from millionscale.servers.binaries import find_bindir
 from millionscale.servers.engines import Endpoint, engine_for
 from millionscale.servers.server import free_port
 from millionscale.topology.model import (
+    LOOPBACK,
     PLACEHOLDER,
     ProcessSpec,
     Readiness,
     RestartPolicy,
     Topology,
 )
-from millionscale.topology.network import NetworkPlan, plan, socket_root
+from millionscale.topology.network import Member, NetworkPlan, plan, socket_root
 from millionscale.topology.order import start_order
 from millionscale.topology.state import StateDir, control_socket_for, write_private
 
-__all__ = ["ResolvedProcess", "ResolvedTopology", "clone", "port_free", "resolve"]
+__all__ = [
+    "ResolvedHost",
+    "ResolvedProcess",
+    "ResolvedTopology",
+    "clone",
+    "port_free",
+    "resolve",
+]
 
 PICK_ATTEMPTS = 50
 SHARED = "@shared"  # the secrets file's key for {shared_secret}
@@ -52,19 +65,48 @@ PRIVATE_NETWORK_ENV = "MILLIONSCALE_PRIVATE_NETWORK"
 
 
 def _network(
-    topology: Topology, order: list[str], state_dir: Path
+    topology: Topology, order: list[str], state_dir: Path, *, host_limits: bool
 ) -> tuple[NetworkPlan | None, str | None]:
-    """The private subnet for ``topology``, or None and why there is none."""
-    private = [n for n in order if topology.processes[n].network == "private"]
-    edges = [n for n in order if topology.processes[n].network == "edge"]
+    """The private subnet for ``topology``, or None and why there is none.
+
+    Its members: every host, and every process with a namespace of its own.
+    """
+    own = [n for n in order if topology.processes[n].host is None]
+    private = [n for n in own if topology.processes[n].network == "private"]
+    edges = [n for n in own if topology.processes[n].network == "edge"]
+    private += [h for h, spec in topology.hosts.items() if spec.network == "private"]
+    edges += [h for h, spec in topology.hosts.items() if spec.network == "edge"]
     if not private and not edges:
         return None, None
     why = netns.available()
     if os.environ.get(PRIVATE_NETWORK_ENV) == "off":
         why = f"{PRIVATE_NETWORK_ENV}=off"
     if why is not None:
+        if topology.hosts and host_limits:
+            raise HostLimitsError(
+                f"this topology has hosts, and hosts need network namespaces: {why}",
+                hint=NO_HOST_LIMITS_HINT,
+            )
         return None, f"no private subnet ({why}): every process listens on loopback"
     return plan(state_dir, private, edges, topology.topology.private_subnet), None
+
+
+NO_HOST_LIMITS_HINT = (
+    "run it as root where cgroups are mounted, or 'millionscale up --no-host-limits' "
+    "to run its hosts unlimited (figures are then not per host)"
+)
+
+
+def _cgroup_version(topology: Topology, *, host_limits: bool) -> cgroups.Version | None:
+    """The cgroup version the hosts are limited with; None when they are not."""
+    if not topology.hosts or not host_limits:
+        return None
+    found = cgroups.detect()
+    if found not in ("v1", "v2"):
+        raise HostLimitsError(
+            f"this topology has hosts, and hosts need cgroups: {found}", hint=NO_HOST_LIMITS_HINT
+        )
+    return found  # type: ignore[return-value]
 
 
 class ResolvedProcess(BaseModel):
@@ -95,6 +137,7 @@ class ResolvedProcess(BaseModel):
     log_path: str
     netns: str | None = None  # the network namespace it runs in; None: the host's
     socket_dir: str | None = None  # an engine's Unix socket directory
+    on_host: str | None = None  # the [hosts] entry it runs on
 
     @property
     def address(self) -> str:
@@ -104,6 +147,24 @@ class ResolvedProcess(BaseModel):
         return Endpoint(
             host=self.host, ports=dict(self.ports), secret=self.secret, socket_dir=self.socket_dir
         )
+
+
+class ResolvedHost(BaseModel):
+    """One simulated machine, as it runs: its limits, its place, its cgroup."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    name: str
+    cpus: float
+    memory_bytes: int
+    datacenter: str
+    network: str  # "private" or "edge"
+    address: str  # where its processes listen (its public address, for an edge)
+    namespace: str | None  # None: no namespaces here (unlimited, on loopback)
+    cgroup: str | None  # its cgroup's name; None: run unlimited (--no-host-limits)
+
+    def limits(self) -> cgroups.Limits:
+        return cgroups.Limits(cpus=self.cpus, memory_bytes=self.memory_bytes)
 
 
 class ResolvedTopology(BaseModel):
@@ -116,6 +177,19 @@ class ResolvedTopology(BaseModel):
     processes: list[ResolvedProcess]  # in start order
     network: NetworkPlan | None = None  # the private subnet, when there is one
     network_note: str | None = None  # why the private subnet fell back to loopback
+    hosts: list[ResolvedHost] = []
+    cgroup_version: str | None = None  # "v1" or "v2" when the hosts are limited
+
+    def host(self, name: str) -> ResolvedHost:
+        for host in self.hosts:
+            if host.name == name:
+                return host
+        raise KeyError(name)
+
+    @property
+    def hosts_limited(self) -> bool:
+        """Whether the hosts' figures are per host (each held to its quota)."""
+        return self.cgroup_version is not None
 
     def state(self) -> StateDir:
         """The state directory this topology runs from, viewing this topology's home."""
@@ -190,16 +264,17 @@ def _render(text: str, where: str, own: dict[str, str], deps: dict[str, dict[str
 
 
 def _values(
-    name: str, engine_name: str | None, endpoint: Endpoint, *, user: str, in_namespace: bool
+    name: str, engine_name: str | None, endpoint: Endpoint, *, user: str, via_socket: bool
 ) -> dict[str, str]:
-    """Process ``name``'s placeholders as process ``user`` sees them: from a
-    namespace (``in_namespace``), an engine's URL is its Unix socket."""
+    """Process ``name``'s placeholders as process ``user`` sees them: across the
+    edge of the subnet (one of them in a namespace, the other not: ``via_socket``),
+    an engine's URL is its Unix socket; otherwise its address."""
     host, ports = endpoint.host, endpoint.ports
     values = {"host": host, "port": str(ports["main"]), "address": f"{host}:{ports['main']}"}
     values |= {f"{extra}_port": str(port) for extra, port in ports.items() if extra != "main"}
     if engine_name is not None:
         engine = engine_for(engine_name)
-        url = engine.socket_url(endpoint) if in_namespace else engine.url(endpoint)
+        url = engine.socket_url(endpoint) if via_socket else engine.url(endpoint)
         if url is None:
             raise TopologyError(
                 f"processes.{user} runs on the private subnet and cannot reach {name} "
@@ -237,6 +312,7 @@ def resolve(
     state_dir: Path,
     pick_port: Callable[[str], int] = free_port,
     is_port_free: Callable[[str, int], bool] = port_free,
+    host_limits: bool = True,
 ) -> ResolvedTopology:
     """Resolve ``topology`` for a run whose state lives in ``state_dir``.
 
@@ -251,14 +327,24 @@ def resolve(
     secrets_path = home.secrets
     stored = _load_secrets(secrets_path)
 
-    network, network_note = _network(topology, order, state_dir)
+    network, network_note = _network(topology, order, state_dir, host_limits=host_limits)
     member = {m.name: m for m in network.members} if network else {}
+    cgroup_version = _cgroup_version(topology, host_limits=host_limits)
+
+    def member_of(name: str) -> Member | None:
+        """The subnet member process ``name`` is on: its host, or its own namespace."""
+        on = topology.processes[name].host
+        return member.get(on if on is not None else name)
 
     def host_of(name: str) -> str:
-        """Where a process listens: its place on the private subnet, if it has one."""
-        if name not in member:
-            return topology.processes[name].host
-        return member[name].public_address or member[name].address
+        """Where a process listens: its place on the private subnet, if it has one (an
+        edge's public address, but for an engine: a database faces the subnet only)."""
+        place = member_of(name)
+        if place is None:
+            return topology.processes[name].address
+        if topology.processes[name].engine is not None:
+            return place.address
+        return place.public_address or place.address
 
     claimed: dict[tuple[str, int], str] = {}  # (host, port) -> the process holding it
     for name in order:  # fixed ports first, so that no "auto" pick can take one
@@ -273,27 +359,26 @@ def resolve(
             )
         if spec.port == "auto":
             continue
-        if name in member:  # a namespace of its own: every port is free there
-            claimed[(host_of(name), spec.port)] = name
-            continue
-        other = claimed.get((spec.host, spec.port))
+        where = host_of(name)
+        other = claimed.get((where, spec.port))
         if other is not None:
             raise PortInUseError(
-                f"processes.{name}.port: {spec.host}:{spec.port} is also the port of {other}",
+                f"processes.{name}.port: {where}:{spec.port} is also the port of {other}",
                 hint="give each process its own port, or 'auto'",
             )
-        if not is_port_free(spec.host, spec.port):
+        if member_of(name) is None and not is_port_free(where, spec.port):
+            # (in a namespace of the topology's own, nothing else listens)
             raise PortInUseError(
-                f"processes.{name}.port: {spec.host}:{spec.port} is already in use",
+                f"processes.{name}.port: {where}:{spec.port} is already in use",
                 hint="stop what listens there, or choose another port or 'auto'",
             )
-        claimed[(spec.host, spec.port)] = name
+        claimed[(where, spec.port)] = name
 
     def pick(host: str, owner: str) -> int:
         # The kernel may hand out the same free port twice in a row: skip claimed ones.
         # In a namespace every port is free; a loopback pick still gives a fresh number.
         for _ in range(PICK_ATTEMPTS):
-            port = pick_port(topology.processes[owner].host if owner in member else host)
+            port = pick_port(LOOPBACK if member_of(owner) is not None else host)
             if (host, port) not in claimed:
                 claimed[(host, port)] = owner
                 return port
@@ -335,7 +420,8 @@ def resolve(
     def values_for(name: str, user: str) -> dict[str, str]:
         endpoint = Endpoint(host_of(name), ports[name], secrets_by_name[name], socket_dir(name))
         engine = topology.processes[name].engine
-        return _values(name, engine, endpoint, user=user, in_namespace=user in member)
+        across = (member_of(user) is None) != (member_of(name) is None)
+        return _values(name, engine, endpoint, user=user, via_socket=across)
 
     processes: list[ResolvedProcess] = []
     for name in order:
@@ -377,10 +463,25 @@ def resolve(
                 restart=spec.restart,
                 data_dir=str(home.data / name) if spec.engine else None,
                 log_path=str(state_dir / "logs" / f"{name}.log"),
-                netns=member[name].namespace if name in member else None,
+                netns=place.namespace if (place := member_of(name)) is not None else None,
                 socket_dir=socket_dir(name),
+                on_host=spec.host,
             )
         )
+    hosts = [
+        ResolvedHost(
+            name=name,
+            cpus=spec.cpus,
+            memory_bytes=spec.memory,
+            datacenter=spec.datacenter,
+            network=spec.network,
+            address=(place.public_address or place.address) if place else LOOPBACK,
+            namespace=place.namespace if place else None,
+            cgroup=f"ms-{network.id}-{name}" if network and cgroup_version else None,
+        )
+        for name, spec in topology.hosts.items()
+        for place in [member.get(name)]
+    ]
     state_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
     home.root.mkdir(parents=True, exist_ok=True, mode=0o700)
     if secrets_by_name != stored:
@@ -393,6 +494,8 @@ def resolve(
         processes=processes,
         network=network,
         network_note=network_note,
+        hosts=hosts,
+        cgroup_version=cgroup_version,
     )
 
 
@@ -426,7 +529,7 @@ def clone(
         host, namespace = place
         ports = dict(original.ports)
     else:
-        host, namespace = spec.host, None
+        host, namespace = spec.address, None
         ports = {}
         for port_name in original.ports:
             for _ in range(PICK_ATTEMPTS):
@@ -453,13 +556,12 @@ def clone(
     if shared is not None:
         own["shared_secret"] = shared
     endpoint = Endpoint(host=host, ports=ports, secret=secret, socket_dir=None)
-    own |= _values(name, None, endpoint, user=name, in_namespace=in_namespace)
+    own |= _values(name, None, endpoint, user=name, via_socket=False)
     deps = {}
     for dep in spec.depends_on:
         process = topology.process(dep)
-        deps[dep] = _values(
-            dep, process.engine, process.endpoint(), user=name, in_namespace=in_namespace
-        )
+        across = in_namespace != (process.netns is not None)
+        deps[dep] = _values(dep, process.engine, process.endpoint(), user=name, via_socket=across)
     argv, env = _rendered(name, spec, own, deps)
     return original.model_copy(
         update={
