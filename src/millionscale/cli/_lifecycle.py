@@ -38,10 +38,20 @@ def up(
         float,
         typer.Option(parser=SECONDS, help="Seconds to wait for readiness (more than 0)."),
     ] = 300.0,
+    no_host_limits: Annotated[
+        bool,
+        typer.Option(
+            "--no-host-limits",
+            help="Run the topology's hosts without CPU and memory limits (no root or no "
+            "cgroups here); their figures are then not per host.",
+        ),
+    ] = False,
     state_dir: StateOption = DEFAULT_STATE_DIR,
 ) -> None:
     """Start every process of TOPOLOGY in dependency order and wait until all are ready."""
-    started = _start(topology, state_dir, detach=detach, timeout=timeout)
+    started = _start(
+        topology, state_dir, detach=detach, timeout=timeout, host_limits=not no_host_limits
+    )
     if detach:
         return
     console.print("press Ctrl-C to stop")
@@ -130,12 +140,21 @@ def _explain_failure(state: StateDir, started: Started, sizes: dict[Path, int]) 
             err_console.print(human_text(record, len(name)))
 
 
-def _start(topology: Path, state_dir: Path, *, detach: bool, timeout: float) -> Started:
+def _start(
+    topology: Path, state_dir: Path, *, detach: bool, timeout: float, host_limits: bool
+) -> Started:
     """Start, showing progress; on failure show why, stop everything and exit 1."""
     state = StateDir(state_dir)
     sizes = log_sizes(state)
     with _Waiting(err_console) as waiting:
-        started = start(topology, state_dir, detach=detach, timeout=timeout, on_state=waiting.show)
+        started = start(
+            topology,
+            state_dir,
+            detach=detach,
+            timeout=timeout,
+            on_state=waiting.show,
+            host_limits=host_limits,
+        )
     if started.problem is not None:
         _explain_failure(state, started, sizes)
         stop(state)

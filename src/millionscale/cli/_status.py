@@ -52,6 +52,39 @@ def status_records(data: dict[str, Any]) -> Records:
     return Records.of(columns, rows, title=f"topology {data.get('topology', '?')}")
 
 
+MIB = 1024 * 1024
+UNLIMITED_NOTE = "hosts run unlimited (up --no-host-limits): these figures are not per host"
+
+
+def host_records(data: dict[str, Any]) -> Records | None:
+    """Every host of a live view: its CPU quota and use, memory, throttling, OOM kills."""
+    hosts = data.get("hosts") or []
+    if not hosts:
+        return None
+    columns: list[Column | str] = ["host", Column("cpus", right=True)]
+    columns += [Column("cpu used", right=True), Column("throttled s", right=True)]
+    columns += [Column("memory MiB", right=True), Column("limit MiB", right=True)]
+    columns.append(Column("oom kills", right=True))
+    rows = []
+    for h in hosts:
+        used = h.get("cpu_used")
+        at_quota = used is not None and used >= 0.9 * h["cpus"]
+        rows.append(
+            [
+                h["name"],
+                f"{h['cpus']:g}",
+                Text(f"{used:.2f}", style="yellow" if at_quota else "")
+                if used is not None
+                else None,
+                f"{h['throttled_s']:.1f}",
+                f"{h['memory_bytes'] / MIB:.0f}",
+                f"{h['memory_limit_bytes'] / MIB:.0f}",
+                Text(str(h["oom_kills"]), style="red" if h["oom_kills"] else ""),
+            ]
+        )
+    return Records.of(columns, rows, title="hosts")
+
+
 def _supervisor_sentence(data: dict[str, Any]) -> str | None:
     """What to say about the supervisor when it is not simply running."""
     supervisor = data["supervisor"]
@@ -92,6 +125,8 @@ def _status_json(data: dict[str, Any], topology: ResolvedTopology | None) -> dic
         "supervisor": data["supervisor"],
         "url": browser_url(topology) if topology else None,
         "processes": processes,
+        "hosts": data.get("hosts") or [],
+        "hosts_limited": bool(data.get("hosts_limited")),
     }
 
 
@@ -102,7 +137,8 @@ def status(
     ] = False,
     state_dir: StateOption = DEFAULT_STATE_DIR,
 ) -> None:
-    """Show every process of the running topology: pid, address, state, restarts."""
+    """Show every process of the running topology (pid, address, state, restarts) and
+    every host (CPU quota and use, throttled time, memory and its limit, OOM kills)."""
     state = StateDir(state_dir)
     data = live_view(state)
     if as_json:
@@ -112,6 +148,11 @@ def status(
         console.print("nothing has been started here; run 'millionscale up'")
         return
     console.print(status_records(data))
+    hosts = host_records(data)
+    if hosts is not None:
+        console.print(hosts)
+        if not data.get("hosts_limited"):
+            console.print(UNLIMITED_NOTE, markup=False, highlight=False)
     sentence = _supervisor_sentence(data)
     if sentence is not None:
         console.print(sentence, markup=False, highlight=False)

@@ -41,6 +41,7 @@ import structlog
 
 from millionscale.errors import ServerError, ServerStartError, first_line
 from millionscale.servers.binaries import find_bindir
+from millionscale.servers.netns import run_in
 from millionscale.servers.process import spawn
 
 log = structlog.get_logger()
@@ -61,6 +62,11 @@ __all__ = [
 
 PROBE_TIMEOUT_S = 1.0  # one readiness probe; the caller retries until its own deadline
 PRIMARY_WAIT_S = 30.0  # a replica (re)starting waits this long for its primary to answer
+LOOPBACK_NAMES = frozenset({"127.0.0.1", "localhost", "::1"})
+_SAMENET_HBA = (
+    "host all all samenet scram-sha-256",
+    "host replication all samenet scram-sha-256",
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -127,15 +133,28 @@ class Engine(ABC):
         log_path: Path,
         *,
         cpus: Sequence[int] | None = None,
+        netns: str | None = None,
+        cgroup_procs: Sequence[Path] = (),
     ) -> subprocess.Popen[bytes]:
-        """Prepare ``data_dir`` (idempotent) and start the server on it, as its account."""
-        self.prepare(data_dir, endpoint)
+        """Prepare ``data_dir`` (idempotent) and start the server on it, as its account.
+
+        With ``netns`` (a simulated host's namespace) the preparation runs in it
+        too, so that a replica's clone reaches its primary by the address the
+        server will use; ``cgroup_procs`` puts the server in its host's cgroup
+        (:func:`~millionscale.servers.process.spawn`).
+        """
+        if netns is None:
+            self.prepare(data_dir, endpoint)
+        else:
+            run_in(netns, lambda: self.prepare(data_dir, endpoint))
         return spawn(
             self.argv(data_dir, endpoint),
             log_path=log_path,
             user=self.run_as(),
             cwd=data_dir,
             cpus=cpus,
+            netns=netns,
+            cgroup_procs=cgroup_procs,
         )
 
 
@@ -427,6 +446,21 @@ class PostgresEngine(Engine):
         if endpoint.socket_dir is not None:
             prepare_owned_dir(Path(endpoint.socket_dir), self.run_as())
             self._local_password_auth(data_dir)
+        if endpoint.host not in LOOPBACK_NAMES:
+            self._network_password_auth(data_dir)
+
+    def _network_password_auth(self, data_dir: Path) -> None:
+        """Clients on the server's own subnets (the other hosts of a topology) log in
+        with the password, replication included; initdb allows loopback only.
+
+        ``samenet`` is PostgreSQL's "any subnet this server is directly connected
+        to": the hosts' private subnet, nothing routed from elsewhere.
+        """
+        hba = data_dir / "pg_hba.conf"
+        lines = hba.read_text().splitlines()
+        missing = [line for line in _SAMENET_HBA if line not in lines]
+        if missing:
+            _write_secret_file(hba, "\n".join([*lines, *missing]) + "\n", owner=self.run_as())
 
     def _local_password_auth(self, data_dir: Path) -> None:
         """Unix-socket clients log in with the password, as TCP ones do.

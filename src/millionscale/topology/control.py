@@ -29,6 +29,7 @@ from millionscale.servers.engines import (
     sweep_fallbacks_of,
 )
 from millionscale.servers.process import pid_alive, signal_group, spawn, start_ticks
+from millionscale.topology.hosts import Fleet
 from millionscale.topology.load import load_topology
 from millionscale.topology.network import teardown
 from millionscale.topology.resolve import ResolvedTopology, resolve
@@ -126,12 +127,14 @@ def start(
     detach: bool,
     timeout: float,
     on_state: Callable[[dict[str, Any]], None] = lambda _data: None,
+    host_limits: bool = True,
 ) -> Started:
     """Resolve and launch ``topology``; wait until it is ready or cannot be.
 
     Raises :class:`~millionscale.errors.MillionscaleError` subclasses for user
     errors, with nothing started. ``detach=False`` ties the supervisor's life
-    to this process (if we die, everything stops).
+    to this process (if we die, everything stops). ``host_limits=False`` runs
+    the topology's hosts without their CPU and memory limits.
     """
     state = StateDir(state_dir)
     running = state.supervisor_pid()
@@ -141,7 +144,9 @@ def start(
             hint="run 'millionscale down' first, or use another --state-dir",
         )
     stop(state)  # a supervisor an interrupted `up` launched, before it took the lock
-    resolved = resolve(load_topology(topology), source=topology, state_dir=state_dir)
+    resolved = resolve(
+        load_topology(topology), source=topology, state_dir=state_dir, host_limits=host_limits
+    )
     state.create()
     create_token(state.admin_token_file)  # the one place it is made; admin APIs read it
     resolved.save(state.topology)
@@ -230,8 +235,10 @@ def purge(state: StateDir) -> list[Path]:
         last: ResolvedTopology | None = ResolvedTopology.read(state.topology)
     except (OSError, ValueError):
         last = None
-    if last is not None and last.network is not None:
-        teardown(last.network)  # left behind if the supervisor was SIGKILLed
+    if last is not None:  # what a SIGKILLed supervisor left behind
+        Fleet(last.hosts, last.cgroup_version).remove()
+        if last.network is not None:
+            teardown(last.network)
     homes = sorted(state.homes.iterdir()) if state.homes.is_dir() else []
     topologies = [last] if last is not None else []
     for home in homes:

@@ -209,10 +209,18 @@ class ResolvedTopology(BaseModel):
             return self.network_note
         private = [m.name for m in network.members if m.public_address is None]
         edges = [f"{m.name} ({m.public_address})" for m in network.members if m.public_address]
-        return (
-            f"private subnet {network.private}: {', '.join(private)}, reachable only "
-            f"through {', '.join(edges) or 'nothing'}"
+        sentence = (
+            f"private subnet {network.private}: {', '.join(private) or 'no private member'}, "
+            f"reachable only through {', '.join(edges) or 'nothing'}"
         )
+        if self.hosts:
+            limits = (
+                f"each held to its CPU quota and memory limit (cgroups {self.cgroup_version})"
+                if self.hosts_limited
+                else "unlimited (--no-host-limits): figures are not per host"
+            )
+            sentence += f"; {len(self.hosts)} hosts, {limits}"
+        return sentence
 
     def save(self, path: Path) -> None:
         """Write atomically with owner-only permissions."""

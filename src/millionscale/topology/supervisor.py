@@ -48,6 +48,7 @@ from millionscale.servers.engines import Engine, PostgresEngine, engine_for, pre
 from millionscale.servers.process import signal_group, spawn, start_ticks
 from millionscale.topology.cause import crash_cause
 from millionscale.topology.endpoint import ControlEndpoint, control_app
+from millionscale.topology.hosts import Fleet
 from millionscale.topology.live import LiveView, members
 from millionscale.topology.load import load_topology
 from millionscale.topology.network import (
@@ -67,6 +68,7 @@ from millionscale.topology.supervision import Kill, Plan, Probe, Spawn, Supervis
 __all__ = ["Supervisor", "engine_for_process", "main", "probe"]
 
 REAP_INTERVAL_S = 0.05
+HOST_FIGURES_S = 1.0  # how often the hosts' figures are read and published (status' CPU use)
 DRAIN_S = 5.0  # a removed process is drained this long: a few balancer health checks
 CAUSE_SCAN_BYTES = 65536  # of a crashed process's log: enough for a traceback's end
 PROBE_TIMEOUT_S = 1.0
@@ -99,9 +101,14 @@ class _ProbeConnection(http.client.HTTPConnection):
 
 
 def probe(process: ResolvedProcess, engine: Engine | None) -> bool:
-    """One readiness check of ``process``; never raises."""
+    """One readiness check of ``process``, from inside its namespace; never raises."""
     if engine is not None:
-        return engine.probe(process.endpoint())
+        if process.netns is None:
+            return engine.probe(process.endpoint())
+        try:
+            return netns.run_in(process.netns, lambda: engine.probe(process.endpoint()))
+        except OSError:  # the namespace is gone
+            return False
     try:
         if process.readiness.http is not None:
             conn = _ProbeConnection(process)
@@ -196,6 +203,9 @@ class Supervisor:
                 "or start afresh: 'millionscale down --purge'",
             )
         self.view = LiveView(roles_file=self.state.roles)
+        self.fleet = Fleet(topology.hosts, topology.cgroup_version)
+        self._hosts_read_at = -HOST_FIGURES_S
+        self._host_figures: list[dict[str, object]] = []
         self.drain_s = drain_s
         self.origins = {p.name: p.name for p in topology.processes}  # whose spec each copies
         self._orders: queue.SimpleQueue[tuple[str, str, str | float | None, Future[Member]]] = (
@@ -337,12 +347,24 @@ class Supervisor:
             if engine is not None:
                 assert process.data_dir is not None
                 data_dir = prepare_owned_dir(Path(process.data_dir), engine.run_as())
-                child = engine.launch(data_dir, process.endpoint(), log_path, cpus=process.cpus)
+                child = engine.launch(
+                    data_dir,
+                    process.endpoint(),
+                    log_path,
+                    cpus=process.cpus,
+                    netns=process.netns,
+                    cgroup_procs=self.fleet.procs_files(process),
+                )
             else:
                 assert process.argv is not None
                 env = {**os.environ, "PYTHONUNBUFFERED": "1", **process.env}
                 child = spawn(
-                    process.argv, log_path=log_path, env=env, cpus=process.cpus, netns=process.netns
+                    process.argv,
+                    log_path=log_path,
+                    env=env,
+                    cpus=process.cpus,
+                    netns=process.netns,
+                    cgroup_procs=self.fleet.procs_files(process),
                 )
         except (MillionscaleError, OSError, subprocess.SubprocessError) as error:
             reason = error.one_line() if isinstance(error, MillionscaleError) else str(error)
@@ -384,7 +406,10 @@ class Supervisor:
                 del self.children[name]
                 # The leader is gone; whatever it left in its group goes too.
                 signal_group(child.pid, signal.SIGKILL)
-                self.core.exited(name, code, cause=self._cause(name))
+                oom = self.fleet.oom_killed(self.processes[name], code)
+                if oom is not None:
+                    log.warning(oom, process=name)
+                self.core.exited(name, code, cause=oom or self._cause(name))
 
     def _cause(self, name: str) -> str:
         """The last error line ``name`` logged since it was last started."""
@@ -441,14 +466,26 @@ class Supervisor:
             "stopping": self.core.stop_requested,
             "finished": self.core.finished,
             "processes": processes,
+            "hosts": self._host_figures,
+            "hosts_limited": self.topology.hosts_limited,
         }
+
+    def _read_hosts(self) -> None:
+        """The hosts' figures, read every :data:`HOST_FIGURES_S` (CPU use over that time)."""
+        now = time.monotonic()
+        if not self.fleet.hosts or now - self._hosts_read_at < HOST_FIGURES_S:
+            return
+        self._hosts_read_at = now
+        self._host_figures = [figures.to_json() for figures in self.fleet.figures()]
 
     def _publish(self) -> None:
         self.view.publish(members(self.processes, self.core.status(), self._roles()))
+        self._read_hosts()
         snapshot = self.snapshot()
-        if snapshot["processes"] == self._published and not snapshot["finished"]:
+        published = [snapshot["processes"], snapshot["hosts"]]
+        if published == self._published and not snapshot["finished"]:
             return
-        self._published = snapshot["processes"]
+        self._published = published
         snapshot["updated"] = datetime.now(UTC).isoformat()
         write_private(self.state.state, json.dumps(snapshot, indent=2), 0o644)
 
@@ -477,6 +514,7 @@ class Supervisor:
         try:
             if network is not None:
                 build(network)
+            self.fleet.create()
             self._publish()
             endpoint.start()
             write_private(self.state.control_pointer, f"{endpoint.path}\n", 0o644)
@@ -503,6 +541,7 @@ class Supervisor:
             for name in list(self.children):
                 self._signal(name, signal.SIGKILL)
             self.pool.shutdown(wait=False, cancel_futures=True)
+            self.fleet.remove()
             if network is not None:
                 teardown(network)
         log.info("stopped", failed=self.core.any_failed)

@@ -1,0 +1,155 @@
+"""A topology's simulated hosts while it runs: their cgroups, their figures, their OOMs.
+
+The network namespace of each host is the private network's business
+(:mod:`.network`: a host is one member of the subnet). This module owns the
+other half, the share of the machine: :class:`Fleet` makes one
+:class:`~millionscale.servers.cgroups.Cgroup` per limited host when the
+supervisor starts, tells :func:`~millionscale.servers.process.spawn` which
+``cgroup.procs`` files a process of a host joins, reads each host's figures
+for ``status`` (:class:`HostFigures`: the quota and the CPU share used since
+the last reading, memory now and its limit, throttled time, OOM kills), says
+whether a process that died by SIGKILL was the OOM killer's doing, and
+removes the groups when the topology stops.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import cast
+
+import structlog
+
+from millionscale.errors import MillionscaleError
+from millionscale.servers.cgroups import Cgroup, Usage, Version
+from millionscale.topology.resolve import ResolvedHost, ResolvedProcess
+
+__all__ = ["Fleet", "HostFigures"]
+
+log = structlog.get_logger()
+MIB = 1024 * 1024
+
+
+@dataclass(frozen=True, slots=True)
+class HostFigures:
+    """One host as ``status`` shows it."""
+
+    name: str
+    cpus: float  # its quota, in cores
+    cpu_used: float | None  # cores' worth used since the last reading (None: first one)
+    cpu_s: float  # CPU time used since it started
+    throttled_s: float  # time its processes waited at the quota
+    throttled_periods: int
+    memory_bytes: int
+    memory_limit_bytes: int
+    oom_kills: int
+    limited: bool  # False: run unlimited (--no-host-limits), the figures are not per host
+
+    def to_json(self) -> dict[str, object]:
+        return {
+            "name": self.name,
+            "cpus": self.cpus,
+            "cpu_used": self.cpu_used,
+            "cpu_s": round(self.cpu_s, 3),
+            "throttled_s": round(self.throttled_s, 3),
+            "throttled_periods": self.throttled_periods,
+            "memory_bytes": self.memory_bytes,
+            "memory_limit_bytes": self.memory_limit_bytes,
+            "oom_kills": self.oom_kills,
+            "limited": self.limited,
+        }
+
+
+class Fleet:
+    """The hosts of one running topology (see the module docstring)."""
+
+    def __init__(
+        self,
+        hosts: Iterable[ResolvedHost],
+        version: str | None,
+        *,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.hosts = {host.name: host for host in hosts}
+        self.groups = {
+            host.name: Cgroup(host.cgroup, host.limits(), version=cast(Version, version))
+            for host in self.hosts.values()
+            if host.cgroup is not None and version is not None
+        }
+        self._clock = clock
+        self._last: dict[str, tuple[float, float]] = {}  # host -> (when, cpu_s) last read
+        self._ooms_seen = dict.fromkeys(self.groups, 0)
+
+    def create(self) -> None:
+        """Make every limited host's cgroup (MillionscaleError if one cannot be made)."""
+        for group in self.groups.values():
+            group.create()
+        if self.groups:
+            log.info("hosts limited", hosts=len(self.groups))
+
+    def remove(self) -> None:
+        """Remove every host's cgroup (what is left in one is killed first)."""
+        for name, group in self.groups.items():
+            try:
+                group.remove()
+            except OSError as error:
+                log.warning("could not remove a host's cgroup", host=name, error=str(error))
+
+    def procs_files(self, process: ResolvedProcess) -> tuple[Path, ...]:
+        """What ``process`` writes its pid into to run on its host (nothing: no limits)."""
+        group = self.groups.get(process.on_host or "")
+        return group.procs_files if group is not None else ()
+
+    def oom_killed(self, process: ResolvedProcess, exit_code: int) -> str | None:
+        """Why ``process`` died, if its host's OOM killer killed it: the sentence to say."""
+        name = process.on_host or ""
+        group = self.groups.get(name)
+        if group is None or exit_code != -9:
+            return None
+        try:
+            kills = group.usage().oom_kills
+        except MillionscaleError:
+            return None
+        if kills <= self._ooms_seen[name]:
+            return None
+        self._ooms_seen[name] = kills
+        return (
+            f"killed by the OOM killer: host {name} is limited to "
+            f"{self.hosts[name].memory_bytes // MIB} MiB of memory"
+        )
+
+    def figures(self) -> list[HostFigures]:
+        """Every host's figures now (unlimited hosts: their limits, no accounting)."""
+        out = []
+        now = self._clock()
+        for name, host in self.hosts.items():
+            group = self.groups.get(name)
+            usage: Usage | None = None
+            if group is not None:
+                try:
+                    usage = group.usage()
+                except MillionscaleError:
+                    usage = None
+            cpu_used = None
+            if usage is not None:
+                last = self._last.get(name)
+                if last is not None and now > last[0]:
+                    cpu_used = round((usage.cpu_s - last[1]) / (now - last[0]), 3)
+                self._last[name] = (now, usage.cpu_s)
+            out.append(
+                HostFigures(
+                    name=name,
+                    cpus=host.cpus,
+                    cpu_used=cpu_used,
+                    cpu_s=usage.cpu_s if usage else 0.0,
+                    throttled_s=usage.throttled_s if usage else 0.0,
+                    throttled_periods=usage.throttled_periods if usage else 0,
+                    memory_bytes=usage.memory_bytes if usage else 0,
+                    memory_limit_bytes=host.memory_bytes,
+                    oom_kills=usage.oom_kills if usage else 0,
+                    limited=group is not None,
+                )
+            )
+        return out
