@@ -1,8 +1,10 @@
 """The read/write router the web tier uses: psycopg 3 pools, one per PostgreSQL node.
 
-This is the thin I/O shell around :mod:`millionscale.db.routing`. It owns one
-:class:`~psycopg_pool.AsyncConnectionPool` per node and a background poller;
-every decision (which node, whether to wait, when to fall back to the
+This is the thin I/O shell around :mod:`millionscale.db.routing`. It holds one
+:class:`~millionscale.db.pools.NodePool` per node (a psycopg pool and a check
+connection, renewed and retired as the node comes and goes) and a background
+poller that checks every node (:mod:`millionscale.db.health`) and elects the
+primary; every decision (which node, whether to wait, when to fall back to the
 primary) is the routing core's, taken from the facts the poller gathered.
 
 Guarantees:
@@ -39,16 +41,17 @@ import contextlib
 import random
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Any, TypeVar
 
 import psycopg
 import structlog
-from psycopg.conninfo import conninfo_to_dict
 from psycopg.rows import TupleRow
 from psycopg_pool import AsyncConnectionPool
 
+from millionscale.db.health import NodeHealth
 from millionscale.db.lsn import parse_lsn
+from millionscale.db.pools import NodePool, misconfigured
 from millionscale.db.routing import (
     Consistency,
     NodeState,
@@ -75,14 +78,12 @@ POLL_INTERVAL_S = 0.2  # see the module docstring for the peers' intervals
 # millisecond; a node that does not answer still costs a check timeout).
 OUTAGE_POLL_INTERVAL_S = 0.02
 CHECK_TIMEOUT_S = 1.0  # a node that cannot answer one tiny query in 1 s is out of rotation
-CONNECT_TIMEOUT_S = 2  # libpq's connect_timeout; it treats values below 2 as 2
 ACQUIRE_TIMEOUT_S = 5.0  # waiting for a pooled connection; psycopg_pool's default is 30 s
 READ_YOUR_WRITES = ReadYourWrites()
 # While a read-your-writes read waits, replicas are asked again after 2, 4, 8... ms
 # (at most 50 ms apart) instead of at the next poll, 200 ms away.
 REFRESH_PAUSE_MIN_S = 0.002
 REFRESH_PAUSE_MAX_S = 0.05
-_REPLAY_LSN = "SELECT pg_last_wal_replay_lsn()::text"
 
 # After COMMIT returns, the commit record is flushed unless synchronous_commit is
 # off (every other level flushes locally first), so the flushed position is at or
@@ -93,15 +94,6 @@ _REPLAY_LSN = "SELECT pg_last_wal_replay_lsn()::text"
 _COMMIT_LSN = (
     "SELECT CASE WHEN current_setting('synchronous_commit') = 'off'"
     " THEN pg_current_wal_insert_lsn() ELSE pg_current_wal_flush_lsn() END::text"
-)
-# A primary's timeline is the first 8 hex digits of its current WAL file's name: it
-# grows by one with every promotion, so after a failover the new primary has the
-# highest, and an old primary that answers again (it should have been fenced) loses.
-_CHECK = (
-    "SELECT pg_is_in_recovery(), CASE WHEN pg_is_in_recovery()"
-    " THEN pg_last_wal_replay_lsn() ELSE pg_current_wal_flush_lsn() END::text,"
-    " CASE WHEN pg_is_in_recovery() THEN NULL"
-    " ELSE ('x' || substr(pg_walfile_name(pg_current_wal_flush_lsn()), 1, 8))::bit(32)::int END"
 )
 # Errors on the primary that prove the transaction did not commit and that the
 # primary has moved (or is moving): the write may be run again on the next one.
@@ -124,38 +116,9 @@ class RouterStatistics:
     nodes: tuple[NodeState, ...]
 
 
-@dataclass(frozen=True, slots=True)
-class _Health:
-    healthy: bool  # answered the last check
-    lsn: int | None
-    reason: str
-    in_recovery: bool | None = None
-    timeline: int = 0  # a primary's timeline; 0 for a standby or unknown
-
-
 class NodeOutOfRotation(psycopg.OperationalError):
     """The router refused to hand out a connection to a node it knows is out of
     rotation; nothing was sent. A connection error for the retry logic."""
-
-
-def _address(dsn: str) -> str:
-    try:
-        params = conninfo_to_dict(dsn)
-    except psycopg.Error as error:
-        raise DatabaseError(
-            f"not a PostgreSQL connection string: {first_line(error)}",
-            hint="write postgresql://user:password@host:port/dbname",
-        ) from None
-    return f"{params.get('host', 'localhost')}:{params.get('port', 5432)}"
-
-
-def _misconfigured(error: DatabaseError) -> bool:
-    """A node that answers but refuses us (a wrong password, not PostgreSQL), as
-    opposed to one that is down (connection refused, or no answer in time): the
-    first is a mistake to report, the second an outage to wait out."""
-    message = error.message.lower()
-    down = "refused" in message or "timeout" in message or "timed out" in message
-    return not down or "password" in message or "authentication" in message
 
 
 def _is_connection_error(error: psycopg.Error) -> bool:
@@ -193,8 +156,6 @@ class Router:
                 f"node name {primary_name!r} is both the primary and a replica",
                 hint="give every replica a name of its own",
             )
-        self._dsns = {primary_name: primary, **replicas}
-        self._addresses = {name: _address(dsn) for name, dsn in self._dsns.items()}
         self._primary = primary_name
         self._routing = Routing(policy, rng)
         self._poll_interval_s = poll_interval_s
@@ -203,19 +164,22 @@ class Router:
         self._failover_wait_s = failover_wait_s
         self._clock = clock
         self._pool_sizes = (pool_min, pool_max)
-        self._pools = {name: self._new_pool(name) for name in self._dsns}
-        self._retiring: set[asyncio.Task[None]] = set()
-        self._checkers: dict[str, Connection | None] = dict.fromkeys(self._dsns)
-        self._health = {name: _Health(False, None, "not checked yet") for name in self._dsns}
+        self._nodes: dict[str, NodePool] = {}
+        for name, dsn in {primary_name: primary, **replicas}.items():
+            self._nodes[name] = self._node(name, dsn)
         # Twice the rotation bound, so a replica behind every sample is beyond it.
         self._history_s = max(2 * self._routing.policy.max_lag_s, 4 * poll_interval_s)
         self._history: tuple[LsnSample, ...] = ()
-        self._outstanding = dict.fromkeys(self._dsns, 0)
-        self._reads = dict.fromkeys(self._dsns, 0)
+        self._reads = dict.fromkeys(self._nodes, 0)
         self._writes = self._fallbacks = self._waits = self._retries = self._failed_checks = 0
         self._write_retries = self._primary_changes = 0
         self._polled = asyncio.Event()
         self._poller: asyncio.Task[None] | None = None
+
+    def _node(self, name: str, dsn: str) -> NodePool:
+        return NodePool(
+            name, dsn, sizes=self._pool_sizes, health=NodeHealth.unknown("not checked yet")
+        )
 
     # -- life cycle --------------------------------------------------------
 
@@ -233,36 +197,30 @@ class Router:
         """
         try:
             errors: dict[str, DatabaseError] = {}
-            for name, dsn in self._dsns.items():
+            for node in self._nodes.values():
                 try:
-                    self._checkers[name] = await self._connect(name, dsn)
+                    await node.connect()
                 except DatabaseError as error:
-                    if _misconfigured(error):
+                    if misconfigured(error):
                         raise
                     # A node that is down is not a reason to refuse service: it
                     # starts out of rotation and joins once a health check passes.
-                    errors[name] = error
-                    self._mark(name, _Health(False, None, f"down at start: {error.message}"))
-            if len(errors) == len(self._dsns):
+                    errors[node.name] = error
+                    self._mark(node, NodeHealth.unknown(f"down at start: {error.message}"))
+            if len(errors) == len(self._nodes):
                 raise errors[self._primary]
-            for name, pool in self._pools.items():
-                if self._checkers[name] is None:
-                    await pool.open(wait=False)  # keeps connecting in the background
-                    continue
-                try:
-                    await pool.open(wait=True, timeout=self._acquire_timeout_s)
-                except psycopg.Error as error:
-                    raise self._node_error(name, error) from None
+            for node in self._nodes.values():
+                await node.open(wait=node.connected, timeout_s=self._acquire_timeout_s)
             await self._poll_once()
             deadline = self._clock() + self._failover_wait_s
             while not self._primary_ready() and self._clock() < deadline:
                 await asyncio.sleep(self._poll_interval_s)
                 await self._poll_once()
             if not self._primary_ready():
-                reason = self._health[self._primary].reason
+                primary = self._nodes[self._primary]
                 raise DatabaseError(
                     f"no database node answers as the primary (last seen: {self._primary} at "
-                    f"{self._addresses[self._primary]}: {reason})",
+                    f"{primary.address}: {primary.health.reason})",
                     hint="start the primary, or let the failover monitor promote a replica",
                 )
         except BaseException:
@@ -277,13 +235,8 @@ class Router:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._poller
             self._poller = None
-        await asyncio.gather(*self._retiring, return_exceptions=True)
-        for name, conn in self._checkers.items():
-            if conn is not None:
-                await conn.close()
-            self._checkers[name] = None
-        for pool in self._pools.values():
-            await pool.close()
+        for node in self._nodes.values():
+            await node.close()
 
     async def __aenter__(self) -> Router:
         await self.open()
@@ -403,7 +356,7 @@ class Router:
         """The current primary's pool (autocommit connections), for callers that must
         always use the primary and manage their own statements: session stores,
         readiness. Ask again for each use: it changes with a failover."""
-        return self._pools[self._primary]
+        return self._nodes[self._primary].pool
 
     @property
     def primary(self) -> str:
@@ -413,7 +366,7 @@ class Router:
     @property
     def primary_dsn(self) -> str:
         """The current primary's connection string (migrations, tools)."""
-        return self._dsns[self._primary]
+        return self._nodes[self._primary].dsn
 
     # -- introspection -----------------------------------------------------
 
@@ -439,19 +392,17 @@ class Router:
     def _states(self) -> tuple[NodeState, ...]:
         now = self._clock()
         states = []
-        for name, health in self._health.items():
+        for name, node in self._nodes.items():
             primary = name == self._primary
-            # A node serves in its role only: a "replica" that answers as a primary
-            # is an old primary (fenced soon), a "primary" in recovery was demoted.
-            in_role = health.in_recovery is (not primary)
+            health = node.health
             states.append(
                 NodeState(
                     name=name,
                     role=Role.PRIMARY if primary else Role.REPLICA,
-                    healthy=health.healthy and in_role,
+                    healthy=health.serves(primary=primary),
                     replay_lsn=health.lsn,
                     lag_s=0.0 if primary else staleness_bound(self._history, health.lsn, now),
-                    outstanding=self._outstanding[name],
+                    outstanding=node.outstanding,
                 )
             )
         return tuple(states)
@@ -500,85 +451,58 @@ class Router:
         Only moves a known position forward; health is still the poller's call.
         """
 
-        async def one(name: str) -> None:
-            try:
-                async with self._pools[name].connection(timeout=self._check_timeout_s) as conn:
-                    row = await (await conn.execute(_REPLAY_LSN)).fetchone()
-            except (psycopg.Error, OSError, TimeoutError):
-                return
-            health = self._health[name]
-            if row is None or row[0] is None or not health.healthy:
-                return
-            lsn = parse_lsn(row[0])
-            if health.lsn is None or lsn > health.lsn:
-                self._health[name] = replace(health, lsn=lsn)
+        async def one(node: NodePool) -> None:
+            lsn = await node.replay_lsn(self._check_timeout_s)
+            if lsn is not None and node.health.healthy:
+                node.health = node.health.replayed(lsn)
 
         replicas = [
-            name
-            for name, health in self._health.items()
+            node
+            for name, node in self._nodes.items()
             if name != self._primary
             and name not in exclude
-            and health.healthy
-            and health.in_recovery
+            and node.health.healthy
+            and node.health.in_recovery
         ]
-        await asyncio.gather(*(one(name) for name in replicas))
+        await asyncio.gather(*(one(node) for node in replicas))
 
     def _serves(self, name: str) -> bool:
         """In rotation, in the role the router gives it (a primary that answers as one,
         a replica in recovery)."""
-        health = self._health[name]
-        return health.healthy and health.in_recovery is (name != self._primary)
+        node = self._nodes.get(name)
+        return node is not None and node.health.serves(primary=name == self._primary)
 
     @contextlib.asynccontextmanager
-    async def _use(self, node: str, *, read: bool = True) -> AsyncIterator[Connection]:
-        """A pooled connection to ``node``; a lost connection takes the node out.
+    async def _use(self, name: str, *, read: bool = True) -> AsyncIterator[Connection]:
+        """A pooled connection to node ``name``; a lost connection takes the node out.
 
         A node out of rotation is refused at once (:class:`NodeOutOfRotation`),
         never waited for in its pool.
         """
-        if not self._serves(node):
-            raise NodeOutOfRotation(f"{node} is out of rotation: {self._health[node].reason}")
-        self._outstanding[node] += read
+        node = self._nodes.get(name)
+        if node is None or not self._serves(name):
+            reason = "not a node of the router" if node is None else node.health.reason
+            raise NodeOutOfRotation(f"{name} is out of rotation: {reason}")
         try:
-            async with self._pools[node].connection(timeout=self._acquire_timeout_s) as conn:
-                self._reads[node] += read
+            async with node.connection(self._acquire_timeout_s, read=read) as conn:
+                self._reads[name] += read
                 yield conn
         except psycopg.OperationalError as error:
             if _is_connection_error(error):
                 self._mark_down(node, first_line(error))
             raise
-        finally:
-            self._outstanding[node] -= read
 
-    def _mark_down(self, node: str, reason: str) -> None:
-        self._mark(node, replace(self._health[node], healthy=False, reason=reason))
+    def _mark_down(self, node: NodePool, reason: str) -> None:
+        self._mark(node, node.health.failed(reason))
 
-    def _mark(self, name: str, health: _Health) -> None:
-        before = self._health[name]
-        self._health[name] = health
+    def _mark(self, node: NodePool, health: NodeHealth) -> None:
+        before = node.health
+        node.health = health
         if before.healthy != health.healthy:
             state = "in rotation" if health.healthy else "out of rotation"
-            log.info(f"db node {name} {state}: {health.reason}", node=name)
+            log.info(f"db node {node.name} {state}: {health.reason}", node=node.name)
             if not health.healthy and self._poller is not None:
-                self._retire_pool(name)
-
-    def _node_error(self, name: str, error: BaseException) -> DatabaseError:
-        reason = first_line(error)
-        where = f"database node {name!r} at {self._addresses[name]}"
-        if "password" in reason or "authentication" in reason:
-            hint = "check the user name and password in its connection string"
-        else:
-            hint = "check that a PostgreSQL server listens at that address and port"
-        return DatabaseError(f"{where} cannot be used: {reason}", hint=hint)
-
-    async def _connect(self, name: str, dsn: str) -> Connection:
-        try:
-            async with asyncio.timeout(CONNECT_TIMEOUT_S + 1):
-                return await psycopg.AsyncConnection.connect(
-                    dsn, autocommit=True, connect_timeout=CONNECT_TIMEOUT_S
-                )
-        except (psycopg.Error, OSError, TimeoutError) as error:
-            raise self._node_error(name, error) from None
+                node.retire_pool()
 
     async def _poll_forever(self) -> None:
         while True:
@@ -593,22 +517,22 @@ class Router:
         others; then the primary is whichever node answers as one on the highest
         timeline (normally the same one)."""
         started = self._clock()
-        primary = await self._check(self._primary)
-        if primary.healthy and primary.in_recovery is False and primary.lsn is not None:
+        primary = await self._check(self._nodes[self._primary])
+        if primary.claims_primary and primary.lsn is not None:
             self._history = keep_recent(
                 self._history, LsnSample(started, primary.lsn), self._history_s
             )
-        others = [name for name in self._dsns if name != self._primary]
-        await asyncio.gather(*(self._check(name) for name in others))
+        others = [node for name, node in self._nodes.items() if name != self._primary]
+        await asyncio.gather(*(self._check(node) for node in others))
         self._elect_primary()
         polled, self._polled = self._polled, asyncio.Event()
         polled.set()
 
     def _elect_primary(self) -> None:
         claims = {
-            name: h.timeline
-            for name, h in self._health.items()
-            if h.healthy and h.in_recovery is False
+            name: node.health.timeline
+            for name, node in self._nodes.items()
+            if node.health.claims_primary
         }
         if not claims:
             return
@@ -627,7 +551,7 @@ class Router:
     async def _await_primary(self, deadline: float) -> str:
         """The primary's name once one answers; DatabaseError after ``deadline``."""
         while not self._primary_ready():
-            await self._next_poll_before(deadline, self._health[self._primary].reason)
+            await self._next_poll_before(deadline, self._nodes[self._primary].health.reason)
         return self._primary
 
     async def _next_poll_before(self, deadline: float, reason: str) -> None:
@@ -643,86 +567,24 @@ class Router:
             async with asyncio.timeout(remaining):
                 await self.next_poll()
 
-    async def _primary_lost(self, node: str, reason: str) -> None:
+    async def _primary_lost(self, name: str, reason: str) -> None:
         """The primary failed a write: out until a check passes, and the pool's idle
         connections (probably as dead as the one that failed) are replaced."""
-        if node == self._primary and self._health[node].healthy:
+        node = self._nodes.get(name)
+        if node is None:
+            return
+        if name == self._primary and node.health.healthy:
             self._mark_down(node, reason)
         with contextlib.suppress(Exception):
-            await self._pools[node].check()
+            await node.pool.check()
 
-    async def _check(self, name: str) -> _Health:
-        before = self._health[name]
-        try:
-            async with asyncio.timeout(self._check_timeout_s):
-                conn = self._checkers[name]
-                if conn is None or conn.closed:
-                    conn = self._checkers[name] = await psycopg.AsyncConnection.connect(
-                        self._dsns[name], autocommit=True, connect_timeout=CONNECT_TIMEOUT_S
-                    )
-                row = await (await conn.execute(_CHECK)).fetchone()
-        except (psycopg.Error, OSError, TimeoutError) as error:
+    async def _check(self, node: NodePool) -> NodeHealth:
+        """Check ``node`` now and put it in or out of rotation; its health."""
+        before = node.health
+        health = await node.check(self._check_timeout_s)
+        if not health.healthy:
             self._failed_checks += 1
-            await self._drop_checker(name)
-            health = replace(
-                before, healthy=False, reason=f"health check failed: {first_line(error)}"
-            )
-        else:
-            assert row is not None
-            in_recovery, lsn = bool(row[0]), None if row[1] is None else parse_lsn(row[1])
-            role = "in recovery" if in_recovery else "primary"
-            health = _Health(True, lsn, f"health check passed ({role})", in_recovery, row[2] or 0)
-        if health.healthy and not before.healthy and self._poller is not None:
-            health = await self._renew_pool(name, health)
-        self._mark(name, health)
+        elif not before.healthy and self._poller is not None:
+            health = await node.renew(health, self._check_timeout_s)
+        self._mark(node, health)
         return health
-
-    def _new_pool(self, name: str) -> AsyncConnectionPool:
-        low, high = self._pool_sizes
-        return AsyncConnectionPool(
-            self._dsns[name],
-            min_size=low,
-            max_size=high,
-            open=False,
-            name=f"db-{name}",
-            kwargs={"autocommit": True, "connect_timeout": CONNECT_TIMEOUT_S},
-        )
-
-    async def _renew_pool(self, name: str, health: _Health) -> _Health:
-        """A node back in rotation takes requests only once a fresh pool holds connections.
-
-        The old pool may still sit in psycopg_pool's reconnect backoff, seconds
-        after the server is back, and a request would wait that out.
-        """
-        fresh = self._new_pool(name)
-        try:
-            await fresh.open(wait=True, timeout=self._check_timeout_s)
-        except psycopg.Error as error:
-            await fresh.close()
-            reason = f"answers checks but its pool cannot connect: {first_line(error)}"
-            return replace(health, healthy=False, reason=reason)
-        self._retire_pool(name, fresh)
-        return health
-
-    def _retire_pool(self, name: str, fresh: AsyncConnectionPool | None = None) -> None:
-        """Put ``fresh`` (or a new pool, connecting in the background) in place of
-        ``name``'s pool, and close the old one: requests waiting on it for a
-        connection that cannot come are woken at once (``PoolClosed``) and go
-        elsewhere or wait for the next primary, instead of waiting out the
-        acquire timeout."""
-        old, self._pools[name] = self._pools[name], fresh or self._new_pool(name)
-
-        async def swap() -> None:
-            if fresh is None:
-                await self._pools[name].open(wait=False)
-            await old.close()
-
-        task = asyncio.create_task(swap(), name=f"db-router: retire pool {name}")
-        self._retiring.add(task)
-        task.add_done_callback(self._retiring.discard)
-
-    async def _drop_checker(self, name: str) -> None:
-        conn, self._checkers[name] = self._checkers[name], None
-        if conn is not None:
-            with contextlib.suppress(Exception):
-                await conn.close()
