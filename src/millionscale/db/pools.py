@@ -252,6 +252,12 @@ class NodePool:
         await self._idle.wait()
         await self.close()
 
+    def stop_waiting(self) -> None:
+        """Let :meth:`retire` close the node now, without waiting for the requests in
+        flight (the router is closing): they finish on the connections they hold,
+        each closed as it is given back."""
+        self._idle.set()
+
     async def close(self) -> None:
         """Close the check connection and the pool (requests still holding one of its
         connections finish on it; it is closed when they give it back). Safe twice."""

@@ -26,6 +26,14 @@ Guarantees:
   takes the replica out of rotation until a health check passes again.
   :meth:`Router.read` hands out a connection and cannot re-run its block, so
   an error inside the block propagates (the node is still taken out).
+- The nodes are fixed (``Router(primary_dsn, replicas)``) or follow a
+  :class:`~millionscale.discovery.Discovery` source (:meth:`Router.from_discovery`,
+  :mod:`millionscale.db.membership`'s rules). A node added serves no request
+  before a health check passes and a fresh pool holds connections; a node
+  removed takes no new request at once, and its pool and check connection are
+  closed once the requests in flight on it have ended (they are never cut).
+  Discovery is a hint: who the primary is stays the checks' call, and the node
+  the router takes for the primary is not removed while it is one.
 
 The poller runs every ``poll_interval_s`` (200 ms by default; pg_auto_failover's
 monitor checks health every 5 s and Patroni's loop runs every 10 s, but those
@@ -51,7 +59,15 @@ from psycopg_pool import AsyncConnectionPool
 
 from millionscale.db.health import NodeHealth
 from millionscale.db.lsn import parse_lsn
-from millionscale.db.pools import NodePool, misconfigured
+from millionscale.db.membership import (
+    RECONCILE_S,
+    AddNode,
+    Present,
+    RemoveNode,
+    first_primary,
+    reconcile,
+)
+from millionscale.db.pools import NodePool, conninfo_of, misconfigured, node_dsn
 from millionscale.db.routing import (
     Consistency,
     NodeState,
@@ -64,7 +80,8 @@ from millionscale.db.routing import (
 )
 from millionscale.db.session import Session
 from millionscale.db.staleness import LsnSample, keep_recent, staleness_bound
-from millionscale.errors import DatabaseError, first_line
+from millionscale.discovery import Discovery, Snapshot, follow
+from millionscale.errors import DatabaseError, MillionscaleError, first_line
 
 __all__ = ["POLL_INTERVAL_S", "READ_YOUR_WRITES", "Router", "RouterStatistics"]
 
@@ -114,11 +131,24 @@ class RouterStatistics:
     primary_changes: int  # times the router found a new primary (failovers seen)
     failed_checks: int  # health checks that failed
     nodes: tuple[NodeState, ...]
+    nodes_added: int = 0  # nodes discovery added after open
+    nodes_removed: int = 0  # nodes discovery removed (a moved node counts once each way)
+    retiring: int = 0  # removed nodes whose pools wait for their requests in flight to end
+    discovery_version: int | None = None  # the last snapshot followed (None: fixed nodes)
 
 
 class NodeOutOfRotation(psycopg.OperationalError):
     """The router refused to hand out a connection to a node it knows is out of
     rotation; nothing was sent. A connection error for the retry logic."""
+
+
+@dataclass(frozen=True, slots=True)
+class _Source:
+    """Where a router built by :meth:`Router.from_discovery` finds its nodes."""
+
+    discovery: Discovery
+    tier: str
+    conninfo: str  # credentials, database and options; host and port come from each member
 
 
 def _is_connection_error(error: psycopg.Error) -> bool:
@@ -130,9 +160,11 @@ def _is_connection_error(error: psycopg.Error) -> bool:
 class Router:
     """Writes and transactions to the primary, reads to replicas; see the module docstring.
 
-    ``replicas`` maps node names (shown in statistics) to DSNs. ``clock`` is
-    monotonic seconds, used for lag and wait deadlines. Use it as
-    ``async with Router(...) as router:`` or call :meth:`open` and :meth:`close`.
+    ``replicas`` maps node names (shown in statistics) to DSNs: a fixed set of
+    nodes. :meth:`from_discovery` builds one whose nodes follow a discovery
+    source instead. ``clock`` is monotonic seconds, used for lag and wait
+    deadlines. Use it as ``async with Router(...) as router:`` or call
+    :meth:`open` and :meth:`close`.
     """
 
     def __init__(
@@ -156,30 +188,181 @@ class Router:
                 f"node name {primary_name!r} is both the primary and a replica",
                 hint="give every replica a name of its own",
             )
+        self._configure(
+            None,
+            policy=policy,
+            poll_interval_s=poll_interval_s,
+            check_timeout_s=check_timeout_s,
+            acquire_timeout_s=acquire_timeout_s,
+            failover_wait_s=failover_wait_s,
+            pool_sizes=(pool_min, pool_max),
+            clock=clock,
+            rng=rng,
+        )
         self._primary = primary_name
+        for name, dsn in {primary_name: primary, **replicas}.items():
+            self._add(name, dsn, "not checked yet")
+
+    @classmethod
+    def from_discovery(
+        cls,
+        discovery: Discovery,
+        conninfo: str,
+        *,
+        tier: str = "db",
+        policy: RoutingPolicy | None = None,
+        poll_interval_s: float = POLL_INTERVAL_S,
+        check_timeout_s: float = CHECK_TIMEOUT_S,
+        acquire_timeout_s: float = ACQUIRE_TIMEOUT_S,
+        failover_wait_s: float = FAILOVER_WAIT_S,
+        pool_min: int = 1,
+        pool_max: int = 10,
+        clock: Callable[[], float] = time.monotonic,
+        rng: random.Random | None = None,
+    ) -> Router:
+        """A router whose nodes are ``discovery``'s PostgreSQL nodes of ``tier``, followed.
+
+        ``conninfo`` gives what every node shares (user, password, database,
+        options: ``postgresql://app:secret@/photos``); each node's host and port
+        come from its member (its ``main`` port). :meth:`open` reads the first
+        snapshot (a :class:`~millionscale.errors.DiscoveryError` if the source
+        does not answer; a :class:`~millionscale.errors.DatabaseError` if it
+        lists no node) and then follows the source until :meth:`close`, by
+        :mod:`~millionscale.db.membership`'s rules: a node added starts out of
+        rotation and serves once a check passes; a node removed takes no new
+        request and its pool is closed once its requests in flight end.
+        Discovery is a hint: the ``db/primary`` claim (or the member whose role
+        is ``primary``) is where the router starts looking, and its own checks
+        decide who the primary is. The other arguments are as for
+        :class:`Router`. Raises DatabaseError at once if ``conninfo`` is no
+        connection string.
+        """
+        conninfo_of(conninfo)
+        router = cls.__new__(cls)
+        router._configure(
+            _Source(discovery, tier, conninfo),
+            policy=policy,
+            poll_interval_s=poll_interval_s,
+            check_timeout_s=check_timeout_s,
+            acquire_timeout_s=acquire_timeout_s,
+            failover_wait_s=failover_wait_s,
+            pool_sizes=(pool_min, pool_max),
+            clock=clock,
+            rng=rng,
+        )
+        return router
+
+    def _configure(
+        self,
+        source: _Source | None,
+        *,
+        policy: RoutingPolicy | None,
+        poll_interval_s: float,
+        check_timeout_s: float,
+        acquire_timeout_s: float,
+        failover_wait_s: float,
+        pool_sizes: tuple[int, int],
+        clock: Callable[[], float],
+        rng: random.Random | None,
+    ) -> None:
+        """Everything but the nodes: each constructor adds its own."""
+        self._source = source
+        self._primary = ""  # a node's name once there are nodes
         self._routing = Routing(policy, rng)
         self._poll_interval_s = poll_interval_s
         self._check_timeout_s = check_timeout_s
         self._acquire_timeout_s = acquire_timeout_s
         self._failover_wait_s = failover_wait_s
         self._clock = clock
-        self._pool_sizes = (pool_min, pool_max)
+        self._pool_sizes = pool_sizes
         self._nodes: dict[str, NodePool] = {}
-        for name, dsn in {primary_name: primary, **replicas}.items():
-            self._nodes[name] = self._node(name, dsn)
+        self._leaving: set[NodePool] = set()  # removed, their pools not closed yet
+        self._retirements: set[asyncio.Task[None]] = set()
+        self._held: Mapping[str, str] = {}  # nodes kept though discovery dropped them
+        self._version: int | None = None  # of the last snapshot reconciled
         # Twice the rotation bound, so a replica behind every sample is beyond it.
         self._history_s = max(2 * self._routing.policy.max_lag_s, 4 * poll_interval_s)
         self._history: tuple[LsnSample, ...] = ()
-        self._reads = dict.fromkeys(self._nodes, 0)
+        self._reads: dict[str, int] = {}
         self._writes = self._fallbacks = self._waits = self._retries = self._failed_checks = 0
-        self._write_retries = self._primary_changes = 0
+        self._write_retries = self._primary_changes = self._added = self._removed = 0
         self._polled = asyncio.Event()
         self._poller: asyncio.Task[None] | None = None
+        self._follower: asyncio.Task[None] | None = None
 
-    def _node(self, name: str, dsn: str) -> NodePool:
-        return NodePool(
-            name, dsn, sizes=self._pool_sizes, health=NodeHealth.unknown("not checked yet")
+    # -- membership ----------------------------------------------------------
+
+    def _add(self, name: str, dsn: str, reason: str) -> None:
+        """A node out of rotation (``reason`` says why) until a check passes. Its pool
+        is opened by :meth:`open` at the start, later by the check that passes."""
+        self._nodes[name] = NodePool(
+            name, dsn, sizes=self._pool_sizes, health=NodeHealth.unknown(reason)
         )
+        self._reads.setdefault(name, 0)
+
+    def _remove(self, name: str) -> None:
+        """No new request enters node ``name``; its pool closes once its requests end."""
+        node = self._nodes.pop(name)
+        node.removed = True
+        self._leaving.add(node)
+        if name == self._primary:  # replaced: its positions date nothing at the new address
+            self._history = ()
+
+        async def retire() -> None:
+            try:
+                await node.retire()
+            finally:
+                self._leaving.discard(node)
+            log.info(f"db node {name} retired: its pool is closed", node=name)
+
+        task = asyncio.create_task(retire(), name=f"db-router: retire node {name}")
+        self._retirements.add(task)
+        task.add_done_callback(self._retirements.discard)
+
+    def _reconcile(self, source: _Source, snapshot: Snapshot) -> None:
+        """Apply :func:`~millionscale.db.membership.reconcile`'s plan for ``snapshot``."""
+        present = [Present(name, node.address) for name, node in self._nodes.items()]
+        plan = reconcile(present, snapshot, source.tier, primary=self._primary or None)
+        for decision in plan.decisions:
+            log.info(decision.reason, node=decision.name, version=snapshot.version)
+            match decision:
+                case RemoveNode(name):
+                    self._remove(name)
+                    self._removed += 1
+                case AddNode(name, host, port, reason):
+                    self._add(name, node_dsn(source.conninfo, host, port), reason)
+                    if self._poller is not None:  # not one of those found at open
+                        self._added += 1
+        for name, why in plan.held.items():
+            if self._held.get(name) != why:
+                log.warning(why, node=name, version=snapshot.version)
+        self._held = plan.held
+        self._version = snapshot.version
+
+    async def _start_from(self, source: _Source) -> Snapshot:
+        """The first snapshot's nodes, and the one to take for the primary first."""
+        snapshot = await source.discovery.snapshot()
+        self._reconcile(source, snapshot)
+        primary = first_primary(snapshot, self._nodes)
+        if primary is None:
+            members = len(snapshot.tier(source.tier))
+            raise DatabaseError(
+                f"discovery lists no PostgreSQL node in tier {source.tier!r} "
+                f"({members} member(s) there: none has role 'primary' or 'replica', "
+                "a 'main' port and a health other than stopping, stopped or failed)",
+                hint=f"list the PostgreSQL servers as members of tier {source.tier!r} with "
+                "role 'primary' or 'replica' and their port named 'main', or name the tier "
+                "they are in",
+            )
+        self._primary = primary
+        return snapshot
+
+    async def _follow(self, source: _Source, first: Snapshot) -> None:
+        async for snapshot in follow(source.discovery, first, every_s=RECONCILE_S):
+            try:
+                self._reconcile(source, snapshot)
+            except MillionscaleError as error:  # a member the router cannot use: next time
+                log.warning(f"db membership: {error.one_line()}")
 
     # -- life cycle --------------------------------------------------------
 
@@ -193,9 +376,13 @@ class Router:
         under way. Raises :class:`~millionscale.errors.DatabaseError` naming
         the node when any node is not PostgreSQL or refuses the password, or
         when no node answers at all or none becomes a primary in time. A
-        replica that is merely down starts out of rotation.
+        replica that is merely down starts out of rotation. A router built by
+        :meth:`from_discovery` first reads its nodes from the source
+        (DiscoveryError if it does not answer, DatabaseError if it lists none),
+        and follows it from then on.
         """
         try:
+            first = None if self._source is None else await self._start_from(self._source)
             errors: dict[str, DatabaseError] = {}
             for node in self._nodes.values():
                 try:
@@ -227,14 +414,23 @@ class Router:
             await self.close()
             raise
         self._poller = asyncio.create_task(self._poll_forever(), name="db-router-poller")
+        if self._source is not None and first is not None:
+            self._follower = asyncio.create_task(
+                self._follow(self._source, first), name="db-router-membership"
+            )
 
     async def close(self) -> None:
-        """Stop the poller and close every pool and connection; safe to call twice."""
-        if self._poller is not None:
-            self._poller.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._poller
-            self._poller = None
+        """Stop following discovery and polling; close every pool and connection (those
+        of removed nodes too, without waiting for their requests); safe to call twice."""
+        for task in (self._follower, self._poller):
+            if task is not None:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
+        self._follower = self._poller = None
+        for node in self._leaving:
+            node.stop_waiting()
+        await asyncio.gather(*self._retirements, return_exceptions=True)
         for node in self._nodes.values():
             await node.close()
 
@@ -356,7 +552,7 @@ class Router:
         """The current primary's pool (autocommit connections), for callers that must
         always use the primary and manage their own statements: session stores,
         readiness. Ask again for each use: it changes with a failover."""
-        return self._nodes[self._primary].pool
+        return self._primary_node().pool
 
     @property
     def primary(self) -> str:
@@ -366,7 +562,15 @@ class Router:
     @property
     def primary_dsn(self) -> str:
         """The current primary's connection string (migrations, tools)."""
-        return self._nodes[self._primary].dsn
+        return self._primary_node().dsn
+
+    def _primary_node(self) -> NodePool:
+        node = self._nodes.get(self._primary)
+        if node is None:
+            raise DatabaseError(
+                "the router has no primary yet", hint="open it first (async with, or open())"
+            )
+        return node
 
     # -- introspection -----------------------------------------------------
 
@@ -381,6 +585,10 @@ class Router:
             primary_changes=self._primary_changes,
             failed_checks=self._failed_checks,
             nodes=self._states(),
+            nodes_added=self._added,
+            nodes_removed=self._removed,
+            retiring=len(self._leaving),
+            discovery_version=self._version,
         )
 
     async def next_poll(self) -> None:
@@ -496,6 +704,8 @@ class Router:
         self._mark(node, node.health.failed(reason))
 
     def _mark(self, node: NodePool, health: NodeHealth) -> None:
+        if node.removed:
+            return  # out of the router: its health is no one's concern
         before = node.health
         node.health = health
         if before.healthy != health.healthy:
@@ -582,6 +792,8 @@ class Router:
         """Check ``node`` now and put it in or out of rotation; its health."""
         before = node.health
         health = await node.check(self._check_timeout_s)
+        if node.removed:
+            return health
         if not health.healthy:
             self._failed_checks += 1
         elif not before.healthy and self._poller is not None:
