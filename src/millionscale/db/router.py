@@ -311,9 +311,12 @@ class Router:
         async def retire() -> None:
             try:
                 await node.retire()
+            except Exception as error:  # best effort: the node is out of the router either way
+                log.warning(f"db node {name}: closing it failed: {first_line(error)}", node=name)
+            else:
+                log.info(f"db node {name} retired: its pool is closed", node=name)
             finally:
                 self._leaving.discard(node)
-            log.info(f"db node {name} retired: its pool is closed", node=name)
 
         task = asyncio.create_task(retire(), name=f"db-router: retire node {name}")
         self._retirements.add(task)
@@ -727,8 +730,9 @@ class Router:
         others; then the primary is whichever node answers as one on the highest
         timeline (normally the same one)."""
         started = self._clock()
-        primary = await self._check(self._nodes[self._primary])
-        if primary.claims_primary and primary.lsn is not None:
+        node = self._nodes[self._primary]
+        primary = await self._check(node)
+        if not node.removed and primary.claims_primary and primary.lsn is not None:
             self._history = keep_recent(
                 self._history, LsnSample(started, primary.lsn), self._history_s
             )
