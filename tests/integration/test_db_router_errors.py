@@ -1,11 +1,13 @@
-"""A router pointed at the wrong thing says so clearly, naming the node, never the password."""
+"""A router pointed at the wrong thing (a node, a discovery source) says so clearly,
+naming the node, never the password."""
 
 import asyncio
 
 import pytest
 
 from millionscale.db import Router
-from millionscale.errors import DatabaseError
+from millionscale.discovery import HttpDiscovery, Member, StaticDiscovery
+from millionscale.errors import DatabaseError, DiscoveryError
 from millionscale.servers import free_port, start_server
 
 pytestmark = pytest.mark.integration
@@ -76,3 +78,59 @@ def test_a_port_nobody_listens_on_is_a_database_error():
 def test_a_string_that_is_no_connection_string_is_refused_before_any_connection():
     with pytest.raises(DatabaseError, match="not a PostgreSQL connection string"):
         Router("http://example.com/", {})
+
+
+def open_from(discovery, conninfo="postgresql://postgres:x@/postgres"):
+    async def scenario():
+        async with Router.from_discovery(discovery, conninfo):
+            pass
+
+    asyncio.run(scenario())
+
+
+def test_a_discovery_source_with_no_database_node_is_a_database_error_saying_what_to_list():
+    only_others = StaticDiscovery.of(
+        [
+            Member("web-1", "web", "127.0.0.1", {"main": 8000}, role="app"),
+            Member("db-monitor", "db", "127.0.0.1", {"main": 8100}, role="monitor"),
+            Member("db-old", "db", "127.0.0.1", {"main": 5432}, role="replica", health="stopped"),
+        ]
+    )
+
+    with pytest.raises(DatabaseError) as caught:
+        open_from(only_others)
+
+    assert caught.value.message.startswith(
+        "discovery lists no PostgreSQL node in tier 'db' (2 member(s) there: "
+    )
+    assert "role 'primary' or 'replica'" in caught.value.hint
+    assert "'main'" in caught.value.hint
+
+
+def test_a_discovery_source_that_does_not_answer_is_a_discovery_error(tmp_path):
+    async def scenario():
+        nowhere = HttpDiscovery(tmp_path / "no.sock", "token")
+        async with nowhere, Router.from_discovery(nowhere, "postgresql://postgres:x@/postgres"):
+            pass
+
+    with pytest.raises(DiscoveryError, match="does not answer") as caught:
+        asyncio.run(scenario())
+
+    assert "millionscale up" in caught.value.hint
+
+
+def test_a_discovered_node_that_refuses_the_password_is_named():
+    with start_server("postgres") as server:
+        nodes = StaticDiscovery.of(
+            [Member("db-1", "db", server.host, {"main": server.port}, role="primary")]
+        )
+
+        with pytest.raises(DatabaseError, match=r"database node 'db-1' at .* password") as caught:
+            open_from(nodes, "postgresql://postgres:not-the-secret@/postgres")
+
+    assert "not-the-secret" not in caught.value.one_line()
+
+
+def test_a_shared_connection_string_that_is_none_is_refused_before_discovery_is_read():
+    with pytest.raises(DatabaseError, match="not a PostgreSQL connection string"):
+        Router.from_discovery(StaticDiscovery.of([]), "http://example.com/")

@@ -19,6 +19,7 @@ from collections.abc import Awaitable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import httpx
 import pytest
 
 from conftest import Cli, postgres_urls
@@ -141,3 +142,12 @@ def test_a_planned_switchover_under_load_stalls_no_request_for_a_second(cli: Cli
     record = StateDir(cli.state_dir).cluster
     assert json.loads(record.read_text())["primary"] == "db-r1"
     wait_ready(lambda: roles(cli).get("db") == "replica", timeout=60, interval=0.5)
+    # The web server's router (its nodes from discovery) followed: it writes on db-r1.
+    web = cli.process("web")
+    signup = httpx.post(
+        f"http://{web['address']}/api/signup",
+        json={"username": "after_switchover", "password": "correct horse 9"},
+        timeout=10,
+    )
+    assert signup.status_code == 201, signup.text
+    assert "db primary is now db-r1" in (cli.state_dir / "logs" / "web.log").read_text()

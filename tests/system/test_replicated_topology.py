@@ -1,4 +1,5 @@
-"""The replicated stage: a primary and two streaming replicas with quorum commit, via the CLI."""
+"""The replicated stage: a primary and two streaming replicas with quorum commit, via the CLI;
+the web server's router takes them from discovery."""
 
 import re
 from pathlib import Path
@@ -38,6 +39,11 @@ def test_commits_wait_for_a_replica_and_every_replica_replays_them(cli: Cli):
                 replica.execute("SELECT pg_sleep(0.05)")
             count = replica.execute("SELECT count(*) FROM acks").fetchone()
         assert count == (20,)
+
+    # The web server's router found its nodes through discovery, the monitor left out.
+    web_log = (cli.state_dir / "logs" / "web.log").read_text()
+    found = set(re.findall(r"([\w-]+) \((?:primary|replica)\) is in the db tier at ", web_log))
+    assert found == {"db", "db-r1", "db-r2"}
 
     assert cli.run("down").returncode == 0
     log = (cli.state_dir / "logs" / "supervisor.log").read_text()

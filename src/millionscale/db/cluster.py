@@ -22,15 +22,13 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from millionscale.db.failover import ClusterRecord, ClusterSpec
+from millionscale.db.membership import NODE_ROLES, PRIMARY_ROLE
 from millionscale.db.promotion import Durability
 from millionscale.discovery import Snapshot
 from millionscale.errors import DatabaseError
 from millionscale.servers.engines import Endpoint, PostgresEngine
 
 __all__ = ["PRIMARY_ROLE", "Cluster", "Node", "cluster_from", "read_record", "write_record"]
-
-PRIMARY_ROLE = "db/primary"  # the role claim the monitor makes, with the record's epoch
-MEMBER_ROLES = ("primary", "replica")  # configured roles of a cluster's members in discovery
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,7 +90,7 @@ def cluster_from(
     Raises :class:`DatabaseError` when there are not two such members, or when
     no single one is the primary (by claim or configuration).
     """
-    members = [m for m in snapshot.tier(tier) if m.role in MEMBER_ROLES]
+    members = [m for m in snapshot.tier(tier) if m.role in NODE_ROLES]
     if len(members) < 2:
         raise DatabaseError(
             f"discovery lists {len(members)} PostgreSQL node(s) in tier {tier!r}; "

@@ -1,8 +1,10 @@
 """The read/write router the web tier uses: psycopg 3 pools, one per PostgreSQL node.
 
-This is the thin I/O shell around :mod:`millionscale.db.routing`. It owns one
-:class:`~psycopg_pool.AsyncConnectionPool` per node and a background poller;
-every decision (which node, whether to wait, when to fall back to the
+This is the thin I/O shell around :mod:`millionscale.db.routing`. It holds one
+:class:`~millionscale.db.pools.NodePool` per node (a psycopg pool and a check
+connection, renewed and retired as the node comes and goes) and a background
+poller that checks every node (:mod:`millionscale.db.health`) and elects the
+primary; every decision (which node, whether to wait, when to fall back to the
 primary) is the routing core's, taken from the facts the poller gathered.
 
 Guarantees:
@@ -24,6 +26,14 @@ Guarantees:
   takes the replica out of rotation until a health check passes again.
   :meth:`Router.read` hands out a connection and cannot re-run its block, so
   an error inside the block propagates (the node is still taken out).
+- The nodes are fixed (``Router(primary_dsn, replicas)``) or follow a
+  :class:`~millionscale.discovery.Discovery` source (:meth:`Router.from_discovery`,
+  :mod:`millionscale.db.membership`'s rules). A node added serves no request
+  before a health check passes and a fresh pool holds connections; a node
+  removed takes no new request at once, and its pool and check connection are
+  closed once the requests in flight on it have ended (they are never cut).
+  Discovery is a hint: who the primary is stays the checks' call, and the node
+  the router takes for the primary is not removed while it is one.
 
 The poller runs every ``poll_interval_s`` (200 ms by default; pg_auto_failover's
 monitor checks health every 5 s and Patroni's loop runs every 10 s, but those
@@ -39,16 +49,25 @@ import contextlib
 import random
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Any, TypeVar
 
 import psycopg
 import structlog
-from psycopg.conninfo import conninfo_to_dict
 from psycopg.rows import TupleRow
 from psycopg_pool import AsyncConnectionPool
 
+from millionscale.db.health import NodeHealth
 from millionscale.db.lsn import parse_lsn
+from millionscale.db.membership import (
+    RECONCILE_S,
+    AddNode,
+    Present,
+    RemoveNode,
+    first_primary,
+    reconcile,
+)
+from millionscale.db.pools import NodePool, conninfo_of, misconfigured, node_dsn
 from millionscale.db.routing import (
     Consistency,
     NodeState,
@@ -61,7 +80,8 @@ from millionscale.db.routing import (
 )
 from millionscale.db.session import Session
 from millionscale.db.staleness import LsnSample, keep_recent, staleness_bound
-from millionscale.errors import DatabaseError, first_line
+from millionscale.discovery import Discovery, Snapshot, follow
+from millionscale.errors import DatabaseError, MillionscaleError, first_line
 
 __all__ = ["POLL_INTERVAL_S", "READ_YOUR_WRITES", "Router", "RouterStatistics"]
 
@@ -75,14 +95,12 @@ POLL_INTERVAL_S = 0.2  # see the module docstring for the peers' intervals
 # millisecond; a node that does not answer still costs a check timeout).
 OUTAGE_POLL_INTERVAL_S = 0.02
 CHECK_TIMEOUT_S = 1.0  # a node that cannot answer one tiny query in 1 s is out of rotation
-CONNECT_TIMEOUT_S = 2  # libpq's connect_timeout; it treats values below 2 as 2
 ACQUIRE_TIMEOUT_S = 5.0  # waiting for a pooled connection; psycopg_pool's default is 30 s
 READ_YOUR_WRITES = ReadYourWrites()
 # While a read-your-writes read waits, replicas are asked again after 2, 4, 8... ms
 # (at most 50 ms apart) instead of at the next poll, 200 ms away.
 REFRESH_PAUSE_MIN_S = 0.002
 REFRESH_PAUSE_MAX_S = 0.05
-_REPLAY_LSN = "SELECT pg_last_wal_replay_lsn()::text"
 
 # After COMMIT returns, the commit record is flushed unless synchronous_commit is
 # off (every other level flushes locally first), so the flushed position is at or
@@ -93,15 +111,6 @@ _REPLAY_LSN = "SELECT pg_last_wal_replay_lsn()::text"
 _COMMIT_LSN = (
     "SELECT CASE WHEN current_setting('synchronous_commit') = 'off'"
     " THEN pg_current_wal_insert_lsn() ELSE pg_current_wal_flush_lsn() END::text"
-)
-# A primary's timeline is the first 8 hex digits of its current WAL file's name: it
-# grows by one with every promotion, so after a failover the new primary has the
-# highest, and an old primary that answers again (it should have been fenced) loses.
-_CHECK = (
-    "SELECT pg_is_in_recovery(), CASE WHEN pg_is_in_recovery()"
-    " THEN pg_last_wal_replay_lsn() ELSE pg_current_wal_flush_lsn() END::text,"
-    " CASE WHEN pg_is_in_recovery() THEN NULL"
-    " ELSE ('x' || substr(pg_walfile_name(pg_current_wal_flush_lsn()), 1, 8))::bit(32)::int END"
 )
 # Errors on the primary that prove the transaction did not commit and that the
 # primary has moved (or is moving): the write may be run again on the next one.
@@ -122,15 +131,10 @@ class RouterStatistics:
     primary_changes: int  # times the router found a new primary (failovers seen)
     failed_checks: int  # health checks that failed
     nodes: tuple[NodeState, ...]
-
-
-@dataclass(frozen=True, slots=True)
-class _Health:
-    healthy: bool  # answered the last check
-    lsn: int | None
-    reason: str
-    in_recovery: bool | None = None
-    timeline: int = 0  # a primary's timeline; 0 for a standby or unknown
+    nodes_added: int = 0  # nodes discovery added after open
+    nodes_removed: int = 0  # nodes discovery removed (a moved node counts once each way)
+    retiring: int = 0  # removed nodes whose pools wait for their requests in flight to end
+    discovery_version: int | None = None  # the last snapshot followed (None: fixed nodes)
 
 
 class NodeOutOfRotation(psycopg.OperationalError):
@@ -138,24 +142,13 @@ class NodeOutOfRotation(psycopg.OperationalError):
     rotation; nothing was sent. A connection error for the retry logic."""
 
 
-def _address(dsn: str) -> str:
-    try:
-        params = conninfo_to_dict(dsn)
-    except psycopg.Error as error:
-        raise DatabaseError(
-            f"not a PostgreSQL connection string: {first_line(error)}",
-            hint="write postgresql://user:password@host:port/dbname",
-        ) from None
-    return f"{params.get('host', 'localhost')}:{params.get('port', 5432)}"
+@dataclass(frozen=True, slots=True)
+class _Source:
+    """Where a router built by :meth:`Router.from_discovery` finds its nodes."""
 
-
-def _misconfigured(error: DatabaseError) -> bool:
-    """A node that answers but refuses us (a wrong password, not PostgreSQL), as
-    opposed to one that is down (connection refused, or no answer in time): the
-    first is a mistake to report, the second an outage to wait out."""
-    message = error.message.lower()
-    down = "refused" in message or "timeout" in message or "timed out" in message
-    return not down or "password" in message or "authentication" in message
+    discovery: Discovery
+    tier: str
+    conninfo: str  # credentials, database and options; host and port come from each member
 
 
 def _is_connection_error(error: psycopg.Error) -> bool:
@@ -167,9 +160,11 @@ def _is_connection_error(error: psycopg.Error) -> bool:
 class Router:
     """Writes and transactions to the primary, reads to replicas; see the module docstring.
 
-    ``replicas`` maps node names (shown in statistics) to DSNs. ``clock`` is
-    monotonic seconds, used for lag and wait deadlines. Use it as
-    ``async with Router(...) as router:`` or call :meth:`open` and :meth:`close`.
+    ``replicas`` maps node names (shown in statistics) to DSNs: a fixed set of
+    nodes. :meth:`from_discovery` builds one whose nodes follow a discovery
+    source instead. ``clock`` is monotonic seconds, used for lag and wait
+    deadlines. Use it as ``async with Router(...) as router:`` or call
+    :meth:`open` and :meth:`close`.
     """
 
     def __init__(
@@ -193,29 +188,184 @@ class Router:
                 f"node name {primary_name!r} is both the primary and a replica",
                 hint="give every replica a name of its own",
             )
-        self._dsns = {primary_name: primary, **replicas}
-        self._addresses = {name: _address(dsn) for name, dsn in self._dsns.items()}
+        self._configure(
+            None,
+            policy=policy,
+            poll_interval_s=poll_interval_s,
+            check_timeout_s=check_timeout_s,
+            acquire_timeout_s=acquire_timeout_s,
+            failover_wait_s=failover_wait_s,
+            pool_sizes=(pool_min, pool_max),
+            clock=clock,
+            rng=rng,
+        )
         self._primary = primary_name
+        for name, dsn in {primary_name: primary, **replicas}.items():
+            self._add(name, dsn, "not checked yet")
+
+    @classmethod
+    def from_discovery(
+        cls,
+        discovery: Discovery,
+        conninfo: str,
+        *,
+        tier: str = "db",
+        policy: RoutingPolicy | None = None,
+        poll_interval_s: float = POLL_INTERVAL_S,
+        check_timeout_s: float = CHECK_TIMEOUT_S,
+        acquire_timeout_s: float = ACQUIRE_TIMEOUT_S,
+        failover_wait_s: float = FAILOVER_WAIT_S,
+        pool_min: int = 1,
+        pool_max: int = 10,
+        clock: Callable[[], float] = time.monotonic,
+        rng: random.Random | None = None,
+    ) -> Router:
+        """A router whose nodes are ``discovery``'s PostgreSQL nodes of ``tier``, followed.
+
+        ``conninfo`` gives what every node shares (user, password, database,
+        options: ``postgresql://app:secret@/photos``); each node's host and port
+        come from its member (its ``main`` port). :meth:`open` reads the first
+        snapshot (a :class:`~millionscale.errors.DiscoveryError` if the source
+        does not answer; a :class:`~millionscale.errors.DatabaseError` if it
+        lists no node) and then follows the source until :meth:`close`, by
+        :mod:`~millionscale.db.membership`'s rules: a node added starts out of
+        rotation and serves once a check passes; a node removed takes no new
+        request and its pool is closed once its requests in flight end.
+        Discovery is a hint: the ``db/primary`` claim (or the member whose role
+        is ``primary``) is where the router starts looking, and its own checks
+        decide who the primary is. The other arguments are as for
+        :class:`Router`. Raises DatabaseError at once if ``conninfo`` is no
+        connection string.
+        """
+        conninfo_of(conninfo)
+        router = cls.__new__(cls)
+        router._configure(
+            _Source(discovery, tier, conninfo),
+            policy=policy,
+            poll_interval_s=poll_interval_s,
+            check_timeout_s=check_timeout_s,
+            acquire_timeout_s=acquire_timeout_s,
+            failover_wait_s=failover_wait_s,
+            pool_sizes=(pool_min, pool_max),
+            clock=clock,
+            rng=rng,
+        )
+        return router
+
+    def _configure(
+        self,
+        source: _Source | None,
+        *,
+        policy: RoutingPolicy | None,
+        poll_interval_s: float,
+        check_timeout_s: float,
+        acquire_timeout_s: float,
+        failover_wait_s: float,
+        pool_sizes: tuple[int, int],
+        clock: Callable[[], float],
+        rng: random.Random | None,
+    ) -> None:
+        """Everything but the nodes: each constructor adds its own."""
+        self._source = source
+        self._primary = ""  # a node's name once there are nodes
         self._routing = Routing(policy, rng)
         self._poll_interval_s = poll_interval_s
         self._check_timeout_s = check_timeout_s
         self._acquire_timeout_s = acquire_timeout_s
         self._failover_wait_s = failover_wait_s
         self._clock = clock
-        self._pool_sizes = (pool_min, pool_max)
-        self._pools = {name: self._new_pool(name) for name in self._dsns}
-        self._retiring: set[asyncio.Task[None]] = set()
-        self._checkers: dict[str, Connection | None] = dict.fromkeys(self._dsns)
-        self._health = {name: _Health(False, None, "not checked yet") for name in self._dsns}
+        self._pool_sizes = pool_sizes
+        self._nodes: dict[str, NodePool] = {}
+        self._leaving: set[NodePool] = set()  # removed, their pools not closed yet
+        self._retirements: set[asyncio.Task[None]] = set()
+        self._held: Mapping[str, str] = {}  # nodes kept though discovery dropped them
+        self._version: int | None = None  # of the last snapshot reconciled
         # Twice the rotation bound, so a replica behind every sample is beyond it.
         self._history_s = max(2 * self._routing.policy.max_lag_s, 4 * poll_interval_s)
         self._history: tuple[LsnSample, ...] = ()
-        self._outstanding = dict.fromkeys(self._dsns, 0)
-        self._reads = dict.fromkeys(self._dsns, 0)
+        self._reads: dict[str, int] = {}
         self._writes = self._fallbacks = self._waits = self._retries = self._failed_checks = 0
-        self._write_retries = self._primary_changes = 0
+        self._write_retries = self._primary_changes = self._added = self._removed = 0
         self._polled = asyncio.Event()
         self._poller: asyncio.Task[None] | None = None
+        self._follower: asyncio.Task[None] | None = None
+
+    # -- membership ----------------------------------------------------------
+
+    def _add(self, name: str, dsn: str, reason: str) -> None:
+        """A node out of rotation (``reason`` says why) until a check passes. Its pool
+        is opened by :meth:`open` at the start, later by the check that passes."""
+        self._nodes[name] = NodePool(
+            name, dsn, sizes=self._pool_sizes, health=NodeHealth.unknown(reason)
+        )
+        self._reads.setdefault(name, 0)
+
+    def _remove(self, name: str) -> None:
+        """No new request enters node ``name``; its pool closes once its requests end."""
+        node = self._nodes.pop(name)
+        node.removed = True
+        self._leaving.add(node)
+        if name == self._primary:  # replaced: its positions date nothing at the new address
+            self._history = ()
+
+        async def retire() -> None:
+            try:
+                await node.retire()
+            except Exception as error:  # best effort: the node is out of the router either way
+                log.warning(f"db node {name}: closing it failed: {first_line(error)}", node=name)
+            else:
+                log.info(f"db node {name} retired: its pool is closed", node=name)
+            finally:
+                self._leaving.discard(node)
+
+        task = asyncio.create_task(retire(), name=f"db-router: retire node {name}")
+        self._retirements.add(task)
+        task.add_done_callback(self._retirements.discard)
+
+    def _reconcile(self, source: _Source, snapshot: Snapshot) -> None:
+        """Apply :func:`~millionscale.db.membership.reconcile`'s plan for ``snapshot``."""
+        present = [Present(name, node.address) for name, node in self._nodes.items()]
+        plan = reconcile(present, snapshot, source.tier, primary=self._primary or None)
+        for decision in plan.decisions:
+            log.info(decision.reason, node=decision.name, version=snapshot.version)
+            match decision:
+                case RemoveNode(name):
+                    self._remove(name)
+                    self._removed += 1
+                case AddNode(name, host, port, reason):
+                    self._add(name, node_dsn(source.conninfo, host, port), reason)
+                    if self._poller is not None:  # not one of those found at open
+                        self._added += 1
+        for name, why in plan.held.items():
+            if self._held.get(name) != why:
+                log.warning(why, node=name, version=snapshot.version)
+        self._held = plan.held
+        self._version = snapshot.version
+
+    async def _start_from(self, source: _Source) -> Snapshot:
+        """The first snapshot's nodes, and the one to take for the primary first."""
+        snapshot = await source.discovery.snapshot()
+        self._reconcile(source, snapshot)
+        primary = first_primary(snapshot, self._nodes)
+        if primary is None:
+            members = len(snapshot.tier(source.tier))
+            raise DatabaseError(
+                f"discovery lists no PostgreSQL node in tier {source.tier!r} "
+                f"({members} member(s) there: none has role 'primary' or 'replica', "
+                "a 'main' port and a health other than stopping, stopped or failed)",
+                hint=f"list the PostgreSQL servers as members of tier {source.tier!r} with "
+                "role 'primary' or 'replica' and their port named 'main', or name the tier "
+                "they are in",
+            )
+        self._primary = primary
+        return snapshot
+
+    async def _follow(self, source: _Source, first: Snapshot) -> None:
+        async for snapshot in follow(source.discovery, first, every_s=RECONCILE_S):
+            try:
+                self._reconcile(source, snapshot)
+            except MillionscaleError as error:  # a member the router cannot use: next time
+                log.warning(f"db membership: {error.one_line()}")
 
     # -- life cycle --------------------------------------------------------
 
@@ -229,61 +379,63 @@ class Router:
         under way. Raises :class:`~millionscale.errors.DatabaseError` naming
         the node when any node is not PostgreSQL or refuses the password, or
         when no node answers at all or none becomes a primary in time. A
-        replica that is merely down starts out of rotation.
+        replica that is merely down starts out of rotation. A router built by
+        :meth:`from_discovery` first reads its nodes from the source
+        (DiscoveryError if it does not answer, DatabaseError if it lists none),
+        and follows it from then on.
         """
         try:
+            first = None if self._source is None else await self._start_from(self._source)
             errors: dict[str, DatabaseError] = {}
-            for name, dsn in self._dsns.items():
+            for node in self._nodes.values():
                 try:
-                    self._checkers[name] = await self._connect(name, dsn)
+                    await node.connect()
                 except DatabaseError as error:
-                    if _misconfigured(error):
+                    if misconfigured(error):
                         raise
                     # A node that is down is not a reason to refuse service: it
                     # starts out of rotation and joins once a health check passes.
-                    errors[name] = error
-                    self._mark(name, _Health(False, None, f"down at start: {error.message}"))
-            if len(errors) == len(self._dsns):
+                    errors[node.name] = error
+                    self._mark(node, NodeHealth.unknown(f"down at start: {error.message}"))
+            if len(errors) == len(self._nodes):
                 raise errors[self._primary]
-            for name, pool in self._pools.items():
-                if self._checkers[name] is None:
-                    await pool.open(wait=False)  # keeps connecting in the background
-                    continue
-                try:
-                    await pool.open(wait=True, timeout=self._acquire_timeout_s)
-                except psycopg.Error as error:
-                    raise self._node_error(name, error) from None
+            for node in self._nodes.values():
+                await node.open(wait=node.connected, timeout_s=self._acquire_timeout_s)
             await self._poll_once()
             deadline = self._clock() + self._failover_wait_s
             while not self._primary_ready() and self._clock() < deadline:
                 await asyncio.sleep(self._poll_interval_s)
                 await self._poll_once()
             if not self._primary_ready():
-                reason = self._health[self._primary].reason
+                primary = self._nodes[self._primary]
                 raise DatabaseError(
                     f"no database node answers as the primary (last seen: {self._primary} at "
-                    f"{self._addresses[self._primary]}: {reason})",
+                    f"{primary.address}: {primary.health.reason})",
                     hint="start the primary, or let the failover monitor promote a replica",
                 )
         except BaseException:
             await self.close()
             raise
         self._poller = asyncio.create_task(self._poll_forever(), name="db-router-poller")
+        if self._source is not None and first is not None:
+            self._follower = asyncio.create_task(
+                self._follow(self._source, first), name="db-router-membership"
+            )
 
     async def close(self) -> None:
-        """Stop the poller and close every pool and connection; safe to call twice."""
-        if self._poller is not None:
-            self._poller.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._poller
-            self._poller = None
-        await asyncio.gather(*self._retiring, return_exceptions=True)
-        for name, conn in self._checkers.items():
-            if conn is not None:
-                await conn.close()
-            self._checkers[name] = None
-        for pool in self._pools.values():
-            await pool.close()
+        """Stop following discovery and polling; close every pool and connection (those
+        of removed nodes too, without waiting for their requests); safe to call twice."""
+        for task in (self._follower, self._poller):
+            if task is not None:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
+        self._follower = self._poller = None
+        for node in self._leaving:
+            node.stop_waiting()
+        await asyncio.gather(*self._retirements, return_exceptions=True)
+        for node in self._nodes.values():
+            await node.close()
 
     async def __aenter__(self) -> Router:
         await self.open()
@@ -403,7 +555,7 @@ class Router:
         """The current primary's pool (autocommit connections), for callers that must
         always use the primary and manage their own statements: session stores,
         readiness. Ask again for each use: it changes with a failover."""
-        return self._pools[self._primary]
+        return self._primary_node().pool
 
     @property
     def primary(self) -> str:
@@ -413,7 +565,15 @@ class Router:
     @property
     def primary_dsn(self) -> str:
         """The current primary's connection string (migrations, tools)."""
-        return self._dsns[self._primary]
+        return self._primary_node().dsn
+
+    def _primary_node(self) -> NodePool:
+        node = self._nodes.get(self._primary)
+        if node is None:
+            raise DatabaseError(
+                "the router has no primary yet", hint="open it first (async with, or open())"
+            )
+        return node
 
     # -- introspection -----------------------------------------------------
 
@@ -428,6 +588,10 @@ class Router:
             primary_changes=self._primary_changes,
             failed_checks=self._failed_checks,
             nodes=self._states(),
+            nodes_added=self._added,
+            nodes_removed=self._removed,
+            retiring=len(self._leaving),
+            discovery_version=self._version,
         )
 
     async def next_poll(self) -> None:
@@ -439,19 +603,17 @@ class Router:
     def _states(self) -> tuple[NodeState, ...]:
         now = self._clock()
         states = []
-        for name, health in self._health.items():
+        for name, node in self._nodes.items():
             primary = name == self._primary
-            # A node serves in its role only: a "replica" that answers as a primary
-            # is an old primary (fenced soon), a "primary" in recovery was demoted.
-            in_role = health.in_recovery is (not primary)
+            health = node.health
             states.append(
                 NodeState(
                     name=name,
                     role=Role.PRIMARY if primary else Role.REPLICA,
-                    healthy=health.healthy and in_role,
+                    healthy=health.serves(primary=primary),
                     replay_lsn=health.lsn,
                     lag_s=0.0 if primary else staleness_bound(self._history, health.lsn, now),
-                    outstanding=self._outstanding[name],
+                    outstanding=node.outstanding,
                 )
             )
         return tuple(states)
@@ -500,85 +662,60 @@ class Router:
         Only moves a known position forward; health is still the poller's call.
         """
 
-        async def one(name: str) -> None:
-            try:
-                async with self._pools[name].connection(timeout=self._check_timeout_s) as conn:
-                    row = await (await conn.execute(_REPLAY_LSN)).fetchone()
-            except (psycopg.Error, OSError, TimeoutError):
-                return
-            health = self._health[name]
-            if row is None or row[0] is None or not health.healthy:
-                return
-            lsn = parse_lsn(row[0])
-            if health.lsn is None or lsn > health.lsn:
-                self._health[name] = replace(health, lsn=lsn)
+        async def one(node: NodePool) -> None:
+            lsn = await node.replay_lsn(self._check_timeout_s)
+            if lsn is not None and node.health.healthy:
+                node.health = node.health.replayed(lsn)
 
         replicas = [
-            name
-            for name, health in self._health.items()
+            node
+            for name, node in self._nodes.items()
             if name != self._primary
             and name not in exclude
-            and health.healthy
-            and health.in_recovery
+            and node.health.healthy
+            and node.health.in_recovery
         ]
-        await asyncio.gather(*(one(name) for name in replicas))
+        await asyncio.gather(*(one(node) for node in replicas))
 
     def _serves(self, name: str) -> bool:
         """In rotation, in the role the router gives it (a primary that answers as one,
         a replica in recovery)."""
-        health = self._health[name]
-        return health.healthy and health.in_recovery is (name != self._primary)
+        node = self._nodes.get(name)
+        return node is not None and node.health.serves(primary=name == self._primary)
 
     @contextlib.asynccontextmanager
-    async def _use(self, node: str, *, read: bool = True) -> AsyncIterator[Connection]:
-        """A pooled connection to ``node``; a lost connection takes the node out.
+    async def _use(self, name: str, *, read: bool = True) -> AsyncIterator[Connection]:
+        """A pooled connection to node ``name``; a lost connection takes the node out.
 
         A node out of rotation is refused at once (:class:`NodeOutOfRotation`),
         never waited for in its pool.
         """
-        if not self._serves(node):
-            raise NodeOutOfRotation(f"{node} is out of rotation: {self._health[node].reason}")
-        self._outstanding[node] += read
+        node = self._nodes.get(name)
+        if node is None or not self._serves(name):
+            reason = "not a node of the router" if node is None else node.health.reason
+            raise NodeOutOfRotation(f"{name} is out of rotation: {reason}")
         try:
-            async with self._pools[node].connection(timeout=self._acquire_timeout_s) as conn:
-                self._reads[node] += read
+            async with node.connection(self._acquire_timeout_s, read=read) as conn:
+                self._reads[name] += read
                 yield conn
         except psycopg.OperationalError as error:
             if _is_connection_error(error):
                 self._mark_down(node, first_line(error))
             raise
-        finally:
-            self._outstanding[node] -= read
 
-    def _mark_down(self, node: str, reason: str) -> None:
-        self._mark(node, replace(self._health[node], healthy=False, reason=reason))
+    def _mark_down(self, node: NodePool, reason: str) -> None:
+        self._mark(node, node.health.failed(reason))
 
-    def _mark(self, name: str, health: _Health) -> None:
-        before = self._health[name]
-        self._health[name] = health
+    def _mark(self, node: NodePool, health: NodeHealth) -> None:
+        if node.removed:
+            return  # out of the router: its health is no one's concern
+        before = node.health
+        node.health = health
         if before.healthy != health.healthy:
             state = "in rotation" if health.healthy else "out of rotation"
-            log.info(f"db node {name} {state}: {health.reason}", node=name)
+            log.info(f"db node {node.name} {state}: {health.reason}", node=node.name)
             if not health.healthy and self._poller is not None:
-                self._retire_pool(name)
-
-    def _node_error(self, name: str, error: BaseException) -> DatabaseError:
-        reason = first_line(error)
-        where = f"database node {name!r} at {self._addresses[name]}"
-        if "password" in reason or "authentication" in reason:
-            hint = "check the user name and password in its connection string"
-        else:
-            hint = "check that a PostgreSQL server listens at that address and port"
-        return DatabaseError(f"{where} cannot be used: {reason}", hint=hint)
-
-    async def _connect(self, name: str, dsn: str) -> Connection:
-        try:
-            async with asyncio.timeout(CONNECT_TIMEOUT_S + 1):
-                return await psycopg.AsyncConnection.connect(
-                    dsn, autocommit=True, connect_timeout=CONNECT_TIMEOUT_S
-                )
-        except (psycopg.Error, OSError, TimeoutError) as error:
-            raise self._node_error(name, error) from None
+                node.retire_pool()
 
     async def _poll_forever(self) -> None:
         while True:
@@ -593,22 +730,23 @@ class Router:
         others; then the primary is whichever node answers as one on the highest
         timeline (normally the same one)."""
         started = self._clock()
-        primary = await self._check(self._primary)
-        if primary.healthy and primary.in_recovery is False and primary.lsn is not None:
+        node = self._nodes[self._primary]
+        primary = await self._check(node)
+        if not node.removed and primary.claims_primary and primary.lsn is not None:
             self._history = keep_recent(
                 self._history, LsnSample(started, primary.lsn), self._history_s
             )
-        others = [name for name in self._dsns if name != self._primary]
-        await asyncio.gather(*(self._check(name) for name in others))
+        others = [node for name, node in self._nodes.items() if name != self._primary]
+        await asyncio.gather(*(self._check(node) for node in others))
         self._elect_primary()
         polled, self._polled = self._polled, asyncio.Event()
         polled.set()
 
     def _elect_primary(self) -> None:
         claims = {
-            name: h.timeline
-            for name, h in self._health.items()
-            if h.healthy and h.in_recovery is False
+            name: node.health.timeline
+            for name, node in self._nodes.items()
+            if node.health.claims_primary
         }
         if not claims:
             return
@@ -627,7 +765,7 @@ class Router:
     async def _await_primary(self, deadline: float) -> str:
         """The primary's name once one answers; DatabaseError after ``deadline``."""
         while not self._primary_ready():
-            await self._next_poll_before(deadline, self._health[self._primary].reason)
+            await self._next_poll_before(deadline, self._nodes[self._primary].health.reason)
         return self._primary
 
     async def _next_poll_before(self, deadline: float, reason: str) -> None:
@@ -643,86 +781,26 @@ class Router:
             async with asyncio.timeout(remaining):
                 await self.next_poll()
 
-    async def _primary_lost(self, node: str, reason: str) -> None:
+    async def _primary_lost(self, name: str, reason: str) -> None:
         """The primary failed a write: out until a check passes, and the pool's idle
         connections (probably as dead as the one that failed) are replaced."""
-        if node == self._primary and self._health[node].healthy:
+        node = self._nodes.get(name)
+        if node is None:
+            return
+        if name == self._primary and node.health.healthy:
             self._mark_down(node, reason)
         with contextlib.suppress(Exception):
-            await self._pools[node].check()
+            await node.pool.check()
 
-    async def _check(self, name: str) -> _Health:
-        before = self._health[name]
-        try:
-            async with asyncio.timeout(self._check_timeout_s):
-                conn = self._checkers[name]
-                if conn is None or conn.closed:
-                    conn = self._checkers[name] = await psycopg.AsyncConnection.connect(
-                        self._dsns[name], autocommit=True, connect_timeout=CONNECT_TIMEOUT_S
-                    )
-                row = await (await conn.execute(_CHECK)).fetchone()
-        except (psycopg.Error, OSError, TimeoutError) as error:
+    async def _check(self, node: NodePool) -> NodeHealth:
+        """Check ``node`` now and put it in or out of rotation; its health."""
+        before = node.health
+        health = await node.check(self._check_timeout_s)
+        if node.removed:
+            return health
+        if not health.healthy:
             self._failed_checks += 1
-            await self._drop_checker(name)
-            health = replace(
-                before, healthy=False, reason=f"health check failed: {first_line(error)}"
-            )
-        else:
-            assert row is not None
-            in_recovery, lsn = bool(row[0]), None if row[1] is None else parse_lsn(row[1])
-            role = "in recovery" if in_recovery else "primary"
-            health = _Health(True, lsn, f"health check passed ({role})", in_recovery, row[2] or 0)
-        if health.healthy and not before.healthy and self._poller is not None:
-            health = await self._renew_pool(name, health)
-        self._mark(name, health)
+        elif not before.healthy and self._poller is not None:
+            health = await node.renew(health, self._check_timeout_s)
+        self._mark(node, health)
         return health
-
-    def _new_pool(self, name: str) -> AsyncConnectionPool:
-        low, high = self._pool_sizes
-        return AsyncConnectionPool(
-            self._dsns[name],
-            min_size=low,
-            max_size=high,
-            open=False,
-            name=f"db-{name}",
-            kwargs={"autocommit": True, "connect_timeout": CONNECT_TIMEOUT_S},
-        )
-
-    async def _renew_pool(self, name: str, health: _Health) -> _Health:
-        """A node back in rotation takes requests only once a fresh pool holds connections.
-
-        The old pool may still sit in psycopg_pool's reconnect backoff, seconds
-        after the server is back, and a request would wait that out.
-        """
-        fresh = self._new_pool(name)
-        try:
-            await fresh.open(wait=True, timeout=self._check_timeout_s)
-        except psycopg.Error as error:
-            await fresh.close()
-            reason = f"answers checks but its pool cannot connect: {first_line(error)}"
-            return replace(health, healthy=False, reason=reason)
-        self._retire_pool(name, fresh)
-        return health
-
-    def _retire_pool(self, name: str, fresh: AsyncConnectionPool | None = None) -> None:
-        """Put ``fresh`` (or a new pool, connecting in the background) in place of
-        ``name``'s pool, and close the old one: requests waiting on it for a
-        connection that cannot come are woken at once (``PoolClosed``) and go
-        elsewhere or wait for the next primary, instead of waiting out the
-        acquire timeout."""
-        old, self._pools[name] = self._pools[name], fresh or self._new_pool(name)
-
-        async def swap() -> None:
-            if fresh is None:
-                await self._pools[name].open(wait=False)
-            await old.close()
-
-        task = asyncio.create_task(swap(), name=f"db-router: retire pool {name}")
-        self._retiring.add(task)
-        task.add_done_callback(self._retiring.discard)
-
-    async def _drop_checker(self, name: str) -> None:
-        conn, self._checkers[name] = self._checkers[name], None
-        if conn is not None:
-            with contextlib.suppress(Exception):
-                await conn.close()

@@ -22,6 +22,16 @@ shared tier, L1 in the process for every key, or as ``CACHE_L1`` says: ``all``,
 ``hot`` or ``none``; :mod:`millionscale.photos.cached`
 says what is cached and how fresh it is). The cache is not part of readiness:
 with its Redis down, reads fall through to the database.
+
+The database nodes are ``DATABASE_URL`` (the primary, or any node: the router
+finds the primary) and the replicas of ``DATABASE_REPLICA_URLS=name=url,...``,
+a fixed set. Or they come from discovery: with ``DATABASE_DISCOVERY=SOURCE``
+(``file:PATH`` or ``unix:PATH``, as :func:`millionscale.discovery.connect`
+takes; ``{discovery}`` in a topology) the router follows the PostgreSQL nodes
+of tier ``DATABASE_TIER`` (``db`` by default) as they come and go
+(:meth:`millionscale.db.Router.from_discovery`), and ``DATABASE_URL`` gives
+only the user, password and database they share: its host and port are not
+used.
 """
 
 from __future__ import annotations
@@ -57,9 +67,11 @@ from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 from millionscale.cache import CacheSettings, L1Admission, TieredCache
 from millionscale.cache.l2 import redis_address
 from millionscale.db import Router, Session, Strong
+from millionscale.discovery import HttpDiscovery, connect
 from millionscale.errors import (
     ConfigError,
     DatabaseError,
+    DiscoveryError,
     MillionscaleError,
     SessionStoreUnavailable,
 )
@@ -116,6 +128,9 @@ class Settings:
     secret_key: str
     media_dir: Path
     replica_urls: dict[str, str] = field(default_factory=dict)  # name -> DSN of a replica
+    # The nodes from this discovery source instead (database_url: credentials, database).
+    database_discovery: str | None = None
+    database_tier: str = "db"  # the nodes' tier in that source
     max_upload_bytes: int = MAX_UPLOAD_BYTES
     secure_cookies: bool = False
     pool_min: int = 2
@@ -148,6 +163,8 @@ class Settings:
                 secret_key=env["SECRET_KEY"],
                 media_dir=Path(env.get("MEDIA_DIR", "media")),
                 replica_urls=_replicas(env.get("DATABASE_REPLICA_URLS", "")),
+                database_discovery=_discovery(env),
+                database_tier=env.get("DATABASE_TIER", "").strip() or "db",
                 max_upload_bytes=int(env.get("MAX_UPLOAD_BYTES", MAX_UPLOAD_BYTES)),
                 secure_cookies=env.get("SECURE_COOKIES", "") in ("1", "true", "yes"),
                 pool_min=int(env.get("DB_POOL_MIN", 2)),
@@ -239,6 +256,18 @@ def _count(name: str, text: str | None, default: int) -> int:
     if not text.strip().isdigit() or int(text) < 1:
         raise ValueError(f"{name} must be a whole number of 1 or more, not {text!r}")
     return int(text)
+
+
+def _discovery(env: dict[str, str]) -> str | None:
+    """``DATABASE_DISCOVERY``: None when empty; never beside a fixed replica list."""
+    source = env.get("DATABASE_DISCOVERY", "").strip()
+    if not source:
+        return None
+    if env.get("DATABASE_REPLICA_URLS", "").strip():
+        raise ValueError(
+            "DATABASE_DISCOVERY and DATABASE_REPLICA_URLS both name the replicas; give one"
+        )
+    return source
 
 
 def _replicas(text: str) -> dict[str, str]:
@@ -399,11 +428,23 @@ def create_app(settings: Settings, shutdown: GracefulShutdown | None = None) -> 
     server drives); without it the app never drains.
     """
     shutdown = shutdown or GracefulShutdown(settings.drain_s)
-    db_router = Router(
-        settings.database_url,
-        settings.replica_urls,
-        pool_min=settings.pool_min,
-        pool_max=settings.pool_max,
+    # DiscoveryError for a source that cannot be opened (an unknown scheme, no token).
+    discovery = connect(settings.database_discovery) if settings.database_discovery else None
+    db_router = (
+        Router(
+            settings.database_url,
+            settings.replica_urls,
+            pool_min=settings.pool_min,
+            pool_max=settings.pool_max,
+        )
+        if discovery is None
+        else Router.from_discovery(  # the nodes as they come and go
+            discovery,
+            settings.database_url,
+            tier=settings.database_tier,
+            pool_min=settings.pool_min,
+            pool_max=settings.pool_max,
+        )
     )
     media = MediaStore(settings.media_dir)
     redis_sessions = RedisSessionStore(settings.redis_url) if settings.redis_url else None
@@ -462,6 +503,8 @@ def create_app(settings: Settings, shutdown: GracefulShutdown | None = None) -> 
             finally:
                 await db_router.close()
         finally:
+            if isinstance(discovery, HttpDiscovery):
+                await discovery.aclose()
             if redis_sessions is not None:
                 await redis_sessions.close()
 
@@ -566,7 +609,7 @@ def main(argv: list[str] | None = None) -> None:
         settings = Settings.from_env()
         shutdown = GracefulShutdown(settings.drain_s)
         app = create_app(settings, shutdown)
-    except ConfigError as error:
+    except (ConfigError, DiscoveryError) as error:
         log.error("cannot start", error=error.one_line())
         raise SystemExit(2) from None
     serve(
