@@ -6,7 +6,6 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from millionscale.db.membership import (
-    LEAVING,
     PRIMARY_ROLE,
     AddNode,
     Plan,
@@ -16,7 +15,7 @@ from millionscale.db.membership import (
     nodes_of,
     reconcile,
 )
-from millionscale.discovery import HEALTH, Member, RoleClaim, Snapshot
+from millionscale.discovery import HEALTH, LEAVING, Member, RoleClaim, Snapshot
 
 
 def member(

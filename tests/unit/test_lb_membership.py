@@ -5,8 +5,8 @@ from __future__ import annotations
 from hypothesis import given
 from hypothesis import strategies as st
 
-from millionscale.discovery import HEALTH, Member, Snapshot
-from millionscale.lb.membership import LEAVING, Add, Drain, Plan, Present, Remove, reconcile
+from millionscale.discovery import HEALTH, LEAVING, Member, Snapshot
+from millionscale.lb.membership import Add, Drain, Plan, Present, Remove, reconcile
 
 
 def member(name: str, health: str = "ready", *, tier: str = "web", port: int = 0) -> Member:

@@ -42,10 +42,9 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
-from millionscale.discovery import Health, Member, Snapshot
+from millionscale.discovery import LEAVING, Member, Snapshot
 
 __all__ = [
-    "LEAVING",
     "NODE_ROLES",
     "PRIMARY_ROLE",
     "RECONCILE_S",
@@ -60,8 +59,6 @@ __all__ = [
 ]
 
 # Health a member has while it leaves or once it left (the balancer's rule too,
-# lb.membership.LEAVING): its node is removed.
-LEAVING: frozenset[Health] = frozenset({"stopping", "stopped", "failed"})
 NODE_ROLES = ("primary", "replica")  # configured roles of PostgreSQL nodes in discovery
 PRIMARY_ROLE = "db/primary"  # the role claim the failover monitor makes, with its epoch
 # Ours: how often the router reconciles with no new snapshot (a primary held back is

@@ -29,11 +29,12 @@ from millionscale.discovery._connect import TOKEN_FILE_ENV, connect
 from millionscale.discovery._follow import follow
 from millionscale.discovery._http import HttpDiscovery
 from millionscale.discovery._protocol import Discovery, RoleRegistry
-from millionscale.discovery._snapshot import HEALTH, Health, Member, RoleClaim, Snapshot
+from millionscale.discovery._snapshot import HEALTH, LEAVING, Health, Member, RoleClaim, Snapshot
 from millionscale.discovery._static import StaticDiscovery
 
 __all__ = [
     "HEALTH",
+    "LEAVING",
     "TOKEN_FILE_ENV",
     "Discovery",
     "Health",

@@ -11,7 +11,7 @@ import pydantic
 
 from millionscale.errors import DiscoveryError
 
-__all__ = ["HEALTH", "Health", "Member", "RoleClaim", "Snapshot"]
+__all__ = ["HEALTH", "LEAVING", "Health", "Member", "RoleClaim", "Snapshot"]
 
 _CONFIG = pydantic.ConfigDict(extra="forbid")
 Name = Annotated[str, pydantic.StringConstraints(min_length=1, max_length=253)]
@@ -20,6 +20,8 @@ Count = Annotated[int, pydantic.Field(ge=0)]
 
 Health = Literal["starting", "ready", "unready", "stopping", "stopped", "failed"]
 HEALTH: tuple[Health, ...] = get_args(Health)
+# Health a member has while it leaves or once it left: a reader stops sending it work.
+LEAVING: frozenset[Health] = frozenset({"stopping", "stopped", "failed"})
 
 
 @dataclass(frozen=True, slots=True)

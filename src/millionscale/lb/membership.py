@@ -38,10 +38,9 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
-from millionscale.discovery import Health, Member, Snapshot
+from millionscale.discovery import LEAVING, Member, Snapshot
 
 __all__ = [
-    "LEAVING",
     "RECONCILE_S",
     "Add",
     "Decision",
@@ -52,8 +51,6 @@ __all__ = [
     "reconcile",
 ]
 
-# Health a member has while it leaves or once it left: its backend is drained.
-LEAVING: frozenset[Health] = frozenset({"stopping", "stopped", "failed"})
 # Ours: how often the membership task reconciles with no new snapshot (a moved backend is
 # re-added this long, at most, after its old self was removed). Cheap: a pass over dicts.
 RECONCILE_S = 0.5
