@@ -15,7 +15,7 @@ The rules:
   who is the primary.** A member of the tier is a node when its role is
   ``primary`` or ``replica`` (:data:`NODE_ROLES`; a failover monitor may sit
   in the same tier), it has the PostgreSQL port (``main``), and it is not
-  leaving (health ``stopping``, ``stopped`` or ``failed``, :data:`LEAVING`). A
+  leaving (health ``stopping``, ``stopped`` or ``failed``, :data:`~millionscale.discovery.LEAVING`). A
   member that is ``starting`` or ``unready`` is a node too: it starts out of
   rotation and serves once a check passes, and a node that restarts (a
   standby rejoining after a failover) stays in the router meanwhile. Which of
