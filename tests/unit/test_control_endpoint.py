@@ -7,12 +7,14 @@ from concurrent.futures import Future
 import schemathesis
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from prometheus_client.parser import text_string_to_metric_families
 from schemathesis.checks import not_a_server_error
 from starlette.testclient import TestClient
 
 from millionscale.discovery import Member
 from millionscale.errors import MembershipError, UnknownProcessError
 from millionscale.topology.endpoint import MAX_WAIT_S, control_app, parse_wait
+from millionscale.topology.hosts import HostFigures
 from millionscale.topology.live import LiveView
 
 TOKEN = "s3cret"
@@ -174,7 +176,7 @@ def test_no_request_schemathesis_generates_gets_a_server_error():
     schema = schemathesis.openapi.from_dict(served)
     schema.app = client.app
     operations = [result.ok() for result in schema.get_all_operations()]  # type: ignore[union-attr]  # Ok | Err
-    assert len(operations) == 6
+    assert len(operations) == 7
     failures: list[str] = []
     for operation in operations:
 
@@ -193,3 +195,36 @@ def test_no_request_schemathesis_generates_gets_a_server_error():
         except Exception as error:  # collect every operation's failure, then report all
             failures.append(f"{operation.label}: {error}")
     assert failures == []
+
+
+def test_metrics_export_each_hosts_figures_with_the_host_as_the_one_label():
+    figures = [
+        HostFigures("web-1", 0.25, 0.24, 12.5, 3.25, 40, 100 << 20, 512 << 20, 1, True).to_json(),
+        HostFigures("db", 0.25, None, 0.0, 0.0, 0, 0, 1 << 30, 0, False).to_json(),
+    ]
+    view = LiveView(start=1)
+    api = TestClient(control_app(view, FakeMembership(view), TOKEN, hosts=lambda: figures))
+
+    assert api.get("/metrics").status_code == 401  # the token, as on every route
+    reply = api.get("/metrics", headers=AUTH)
+
+    assert reply.status_code == 200
+    assert reply.headers["content-type"].startswith("text/plain")
+    samples = {
+        (s.name, s.labels["host"]): s.value
+        for family in text_string_to_metric_families(reply.text)
+        for s in family.samples
+    }
+    assert samples[("millionscale_host_cpu_quota_cores", "web-1")] == 0.25
+    assert samples[("millionscale_host_cpu_seconds_total", "web-1")] == 12.5
+    assert samples[("millionscale_host_cpu_throttled_seconds_total", "web-1")] == 3.25
+    assert samples[("millionscale_host_memory_bytes", "web-1")] == 100 << 20
+    assert samples[("millionscale_host_oom_kills_total", "web-1")] == 1
+    # An unlimited host: only its nominal size; its use is not its own to report.
+    assert samples[("millionscale_host_memory_limit_bytes", "db")] == 1 << 30
+    assert ("millionscale_host_cpu_seconds_total", "db") not in samples
+    assert all(
+        set(s.labels) == {"host"}
+        for f in text_string_to_metric_families(reply.text)
+        for s in f.samples
+    )

@@ -25,6 +25,9 @@ Routes (every error is ``{"detail": ...}`` with a 4xx status):
   the supervisor's drain delay, at most :data:`MAX_DRAIN_S`), then stop and
   drop it; 202 with its member, now ``stopping``.
 - ``GET /healthz``: 200 ``{"status": "ok"}``.
+- ``GET /metrics``: the hosts' figures as Prometheus text
+  (:func:`~.hosts.host_metrics`: CPU quota, CPU and throttled seconds,
+  memory and its limit, OOM kills, labelled by host).
 - ``GET /v1/openapi.json``: these routes as OpenAPI 3.0 (:data:`OPENAPI`).
 
 This module is the HTTP layer only: the view (:class:`~.live.LiveView`) and
@@ -40,13 +43,14 @@ import os
 import re
 import socket
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import Future
 from dataclasses import asdict
 from pathlib import Path
 from typing import Annotated, Any, Protocol
 
 import pydantic
+from prometheus_client import CONTENT_TYPE_LATEST
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
@@ -63,6 +67,7 @@ from millionscale.errors import (
     UnknownProcessError,
 )
 from millionscale.obs.admin import BearerGuard, serve_app
+from millionscale.topology.hosts import host_metrics
 from millionscale.topology.live import LiveView
 from millionscale.topology.model import NAME_PATTERN
 
@@ -154,6 +159,10 @@ OPENAPI: dict[str, Any] = {
                           "409": _DETAIL},
         }},
         "/healthz": {"get": {"responses": {"200": _JSON, "401": _DETAIL}}},
+        "/metrics": {"get": {"responses": {
+            "200": {"description": "the hosts' figures, Prometheus text",
+                    "content": {"text/plain": {"schema": {"type": "string"}}}},
+            "401": _DETAIL}}},
         "/v1/openapi.json": {"get": {"responses": {"200": _JSON, "401": _DETAIL}}},
     },
 }  # fmt: skip
@@ -218,8 +227,15 @@ def _membership_error(error: MillionscaleError) -> JSONResponse:
     return _error(400, error.one_line())
 
 
-def control_app(view: LiveView, membership: Membership, token: str) -> Starlette:
-    """The endpoint's ASGI app over ``view`` and ``membership``, guarded by ``token``."""
+def control_app(
+    view: LiveView,
+    membership: Membership,
+    token: str,
+    *,
+    hosts: Callable[[], Sequence[Mapping[str, object]]] = tuple,
+) -> Starlette:
+    """The endpoint's ASGI app over ``view`` and ``membership``, guarded by ``token``;
+    ``hosts`` gives the hosts' last published figures, for ``/metrics``."""
 
     async def snapshot(request: Request) -> Response:
         try:
@@ -272,6 +288,9 @@ def control_app(view: LiveView, membership: Membership, token: str) -> Starlette
     async def healthz(_request: Request) -> Response:
         return JSONResponse({"status": "ok"})
 
+    async def metrics(_request: Request) -> Response:
+        return Response(host_metrics(hosts()), media_type=CONTENT_TYPE_LATEST)
+
     async def openapi(_request: Request) -> Response:
         return JSONResponse(OPENAPI)
 
@@ -289,6 +308,7 @@ def control_app(view: LiveView, membership: Membership, token: str) -> Starlette
             Route("/v1/processes", add, methods=["POST"]),
             Route("/v1/processes/{name}", remove, methods=["DELETE"]),
             Route("/healthz", healthz, methods=["GET"]),
+            Route("/metrics", metrics, methods=["GET"]),
             Route("/v1/openapi.json", openapi, methods=["GET"]),
         ],
         # The admin APIs' one guard; here /healthz wants the token too (open_paths=()).

@@ -15,18 +15,21 @@ removes the groups when the topology stops.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import cast
 
 import structlog
+from prometheus_client import CollectorRegistry, generate_latest
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
+from prometheus_client.registry import Collector
 
 from millionscale.errors import MillionscaleError
 from millionscale.servers.cgroups import Cgroup, Usage, Version
 from millionscale.topology.resolve import ResolvedHost, ResolvedProcess
 
-__all__ = ["Fleet", "HostFigures"]
+__all__ = ["Fleet", "HostFigures", "host_metrics"]
 
 log = structlog.get_logger()
 MIB = 1024 * 1024
@@ -153,3 +156,41 @@ class Fleet:
                 )
             )
         return out
+
+
+# Per-host series the supervisor exports: (name, kind, help, the figure's key). The one
+# label is the host's name, from the topology file: a bounded set.
+_SERIES = (
+    ("millionscale_host_cpu_quota_cores", "gauge", "The host's CPU quota, in cores", "cpus"),
+    ("millionscale_host_cpu_seconds", "counter", "CPU time its processes used", "cpu_s"),
+    ("millionscale_host_cpu_throttled_seconds", "counter",
+     "Time its processes waited at the quota", "throttled_s"),
+    ("millionscale_host_cpu_throttled_periods", "counter",
+     "CFS periods in which it hit its quota", "throttled_periods"),
+    ("millionscale_host_memory_bytes", "gauge", "Memory charged to it now", "memory_bytes"),
+    ("millionscale_host_memory_limit_bytes", "gauge", "Its memory limit", "memory_limit_bytes"),
+    ("millionscale_host_oom_kills", "counter", "Processes its OOM killer killed", "oom_kills"),
+)  # fmt: skip
+
+
+class _HostCollector(Collector):
+    def __init__(self, figures: Sequence[Mapping[str, object]]) -> None:
+        self.figures = figures
+
+    def collect(self) -> Iterator[GaugeMetricFamily | CounterMetricFamily]:
+        for name, kind, text, key in _SERIES:
+            family = (GaugeMetricFamily if kind == "gauge" else CounterMetricFamily)(
+                name, text, labels=["host"]
+            )
+            for host in self.figures:
+                if host.get("limited") or key in ("cpus", "memory_limit_bytes"):
+                    family.add_metric([str(host["name"])], float(host[key]))  # type: ignore[arg-type]
+            yield family
+
+
+def host_metrics(figures: Sequence[Mapping[str, object]]) -> bytes:
+    """The hosts' figures (:meth:`HostFigures.to_json` records) as Prometheus text; an
+    unlimited host exports only its nominal quota and limit (its use is not its own)."""
+    registry = CollectorRegistry(auto_describe=False)
+    registry.register(_HostCollector(figures))
+    return generate_latest(registry)

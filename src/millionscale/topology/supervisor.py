@@ -508,7 +508,12 @@ class Supervisor:
             log.warning(self.topology.network_note)
         network = self.topology.network
         endpoint = ControlEndpoint(
-            control_app(self.view, self, read_token(self.state.admin_token_file)),
+            control_app(
+                self.view,
+                self,
+                read_token(self.state.admin_token_file),
+                hosts=lambda: self._host_figures,
+            ),
             control_socket_for(self.state.root),
         )
         try:
