@@ -229,7 +229,10 @@ LAYERS = (
     ("uuid (request ids)", ("uuid.py",)),
     ("structlog (logging)", ("structlog",)),
     ("lb decision cores (policies, health, outlier, retry)", ("lb/policies", "lb/health", "lb/outlier", "lb/retry")),
-    ("lb proxy shell (proxy.py; with its socket writes to backends)", ("lb/proxy.py",)),
+    (
+        "lb proxy shell (balancer, backend, upstream, forward, checker; with its socket writes to backends)",
+        ("lb/balancer.py", "lb/backend.py", "lb/upstream.py", "lb/forward.py", "lb/checker.py"),
+    ),
     (
         "lb HTTP server (connection, head, headers...; with llhttp and client writes)",
         (

@@ -11,8 +11,8 @@ from typing import Any, Protocol, TypeVar
 
 import uvloop
 
+from millionscale.lb import Balancer
 from millionscale.lb.http import HttpLimits, Reply, Request, serve
-from millionscale.lb.proxy import Balancer
 
 T = TypeVar("T")
 # The balancer process runs on uvloop; tests run their scenarios on both loops.

@@ -13,7 +13,7 @@ import httpx
 import pytest
 from lb_support import Echo, balancing
 
-from millionscale.lb.proxy import Balancer
+from millionscale.lb import Balancer
 from millionscale.servers.server import free_port
 from millionscale.testing import spawn_module, wait_ready
 

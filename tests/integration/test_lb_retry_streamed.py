@@ -9,7 +9,7 @@ import httpx
 import pytest
 from lb_support import Head, Scripted, balancing, read_body
 
-from millionscale.lb.proxy import REPLAY_BYTES
+from millionscale.lb.settings import REPLAY_BYTES
 from millionscale.servers.server import free_port
 
 pytestmark = pytest.mark.integration

@@ -10,8 +10,8 @@ from hypothesis import strategies as st
 from starlette.testclient import TestClient
 
 from millionscale.errors import Conflict, NotFound
+from millionscale.lb import Balancer
 from millionscale.lb.admin import create_app
-from millionscale.lb.proxy import Balancer
 
 TOKEN = "s3cret-token"
 AUTH = {"Authorization": f"Bearer {TOKEN}"}

@@ -3,8 +3,8 @@
 import pytest
 from starlette.testclient import TestClient
 
+from millionscale.lb import Balancer
 from millionscale.lb.admin import create_app
-from millionscale.lb.proxy import Balancer
 
 TOKEN = "s3cret-token"
 

@@ -13,8 +13,8 @@ import schemathesis
 from hypothesis import HealthCheck, given, settings
 from schemathesis.checks import not_a_server_error
 
+from millionscale.lb import Balancer
 from millionscale.lb.admin import create_app
-from millionscale.lb.proxy import Balancer
 
 TOKEN = "s3cret-token"
 EXAMPLES_PER_OPERATION = 60  # four operations: a few hundred in-process requests, seconds

@@ -86,3 +86,25 @@ def test_each_http_module_exports_exactly_its_concept(module):
 
     assert set(imported.__all__) == HTTP_MODULES[module]
     assert all(hasattr(imported, name) for name in imported.__all__)
+
+
+SHELL_MODULES = {
+    "balancer": {"Balancer"},
+    "backend": {"SWEEP_S", "Backend", "parse_backend"},
+    "upstream": {"Upstream"},
+    "forward": {"Forward"},
+    "checker": {"HealthChecker"},
+}
+
+
+@pytest.mark.parametrize("module", sorted(SHELL_MODULES))
+def test_each_shell_module_exports_exactly_its_concept(module):
+    imported = importlib.import_module(f"millionscale.lb.{module}")
+
+    assert set(imported.__all__) == SHELL_MODULES[module]
+    assert all(hasattr(imported, name) for name in imported.__all__)
+
+
+def test_the_balancer_shell_has_no_proxy_module_left():
+    with pytest.raises(ModuleNotFoundError):
+        importlib.import_module("millionscale.lb.proxy")

@@ -69,7 +69,7 @@ def test_a_check_that_ends_after_its_backend_was_removed_and_added_again_is_drop
         balancer.remove("web-1")
         balancer.add("web-1", "127.0.0.1", 9)
         before = (old.health.statistics(), balancer.backends["web-1"].health.statistics())
-        await balancer._check(old)  # the old record's check lands on no current backend
+        await balancer._health.check(old)  # the old record's check lands on no current backend
         return before, (old.health.statistics(), balancer.backends["web-1"].health.statistics())
 
     before, after = asyncio.run(scenario())

@@ -67,7 +67,7 @@ def test_the_balancer_is_built_from_its_settings():
     assert balancer.retries.policy == settings.retries
     assert balancer.retries.budget.percent == 0.5
     assert balancer.retries.budget.reserve == 0.0
-    assert balancer.connect_timeout_s == 0.25
+    assert balancer.backends["web-1"].connect_timeout_s == 0.25
     assert balancer.settings is settings
 
 

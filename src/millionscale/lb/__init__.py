@@ -32,9 +32,13 @@ Layers, bottom up (pure: no sockets, time passed in as ``now``):
 The shell around them (sockets, a clock, the event loop): :mod:`.connection`
 (the client side: llhttp parsing fed to :mod:`.head`, pipelining, flow
 control, timeouts on a :mod:`.deadline`), :mod:`.answers` (the answers the
-balancer writes itself), :mod:`.proxy` (backends, their pools and checks,
-forwarding and streaming), :mod:`.http` (whole requests to an async handler:
-the admin API), :mod:`.metrics`, and ``python -m millionscale.lb``.
+balancer writes itself), :mod:`.balancer` (the :class:`Balancer`, composing
+the rest), :mod:`.backend` (a backend and its pool of kept-alive
+connections), :mod:`.upstream` (one connection to a backend: its responses
+parsed and their heads rewritten), :mod:`.forward` (one request: its
+attempts, retries and streaming), :mod:`.checker` (the active health checks'
+task), :mod:`.http` (whole requests to an async handler: the admin API),
+:mod:`.metrics`, and ``python -m millionscale.lb``.
 
 How the shell combines them, per backend: ``eligible`` is
 ``health.serving and not outlier-ejected``, ``slow_start`` is
@@ -42,6 +46,7 @@ How the shell combines them, per backend: ``eligible`` is
 those go into a :class:`BackendView` for :meth:`Policy.pick`.
 """
 
+from millionscale.lb.balancer import Balancer
 from millionscale.lb.head import Refusal, RequestHead, check_head
 from millionscale.lb.health import (
     DRAIN_TIMEOUT_S,
@@ -90,7 +95,6 @@ from millionscale.lb.policies import (
     WeightedRoundRobin,
     make_policy,
 )
-from millionscale.lb.proxy import Balancer
 from millionscale.lb.retry import (
     IDEMPOTENT_METHODS,
     BudgetPolicy,

@@ -32,7 +32,8 @@ from millionscale.aio import run_main
 from millionscale.discovery import Discovery, Member, StaticDiscovery, connect
 from millionscale.errors import ConfigError, MillionscaleError
 from millionscale.lb.admin import create_app
-from millionscale.lb.proxy import Balancer, parse_backend
+from millionscale.lb.backend import parse_backend
+from millionscale.lb.balancer import Balancer
 from millionscale.lb.settings import BalancerSettings, add_flags, from_flags
 from millionscale.obs.admin import listen, load_token, serve_app, token_file
 from millionscale.obs.logging import configure_logging

@@ -26,7 +26,8 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from millionscale.errors import ConfigError, Invalid
-from millionscale.lb.proxy import Balancer, parse_backend
+from millionscale.lb.backend import parse_backend
+from millionscale.lb.balancer import Balancer
 from millionscale.obs.admin import admin_app
 
 __all__ = ["MAX_WEIGHT", "create_app"]

@@ -3,7 +3,7 @@
 Every error of ours has the body ``{"detail": reason}`` (FastAPI's shape, as
 the photo app's), whether it is a refusal of the client's request (400, 408,
 413, 414, 431, 501, 505, see :mod:`.head`) or a backend's failure (502, 503,
-504, see :mod:`.proxy`).
+504, see :mod:`.forward`).
 """
 
 from __future__ import annotations

@@ -4,7 +4,7 @@ A connection's deadline moves on every read; cancelling and re-scheduling a
 loop timer that often costs more than the reads. :class:`Deadline` keeps the
 timer and moves only a number: the timer, when it fires early, re-arms itself
 for the deadline. Both sides of the balancer use it (the client's
-:class:`.connection.ServerConnection`, a backend's connection in :mod:`.proxy`).
+:class:`.connection.ServerConnection`, a backend's :class:`.upstream.Upstream`).
 """
 
 from __future__ import annotations

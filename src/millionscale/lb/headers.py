@@ -26,7 +26,7 @@ must. The rules:
 **The one table of the fields the balancer looks at** is :data:`FIELD_KINDS`
 (lower-case name -> :class:`FieldKind`); :func:`request_kind` and
 :func:`response_kind` read it for a name as spelled on the wire (a response's
-``Host`` or ``Expect`` is an ordinary field), :mod:`.head` and :mod:`.proxy`
+``Host`` or ``Expect`` is an ordinary field), :mod:`.head` and :mod:`.upstream`
 use them.
 """
 

@@ -1,6 +1,6 @@
 """What a balancer reports about itself: frozen records, and the admin API's JSON of them.
 
-:meth:`Balancer.statistics() <millionscale.lb.proxy.Balancer.statistics>`
+:meth:`Balancer.statistics() <millionscale.lb.balancer.Balancer.statistics>`
 returns a :class:`BalancerStatistics`: a consistent view taken at one
 ``now``, with a :class:`BackendStatistics` per backend (its health core's
 :class:`~millionscale.lb.health.HealthStatistics` included) and the
