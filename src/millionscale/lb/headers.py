@@ -1,7 +1,7 @@
 """What the balancer does to header fields on their way through: pure functions on bytes.
 
-A proxy passes most header fields through untouched; :mod:`.http` keeps the
-raw header block of a request or response when nothing in it must change, and
+A proxy passes most header fields through untouched; :mod:`.connection` (a
+request's) and :mod:`.upstream` (a response's) keep the raw header block of a request or response when nothing in it must change, and
 rebuilds it from the parsed fields with :func:`header_block` when something
 must. The rules:
 
