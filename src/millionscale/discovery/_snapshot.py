@@ -11,7 +11,7 @@ import pydantic
 
 from millionscale.errors import DiscoveryError
 
-__all__ = ["HEALTH", "LEAVING", "Health", "Member", "RoleClaim", "Snapshot"]
+__all__ = ["HEALTH", "LEAVING", "Health", "Member", "RoleClaim", "Scaled", "Snapshot"]
 
 _CONFIG = pydantic.ConfigDict(extra="forbid")
 Name = Annotated[str, pydantic.StringConstraints(min_length=1, max_length=253)]
@@ -136,3 +136,36 @@ class Snapshot:
 
 
 _ADAPTER = pydantic.TypeAdapter(Snapshot)
+
+
+@dataclass(frozen=True, slots=True)
+class Scaled:
+    """What scaling a replicated process did: ``name`` now has ``replicas`` live ones;
+    ``started`` are starting (in rotation once ready), ``drained`` are stopping (out of
+    rotation now, gone once drained). The control endpoint's answer to ``POST /v1/scale``."""
+
+    __pydantic_config__ = _CONFIG
+
+    name: Name
+    replicas: Count
+    started: tuple[Member, ...] = ()
+    drained: tuple[Member, ...] = ()
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_json(cls, data: object, *, source: str = "discovery") -> Scaled:
+        """The answer ``data`` describes; a DiscoveryError saying what is wrong if not."""
+        try:
+            return _SCALED.validate_python(data)
+        except pydantic.ValidationError as error:
+            first = error.errors()[0]
+            where = ".".join(str(part) for part in first["loc"]) or "(top level)"
+            raise DiscoveryError(
+                f"{source}: {where}: {first['msg']}",
+                hint="a scaling is {'name', 'replicas', 'started': [...], 'drained': [...]}",
+            ) from None
+
+
+_SCALED = pydantic.TypeAdapter(Scaled)

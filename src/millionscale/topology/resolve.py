@@ -535,12 +535,14 @@ def clone(
 
     Its placeholders are rendered as the topology's were (its dependencies'
     URLs, the shared secret), with its own ``{name}``, ``{secret}`` and ports.
-    On loopback every port is picked afresh; with ``place`` (its address and
-    namespace on the private subnet: its own, or its host's) every port is
-    free, and it keeps ``like``'s. ``on_host`` is the host it runs on;
-    ``replica`` the replicated process and the number it is in that set. Only
-    commands are cloned: an engine has data. A dependency that does not run is
-    an :class:`~millionscale.errors.UnknownProcessError`.
+    Where it runs: at ``place`` (its address and namespace on the private
+    subnet) on host ``on_host`` if given; else a copy of a process on a host
+    runs on that host (its address, namespace and cgroup); else on loopback.
+    In a namespace no running process shares (its own, or a new host's) it
+    keeps ``like``'s ports (or ``spec``'s fixed one); elsewhere every port is
+    picked afresh. ``replica`` is the replicated process and the number it is
+    in that set. Only commands are cloned: an engine has data. A dependency
+    that does not run is an :class:`~millionscale.errors.UnknownProcessError`.
     """
     if spec.engine is not None:
         raise TopologyError(
@@ -554,25 +556,30 @@ def clone(
                 f"{name} depends on {dep}, which does not run here",
                 hint=f"running: {', '.join(sorted(running))}",
             )
-    names = ["main", *spec.extra_ports]
-    if like is not None:
-        names = list(topology.process(like).ports)
-    taken = {(p.host, port) for p in topology.processes for port in p.ports.values()}
-    in_namespace = place is not None
-    ports: dict[str, int] = {}
+    original = topology.process(like) if like is not None else None
+    if place is None and on_host is None and original is not None and original.on_host:
+        on_host = original.on_host  # a copy of a process on a host runs on that host
+        if original.netns is not None:
+            place = (original.host, original.netns)
     if place is not None:
         host, namespace = place
-        if like is not None:
-            ports = dict(topology.process(like).ports)
     else:
         host, namespace = spec.address, None
+    in_namespace = namespace is not None
+    alone = in_namespace and all(p.netns != namespace for p in topology.processes)
+    names = list(original.ports) if original is not None else ["main", *spec.extra_ports]
+    ports: dict[str, int] = {}
+    if alone:  # in a namespace of its own every port is free
+        if original is not None:
+            ports = dict(original.ports)
+        elif spec.port != "auto":
+            ports["main"] = spec.port
+    taken = {(p.host, port) for p in topology.processes for port in p.ports.values()}
     for port_name in names:
         if port_name in ports:
             continue
-        if port_name == "main" and spec.port != "auto" and place is not None:
-            ports["main"] = spec.port  # in a namespace of its own, a fixed port is free
-            continue
         for _ in range(PICK_ATTEMPTS):
+            # (a pick on loopback gives a fresh number for a namespace too)
             port = pick_port(LOOPBACK if in_namespace else host)
             if (host, port) not in taken and port not in ports.values():
                 ports[port_name] = port
