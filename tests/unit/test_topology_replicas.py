@@ -9,13 +9,13 @@ from textwrap import dedent
 from typing import Any
 
 import pytest
+from factories import resolved
 
 from millionscale.errors import TopologyError
-from millionscale.servers import cgroups, netns
 from millionscale.topology.load import parse_topology
 from millionscale.topology.model import MAX_REPLICAS, MIB, Topology
 from millionscale.topology.replicas import expand, replica
-from millionscale.topology.resolve import ResolvedTopology, resolve
+from millionscale.topology.resolve import ResolvedTopology
 
 WEB = ["{python}", "-m", "app", "--host", "{host}", "--port", "{port}", "--name", "{name}"]
 
@@ -49,16 +49,7 @@ def _fleet(replicas: int = 2, **lb: Any) -> Topology:
 
 
 def _resolve(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, parsed: Topology) -> ResolvedTopology:
-    monkeypatch.setattr(netns, "available", lambda: None)
-    monkeypatch.setattr(cgroups, "detect", lambda: "v1")
-    ports = iter(range(41001, 41100))
-    return resolve(
-        parsed,
-        source=Path("t.toml"),
-        state_dir=tmp_path / "state",
-        pick_port=lambda host: next(ports),
-        is_port_free=lambda host, port: True,
-    )
+    return resolved(parsed, tmp_path / "state", hosts=monkeypatch)
 
 
 def test_a_replicated_process_runs_as_n_processes_in_its_place_in_the_file():
@@ -148,14 +139,16 @@ def test_replicas_without_a_host_on_the_subnet_each_get_a_namespace(tmp_path, mo
     assert {p.ports["main"] for p in resolved.processes} == {8000}  # each in its own namespace
 
 
-def _refused(text: str) -> TopologyError:
-    head = '[topology]\nname = "t"\n\n'
+def _refused(text: str, *, box: bool = False) -> TopologyError:
+    """The error parsing ``text`` (after the template host ``box`` if asked) raises."""
+    head = '[topology]\nname = "t"\n\n' + (BOX if box else "")
     with pytest.raises(TopologyError) as caught:
         parse_topology(head + dedent(text), "t.toml")
     return caught.value
 
 
 COMMAND = 'command = ["sh"]\n'
+BOX = '[hosts.box]\ncpus = 0.25\nmemory = "256MiB"\n\n'  # a template host
 
 
 @pytest.mark.parametrize(
@@ -198,10 +191,6 @@ def test_a_replica_named_like_another_process_is_refused():
 def test_a_host_made_from_the_template_named_like_another_host_is_refused():
     error = _refused(
         """\
-        [hosts.box]
-        cpus = 0.25
-        memory = "256MiB"
-
         [hosts.box-1]
         cpus = 1
         memory = "1GiB"
@@ -211,7 +200,8 @@ def test_a_host_made_from_the_template_named_like_another_host_is_refused():
         command = ["sh"]
         host = "box"
         replicas = 2
-        """
+        """,
+        box=True,
     )
 
     assert "processes.web.replicas = 2 makes host box-1 from the template 'box'" in error.message
@@ -221,10 +211,6 @@ def test_a_host_made_from_the_template_named_like_another_host_is_refused():
 def test_another_process_on_the_template_host_is_refused():
     error = _refused(
         """\
-        [hosts.box]
-        cpus = 0.25
-        memory = "256MiB"
-
         [processes.web]
         tier = "web"
         command = ["sh"]
@@ -235,7 +221,8 @@ def test_another_process_on_the_template_host_is_refused():
         tier = "tool"
         command = ["sh"]
         host = "box"
-        """
+        """,
+        box=True,
     )
 
     assert "processes.sidecar.host names 'box', the template of web's replicas' hosts" in (
@@ -246,10 +233,6 @@ def test_another_process_on_the_template_host_is_refused():
 def test_two_replicated_processes_on_one_template_are_refused():
     error = _refused(
         """\
-        [hosts.box]
-        cpus = 0.25
-        memory = "256MiB"
-
         [processes.web]
         tier = "web"
         command = ["sh"]
@@ -261,7 +244,8 @@ def test_two_replicated_processes_on_one_template_are_refused():
         command = ["sh"]
         host = "box"
         replicas = 2
-        """
+        """,
+        box=True,
     )
 
     assert "processes.api.host: 'box' is already the template of web's replicas" in error.message

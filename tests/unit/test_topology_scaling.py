@@ -6,12 +6,13 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from factories import resolved
 from hypothesis import given
 from hypothesis import strategies as st
 
 from millionscale.errors import ConfigError, MembershipError, UnknownProcessError
 from millionscale.topology.model import MAX_REPLICAS, Topology
-from millionscale.topology.resolve import ResolvedTopology, resolve
+from millionscale.topology.resolve import ResolvedTopology
 from millionscale.topology.scaling import plan_scale, replica_set
 
 
@@ -93,15 +94,7 @@ def _running(tmp_path: Path) -> tuple[Topology, ResolvedTopology]:
             },
         }
     )
-    ports = iter(range(41001, 41100))
-    resolved = resolve(
-        parsed,
-        source=Path("t.toml"),
-        state_dir=tmp_path / "state",
-        pick_port=lambda host: next(ports),
-        is_port_free=lambda host, port: True,
-    )
-    return parsed, resolved
+    return parsed, resolved(parsed, tmp_path / "state")
 
 
 def test_a_replicated_process_is_named_by_its_name_or_its_tier(tmp_path: Path):

@@ -352,14 +352,9 @@ class Topology(_Strict):
         for name, spec in self.processes.items():
             if spec.replicas is None:
                 continue
-            longest = f"{name}-{MAX_REPLICAS}"
-            if not re.fullmatch(NAME_PATTERN, longest):
-                raise ValueError(
-                    f"processes.{name}.replicas: {name!r} is too long a name to number its "
-                    f"replicas ({longest!r} has more than 40 characters): shorten it"
-                )
-            for index in range(1, spec.replicas + 1):
-                replica = f"{name}-{index}"
+            for replica in _numbered(
+                name, spec.replicas, f"processes.{name}.replicas", "its replicas"
+            ):
                 if replica in self.processes:
                     raise ValueError(
                         f"processes.{name}.replicas = {spec.replicas} makes {replica}, and "
@@ -379,14 +374,8 @@ class Topology(_Strict):
                     "template host of its own"
                 )
             templates[spec.host] = name
-            longest = f"{spec.host}-{MAX_REPLICAS}"
-            if not re.fullmatch(NAME_PATTERN, longest):
-                raise ValueError(
-                    f"processes.{name}.host: {spec.host!r} is too long a name to number the "
-                    f"replicas' hosts ({longest!r} has more than 40 characters): shorten it"
-                )
-            for index in range(1, spec.replicas + 1):
-                host = f"{spec.host}-{index}"
+            key = f"processes.{name}.host"
+            for host in _numbered(spec.host, spec.replicas, key, "the replicas' hosts"):
                 if host in self.hosts:
                     raise ValueError(
                         f"processes.{name}.replicas = {spec.replicas} makes host {host} from "
@@ -473,6 +462,18 @@ class Topology(_Strict):
                             "the subnet's edge an engine is reached only by {dep.url}"
                         )
         return self
+
+
+def _numbered(name: str, count: int, key: str, what: str) -> list[str]:
+    """``name-1`` ... ``name-count``; a ValueError at ``key`` when ``name`` is too long for
+    the highest number a set may reach (``name-64`` must be a name too)."""
+    longest = f"{name}-{MAX_REPLICAS}"
+    if not re.fullmatch(NAME_PATTERN, longest):
+        raise ValueError(
+            f"{key}: {name!r} is too long a name to number {what} ({longest!r} has more "
+            "than 40 characters): shorten it"
+        )
+    return [f"{name}-{index}" for index in range(1, count + 1)]
 
 
 def _reaches(user: str, used: str, *, engine: bool, attr: str) -> bool:
