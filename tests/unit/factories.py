@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any, Literal
 
+import pytest
+
+from millionscale.servers import cgroups, netns
 from millionscale.testing import FakeClock
 from millionscale.topology.model import Readiness, RestartPolicy, Topology
+from millionscale.topology.resolve import ResolvedTopology, resolve
 from millionscale.topology.supervision import Kill, Plan, Probe, Spawn, Supervision, Terminate
 
 
@@ -65,3 +70,27 @@ def bring_up(core: Supervision, pids: dict[str, int]) -> list[Spawn | Probe | Te
 def topology(**processes: dict[str, Any]) -> Topology:
     """A validated :class:`Topology` named ``t`` with ``processes`` in keyword order."""
     return Topology.model_validate({"topology": {"name": "t"}, "processes": processes})
+
+
+def resolved(
+    parsed: Topology,
+    state_dir: Path,
+    *,
+    hosts: pytest.MonkeyPatch | None = None,
+    limits: bool = True,
+) -> ResolvedTopology:
+    """``parsed`` resolved on ``state_dir``, ports handed out from 41001 and every fixed
+    one free. With ``hosts`` (a test's monkeypatch), as on a machine where network
+    namespaces and cgroups v1 are available; ``limits`` False: ``--no-host-limits``."""
+    if hosts is not None:
+        hosts.setattr(netns, "available", lambda: None)
+        hosts.setattr(cgroups, "detect", lambda: "v1")
+    ports = iter(range(41001, 41200))
+    return resolve(
+        parsed,
+        source=Path("t.toml"),
+        state_dir=state_dir,
+        pick_port=lambda host: next(ports),
+        is_port_free=lambda host, port: True,
+        host_limits=limits,
+    )

@@ -22,7 +22,7 @@ def test_the_app_holds_every_command_and_group():
 
     assert list(root.commands) == [
         "up", "down", "status", "logs", "version", "bench", "demo", "estimate", "discovery",
-        "photos", "db", "lb", "process",
+        "scale", "photos", "db", "lb", "process",
     ]  # fmt: skip
 
 

@@ -4,6 +4,7 @@ the token, and every bad input answered 4xx with a detail (parsing fuzzed)."""
 import math
 from concurrent.futures import Future
 
+import pytest
 import schemathesis
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -11,8 +12,8 @@ from prometheus_client.parser import text_string_to_metric_families
 from schemathesis.checks import not_a_server_error
 from starlette.testclient import TestClient
 
-from millionscale.discovery import Member
-from millionscale.errors import MembershipError, UnknownProcessError
+from millionscale.discovery import Member, Scaled
+from millionscale.errors import ConfigError, MembershipError, UnknownProcessError
 from millionscale.topology.endpoint import MAX_WAIT_S, control_app, parse_wait
 from millionscale.topology.hosts import HostFigures
 from millionscale.topology.live import LiveView
@@ -40,6 +41,25 @@ class FakeMembership:
             member = Member(name=name, tier="web", host="127.0.0.1", ports={"main": 9000})
             self.view.publish([*current.members, member])
             future.set_result(member)
+        return future
+
+    def scale(self, name: str, replicas: int) -> Future[Scaled]:
+        future: Future[Scaled] = Future()
+        current = self.view.snapshot()
+        of = [m for m in current.members if m.name.startswith(f"{name}-")]
+        if not of:
+            future.set_exception(UnknownProcessError(f"no process or tier named {name} runs here"))
+        elif name == "db":
+            future.set_exception(MembershipError(f"{name} is not replicated"))
+        elif replicas == 64:
+            future.set_exception(ConfigError("an error of the user's own"))
+        else:
+            added = tuple(
+                Member(name=f"{name}-{i}", tier="web", host="127.0.0.1", ports={"main": 9000 + i})
+                for i in range(len(of) + 1, replicas + 1)
+            )
+            self.view.publish([*current.members, *added])
+            future.set_result(Scaled(name, replicas, started=added))
         return future
 
     def remove(self, name: str, drain_s: float | None) -> Future[Member]:
@@ -91,6 +111,60 @@ def test_removing_passes_the_drain_delay_on():
     assert membership.drains == [None, 0.5]
 
 
+def test_scaling_answers_200_with_what_started_and_what_drains():
+    client, view, _m = _client()
+
+    answer = client.post("/v1/scale", json={"name": "web", "replicas": 3}, headers=AUTH)
+
+    assert answer.status_code == 200
+    body = answer.json()
+    assert (body["name"], body["replicas"], body["drained"]) == ("web", 3, [])
+    assert [m["name"] for m in body["started"]] == ["web-2", "web-3"]
+    assert Scaled.from_json(body).started[0].ports == {"main": 9002}
+    assert view.snapshot().member("web-3") is not None
+
+
+@pytest.mark.parametrize(
+    ("body", "status", "detail"),
+    [
+        (
+            {"name": "web", "replicas": 0},
+            400,
+            "replicas: Input should be greater than or equal to 1",
+        ),
+        (
+            {"name": "web", "replicas": 65},
+            400,
+            "replicas: Input should be less than or equal to 64",
+        ),
+        ({"name": "web", "replicas": "4"}, 400, "replicas: Input should be a valid integer"),
+        ({"name": "Web!", "replicas": 2}, 400, "name: String should match pattern"),
+        ({"name": "web"}, 400, "replicas: Field required"),
+        ({"name": "cache", "replicas": 2}, 404, "no process or tier named cache runs here"),
+        ({"name": "web", "replicas": 64}, 400, "an error of the user's own"),
+    ],
+)
+def test_a_scaling_that_cannot_be_done_is_4xx_saying_why(body, status, detail):
+    client, _view, _m = _client()
+
+    answer = client.post("/v1/scale", json=body, headers=AUTH)
+
+    assert answer.status_code == status
+    assert detail in answer.json()["detail"]
+
+
+def test_a_process_that_is_not_replicated_is_409():
+    client, view, _m = _client()
+    view.publish(
+        [*view.snapshot().members, Member(name="db-1", tier="db", host="h", ports={"main": 5432})]
+    )
+
+    answer = client.post("/v1/scale", json={"name": "db", "replicas": 2}, headers=AUTH)
+
+    assert answer.status_code == 409
+    assert answer.json()["detail"].startswith("db is not replicated")
+
+
 def test_a_stale_claim_is_409_naming_the_holder_and_epoch():
     client, _view, _m = _client()
     client.post("/v1/roles/db/primary", json={"holder": "db-1", "epoch": 2}, headers=AUTH)
@@ -110,6 +184,7 @@ def test_without_the_token_every_route_is_401():
         ("GET", "/healthz"),
         ("GET", "/v1/snapshot"),
         ("DELETE", "/v1/processes/x"),
+        ("POST", "/v1/scale"),
     ]:
         answer = client.request(method, url, headers={"Authorization": "Basic czNjcmV0"})
         assert answer.status_code == 401
@@ -153,6 +228,16 @@ def test_any_body_of_an_add_is_answered_without_a_server_error(body):
 
 
 @given(st.binary(max_size=60))
+def test_any_body_of_a_scaling_is_answered_without_a_server_error(body):
+    client, _view, _m = _client()
+
+    answer = client.post("/v1/scale", content=body, headers=AUTH)
+
+    assert answer.status_code in (200, 400, 404, 409)
+    assert answer.status_code == 200 or "detail" in answer.json()
+
+
+@given(st.binary(max_size=60))
 def test_any_body_of_a_claim_is_answered_without_a_server_error(body):
     client, _view, _m = _client()
 
@@ -176,7 +261,7 @@ def test_no_request_schemathesis_generates_gets_a_server_error():
     schema = schemathesis.openapi.from_dict(served)
     schema.app = client.app
     operations = [result.ok() for result in schema.get_all_operations()]  # type: ignore[union-attr]  # Ok | Err
-    assert len(operations) == 7
+    assert len(operations) == 8
     failures: list[str] = []
     for operation in operations:
 

@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 from factories import topology
 
-from millionscale.errors import TopologyError
+from millionscale.errors import TopologyError, UnknownProcessError
 from millionscale.topology.resolve import clone, resolve
 from millionscale.topology.state import control_socket_for
 
@@ -58,6 +58,36 @@ def test_discovery_renders_to_the_control_socket_and_names_the_token_file(tmp_pa
     assert web.argv[-1] == f"unix:{control_socket_for(tmp_path / 'state')}"
     assert web.env["MILLIONSCALE_DISCOVERY_TOKEN_FILE"] == str(tmp_path / "state" / "admin-token")
     assert "MILLIONSCALE_DISCOVERY_TOKEN_FILE" not in resolved.process("cache").env
+
+
+def test_a_replica_on_a_new_host_takes_its_place_and_ports_of_its_own(tmp_path: Path):
+    parsed, resolved = _resolved(tmp_path)
+    handed = iter([43001, 43002])
+    spec = parsed.processes["web-1"].model_copy(update={"depends_on": []})  # no engine to reach
+
+    web5 = clone(
+        resolved,
+        spec,
+        "web-5",
+        place=("10.77.0.15", "ms-x-web-5"),
+        on_host="web-5",
+        replica=("web", 5),
+        pick_port=lambda host: next(handed),
+    )
+
+    assert (web5.host, web5.netns, web5.on_host) == ("10.77.0.15", "ms-x-web-5", "web-5")
+    assert web5.ports == {"main": 43001, "admin": 43002}
+    assert (web5.replica_set, web5.replica_index) == ("web", 5)
+    assert web5.argv is not None
+    assert web5.argv[4:7] == ["43001", "--name", "web-5"]
+
+
+def test_a_clone_whose_dependency_does_not_run_is_refused(tmp_path: Path):
+    parsed, resolved = _resolved(tmp_path)
+    spec = parsed.processes["web-1"].model_copy(update={"depends_on": ["cache", "queue"]})
+
+    with pytest.raises(UnknownProcessError, match="web-4 depends on queue, which does not run"):
+        clone(resolved, spec, "web-4", "web-1")
 
 
 def test_an_engine_is_not_cloned(tmp_path: Path):

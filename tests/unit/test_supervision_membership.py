@@ -138,3 +138,16 @@ def test_once_its_dependents_are_gone_a_dependency_can_be_retired():
     core.retire("db", drain_s=0.0)
 
     assert core.step() == [Terminate("db")]
+
+
+def test_checking_a_retirement_refuses_as_retire_would_and_changes_nothing():
+    core = _running(FakeClock())
+
+    with pytest.raises(MembershipError, match="web-1 depends on it"):
+        core.check_retire("db")
+    with pytest.raises(UnknownProcessError, match="no process named web-9"):
+        core.check_retire("web-9")
+    core.check_retire("web-1")  # may go
+
+    assert not any(s.draining for s in core.status())
+    assert core.journal == []

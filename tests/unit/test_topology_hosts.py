@@ -8,6 +8,7 @@ from typing import Any
 from urllib.parse import quote
 
 import pytest
+from factories import resolved
 from pydantic import ValidationError
 
 from millionscale.errors import HostLimitsError
@@ -27,17 +28,7 @@ def _topology(hosts: dict[str, Any], **processes: dict[str, Any]) -> Topology:
 def _resolve(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, parsed: Topology, *, limits: bool = True
 ) -> ResolvedTopology:
-    monkeypatch.setattr(netns, "available", lambda: None)
-    monkeypatch.setattr(cgroups, "detect", lambda: "v1")
-    ports = iter(range(41001, 41100))
-    return resolve(
-        parsed,
-        source=Path("t.toml"),
-        state_dir=tmp_path / "state",
-        pick_port=lambda host: next(ports),
-        is_port_free=lambda host, port: True,
-        host_limits=limits,
-    )
+    return resolved(parsed, tmp_path / "state", hosts=monkeypatch, limits=limits)
 
 
 STAGE2 = {

@@ -29,7 +29,15 @@ from millionscale.discovery._connect import TOKEN_FILE_ENV, connect
 from millionscale.discovery._follow import follow
 from millionscale.discovery._http import HttpDiscovery
 from millionscale.discovery._protocol import Discovery, RoleRegistry
-from millionscale.discovery._snapshot import HEALTH, LEAVING, Health, Member, RoleClaim, Snapshot
+from millionscale.discovery._snapshot import (
+    HEALTH,
+    LEAVING,
+    Health,
+    Member,
+    RoleClaim,
+    Scaled,
+    Snapshot,
+)
 from millionscale.discovery._static import StaticDiscovery
 
 __all__ = [
@@ -42,6 +50,7 @@ __all__ = [
     "Member",
     "RoleClaim",
     "RoleRegistry",
+    "Scaled",
     "Snapshot",
     "StaticDiscovery",
     "connect",

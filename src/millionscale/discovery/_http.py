@@ -10,7 +10,8 @@ round trip of the supervisor publishing it. When the endpoint does not answer
 ``claim()`` raise :class:`~millionscale.errors.DiscoveryError` instead.
 
 The client also carries the membership calls of the endpoint
-(:meth:`HttpDiscovery.add_process`, :meth:`HttpDiscovery.remove_process`),
+(:meth:`HttpDiscovery.add_process`, :meth:`HttpDiscovery.remove_process`,
+:meth:`HttpDiscovery.scale`),
 for the command line.
 """
 
@@ -23,7 +24,7 @@ from typing import Any
 
 import httpx
 
-from millionscale.discovery._snapshot import Member, RoleClaim, Snapshot
+from millionscale.discovery._snapshot import Member, RoleClaim, Scaled, Snapshot
 from millionscale.errors import DiscoveryError, StaleEpochError
 
 __all__ = ["HttpDiscovery"]
@@ -105,6 +106,12 @@ class HttpDiscovery:
         return _member(
             await self._call("DELETE", f"/v1/processes/{name}", params=params), self.path
         )
+
+    async def scale(self, name: str, replicas: int) -> Scaled:
+        """Ask the supervisor to run ``replicas`` of the replicated process (or tier)
+        ``name``: what it started and what it drains."""
+        data = await self._call("POST", "/v1/scale", json={"name": name, "replicas": replicas})
+        return Scaled.from_json(data, source=f"the control endpoint at {self.path}")
 
     # -- inside --------------------------------------------------------------
 

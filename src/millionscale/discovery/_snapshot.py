@@ -5,18 +5,20 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
-from typing import Annotated, Any, Literal, get_args
+from typing import Annotated, Any, Literal, TypeVar, get_args
 
 import pydantic
 
 from millionscale.errors import DiscoveryError
 
-__all__ = ["HEALTH", "LEAVING", "Health", "Member", "RoleClaim", "Snapshot"]
+__all__ = ["HEALTH", "LEAVING", "Health", "Member", "RoleClaim", "Scaled", "Snapshot"]
 
 _CONFIG = pydantic.ConfigDict(extra="forbid")
 Name = Annotated[str, pydantic.StringConstraints(min_length=1, max_length=253)]
 Port = Annotated[int, pydantic.Field(ge=1, le=65535)]
 Count = Annotated[int, pydantic.Field(ge=0)]
+
+Record = TypeVar("Record")
 
 Health = Literal["starting", "ready", "unready", "stopping", "stopped", "failed"]
 HEALTH: tuple[Health, ...] = get_args(Health)
@@ -106,15 +108,9 @@ class Snapshot:
     @classmethod
     def from_json(cls, data: object, *, source: str = "discovery") -> Snapshot:
         """The snapshot ``data`` describes; a DiscoveryError saying what is wrong if not."""
-        try:
-            snapshot = _ADAPTER.validate_python(data)
-        except pydantic.ValidationError as error:
-            first = error.errors()[0]
-            where = ".".join(str(part) for part in first["loc"]) or "(top level)"
-            raise DiscoveryError(
-                f"{source}: {where}: {first['msg']}",
-                hint="a snapshot is {'version': N, 'members': [...], 'roles': {...}}",
-            ) from None
+        snapshot = _validated(
+            _ADAPTER, data, source, "a snapshot is {'version': N, 'members': [...], 'roles': {...}}"
+        )
         names = [m.name for m in snapshot.members]
         if len(set(names)) != len(names):
             twice = sorted({n for n in names if names.count(n) > 1})
@@ -136,3 +132,42 @@ class Snapshot:
 
 
 _ADAPTER = pydantic.TypeAdapter(Snapshot)
+
+
+@dataclass(frozen=True, slots=True)
+class Scaled:
+    """What scaling a replicated process did: ``name`` now has ``replicas`` live ones;
+    ``started`` are starting (in rotation once ready), ``drained`` are stopping (out of
+    rotation now, gone once drained). The control endpoint's answer to ``POST /v1/scale``."""
+
+    __pydantic_config__ = _CONFIG
+
+    name: Name
+    replicas: Count
+    started: tuple[Member, ...] = ()
+    drained: tuple[Member, ...] = ()
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_json(cls, data: object, *, source: str = "discovery") -> Scaled:
+        """The answer ``data`` describes; a DiscoveryError saying what is wrong if not."""
+        return _validated(
+            _SCALED, data, source, "a scaling is {'name', 'replicas', 'started', 'drained'}"
+        )
+
+
+_SCALED = pydantic.TypeAdapter(Scaled)
+
+
+def _validated(
+    adapter: pydantic.TypeAdapter[Record], data: object, source: str, hint: str
+) -> Record:
+    """``data`` as the record ``adapter`` reads; a DiscoveryError naming where it is wrong."""
+    try:
+        return adapter.validate_python(data)
+    except pydantic.ValidationError as error:
+        first = error.errors()[0]
+        where = ".".join(str(part) for part in first["loc"]) or "(top level)"
+        raise DiscoveryError(f"{source}: {where}: {first['msg']}", hint=hint) from None

@@ -24,6 +24,14 @@ Routes (every error is ``{"detail": ...}`` with a 4xx status):
 - ``DELETE /v1/processes/{name}?drain=S``: drain for ``S`` seconds (default
   the supervisor's drain delay, at most :data:`MAX_DRAIN_S`), then stop and
   drop it; 202 with its member, now ``stopping``.
+- ``POST /v1/scale`` with ``{"name", "replicas"}``: run ``replicas`` (1 to
+  :data:`~.model.MAX_REPLICAS`) of the replicated process ``name`` (or of the
+  one replicated process of tier ``name``): new ones start (each on a host of
+  its own made from the template), the highest-numbered drain (the default
+  drain delay) then go, their hosts with them; 200 with ``{"name",
+  "replicas", "started": [member...], "drained": [member...]}``. 404 when no
+  process or tier is named so, 409 when it is not replicated (or a replica
+  to drain is needed by another process), 400 for a count out of bounds.
 - ``GET /healthz``: 200 ``{"status": "ok"}``.
 - ``GET /metrics``: the hosts' figures as Prometheus text
   (:func:`~.hosts.host_metrics`: CPU quota, CPU and throttled seconds,
@@ -58,7 +66,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from millionscale.discovery import Member
+from millionscale.discovery import Member, Scaled
 from millionscale.errors import (
     MembershipError,
     MillionscaleError,
@@ -69,7 +77,7 @@ from millionscale.errors import (
 from millionscale.obs.admin import BearerGuard, serve_app
 from millionscale.topology.hosts import host_metrics
 from millionscale.topology.live import LiveView
-from millionscale.topology.model import NAME_PATTERN
+from millionscale.topology.model import MAX_REPLICAS, NAME_PATTERN
 
 __all__ = [
     "DEFAULT_WAIT_S",
@@ -80,6 +88,7 @@ __all__ = [
     "ClaimRequest",
     "ControlEndpoint",
     "Membership",
+    "ScaleRequest",
     "control_app",
     "parse_wait",
 ]
@@ -106,6 +115,13 @@ class AddRequest(pydantic.BaseModel):
 
     name: Name
     like: Name
+
+
+class ScaleRequest(pydantic.BaseModel):
+    model_config = pydantic.ConfigDict(extra="forbid", frozen=True)
+
+    name: Name
+    replicas: Annotated[int, pydantic.Field(ge=1, le=MAX_REPLICAS, strict=True)]
 
 
 _DETAIL = {
@@ -158,6 +174,15 @@ OPENAPI: dict[str, Any] = {
             "responses": {"202": _JSON, "400": _DETAIL, "401": _DETAIL, "404": _DETAIL,
                           "409": _DETAIL},
         }},
+        "/v1/scale": {"post": {
+            "requestBody": {"required": True, "content": {"application/json": {"schema": {
+                "type": "object", "required": ["name", "replicas"],
+                "properties": {"name": {"type": "string"},
+                               "replicas": {"type": "integer", "minimum": 1,
+                                            "maximum": MAX_REPLICAS}}}}}},
+            "responses": {"200": _JSON, "400": _DETAIL, "401": _DETAIL, "404": _DETAIL,
+                          "409": _DETAIL},
+        }},
         "/healthz": {"get": {"responses": {"200": _JSON, "401": _DETAIL}}},
         "/metrics": {"get": {"responses": {
             "200": {"description": "the hosts' figures, Prometheus text",
@@ -178,6 +203,11 @@ class Membership(Protocol):
     def remove(self, name: str, drain_s: float | None) -> Future[Member]:
         """Drain ``name`` (``drain_s``, or the default delay), then remove it; its
         member, now stopping."""
+        ...
+
+    def scale(self, name: str, replicas: int) -> Future[Scaled]:
+        """Run ``replicas`` of the replicated process (or tier) ``name``: start new
+        ones, drain the highest-numbered; what was started and what drains."""
         ...
 
 
@@ -278,6 +308,14 @@ def control_app(
                 return _error(400, f"drain={drain!r} is not seconds from 0 to {MAX_DRAIN_S:g}")
         return await _carry_out(lambda: membership.remove(name, drain_s), 202)
 
+    async def scale(request: Request) -> Response:
+        body: ScaleRequest = await _body(request, ScaleRequest)
+        try:
+            scaled = await asyncio.wrap_future(membership.scale(body.name, body.replicas))
+        except MillionscaleError as error:
+            return _membership_error(error)
+        return JSONResponse(scaled.to_json())
+
     async def _carry_out(order: Callable[[], Future[Member]], status: int) -> Response:
         try:
             member = await asyncio.wrap_future(order())
@@ -307,6 +345,7 @@ def control_app(
             Route("/v1/roles/{group}/{role}", claim, methods=["POST"]),
             Route("/v1/processes", add, methods=["POST"]),
             Route("/v1/processes/{name}", remove, methods=["DELETE"]),
+            Route("/v1/scale", scale, methods=["POST"]),
             Route("/healthz", healthz, methods=["GET"]),
             Route("/metrics", metrics, methods=["GET"]),
             Route("/v1/openapi.json", openapi, methods=["GET"]),

@@ -9,7 +9,9 @@ supervisor starts, tells :func:`~millionscale.servers.process.spawn` which
 for ``status`` (:class:`HostFigures`: the quota and the CPU share used since
 the last reading, memory now and its limit, throttled time, OOM kills), says
 whether a process that died by SIGKILL was the OOM killer's doing, and
-removes the groups when the topology stops.
+removes the groups when the topology stops. A host can join (:meth:`Fleet.add`)
+and leave (:meth:`Fleet.discard`) while the topology runs: a replica scaled up
+gets a host of its own, and its host goes once its processes have.
 """
 
 from __future__ import annotations
@@ -25,8 +27,8 @@ from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 from prometheus_client.registry import Collector
 
-from millionscale.errors import MillionscaleError
-from millionscale.servers.cgroups import Cgroup, Usage, Version
+from millionscale.errors import MembershipError, MillionscaleError
+from millionscale.servers.cgroups import ROOT, Cgroup, Usage, Version
 from millionscale.topology.resolve import ResolvedHost, ResolvedProcess
 
 __all__ = ["Fleet", "HostFigures", "host_metrics"]
@@ -74,10 +76,13 @@ class Fleet:
         version: str | None,
         *,
         clock: Callable[[], float] = time.monotonic,
+        root: Path = ROOT,
     ) -> None:
         self.hosts = {host.name: host for host in hosts}
+        self._root = root
+        self.version = cast("Version | None", version)
         self.groups = {
-            host.name: Cgroup(host.cgroup, host.limits(), version=cast(Version, version))
+            host.name: Cgroup(host.cgroup, host.limits(), version=cast(Version, version), root=root)
             for host in self.hosts.values()
             if host.cgroup is not None and version is not None
         }
@@ -99,6 +104,37 @@ class Fleet:
                 group.remove()
             except OSError as error:
                 log.warning("could not remove a host's cgroup", host=name, error=str(error))
+
+    def add(self, host: ResolvedHost) -> None:
+        """``host`` joins the running fleet: its cgroup is made now (MillionscaleError if
+        it cannot be; nothing is changed then)."""
+        if host.name in self.hosts:
+            raise MembershipError(f"a host named {host.name} already runs")
+        if host.cgroup is not None and self.version is not None:
+            group = Cgroup(host.cgroup, host.limits(), version=self.version, root=self._root)
+            try:
+                group.create()
+            except MillionscaleError:
+                group.remove()  # what was made of it
+                raise
+            self.groups[host.name] = group
+            self._ooms_seen[host.name] = 0
+        self.hosts[host.name] = host
+        log.info("host added", host=host.name, limited=host.name in self.groups)
+
+    def discard(self, name: str) -> None:
+        """Host ``name`` leaves the fleet: its cgroup is removed (what is left in it is
+        killed first); nothing if it is not there."""
+        self.hosts.pop(name, None)
+        self._last.pop(name, None)
+        self._ooms_seen.pop(name, None)
+        group = self.groups.pop(name, None)
+        if group is None:
+            return
+        try:
+            group.remove()
+        except OSError as error:
+            log.warning("could not remove a host's cgroup", host=name, error=str(error))
 
     def procs_files(self, process: ResolvedProcess) -> tuple[Path, ...]:
         """What ``process`` writes its pid into to run on its host (nothing: no limits)."""

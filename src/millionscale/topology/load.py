@@ -17,15 +17,21 @@ from millionscale.errors import TopologyError
 from millionscale.tomlfile import line_of
 from millionscale.topology.model import Topology
 from millionscale.topology.order import start_order
+from millionscale.topology.replicas import expand
 
 __all__ = ["line_of", "load_topology", "parse_topology"]
 
 
 def parse_topology(text: str, source: str = "<topology>") -> Topology:
-    """Parse and validate topology text; raise :class:`TopologyError` on any problem."""
+    """Parse and validate topology text; raise :class:`TopologyError` on any problem.
+
+    The topology is the file's (a replicated process is one entry); the
+    processes it runs, its replicas expanded, are checked here too.
+    """
     topology = tomlfile.parse(text, Topology, source=source, error=TopologyError)
     try:
         start_order(topology)
+        start_order(expand(topology).topology)
     except TopologyError as error:
         raise TopologyError(f"{source}: {error.message}", hint=error.hint) from None
     return topology

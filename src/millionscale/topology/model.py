@@ -49,6 +49,22 @@ A host is a network namespace with its own address on the topology's subnet
 and a cgroup that every process on it shares. Its processes listen on
 ``{host}`` (the host's address); across hosts they meet only by address, an
 engine's ``{db.url}`` included (TCP to the other host), as on real machines.
+
+**Replicas** make one process of the file N alike::
+
+    [hosts.web]                    # a template: web-1 and web-2 each get one like it
+    cpus = 0.25
+    memory = "512MiB"
+
+    [processes.web]
+    replicas = 2                   # web-1 on host web-1, web-2 on host web-2
+    host = "web"
+
+Each replica is a process of its own (its own ``{name}``, ``{host}``,
+``{port}``, ``{secret}``); a process that depends on ``web`` depends on every
+replica, and none can use ``{web.address}``: there is no one web server to
+address (a balancer follows the tier through discovery). ``millionscale scale
+web=N`` changes N while the topology runs (:mod:`.replicas`).
 """
 
 from __future__ import annotations
@@ -69,6 +85,7 @@ from pydantic import (
 __all__ = [
     "ENGINE_NAMES",
     "LOOPBACK",
+    "MAX_REPLICAS",
     "PLACEHOLDER",
     "HostSpec",
     "ProcessSpec",
@@ -84,6 +101,9 @@ PLACEHOLDER = re.compile(r"\{([a-z_][a-z0-9_.-]*)\}")
 LOOPBACK = "127.0.0.1"  # where a process that is on no host and no subnet listens
 MIB = 1024 * 1024
 MIN_HOST_MEMORY = 16 * MIB  # ours: below this not even a Python process starts
+# Ours: the private subnet has 116 addresses (.10 to .126, network.py), and a
+# replicated process may be scaled while others are on it too.
+MAX_REPLICAS = 64
 _UNITS = {"": 1, "B": 1, "KiB": 1024, "MiB": MIB, "GiB": 1024 * MIB, "TiB": 1024 * 1024 * MIB}
 _SIZE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([KMGT]iB|B)?\s*$")
 
@@ -187,6 +207,8 @@ class ProcessSpec(_Strict):
         default_factory=list, max_length=8
     )
     network: Literal["host", "private", "edge"] = "host"
+    # N alike processes NAME-1 ... NAME-N (each on a host of its own from ``host``, a template)
+    replicas: int | None = Field(default=None, ge=1, le=MAX_REPLICAS)
     durable: bool = True
     settings: dict[str, str] = Field(default_factory=dict)
     cpus: list[Annotated[int, Field(ge=0)]] | None = Field(default=None, min_length=1)
@@ -233,6 +255,21 @@ class ProcessSpec(_Strict):
             raise ValueError(
                 "'address' is for a process on no host and no subnet: on one, it listens "
                 "on its host's (or its namespace's) address"
+            )
+        if self.engine is not None and self.replicas is not None:
+            raise ValueError(
+                f"'replicas' is for commands: {self.engine} has data of its own, and a "
+                "replicated database is made with 'replica_of' (one process per node)"
+            )
+        if (
+            self.replicas is not None
+            and self.port != "auto"
+            and self.host is None
+            and self.network == "host"
+        ):
+            raise ValueError(
+                f"replicas on the host's network cannot share port {self.port}: set "
+                "port = 'auto', or put them on a host or a subnet (each replica gets its own)"
             )
         if self.engine is None and self.settings:
             raise ValueError("'settings' are engine settings; a command takes 'env' instead")
@@ -310,6 +347,51 @@ class Topology(_Strict):
         return self
 
     @model_validator(mode="after")
+    def _replicas(self) -> Topology:
+        templates: dict[str, str] = {}  # template host -> the replicated process on it
+        for name, spec in self.processes.items():
+            if spec.replicas is None:
+                continue
+            for replica in _numbered(
+                name, spec.replicas, f"processes.{name}.replicas", "its replicas"
+            ):
+                if replica in self.processes:
+                    raise ValueError(
+                        f"processes.{name}.replicas = {spec.replicas} makes {replica}, and "
+                        f"processes.{replica} is a process of its own: rename one of them"
+                    )
+                if spec.host is None and spec.network != "host" and replica in self.hosts:
+                    raise ValueError(
+                        f"processes.{name}.replicas = {spec.replicas} makes {replica}, with a "
+                        f"namespace of its own, and so has host {replica!r}: rename one of them"
+                    )
+            if spec.host is None:
+                continue
+            if spec.host in templates:
+                raise ValueError(
+                    f"processes.{name}.host: {spec.host!r} is already the template of "
+                    f"{templates[spec.host]}'s replicas: give each replicated process a "
+                    "template host of its own"
+                )
+            templates[spec.host] = name
+            key = f"processes.{name}.host"
+            for host in _numbered(spec.host, spec.replicas, key, "the replicas' hosts"):
+                if host in self.hosts:
+                    raise ValueError(
+                        f"processes.{name}.replicas = {spec.replicas} makes host {host} from "
+                        f"the template {spec.host!r}, and hosts.{host} is a host of its own: "
+                        "rename one of them"
+                    )
+        for name, spec in self.processes.items():
+            if spec.host in templates and spec.replicas is None:
+                raise ValueError(
+                    f"processes.{name}.host names {spec.host!r}, the template of "
+                    f"{templates[spec.host]}'s replicas' hosts, which is not a host of its own: "
+                    "give it another host"
+                )
+        return self
+
+    @model_validator(mode="after")
     def _replication(self) -> Topology:
         for name, spec in self.processes.items():
             primary = spec.replica_of
@@ -356,6 +438,13 @@ class Topology(_Strict):
             for text in texts:
                 for ref in PLACEHOLDER.findall(text):
                     head, _, attr = ref.partition(".")
+                    if attr and head in self.processes and self.processes[head].replicas:
+                        raise ValueError(
+                            f"processes.{name} uses {{{ref}}}, but {head} has replicas: there "
+                            f"is no one {head} to address; follow the tier through discovery "
+                            f"instead (--discovery {{discovery}} --tier "
+                            f"{self.processes[head].tier}), as a balancer does"
+                        )
                     if attr and head not in spec.depends_on:
                         raise ValueError(
                             f"processes.{name} uses {{{ref}}} but does not depend on {head!r}: "
@@ -373,6 +462,18 @@ class Topology(_Strict):
                             "the subnet's edge an engine is reached only by {dep.url}"
                         )
         return self
+
+
+def _numbered(name: str, count: int, key: str, what: str) -> list[str]:
+    """``name-1`` ... ``name-count``; a ValueError at ``key`` when ``name`` is too long for
+    the highest number a set may reach (``name-64`` must be a name too)."""
+    longest = f"{name}-{MAX_REPLICAS}"
+    if not re.fullmatch(NAME_PATTERN, longest):
+        raise ValueError(
+            f"{key}: {name!r} is too long a name to number {what} ({longest!r} has more "
+            "than 40 characters): shorten it"
+        )
+    return [f"{name}-{index}" for index in range(1, count + 1)]
 
 
 def _reaches(user: str, used: str, *, engine: bool, attr: str) -> bool:

@@ -32,7 +32,12 @@ from pathlib import Path
 from pydantic import BaseModel, ConfigDict
 
 from millionscale.discovery import TOKEN_FILE_ENV
-from millionscale.errors import HostLimitsError, PortInUseError, TopologyError
+from millionscale.errors import (
+    HostLimitsError,
+    PortInUseError,
+    TopologyError,
+    UnknownProcessError,
+)
 from millionscale.servers import cgroups, netns
 from millionscale.servers.binaries import find_bindir
 from millionscale.servers.engines import Endpoint, engine_for
@@ -47,6 +52,7 @@ from millionscale.topology.model import (
 )
 from millionscale.topology.network import Member, NetworkPlan, plan, socket_root
 from millionscale.topology.order import start_order
+from millionscale.topology.replicas import expand
 from millionscale.topology.state import StateDir, control_socket_for, write_private
 
 __all__ = [
@@ -138,6 +144,8 @@ class ResolvedProcess(BaseModel):
     netns: str | None = None  # the network namespace it runs in; None: the host's
     socket_dir: str | None = None  # an engine's Unix socket directory
     on_host: str | None = None  # the [hosts] entry it runs on
+    replica_set: str | None = None  # a replica: the replicated process of the file it is one of
+    replica_index: int | None = None  # a replica: its number in that set, from 1
 
     @property
     def address(self) -> str:
@@ -329,6 +337,8 @@ def resolve(
     missing engine. Writes only the secrets file, in the topology's home under
     ``state_dir`` (:class:`~millionscale.topology.state.TopologyHome`).
     """
+    expansion = expand(topology)  # a replicated process runs as its replicas
+    topology = expansion.topology
     order = start_order(topology)
     state_dir = state_dir.resolve()
     home = StateDir(state_dir).home(topology.topology.name)
@@ -474,6 +484,8 @@ def resolve(
                 netns=place.namespace if (place := member_of(name)) is not None else None,
                 socket_dir=socket_dir(name),
                 on_host=spec.host,
+                replica_set=one.of if (one := expansion.replicas.get(name)) else None,
+                replica_index=one.index if one else None,
             )
         )
     hosts = [
@@ -511,45 +523,72 @@ def clone(
     topology: ResolvedTopology,
     spec: ProcessSpec,
     name: str,
-    like: str,
+    like: str | None = None,
     *,
     place: tuple[str, str] | None = None,
+    on_host: str | None = None,
+    replica: tuple[str, int] | None = None,
     pick_port: Callable[[str], int] = free_port,
 ) -> ResolvedProcess:
-    """A new process ``name`` made from ``spec``, the topology file's spec of the
-    running process ``like``, for a running ``topology``.
+    """A new process ``name`` made from ``spec`` for a running ``topology``: the spec
+    of the running process ``like`` (``process add``), or of a replica (``scale``).
 
-    Its placeholders are rendered as ``like``'s were (its dependencies' URLs,
-    the shared secret), with its own ``{name}``, ``{secret}`` and ports. On
-    loopback every port is picked afresh; with ``place`` (its address and
-    namespace on the private subnet) it keeps ``like``'s ports, free in a
-    namespace of its own. Only commands are cloned: an engine has data.
+    Its placeholders are rendered as the topology's were (its dependencies'
+    URLs, the shared secret), with its own ``{name}``, ``{secret}`` and ports.
+    Where it runs: at ``place`` (its address and namespace on the private
+    subnet) on host ``on_host`` if given; else a copy of a process on a host
+    runs on that host (its address, namespace and cgroup); else on loopback.
+    In a namespace no running process shares (its own, or a new host's) it
+    keeps ``like``'s ports (or ``spec``'s fixed one); elsewhere every port is
+    picked afresh. ``replica`` is the replicated process and the number it is
+    in that set. Only commands are cloned: an engine has data. A dependency
+    that does not run is an :class:`~millionscale.errors.UnknownProcessError`.
     """
-    original = topology.process(like)
     if spec.engine is not None:
         raise TopologyError(
-            f"{like} runs {spec.engine}: only command processes can be added at run time",
+            f"{like or name} runs {spec.engine}: only command processes can be added at run time",
             hint="add a process made like a web server or a worker",
         )
-    taken = {(p.host, port) for p in topology.processes for port in p.ports.values()}
-    in_namespace = place is not None
+    running = {p.name for p in topology.processes}
+    for dep in spec.depends_on:
+        if dep not in running:
+            raise UnknownProcessError(
+                f"{name} depends on {dep}, which does not run here",
+                hint=f"running: {', '.join(sorted(running))}",
+            )
+    original = topology.process(like) if like is not None else None
+    if place is None and on_host is None and original is not None and original.on_host:
+        on_host = original.on_host  # a copy of a process on a host runs on that host
+        if original.netns is not None:
+            place = (original.host, original.netns)
     if place is not None:
         host, namespace = place
-        ports = dict(original.ports)
     else:
         host, namespace = spec.address, None
-        ports = {}
-        for port_name in original.ports:
-            for _ in range(PICK_ATTEMPTS):
-                port = pick_port(host)
-                if (host, port) not in taken and port not in ports.values():
-                    ports[port_name] = port
-                    break
-            else:
-                raise PortInUseError(
-                    f"{name}: no free port found on {host} in {PICK_ATTEMPTS} tries",
-                    hint="free some ports",
-                )
+    in_namespace = namespace is not None
+    alone = in_namespace and all(p.netns != namespace for p in topology.processes)
+    names = list(original.ports) if original is not None else ["main", *spec.extra_ports]
+    ports: dict[str, int] = {}
+    if alone:  # in a namespace of its own every port is free
+        if original is not None:
+            ports = dict(original.ports)
+        elif spec.port != "auto":
+            ports["main"] = spec.port
+    taken = {(p.host, port) for p in topology.processes for port in p.ports.values()}
+    for port_name in names:
+        if port_name in ports:
+            continue
+        for _ in range(PICK_ATTEMPTS):
+            # (a pick on loopback gives a fresh number for a namespace too)
+            port = pick_port(LOOPBACK if in_namespace else host)
+            if (host, port) not in taken and port not in ports.values():
+                ports[port_name] = port
+                break
+        else:
+            raise PortInUseError(
+                f"{name}: no free port found on {host} in {PICK_ATTEMPTS} tries",
+                hint="free some ports",
+            )
     secret = secrets.token_urlsafe(32)
     state_dir = Path(topology.state_dir)
     own = {
@@ -571,17 +610,31 @@ def clone(
         across = in_namespace != (process.netns is not None)
         deps[dep] = _values(dep, process.engine, process.endpoint(), user=name, via_socket=across)
     argv, env = _rendered(name, spec, own, deps)
-    return original.model_copy(
-        update={
-            "name": name,
-            "host": host,
-            "ports": ports,
-            "secret": secret,
-            "argv": argv or None,
-            "env": env,
-            "log_path": str(state_dir / "logs" / f"{name}.log"),
-            "netns": namespace,
-            "data_dir": None,
-            "socket_dir": None,
-        }
+    return ResolvedProcess(
+        name=name,
+        tier=spec.tier,
+        datacenter=spec.datacenter,
+        role=spec.role,
+        engine=None,
+        durable=spec.durable,
+        settings={},
+        host=host,
+        ports=ports,
+        cpus=list(spec.cpus) if spec.cpus else None,
+        replica_of=None,
+        synchronous=0,
+        durability=spec.durability,
+        secret=secret,
+        argv=argv or None,
+        env=env,
+        depends_on=list(spec.depends_on),
+        readiness=spec.readiness,
+        restart=spec.restart,
+        data_dir=None,
+        log_path=str(state_dir / "logs" / f"{name}.log"),
+        netns=namespace,
+        socket_dir=None,
+        on_host=on_host,
+        replica_set=replica[0] if replica else None,
+        replica_index=replica[1] if replica else None,
     )

@@ -312,6 +312,12 @@ class Supervision:
 
     def retire(self, name: str, drain_s: float) -> None:
         """Drain ``name`` for ``drain_s``, then stop it for good and drop it."""
+        self.check_retire(name)
+        self._records[name].retire_at = self._clock() + drain_s
+        self.journal.append(f"{name}: draining for {drain_s:g} s, then stopping")
+
+    def check_retire(self, name: str) -> None:
+        """Raise what :meth:`retire` would raise for ``name``; nothing if it may go."""
         record = self._records.get(name)
         if record is None:
             raise UnknownProcessError(
@@ -327,8 +333,6 @@ class Supervision:
                 f"cannot remove {name}: {', '.join(needed)} {'depends' if len(needed) == 1 else 'depend'} on it",
                 hint="remove those first, and wait for them to go",
             )
-        record.retire_at = self._clock() + drain_s
-        self.journal.append(f"{name}: draining for {drain_s:g} s, then stopping")
 
     def request_stop(self) -> None:
         """Stop everything, dependents before their dependencies."""

@@ -34,7 +34,7 @@ from typing import Any
 
 import structlog
 
-from millionscale.discovery import Member
+from millionscale.discovery import Member, Scaled
 from millionscale.errors import (
     MembershipError,
     MillionscaleError,
@@ -51,8 +51,8 @@ from millionscale.topology.endpoint import ControlEndpoint, control_app
 from millionscale.topology.hosts import Fleet
 from millionscale.topology.live import LiveView, members
 from millionscale.topology.load import load_topology
+from millionscale.topology.model import LOOPBACK, ProcessSpec, Topology
 from millionscale.topology.network import (
-    NetworkPlan,
     build,
     join,
     leave,
@@ -60,8 +60,10 @@ from millionscale.topology.network import (
     with_member,
     without_member,
 )
+from millionscale.topology.replicas import replica, replica_name
 from millionscale.topology.replication import claimed_primary, cluster_of
-from millionscale.topology.resolve import ResolvedProcess, ResolvedTopology, clone
+from millionscale.topology.resolve import ResolvedHost, ResolvedProcess, ResolvedTopology, clone
+from millionscale.topology.scaling import plan_scale, replica_set
 from millionscale.topology.state import StateDir, control_socket_for, write_private
 from millionscale.topology.supervision import Kill, Plan, Probe, Spawn, Supervision, Terminate
 
@@ -207,27 +209,35 @@ class Supervisor:
         self._hosts_read_at = -HOST_FIGURES_S
         self._host_figures: list[dict[str, object]] = []
         self.drain_s = drain_s
-        self.origins = {p.name: p.name for p in topology.processes}  # whose spec each copies
-        self._orders: queue.SimpleQueue[tuple[str, str, str | float | None, Future[Member]]] = (
-            queue.SimpleQueue()
-        )
+        # Where each process's spec is in the file: a process's name, or a replica's set and number.
+        self.origins: dict[str, str | tuple[str, int]] = {
+            p.name: (p.replica_set, p.replica_index)
+            if p.replica_set is not None and p.replica_index is not None
+            else p.name
+            for p in topology.processes
+        }
+        self._orders: queue.SimpleQueue[tuple[Callable[[], Any], Future[Any]]] = queue.SimpleQueue()
 
     # -- membership at run time (asked from the control endpoint's thread) ----
 
     def add(self, name: str, like: str) -> Future[Member]:
         """Order a process ``name`` made like ``like``; carried out by the loop."""
-        return self._order("add", name, like)
+        return self._order(lambda: self._add(name, like))
 
     def remove(self, name: str, drain_s: float | None) -> Future[Member]:
         """Order ``name`` drained (``drain_s``, default :attr:`drain_s`) and removed."""
-        return self._order("remove", name, drain_s)
+        return self._order(lambda: self._retire(name, drain_s))
 
-    def _order(self, kind: str, name: str, arg: str | float | None) -> Future[Member]:
-        future: Future[Member] = Future()
-        self._orders.put((kind, name, arg, future))
+    def scale(self, name: str, replicas: int) -> Future[Scaled]:
+        """Order the replicated process (or tier) ``name`` to run ``replicas``."""
+        return self._order(lambda: self._scale(name, replicas))
+
+    def _order(self, order: Callable[[], Any]) -> Future[Any]:
+        future: Future[Any] = Future()
+        self._orders.put((order, future))
         return future
 
-    def _queued_orders(self) -> Iterator[tuple[str, str, str | float | None, Future[Member]]]:
+    def _queued_orders(self) -> Iterator[tuple[Callable[[], Any], Future[Any]]]:
         """Every order queued so far, taken off the queue one by one."""
         while True:
             try:
@@ -236,25 +246,44 @@ class Supervisor:
                 return
 
     def _take_orders(self) -> None:
-        for kind, name, arg, future in self._queued_orders():
+        for order, future in self._queued_orders():
             try:
-                if kind == "add":
-                    assert isinstance(arg, str)
-                    self._add(name, arg)
-                else:
-                    assert not isinstance(arg, str)
-                    self.core.retire(name, self.drain_s if arg is None else arg)
-                status = next(s for s in self.core.status() if s.name == name)
-                future.set_result(members(self.processes, [status])[0])
+                future.set_result(order())
             except MillionscaleError as error:
                 future.set_exception(error)
 
     def _refuse_orders(self) -> None:
         """Answer every order still queued: the supervisor stops."""
-        for *_, future in self._queued_orders():
+        for _order, future in self._queued_orders():
             future.set_exception(MembershipError("the topology has stopped"))
 
-    def _add(self, name: str, like: str) -> None:
+    def _member(self, name: str) -> Member:
+        status = next(s for s in self.core.status() if s.name == name)
+        return members(self.processes, [status])[0]
+
+    def _file(self) -> Topology:
+        """The topology file as it is now (the specs that processes are made from)."""
+        return load_topology(Path(self.topology.source))
+
+    def _spec_of(self, name: str, topology: Topology) -> ProcessSpec:
+        """The spec process ``name`` runs from in ``topology``: its own, or its
+        replicated process's."""
+        origin = self.origins[name]
+        if isinstance(origin, tuple):
+            spec = topology.processes.get(origin[0])
+            if spec is not None and spec.replicas is not None:
+                return replica(topology, *origin).spec
+        else:
+            spec = topology.processes.get(origin)
+            if spec is not None and spec.replicas is None:
+                return spec
+        what = origin if isinstance(origin, str) else f"{origin[0]} (with replicas)"
+        raise UnknownProcessError(
+            f"{what} is no longer in {self.topology.source}",
+            hint="add a process made like one the topology file still has",
+        )
+
+    def _add(self, name: str, like: str) -> Member:
         if like not in self.processes:
             raise UnknownProcessError(
                 f"no process named {like} runs here", hint=f"running: {', '.join(self.processes)}"
@@ -263,68 +292,233 @@ class Supervisor:
             raise MembershipError(
                 f"a process named {name} already runs", hint="choose a name of its own"
             )
+        on_host = self.processes[like].on_host  # a copy runs on its original's host
         network = self.topology.network
-        on_subnet = network.member(like) if network is not None else None
-        if on_subnet is not None and on_subnet.public_address is not None:
+        on_subnet = network.member(like) if network is not None and on_host is None else None
+        edge = on_subnet is not None and on_subnet.public_address is not None
+        if on_host is not None:
+            edge = self.fleet.hosts[on_host].network == "edge"
+        if edge:
+            where = f"its host {on_host} has network = 'edge'" if on_host else "network = 'edge'"
             raise MembershipError(
-                f"{like} faces the public side (network = 'edge'): it cannot be copied",
+                f"{like} faces the public side ({where}): it cannot be copied",
                 hint="add a process made like one on the private subnet or the host",
             )
-        origin = self.origins[like]
-        spec = load_topology(Path(self.topology.source)).processes.get(origin)
-        if spec is None:
-            raise UnknownProcessError(
-                f"{origin} is no longer in {self.topology.source}",
-                hint="add a process made like one the topology file still has",
+        spec = self._spec_of(like, self._file())
+        self._start(name, spec, like=like, own_namespace=on_subnet is not None)
+        self.origins[name] = self.origins[like]
+        return self._member(name)
+
+    def _retire(self, name: str, drain_s: float | None) -> Member:
+        self.core.retire(name, self.drain_s if drain_s is None else drain_s)
+        return self._member(name)
+
+    def _scale(self, target: str, replicas: int) -> Scaled:
+        topology = self._file()
+        name = replica_set(target, topology, self.processes.values())
+        spec = topology.processes[name]
+        draining = {s.name for s in self.core.status() if s.draining}
+        live = {
+            p.replica_index: p.name
+            for p in self.processes.values()
+            if p.replica_set == name and p.replica_index is not None and p.name not in draining
+        }
+        network = self.topology.network
+
+        def taken(index: int) -> bool:
+            names = [replica_name(name, index)]
+            if spec.host is not None:
+                names.append(replica_name(spec.host, index))
+            return any(
+                n in self.processes
+                or n in self.fleet.hosts
+                or (network is not None and network.member(n) is not None)
+                for n in names
             )
-        place, grown = None, network
-        if network is not None and on_subnet is not None:
+
+        plan = plan_scale(name, live, taken, replicas)
+        for leaving in plan.drain:  # refused before anything changes
+            self.core.check_retire(leaving)
+        if plan.start and (
+            spec.network == "edge"
+            or (spec.host is not None and topology.hosts[spec.host].network == "edge")
+        ):
+            raise MembershipError(
+                f"{name} faces the public side (network = 'edge'): only replicas on the "
+                "private subnet or the host's network are started while the topology runs",
+                hint="scale a replicated process of the private subnet, such as web servers",
+            )
+        started: list[Member] = []
+        for index in plan.start:
+            one = replica(topology, name, index)
+            host = None
+            if one.host is not None and one.host_spec is not None:
+                template = one.host_spec
+                host = ResolvedHost(
+                    name=one.host,
+                    cpus=template.cpus,
+                    memory_bytes=template.memory,
+                    datacenter=template.datacenter,
+                    network=template.network,
+                    address=LOOPBACK,
+                    namespace=None,
+                    cgroup=None,
+                )
+            try:
+                self._start(
+                    one.name,
+                    one.spec,
+                    new_host=host,
+                    own_namespace=spec.network == "private",
+                    replica_of=(name, index),
+                )
+            except MillionscaleError as error:
+                if not started:
+                    raise
+                raise MembershipError(
+                    f"{name}: started {', '.join(m.name for m in started)}, then "
+                    f"{one.name} could not start: {error.one_line()}",
+                    hint="scale again once the cause is fixed",
+                ) from None
+            self.origins[one.name] = (name, index)
+            started.append(self._member(one.name))
+        drained = [self._retire(leaving, None) for leaving in plan.drain]
+        log.info(plan.sentence())
+        return Scaled(name, plan.replicas, tuple(started), tuple(drained))
+
+    def _start(
+        self,
+        name: str,
+        spec: ProcessSpec,
+        *,
+        like: str | None = None,
+        new_host: ResolvedHost | None = None,
+        own_namespace: bool = False,
+        replica_of: tuple[str, int] | None = None,
+    ) -> None:
+        """Start process ``name`` of ``spec``: on ``new_host`` (its namespace and cgroup
+        made first), in a namespace of its own on the subnet (``own_namespace``), on
+        ``like``'s host if it has one, or on the host's network; undone if it cannot be
+        added."""
+        network = self.topology.network
+        made: ResolvedHost | None = None
+        joined = None
+        if new_host is not None:
+            made = self._open_host(new_host)
+            place = (made.address, made.namespace) if made.namespace is not None else None
+        elif own_namespace and network is not None:
+            grown = with_member(network, name)
+            joined = grown.member(name)
+            assert joined is not None
+            join(grown, joined)
+            self.topology = self.topology.model_copy(update={"network": grown})
+            place = (joined.address, joined.namespace)
+        else:
+            place = None
+        try:
+            process = clone(
+                self.topology,
+                spec,
+                name,
+                like,
+                place=place,
+                on_host=made.name if made is not None else None,
+                replica=replica_of,
+            )
+            self.core.add(name, _plan(process))
+        except MillionscaleError:
+            if made is not None:
+                self._close_host(made.name)
+            if joined is not None:
+                self._leave(joined.name)
+            raise
+        self.processes[name] = process
+        self._save_topology()
+
+    def _open_host(self, like: ResolvedHost) -> ResolvedHost:
+        """A new private host of ``like``'s name and size: on the subnet, with its cgroup."""
+        name = like.name
+        if like.network != "private":
+            raise MembershipError(
+                f"host {name} would face the public side (network = 'edge'): only private "
+                "hosts are added while the topology runs",
+                hint="add a process made like one on a private host",
+            )
+        network = self.topology.network
+        if name in self.fleet.hosts or (network is not None and network.member(name)):
+            raise MembershipError(
+                f"a host named {name} already runs", hint="choose a name of its own"
+            )
+        member = None
+        if network is not None:
             grown = with_member(network, name)
             member = grown.member(name)
             assert member is not None
-            place = (member.address, member.namespace)
-        process = clone(self.topology, spec, name, like, place=place)
-        if grown is not None and place is not None:
-            joined = grown.member(name)
-            assert joined is not None
-            try:
-                join(grown, joined)
-                self.core.add(name, _plan(process))
-            except MillionscaleError:
-                leave(joined)
-                raise
-        else:
-            self.core.add(name, _plan(process))
-        self.processes[name] = process
-        self.origins[name] = origin
-        self._save_topology(network=grown)
+            join(grown, member)
+            self.topology = self.topology.model_copy(update={"network": grown})
+        host = like.model_copy(
+            update={
+                "network": "private",
+                "address": member.address if member is not None else LOOPBACK,
+                "namespace": member.namespace if member is not None else None,
+                "cgroup": (
+                    f"{network.prefix}{name}"
+                    if network is not None and self.topology.cgroup_version
+                    else None
+                ),
+            }
+        )
+        try:
+            self.fleet.add(host)
+        except MillionscaleError:
+            if member is not None:
+                self._leave(name)
+            raise
+        self._hosts_read_at = -HOST_FIGURES_S  # status shows it at the next publication
+        return host
+
+    def _close_host(self, name: str) -> None:
+        """Host ``name`` goes: off the subnet, its cgroup removed."""
+        self._leave(name)
+        self.fleet.discard(name)
+        self._hosts_read_at = -HOST_FIGURES_S
+        log.info("host removed", host=name)
+
+    def _leave(self, name: str) -> None:
+        """Member ``name`` (a host, or a process's own namespace) leaves the subnet."""
+        network = self.topology.network
+        member = network.member(name) if network is not None else None
+        if network is None or member is None:
+            return
+        try:
+            leave(member)
+        except MillionscaleError as error:
+            log.warning("could not remove its namespace", member=name, error=error.one_line())
+        self.topology = self.topology.model_copy(update={"network": without_member(network, name)})
 
     def _forget(self) -> None:
-        """Drop the processes the core has removed."""
+        """Drop the processes the core has removed, and the hosts they leave empty."""
         if not self.core.gone:
             return
-        network = self.topology.network
         for name in self.core.gone:
-            self.processes.pop(name, None)
+            process = self.processes.pop(name, None)
             self.origins.pop(name, None)
             self.log_offsets.pop(name, None)
-            member = network.member(name) if network is not None else None
-            if network is not None and member is not None:
-                try:
-                    leave(member)
-                except MillionscaleError as error:
-                    log.warning(
-                        "could not remove its namespace", process=name, error=error.one_line()
-                    )
-                network = without_member(network, name)
+            if process is None:
+                continue
+            if process.on_host is None:
+                self._leave(name)
+            elif not any(p.on_host == process.on_host for p in self.processes.values()):
+                self._close_host(process.on_host)
         self.core.gone.clear()
-        self._save_topology(network=network)
+        self._save_topology()
 
-    def _save_topology(self, network: NetworkPlan | None = None) -> None:
+    def _save_topology(self) -> None:
         """``topology.json`` as it runs now, for the commands that read it (logs, status)."""
-        update: dict[str, Any] = {"processes": list(self.processes.values())}
-        if network is not None:
-            update["network"] = network
+        update: dict[str, Any] = {
+            "processes": list(self.processes.values()),
+            "hosts": list(self.fleet.hosts.values()),
+        }
         self.topology = self.topology.model_copy(update=update)
         self.topology.save(self.state.topology)
 
