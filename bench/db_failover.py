@@ -45,10 +45,10 @@ from millionscale.db import Router
 from millionscale.db.cluster import read_record
 from millionscale.db.status import NodeAddress, cluster_status
 from millionscale.db.testing import missing_writes, write_continuously
-from millionscale.servers.engines import PostgresEngine
 from millionscale.servers.process import signal_tree
 from millionscale.topology.resolve import ResolvedTopology
 from millionscale.topology.state import StateDir
+from millionscale.topology.urls import engine_url
 
 ROOT = Path(__file__).resolve().parents[1]
 TOPOLOGY = ROOT / "topologies" / "replicated.toml"
@@ -70,7 +70,7 @@ def _settled(state: StateDir) -> bool:
     record = read_record(state.cluster)
     topology = ResolvedTopology.read(state.topology)
     nodes = cluster_status(
-        NodeAddress(p.name, p.address, PostgresEngine().url(p.endpoint()))
+        NodeAddress(p.name, p.address, engine_url(p))
         for p in topology.processes
         if p.engine == "postgres"
     )
@@ -91,11 +91,7 @@ def _wait_settled(state: StateDir, timeout_s: float = 120) -> None:
 async def _trial(state: StateDir, rng: random.Random) -> tuple[float, int, int]:
     """One SIGKILL of the primary: (seconds to the first write after it, acked, lost)."""
     topology = ResolvedTopology.read(state.topology)
-    dsns = {
-        p.name: PostgresEngine().url(p.endpoint())
-        for p in topology.processes
-        if p.engine == "postgres"
-    }
+    dsns = {p.name: engine_url(p) for p in topology.processes if p.engine == "postgres"}
     record = read_record(state.cluster)
     assert record is not None
     primary = record.primary

@@ -50,10 +50,10 @@ from millionscale.bench import dataset, run, scenario
 from millionscale.bench.capacity import CapacityPlan
 from millionscale.bench.provenance import at_least, over_runs, provenance
 from millionscale.photos.seed import running_app, seed
-from millionscale.servers.engines import engine_for
 from millionscale.topology.control import start, stop
 from millionscale.topology.resolve import ResolvedTopology
 from millionscale.topology.state import StateDir
+from millionscale.topology.urls import engine_url
 
 ROOT = Path(__file__).resolve().parents[1]
 SEED_USERS = 5_000
@@ -117,8 +117,7 @@ def transactions(topology: ResolvedTopology) -> int:
     for process in topology.processes:
         if process.engine != "postgres":
             continue
-        url = engine_for("postgres").url(process.endpoint())
-        with psycopg.connect(url, autocommit=True) as conn:
+        with psycopg.connect(engine_url(process), autocommit=True) as conn:
             row = conn.execute(
                 "SELECT sum(xact_commit + xact_rollback) FROM pg_stat_database"
             ).fetchone()

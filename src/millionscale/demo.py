@@ -34,11 +34,11 @@ from millionscale.bench.report import summary_table
 from millionscale.db.control import MonitorControl
 from millionscale.errors import MillionscaleError
 from millionscale.photos.seed import running_app, seed
-from millionscale.servers.engines import engine_for
 from millionscale.topology.admin import FAILOVER_MONITOR, admin_client
 from millionscale.topology.control import Started, start, stop
 from millionscale.topology.resolve import ResolvedTopology
 from millionscale.topology.state import StateDir
+from millionscale.topology.urls import engine_url
 
 __all__ = ["DemoSettings", "run_demo", "slowest_request"]
 
@@ -90,7 +90,7 @@ def _cache_lookups(topology: ResolvedTopology) -> tuple[int, int] | None:
     """(hits, misses) of the cache tiers' Redis so far, or None without one."""
     for process in topology.processes:
         if process.engine == "redis" and process.tier == "cache" and process.role == "reads":
-            client = redis.Redis.from_url(engine_for("redis").url(process.endpoint()))
+            client = redis.Redis.from_url(engine_url(process))
             try:
                 stats = client.info("stats")
             except redis.RedisError:

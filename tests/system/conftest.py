@@ -15,6 +15,7 @@ import pytest
 
 from millionscale.servers.process import pid_alive
 from millionscale.testing import read_topology, wait_ready
+from millionscale.topology.urls import engine_url
 
 CLI_TIMEOUT_S = 180
 
@@ -62,9 +63,10 @@ class Cli:
 
 
 def postgres_urls(cli: Cli) -> dict[str, str]:
-    """Every PostgreSQL node of the running topology, by name, as a URL from the host."""
+    """Every PostgreSQL node of the running topology, by name, as a URL from the root
+    namespace (through its Unix socket when it runs on a host)."""
     return {
-        p.name: f"postgresql://postgres:{p.secret}@{p.host}:{p.ports['main']}/postgres"
+        p.name: engine_url(p)
         for p in read_topology(cli.state_dir).processes
         if p.engine == "postgres"
     }

@@ -18,7 +18,7 @@ from millionscale.cli._running import running_topology
 from millionscale.errors import BinaryNotFoundError, UnknownProcessError
 from millionscale.topology.resolve import ResolvedProcess, ResolvedTopology
 from millionscale.topology.state import DEFAULT_STATE_DIR, StateDir
-from millionscale.topology.urls import process_url
+from millionscale.topology.urls import engine_host, engine_url, process_url
 
 db_app = typer.Typer(help="The data tier: PostgreSQL primary and replicas.", no_args_is_help=True)
 
@@ -31,11 +31,10 @@ def db_status(
     """Every PostgreSQL node of the running topology: role, LSN, replay lag (asked of the nodes)."""
     from millionscale.db.cluster import read_record
     from millionscale.db.status import NodeAddress, cluster_status, node_records
-    from millionscale.servers.engines import PostgresEngine
 
     topology = running_topology(state_dir)
     nodes = cluster_status(
-        NodeAddress(p.name, p.address, PostgresEngine().url(p.endpoint()))
+        NodeAddress(p.name, p.address, engine_url(p))
         for p in topology.processes
         if p.engine == "postgres"
     )
@@ -136,7 +135,8 @@ def db_psql(
     from millionscale.servers.engines import PostgresEngine
 
     engine = PostgresEngine()
-    target = f"host={process.host} port={process.ports['main']} user={engine.user} dbname=postgres"
+    host = engine_host(process)  # its socket directory when it runs on a host
+    target = f"host={host} port={process.ports['main']} user={engine.user} dbname=postgres"
     argv = [_psql(), target, *(["-c", command] if command is not None else [])]
     env = os.environ | {"PGPASSWORD": process.secret, "PGAPPNAME": "millionscale db psql"}
     sys.stdout.flush()

@@ -29,9 +29,9 @@ from millionscale.errors import ConfigError, DatabaseError, first_line
 from millionscale.photos.media import MediaStore, StoredPhoto
 from millionscale.photos.passwords import hasher
 from millionscale.photos.schema import migrate
-from millionscale.servers.engines import PostgresEngine
 from millionscale.topology.replication import claimed_primary, cluster_of
-from millionscale.topology.resolve import ResolvedTopology
+from millionscale.topology.resolve import ResolvedProcess, ResolvedTopology
+from millionscale.topology.urls import engine_url
 
 __all__ = ["RunningApp", "SeedResult", "running_app", "seed"]
 
@@ -78,12 +78,19 @@ def seed(
         ) from None
 
 
-def _current_primary_url(topology: ResolvedTopology) -> str | None:
+def _primary_url(topology: ResolvedTopology, app: ResolvedProcess) -> str | None:
+    """The URL of ``app``'s primary from here (the root namespace): the failover
+    monitor's primary in a replicated cluster, else the PostgreSQL primary ``app``
+    depends on; None if it depends on none."""
     cluster = cluster_of(topology.processes)
-    if cluster is None:
-        return None
-    primary = cluster.current_primary(claimed_primary(topology.state().claims()))
-    return PostgresEngine().url(cluster.members[primary].endpoint())
+    if cluster is not None:
+        primary = cluster.current_primary(claimed_primary(topology.state().claims()))
+        return engine_url(cluster.members[primary])
+    for name in app.depends_on:
+        dependency = topology.process(name)
+        if dependency.engine == "postgres" and dependency.replica_of is None:
+            return engine_url(dependency)
+    return None
 
 
 def _seed(
@@ -170,7 +177,7 @@ def running_app(topology: ResolvedTopology) -> RunningApp:
             entry = next(iter(public.values()), process.address)
             return RunningApp(
                 base_url=f"http://{entry}",
-                database_url=_current_primary_url(topology) or process.env["DATABASE_URL"],
+                database_url=_primary_url(topology, process) or process.env["DATABASE_URL"],
                 media_dir=Path(process.env.get("MEDIA_DIR", "media")),
             )
     raise ConfigError(
