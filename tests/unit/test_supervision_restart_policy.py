@@ -65,3 +65,16 @@ def test_never_marks_a_failed_exit_failed():
     assert core.phase("job") is Phase.FAILED
     assert core.journal[-1] == "job: exited with code 1; not restarted (never)"
     assert core.any_failed
+
+
+def test_who_killed_it_is_said_whatever_the_policy_decides():
+    oom = "killed by the OOM killer: host small is limited to 64 MiB of memory"
+    core = supervision(FakeClock(), job=plan(policy="never"), web=plan(policy="on-failure"))
+    bring_up(core, {"job": 100, "web": 101})
+
+    core.exited("job", -9, killer=oom)
+    core.exited("web", -9, killer=oom)
+
+    assert core.phase("job") is Phase.FAILED
+    assert core.journal[-2] == f"job: {oom} (killed by signal 9); not restarted (never)"
+    assert core.journal[-1].startswith(f"web: {oom} (killed by signal 9); restart 1 of 5")

@@ -206,9 +206,11 @@ class Supervision:
         else:
             record.probe_at = self._clock() + record.plan.readiness.interval_s
 
-    def exited(self, name: str, returncode: int, cause: str = "") -> None:
+    def exited(self, name: str, returncode: int, cause: str = "", killer: str = "") -> None:
         """``name``'s process exited (negative ``returncode``: killed by that signal);
-        ``cause``: the last error line of what it logged, if the shell found one."""
+        ``cause``: the last error line of what it logged, if the shell found one;
+        ``killer``: who sent the signal, when the shell knows (its host's OOM killer),
+        said in every sentence about this exit."""
         record = self._records[name]
         was_ready = record.phase is Phase.READY
         record.pid = None
@@ -219,6 +221,8 @@ class Supervision:
             if returncode < 0
             else f"exited with code {returncode}"
         )
+        if killer:
+            how = f"{killer} ({how})"
         if record.phase is Phase.STOPPING:
             self._move(name, Transition.EXITED, f"{name}: stopped ({how})")
             return

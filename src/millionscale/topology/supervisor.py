@@ -603,7 +603,7 @@ class Supervisor:
                 oom = self.fleet.oom_killed(self.processes[name], code)
                 if oom is not None:
                     log.warning(oom, process=name)
-                self.core.exited(name, code, cause=oom or self._cause(name))
+                self.core.exited(name, code, cause=self._cause(name), killer=oom or "")
 
     def _cause(self, name: str) -> str:
         """The last error line ``name`` logged since it was last started."""
