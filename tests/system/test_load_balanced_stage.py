@@ -87,7 +87,7 @@ def _connect(address: tuple[str, int], sock: socket.socket | None = None) -> str
 def test_web_servers_answer_only_through_the_balancer(cli: Cli):
     started = cli.run("up", str(TOPOLOGY), "--detach")
     assert started.returncode == 0, started.stderr
-    assert "reachable only through lb" in started.stdout
+    assert "reachable only through balancer" in started.stdout
     resolved = json.loads((cli.state_dir / "topology.json").read_text())
     web = {p["name"]: p for p in resolved["processes"] if p["tier"] == "web"}
     lb = next(p for p in resolved["processes"] if p["name"] == "lb")
@@ -113,17 +113,26 @@ def test_web_servers_answer_only_through_the_balancer(cli: Cli):
     # The balancer's namespace does not route the public side into the subnet.
     forward = netns.run_in(lb["netns"], Path("/proc/sys/net/ipv4/ip_forward").read_text)
     assert forward.strip() == "0"
-    # The web servers' database and cache are the host's, through Unix sockets.
+    # The web servers reach the database and the cache on hosts of their own, by address.
+    engines = {p["name"]: p for p in resolved["processes"] if p["engine"]}
     env = web["web-1"]["env"]
-    assert "@/postgres?host=%2Frun%2Fmillionscale%2F" in env["DATABASE_URL"]
-    assert env["REDIS_URL"].startswith("unix://")
+    for name, key in (("db", "DATABASE_URL"), ("cache", "REDIS_URL")):
+        engine = engines[name]
+        assert engine["on_host"] != web["web-1"]["on_host"]
+        assert ipaddress.ip_address(engine["host"]) in subnet
+        assert f"@{engine['host']}:{engine['ports']['main']}/" in env[key]
 
 
 def test_without_namespaces_the_stage_runs_on_loopback_and_says_so(cli: Cli):
     cli.env["MILLIONSCALE_PRIVATE_NETWORK"] = "off"
-    started = cli.run("up", str(TOPOLOGY), "--detach")
+    refused = cli.run("up", str(TOPOLOGY), "--detach")  # its hosts cannot be made
+    assert refused.returncode == 2, refused.stdout + refused.stderr
+    assert "hosts need network namespaces" in refused.stderr
+    assert "--no-host-limits" in refused.stderr
+    started = cli.run("up", str(TOPOLOGY), "--detach", "--no-host-limits")
     assert started.returncode == 0, started.stderr
     assert "no private subnet (MILLIONSCALE_PRIVATE_NETWORK=off)" in started.stdout
+    assert cli.status()["hosts_limited"] is False
     resolved = json.loads((cli.state_dir / "topology.json").read_text())
     assert resolved["network"] is None
     assert {p["host"] for p in resolved["processes"]} == {"127.0.0.1"}

@@ -1,0 +1,44 @@
+"""The stage topologies run on hosts of one size, and each stage fits on the machine
+with room left for the load generator and the supervisor (which run on no host)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from millionscale.topology.load import load_topology
+
+TOPOLOGIES = Path(__file__).parents[2] / "topologies"
+STAGES_ON_HOSTS = ("single-server", "separate-db", "load-balanced")
+MACHINE_CORES = 2  # the machine the stages are measured on (bench/results/*.json "cpus")
+OUTSIDE_HOSTS_CORES = 0.5  # ours: the load generator and the supervisor, unlimited
+HOST_SIZE = (0.25, 1024**3)  # docs/topology.md, "Hosts": the size and why
+
+
+@pytest.mark.parametrize("stage", STAGES_ON_HOSTS)
+def test_every_process_of_a_stage_is_on_a_host_of_the_one_size(stage: str):
+    topology = load_topology(TOPOLOGIES / f"{stage}.toml")
+
+    assert {(h.cpus, h.memory) for h in topology.hosts.values()} == {HOST_SIZE}
+    assert [n for n, p in topology.processes.items() if p.host is None] == []
+    assert sum(h.cpus for h in topology.hosts.values()) <= MACHINE_CORES - OUTSIDE_HOSTS_CORES
+
+
+@pytest.mark.parametrize("stage", STAGES_ON_HOSTS)
+def test_one_host_faces_the_public_side_and_it_is_where_users_come_in(stage: str):
+    topology = load_topology(TOPOLOGIES / f"{stage}.toml")
+
+    edges = [name for name, host in topology.hosts.items() if host.network == "edge"]
+    assert len(edges) == 1
+    entry = "lb" if "lb" in topology.processes else "web"
+    assert topology.processes[entry].host == edges[0]
+
+
+@pytest.mark.parametrize("stage", ["separate-db", "load-balanced"])
+def test_the_database_host_runs_the_database_and_nothing_else(stage: str):
+    topology = load_topology(TOPOLOGIES / f"{stage}.toml")
+    db_host = topology.processes["db"].host
+
+    assert [n for n, p in topology.processes.items() if p.host == db_host] == ["db"]
+    assert topology.hosts[db_host or ""].network == "private"
