@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import socket
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -70,6 +71,19 @@ def postgres_urls(cli: Cli) -> dict[str, str]:
         for p in read_topology(cli.state_dir).processes
         if p.engine == "postgres"
     }
+
+
+def connect_result(address: tuple[str, int], sock: socket.socket | None = None) -> str:
+    """'connected', or the error a connection to ``address`` gets, within 2 s; from the
+    namespace ``sock`` was made in (``netns.socket_in``), else from the root namespace."""
+    sock = sock or socket.socket()
+    with sock:
+        sock.settimeout(2)
+        try:
+            sock.connect(address)
+        except OSError as error:
+            return error.strerror or type(error).__name__
+    return "connected"
 
 
 def all_dead(pids: list[int], timeout: float = 10.0) -> bool:

@@ -6,14 +6,13 @@ import ipaddress
 import json
 import os
 import signal
-import socket
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import httpx
 import pytest
 
-from conftest import Cli
+from conftest import Cli, connect_result
 from millionscale.servers import netns
 from millionscale.testing import wait_ready
 from millionscale.topology.admin import AdminClient, AdminError
@@ -71,18 +70,6 @@ def test_web_servers_die_and_drain_without_failing_a_request_or_a_session(cli: C
         impostor.call("GET", "/backends")
 
 
-def _connect(address: tuple[str, int], sock: socket.socket | None = None) -> str:
-    """'connected', or the error a connection to ``address`` gets, within 2 s."""
-    sock = sock or socket.socket()
-    with sock:
-        sock.settimeout(2)
-        try:
-            sock.connect(address)
-        except OSError as error:
-            return error.strerror or type(error).__name__
-    return "connected"
-
-
 @pytest.mark.skipif(netns.available() is not None, reason="network namespaces need root")
 def test_web_servers_answer_only_through_the_balancer(cli: Cli):
     started = cli.run("up", str(TOPOLOGY), "--detach")
@@ -98,17 +85,17 @@ def test_web_servers_answer_only_through_the_balancer(cli: Cli):
         address = (process["host"], process["ports"]["main"])
         assert ipaddress.ip_address(process["host"]) in subnet
         # From the public side: no route (and no packet leaves the machine for it).
-        assert _connect(address) == "No route to host"
+        assert connect_result(address) == "No route to host"
         # Nothing of it listens on the host's loopback either.
-        assert _connect(("127.0.0.1", process["ports"]["main"])) == "Connection refused"
+        assert connect_result(("127.0.0.1", process["ports"]["main"])) == "Connection refused"
         # From the balancer's namespace it answers.
-        assert _connect(address, netns.socket_in(lb["netns"])) == "connected"
+        assert connect_result(address, netns.socket_in(lb["netns"])) == "connected"
     # The balancer's admin API listens on the control side only: the loopback of
     # its own namespace. Not on its public address, not on the host's loopback.
     admin = lb["ports"]["admin"]
-    assert _connect((lb["host"], admin)) == "Connection refused"
-    assert _connect(("127.0.0.1", admin)) == "Connection refused"
-    assert _connect(("127.0.0.1", admin), netns.socket_in(lb["netns"])) == "connected"
+    assert connect_result((lb["host"], admin)) == "Connection refused"
+    assert connect_result(("127.0.0.1", admin)) == "Connection refused"
+    assert connect_result(("127.0.0.1", admin), netns.socket_in(lb["netns"])) == "connected"
     assert cli.run("lb", "status").returncode == 0  # the CLI reaches it from inside
     # The balancer's namespace does not route the public side into the subnet.
     forward = netns.run_in(lb["netns"], Path("/proc/sys/net/ipv4/ip_forward").read_text)
