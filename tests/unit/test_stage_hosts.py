@@ -10,7 +10,7 @@ import pytest
 from millionscale.topology.load import load_topology
 
 TOPOLOGIES = Path(__file__).parents[2] / "topologies"
-STAGES_ON_HOSTS = ("single-server", "separate-db", "load-balanced")
+STAGES_ON_HOSTS = ("single-server", "separate-db", "load-balanced", "replicated", "cached")
 MACHINE_CORES = 2  # the machine the stages are measured on (bench/results/*.json "cpus")
 OUTSIDE_HOSTS_CORES = 0.5  # ours: the load generator and the supervisor, unlimited
 HOST_SIZE = (0.25, 1024**3)  # docs/topology.md, "Hosts": the size and why
@@ -35,10 +35,12 @@ def test_one_host_faces_the_public_side_and_it_is_where_users_come_in(stage: str
     assert topology.processes[entry].host == edges[0]
 
 
-@pytest.mark.parametrize("stage", ["separate-db", "load-balanced"])
-def test_the_database_host_runs_the_database_and_nothing_else(stage: str):
+@pytest.mark.parametrize("stage", STAGES_ON_HOSTS[1:])  # single-server: one host for all
+def test_a_database_host_runs_its_database_and_nothing_else(stage: str):
     topology = load_topology(TOPOLOGIES / f"{stage}.toml")
-    db_host = topology.processes["db"].host
+    nodes = [name for name, p in topology.processes.items() if p.engine == "postgres"]
 
-    assert [n for n, p in topology.processes.items() if p.host == db_host] == ["db"]
-    assert topology.hosts[db_host or ""].network == "private"
+    for node in nodes:
+        db_host = topology.processes[node].host
+        assert [n for n, p in topology.processes.items() if p.host == db_host] == [node]
+        assert topology.hosts[db_host or ""].network == "private"
