@@ -227,7 +227,8 @@ class ResolvedTopology(BaseModel):
                 if self.hosts_limited
                 else "unlimited (--no-host-limits): figures are not per host"
             )
-            sentence += f"; {len(self.hosts)} hosts, {limits}"
+            count = f"{len(self.hosts)} host" + ("s" if len(self.hosts) != 1 else "")
+            sentence += f"; {count}, {limits}"
         return sentence
 
     def save(self, path: Path) -> None:
