@@ -7,37 +7,20 @@ from __future__ import annotations
 from pathlib import Path
 from urllib.parse import quote
 
-import pytest
+from factories import resolved as resolved_on
 
-from millionscale.servers import cgroups, netns
+from millionscale.servers import netns
 from millionscale.topology.load import load_topology
-from millionscale.topology.model import Topology
-from millionscale.topology.resolve import ResolvedTopology, clone, resolve
+from millionscale.topology.resolve import clone
 from millionscale.topology.urls import engine_host, engine_url, process_url
 
 STAGE3 = Path(__file__).parents[2] / "topologies" / "load-balanced.toml"
 
 
-def _resolve(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, parsed: Topology, *, namespaces: bool = True
-) -> ResolvedTopology:
-    monkeypatch.setattr(netns, "available", lambda: None if namespaces else "needs root")
-    monkeypatch.setattr(cgroups, "detect", lambda: "v1")
-    ports = iter(range(41001, 41100))
-    return resolve(
-        parsed,
-        source=STAGE3,
-        state_dir=tmp_path / "state",
-        pick_port=lambda host: next(ports),
-        is_port_free=lambda host, port: True,
-        host_limits=namespaces,
-    )
-
-
 def test_an_engine_on_a_host_is_reached_from_the_root_namespace_through_its_socket(
     tmp_path, monkeypatch
 ):
-    resolved = _resolve(tmp_path, monkeypatch, load_topology(STAGE3))
+    resolved = resolved_on(load_topology(STAGE3), tmp_path / "state", hosts=monkeypatch)
     db, cache = resolved.process("db"), resolved.process("cache")
     assert db.socket_dir is not None
     assert cache.socket_dir is not None
@@ -51,7 +34,8 @@ def test_an_engine_on_a_host_is_reached_from_the_root_namespace_through_its_sock
 
 
 def test_an_engine_on_no_host_is_reached_over_tcp(tmp_path, monkeypatch):
-    resolved = _resolve(tmp_path, monkeypatch, load_topology(STAGE3), namespaces=False)
+    monkeypatch.setattr(netns, "available", lambda: "network namespaces need root")
+    resolved = resolved_on(load_topology(STAGE3), tmp_path / "state", limits=False)
     db = resolved.process("db")
 
     assert (db.netns, db.host) == (None, "127.0.0.1")
@@ -63,7 +47,7 @@ def test_a_copy_of_a_process_on_a_host_runs_on_that_host_with_ports_of_its_own(
     tmp_path, monkeypatch
 ):
     parsed = load_topology(STAGE3)
-    resolved = _resolve(tmp_path, monkeypatch, parsed)
+    resolved = resolved_on(parsed, tmp_path / "state", hosts=monkeypatch)
     web1 = resolved.process("web-1")
     handed = iter([web1.ports["main"], 42001])  # web-1's own port is taken on its host: skipped
 
