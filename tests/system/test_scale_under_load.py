@@ -12,15 +12,13 @@ the running supervisor saying why.
 """
 
 import json
-import threading
 import time
 from collections.abc import Iterable
 from pathlib import Path
 
-import httpx
 import pytest
 
-from conftest import Cli
+from conftest import Cli, SignedInLoad, balancer, serving
 from millionscale.lb.health import INTER_S
 from millionscale.lb.membership import RECONCILE_S
 from millionscale.servers import cgroups, netns
@@ -42,18 +40,6 @@ POLL_S = 0.05
 IN_ROTATION_S = INTER_S + RECONCILE_S + 0.5
 
 
-def _balancer(cli: Cli) -> tuple[str, AdminClient, int]:
-    """The balancer's public URL, a client of its admin API, and its pid."""
-    lb = next(p for p in read_topology(cli.state_dir).processes if p.name == "lb")
-    token = StateDir(cli.state_dir).admin_token_file.read_text().strip()
-    admin = AdminClient("load balancer", "127.0.0.1", lb.ports["admin"], token, lb.netns)
-    return f"http://{lb.address}", admin, cli.process("lb")["pid"]
-
-
-def _serving(admin: AdminClient) -> dict[str, bool]:
-    return {b["name"]: b["serving"] for b in admin.call("GET", "/backends")["backends"]}
-
-
 def _ready_now(cli: Cli) -> set[str]:
     """The processes state.json says are ready (what status and discovery say)."""
     state = StateDir(cli.state_dir).read_state() or {"processes": []}
@@ -72,11 +58,11 @@ def _in_rotation_after_ready(
         assert time.monotonic() < deadline, (ready_at, serving_at)
         now = time.monotonic()
         ready = _ready_now(cli)
-        serving = _serving(admin)
+        now_serving = serving(admin)
         for name in names:
             if name in ready:
                 ready_at.setdefault(name, now)
-            if serving.get(name) and name in ready_at:
+            if now_serving.get(name) and name in ready_at:
                 serving_at.setdefault(name, now)
         time.sleep(POLL_S)
     return {name: serving_at[name] - ready_at[name] for name in names}
@@ -88,8 +74,8 @@ def test_scaling_web_up_then_down_under_load_fails_no_request_and_the_balancer_f
     began = time.monotonic()
     started = cli.run("up", str(TOPOLOGY), "--detach")
     assert started.returncode == 0, started.stdout + started.stderr
-    base, admin, lb_pid = _balancer(cli)
-    assert set(_serving(admin)) == {"web-1", "web-2"}
+    base, admin, lb_pid = balancer(cli)
+    assert set(serving(admin)) == {"web-1", "web-2"}
     for target, said in [
         ("nope=2", "404: no process or tier named nope runs here"),
         ("db=2", "409: db is not replicated (replicated here: web)"),
@@ -98,33 +84,14 @@ def test_scaling_web_up_then_down_under_load_fails_no_request_and_the_balancer_f
         refused = cli.run("scale", target)
         assert (refused.returncode, refused.stdout) == (2, ""), refused.stderr
         assert said in refused.stderr
-    with httpx.Client(base_url=base, timeout=10) as first:
-        signup = first.post("/api/signup", json={"username": "ada", "password": "correct horse 9"})
-        assert signup.status_code == 201, signup.text
-        cookies = first.cookies
-    outcomes: list[str] = []
-    stop = threading.Event()
-
-    def load() -> None:
-        with httpx.Client(base_url=base, timeout=10, cookies=cookies) as user:
-            for _ in range(MAX_REQUESTS):
-                if stop.is_set():
-                    return
-                try:
-                    outcomes.append(str(user.get("/api/me").status_code))
-                except httpx.HTTPError as error:
-                    outcomes.append(f"{type(error).__name__}: {error}")
-
-    loop = threading.Thread(target=load, name="load")
-    loop.start()
-    try:
+    with SignedInLoad(base, max_requests=MAX_REQUESTS) as load:
         up = cli.run("scale", "web=4")
         assert up.returncode == 0, up.stdout + up.stderr
         assert "web: 4 replicas" in up.stdout
         assert "web-3" in up.stdout
         assert "web-4" in up.stdout
         lag = _in_rotation_after_ready(cli, admin, ["web-3", "web-4"], timeout=90)
-        assert set(_serving(admin)) == {"web-1", "web-2", "web-3", "web-4"}
+        assert set(serving(admin)) == {"web-1", "web-2", "web-3", "web-4"}
         grown = cli.status()
         assert {p["name"] for p in grown["processes"]} >= {"web-3", "web-4"}
         hosts = {h["name"]: h for h in grown["hosts"]}
@@ -140,10 +107,10 @@ def test_scaling_web_up_then_down_under_load_fails_no_request_and_the_balancer_f
         assert down.stdout.index("web-4") < down.stdout.index("web-3")  # highest first
         assert "stopping" in down.stdout
         wait_ready(
-            lambda: set(_serving(admin)) == {"web-1", "web-2"},
+            lambda: set(serving(admin)) == {"web-1", "web-2"},
             60,
             what="web-3 and web-4 drained and removed from the balancer",
-            describe=lambda: _serving(admin),
+            describe=lambda: serving(admin),
         )
         wait_ready(
             lambda: not {"web-3", "web-4"} & {p["name"] for p in cli.status()["processes"]},
@@ -151,13 +118,8 @@ def test_scaling_web_up_then_down_under_load_fails_no_request_and_the_balancer_f
             what="web-3 and web-4 stopped and gone",
         )
         time.sleep(1.0)  # requests keep flowing over the two left
-    finally:
-        stop.set()
-        loop.join(timeout=30)
-
-    assert not loop.is_alive()
-    assert len(outcomes) > 100
-    assert set(outcomes) == {"200"}, {o: outcomes.count(o) for o in set(outcomes)}
+    assert len(load.outcomes) > 100
+    assert set(load.outcomes) == {"200"}, load.tally()
     assert all(seconds <= IN_ROTATION_S for seconds in lag.values()), lag
     shrunk = cli.status()
     assert {h["name"] for h in shrunk["hosts"]} == {
@@ -174,5 +136,5 @@ def test_scaling_web_up_then_down_under_load_fails_no_request_and_the_balancer_f
         group = cgroups.Cgroup(host.cgroup, host.limits(), version=cgroups.detect())  # type: ignore[arg-type]
         assert not any(path.exists() for path in group.paths)
     assert cli.process("lb")["pid"] == lb_pid  # never restarted
-    print(json.dumps({"in_rotation_s": lag, "requests": len(outcomes)}))
+    print(json.dumps({"in_rotation_s": lag, "requests": len(load.outcomes)}))
     assert time.monotonic() - began < 180
