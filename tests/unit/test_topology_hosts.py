@@ -179,3 +179,25 @@ def test_a_topology_without_hosts_resolves_as_before(tmp_path, monkeypatch):
         None,
         "127.0.0.3",
     )
+
+
+def test_ups_sentence_on_the_subnet_reads_right_whatever_faces_the_public_side(
+    tmp_path, monkeypatch
+):
+    both = _resolve(tmp_path / "a", monkeypatch, _stage2()).network_summary() or ""
+    assert "data, reachable only through app (" in both
+    assert "2 hosts, each held to its CPU quota and memory limit (cgroups v1)" in both
+    one = _topology(
+        {"server": {"cpus": 0.25, "memory": "1GiB", "network": "edge"}},
+        web={"tier": "web", "command": WEB, "host": "server"},
+    )
+    alone = _resolve(tmp_path / "b", monkeypatch, one).network_summary() or ""
+    assert ": only server (" in alone
+    assert "facing both; 1 host," in alone
+    inner = _topology(
+        {"back": {"cpus": 0.25, "memory": "1GiB"}},
+        web={"tier": "web", "command": WEB, "host": "back"},
+    )
+    hidden = _resolve(tmp_path / "c", monkeypatch, inner).network_summary() or ""
+    assert ": back, with nothing facing the public side" in hidden
+    assert "nothing;" not in hidden

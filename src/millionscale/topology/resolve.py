@@ -217,10 +217,18 @@ class ResolvedTopology(BaseModel):
             return self.network_note
         private = [m.name for m in network.members if m.public_address is None]
         edges = [f"{m.name} ({m.public_address})" for m in network.members if m.public_address]
-        sentence = (
-            f"private subnet {network.private}: {', '.join(private) or 'no private member'}, "
-            f"reachable only through {', '.join(edges) or 'nothing'}"
-        )
+        if private and edges:
+            sentence = (
+                f"private subnet {network.private}: {', '.join(private)}, "
+                f"reachable only through {', '.join(edges)}"
+            )
+        elif private:
+            sentence = (
+                f"private subnet {network.private}: {', '.join(private)}, "
+                "with nothing facing the public side"
+            )
+        else:
+            sentence = f"private subnet {network.private}: only {', '.join(edges)}, facing both"
         if self.hosts:
             limits = (
                 f"each held to its CPU quota and memory limit (cgroups {self.cgroup_version})"
