@@ -28,7 +28,9 @@ def status_records(data: dict[str, Any]) -> Records:
     """Every process of a live view; a note column when one is not ready and says why."""
     processes = data["processes"]
     notes = any(p["state"] != "ready" and p.get("reason") for p in processes)
-    columns: list[Column | str] = ["name", "tier", "dc", "role", Column("pid", right=True)]
+    on_hosts = any(p.get("on_host") for p in processes)
+    columns: list[Column | str] = ["name", "tier", "dc", *(["host"] if on_hosts else [])]
+    columns += ["role", Column("pid", right=True)]
     columns += ["address", "state"]
     columns.append(Column("restarts", right=True))
     if notes:
@@ -40,6 +42,7 @@ def status_records(data: dict[str, Any]) -> Records:
             p["name"],
             p["tier"],
             p["datacenter"],
+            *([p.get("on_host")] if on_hosts else []),
             p["role"] or None,
             p["pid"],
             p["address"],
@@ -109,6 +112,7 @@ def _status_json(data: dict[str, Any], topology: ResolvedTopology | None) -> dic
                 "name": p["name"],
                 "tier": p["tier"],
                 "datacenter": p["datacenter"],
+                "host": p.get("on_host"),
                 "role": p["role"],
                 "pid": p["pid"],
                 "address": p["address"],

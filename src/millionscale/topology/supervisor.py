@@ -642,6 +642,7 @@ class Supervisor:
                     "name": status.name,
                     "tier": process.tier,
                     "datacenter": process.datacenter,
+                    "on_host": process.on_host,
                     "role": roles.get(status.name, process.role),
                     "pid": status.pid,
                     "started": start_ticks(status.pid) if status.pid else None,
