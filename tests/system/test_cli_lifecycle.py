@@ -59,9 +59,10 @@ def test_up_detach_returns_with_everything_ready_and_down_leaves_nothing(cli: Cl
     assert broker["datacenter"] == "dc2"
     for process in status["processes"]:
         assert set(process) == {
-            "name", "tier", "datacenter", "role", "pid", "address", "url", "ports", "state",
-            "restarts", "note",
+            "name", "tier", "datacenter", "role", "host", "pid", "address", "url", "ports",
+            "state", "restarts", "note",
         }  # fmt: skip
+        assert process["host"] is None
         host, port = process["address"].rsplit(":", 1)
         assert host == "127.0.0.1"
         assert int(port) > 0
