@@ -17,14 +17,25 @@ machine does not land on one stage only):
    replication) per request sent, which is what a cache tier saves;
 4. stop it.
 
+The stages run on simulated hosts of one size (docs/topology.md, "Hosts"):
+the bench reads every host's own CPU accounting (its cgroup) around each
+step of the search and around the profiled run. Each step records every
+host's CPU use as a share of its quota; the host with the highest share at
+the highest rate that held is the stage's *bottleneck*; the profiled run
+gives each host's CPU milliseconds per request (the database hosts' sum is
+what a cache saves). Per stage it records the host size and the web hosts,
+so that ``estimate --calibrate`` can say what one web host of that size
+carries.
+
 The JSON keeps every run of every stage and, per stage, the median over the
 runs (``highest_holding_rate``, ``transactions_per_request``) with each run's
 figure and the run count (``capacity_over_runs``,
-``transactions_per_request_over_runs``), and the command line, date and
-machine that wrote it.
+``transactions_per_request_over_runs``; ``per_web_host_rps``,
+``database_cpu_ms_per_request``, the ``bottleneck`` and its share), and the
+command line, date and machine that wrote it.
 
     .venv/bin/python bench/photos_capacity.py [--runs 3] [--stages single-server separate-db]
-        [--step-seconds 10] [--json bench/results/photos_capacity.json]
+        [--step-seconds 10] [--start-rate 10] [--json bench/results/photos_capacity.json]
 """
 
 from __future__ import annotations
@@ -39,8 +50,10 @@ import sys
 import tempfile
 import threading
 import time
+from dataclasses import dataclass
+from itertools import pairwise
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import psycopg
 from rich.console import Console
@@ -50,6 +63,7 @@ from millionscale.bench import dataset, run, scenario
 from millionscale.bench.capacity import CapacityPlan
 from millionscale.bench.provenance import at_least, over_runs, provenance
 from millionscale.photos.seed import running_app, seed
+from millionscale.servers.cgroups import Cgroup, Version
 from millionscale.topology.control import start, stop
 from millionscale.topology.resolve import ResolvedTopology
 from millionscale.topology.state import StateDir
@@ -132,7 +146,66 @@ def idle_transactions_per_s(topology: ResolvedTopology, seconds: float = 5.0) ->
     return (transactions(topology) - before) / seconds
 
 
-def measure(stage: str, step_seconds: float, console: Console, work: Path) -> dict[str, Any]:
+@dataclass(frozen=True, slots=True)
+class HostReading:
+    """Every limited host's CPU accounting at one moment."""
+
+    at: float  # time.monotonic()
+    cpu_s: dict[str, float]
+    throttled_s: dict[str, float]
+
+
+class HostMeter:
+    """Reads the hosts' own CPU accounting (their cgroups) from outside the supervisor."""
+
+    def __init__(self, topology: ResolvedTopology) -> None:
+        version = topology.cgroup_version
+        self.hosts = {host.name: host for host in topology.hosts if host.cgroup is not None}
+        self.groups = {
+            name: Cgroup(str(host.cgroup), host.limits(), version=cast(Version, version))
+            for name, host in self.hosts.items()
+            if version is not None
+        }
+        self.database_hosts = sorted(
+            {p.on_host for p in topology.processes if p.engine == "postgres" and p.on_host}
+        )
+
+    def read(self) -> HostReading:
+        usage = {name: group.usage() for name, group in self.groups.items()}
+        return HostReading(
+            at=time.monotonic(),
+            cpu_s={name: u.cpu_s for name, u in usage.items()},
+            throttled_s={name: u.throttled_s for name, u in usage.items()},
+        )
+
+    def between(self, before: HostReading, after: HostReading) -> dict[str, dict[str, float]]:
+        """Each host's CPU use from ``before`` to ``after``: CPU seconds, cores, share of
+        its quota, throttled seconds."""
+        seconds = max(after.at - before.at, 1e-9)
+        out = {}
+        for name in self.groups:
+            used = after.cpu_s[name] - before.cpu_s[name]
+            cores = used / seconds
+            out[name] = {
+                "cpu_s": round(used, 3),
+                "cores": round(cores, 3),
+                "quota_share": round(cores / self.hosts[name].cpus, 3),
+                "throttled_s": round(after.throttled_s[name] - before.throttled_s[name], 3),
+            }
+        return out
+
+
+def bottleneck(hosts: dict[str, dict[str, float]]) -> tuple[str, float] | None:
+    """The host nearest its quota, and its share of it (None: no limited host)."""
+    if not hosts:
+        return None
+    name = max(hosts, key=lambda host: hosts[host]["quota_share"])
+    return name, hosts[name]["quota_share"]
+
+
+def measure(
+    stage: str, step_seconds: float, start_rate: float, console: Console, work: Path
+) -> dict[str, Any]:
     """One run of one stage: start, seed, search its capacity, profile, stop."""
     state_dir = work / stage / ".millionscale"
     topology = ROOT / "topologies" / f"{stage}.toml"
@@ -144,19 +217,34 @@ def measure(stage: str, step_seconds: float, console: Console, work: Path) -> di
         result = seed(app.database_url, app.media_dir, dataset.generate(SEED_USERS, seed=1))
         console.print(f"[bold]{stage}[/]: seeded {result.users} users, {result.photos} photos")
         workload = scenario.Workload.seeded(app.base_url, ACTIVE_USERS, seed=1)
+        meter = HostMeter(started.topology)
+        readings: list[HostReading] = []
         capacity = asyncio.run(
             run.find_target_capacity(
                 workload,
-                CapacityPlan(start_rate=25, slo_p99_ms=SLO_P99_MS),
+                CapacityPlan(start_rate=start_rate, slo_p99_ms=SLO_P99_MS),
                 step_seconds,
                 say=lambda sentence: console.print(f"  {sentence}", markup=False),
+                on_start=lambda _rate: readings.append(meter.read()),
             )
         )
+        readings.append(meter.read())
         rate = capacity.highest_holding_rate or 0.0
+        search = capacity.to_json()
+        for step, (before, after) in zip(search["steps"], pairwise(readings), strict=True):
+            step["hosts"] = meter.between(before, after)
+        holding = [s for s in search["steps"] if s["holds"] and s["rate"] == rate]
+        at_capacity = holding[-1]["hosts"] if holding else {}
+        neck = bottleneck(at_capacity)
+        if neck:
+            console.print(
+                f"  bottleneck at {rate:g}/s: host {neck[0]} at {neck[1]:.0%} of its quota"
+            )
         published = StateDir(state_dir).read_state() or {"processes": []}
         web = next(p for p in published["processes"] if p["tier"] == "web")  # the first
         shares: dict[str, Any] = {"categories": {}, "top_frames": {}}
         per_request = None
+        cpu_ms_per_request: dict[str, float] = {}
         if rate:
             profile_rate = round(rate * PROFILE_SHARE, 1)
             console.print(f"  profiling at {profile_rate}/s for {PROFILE_SECONDS} s")
@@ -171,6 +259,7 @@ def measure(stage: str, step_seconds: float, console: Console, work: Path) -> di
 
             def timed_run_starts(_rate: float) -> None:
                 counted.extend([transactions(started.topology), time.monotonic()])
+                readings.append(meter.read())
                 sampler.start()
 
             # Sample only the timed run: logging the users in first is argon2 work
@@ -180,6 +269,11 @@ def measure(stage: str, step_seconds: float, console: Console, work: Path) -> di
                     workload, profile_rate, PROFILE_SECONDS + 2, on_start=timed_run_starts
                 )
             )
+            profiled = meter.between(readings[-1], meter.read())
+            cpu_ms_per_request = {
+                name: round(host["cpu_s"] * 1000 / summary.requests, 2)
+                for name, host in profiled.items()
+            }
             # PostgreSQL 15's backends publish their counts at most every second and,
             # once idle, within 10 s: wait them out before the final reading.
             time.sleep(STATS_FLUSH_S)
@@ -189,10 +283,28 @@ def measure(stage: str, step_seconds: float, console: Console, work: Path) -> di
             console.print(f"  {per_request} database transactions per request")
             sampler.join()
             shares = holder.get("shares", shares)
+        web_hosts = sorted(
+            {p.on_host or p.name for p in started.topology.processes if p.tier == "web"}
+        )
         return {
-            "capacity": capacity.to_json(),
+            "capacity": search,
             "highest_holding_rate": rate,
             "transactions_per_request": per_request,
+            "hosts": {
+                host.name: {"cpus": host.cpus, "memory_bytes": host.memory_bytes}
+                for host in started.topology.hosts
+            },
+            "hosts_limited": started.topology.hosts_limited,
+            "web_hosts": web_hosts,
+            "database_hosts": meter.database_hosts,
+            "per_web_host_rps": round(rate / len(web_hosts), 2) if web_hosts else None,
+            "bottleneck": {"host": neck[0], "quota_share": neck[1]} if neck else None,
+            "cpu_ms_per_request": cpu_ms_per_request,
+            "database_cpu_ms_per_request": (
+                round(sum(cpu_ms_per_request[h] for h in meter.database_hosts), 2)
+                if cpu_ms_per_request
+                else None
+            ),
             "profile": shares,
         }
     finally:
@@ -201,20 +313,37 @@ def measure(stage: str, step_seconds: float, console: Console, work: Path) -> di
 
 def over_stage_runs(runs: list[dict[str, Any]]) -> dict[str, Any]:
     """One stage's figures over its runs: medians (the keys the estimator reads), every run."""
+
+    def over(key: str) -> dict[str, Any] | None:
+        values = [one[key] for one in runs if one.get(key) is not None]
+        return over_runs(values) if values else None
+
     rates = over_runs([one["highest_holding_rate"] for one in runs])
-    counted = [one["transactions_per_request"] for one in runs]
-    per_request = (
-        over_runs([n for n in counted if n is not None])
-        if any(n is not None for n in counted)
-        else None
+    per_request, per_web_host, database_ms = (
+        over(key)
+        for key in ("transactions_per_request", "per_web_host_rps", "database_cpu_ms_per_request")
     )
-    first = runs[0]["capacity"]
+    necks = [one["bottleneck"]["host"] for one in runs if one.get("bottleneck")]
+    first = runs[0]
     return {
         "highest_holding_rate": rates["median"],
         "capacity_over_runs": rates,
         "transactions_per_request": per_request["median"] if per_request else None,
         "transactions_per_request_over_runs": per_request,
-        "capacity": {"slo_p99_ms": first["slo_p99_ms"], "max_error_rate": first["max_error_rate"]},
+        "hosts": first.get("hosts", {}),
+        "web_hosts": first.get("web_hosts", []),
+        "database_hosts": first.get("database_hosts", []),
+        "per_web_host_rps": per_web_host["median"] if per_web_host else None,
+        "per_web_host_rps_over_runs": per_web_host,
+        "database_cpu_ms_per_request": database_ms["median"] if database_ms else None,
+        "database_cpu_ms_per_request_over_runs": database_ms,
+        # The host nearest its quota at capacity in most runs, and in each.
+        "bottleneck": collections.Counter(necks).most_common(1)[0][0] if necks else None,
+        "bottleneck_over_runs": necks,
+        "capacity": {
+            "slo_p99_ms": first["capacity"]["slo_p99_ms"],
+            "max_error_rate": first["capacity"]["max_error_rate"],
+        },
         "runs": runs,
     }
 
@@ -226,6 +355,9 @@ def main() -> None:
     parser.add_argument("--stages", nargs="+", choices=STAGES, default=list(STAGES))
     parser.add_argument("--runs", type=at_least(1), default=3, help="runs of every stage")
     parser.add_argument("--step-seconds", type=at_least(1, float), default=10.0)
+    parser.add_argument(
+        "--start-rate", type=at_least(1, float), default=10.0, help="the search's first rate"
+    )
     parser.add_argument("--json", type=Path, default=ROOT / "bench/results/photos_capacity.json")
     args = parser.parse_args()
     written_by = provenance()
@@ -238,7 +370,9 @@ def main() -> None:
             for stage in args.stages:
                 console.print(f"[bold]run {number} of {args.runs}[/]")
                 work = Path(tmp) / f"run-{number}"
-                per_run[stage].append(measure(stage, args.step_seconds, console, work))
+                per_run[stage].append(
+                    measure(stage, args.step_seconds, args.start_rate, console, work)
+                )
                 shutil.rmtree(work / stage, ignore_errors=True)  # data directories, media
             # Written after every round: a run cut short keeps the rounds it finished,
             # and says how many (runs_done) beside the runs asked for.
@@ -250,6 +384,7 @@ def main() -> None:
                 "runs": args.runs,
                 "runs_done": number,
                 "step_seconds": args.step_seconds,
+                "start_rate": args.start_rate,
                 **results,
             }
             args.json.write_text(json.dumps(document, indent=2) + "\n")
@@ -261,17 +396,26 @@ def main() -> None:
     table.add_column("requests/s", justify="right")
     table.add_column("runs", justify="right")
     table.add_column(f"vs {args.stages[0]}", justify="right")
-    table.add_column("db transactions per request", justify="right")
+    table.add_column("db transactions/request", justify="right")
+    table.add_column("web hosts", justify="right")
+    table.add_column("per web host", justify="right")
+    table.add_column("db-host CPU ms/request", justify="right")
+    table.add_column("bottleneck (each run)")
     base = results[args.stages[0]]["highest_holding_rate"] or 0
     for stage, data in results.items():
         rate = data["highest_holding_rate"]
-        per_request = data["transactions_per_request"]
+        per_request, per_web_host = data["transactions_per_request"], data["per_web_host_rps"]
+        database_ms = data["database_cpu_ms_per_request"]
         table.add_row(
             stage,
             f"{rate:,.0f}",
             ", ".join(f"{r:,.0f}" for r in data["capacity_over_runs"]["runs"]),
             f"{rate / base:.2f}x" if base else "-",
             "-" if per_request is None else f"{per_request:.2f}",
+            str(len(data["web_hosts"])),
+            "-" if per_web_host is None else f"{per_web_host:,.1f}",
+            "-" if database_ms is None else f"{database_ms:.1f}",
+            ", ".join(data["bottleneck_over_runs"]) or "-",
         )
     console.print(table)
     for stage, data in results.items():

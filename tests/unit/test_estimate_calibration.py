@@ -1,7 +1,6 @@
 """Calibration: per-node capacities from our own bench results, in three formats,
 each marked as measured here; everything else stays assumed."""
 
-import json
 from pathlib import Path
 
 import pytest
@@ -35,19 +34,61 @@ def test_a_search_where_nothing_held_is_an_error():
         calibration_from_json(data, "run.json")
 
 
-def test_the_photos_capacity_results_take_the_lowest_stage():
+def test_the_stored_photos_capacity_results_calibrate_the_web_tier():
     calibration = load_calibration(RESULTS / "photos_capacity.json")
-    stages = json.loads((RESULTS / "photos_capacity.json").read_text())
-    rates = {
-        name: stage["highest_holding_rate"]
-        for name, stage in stages.items()
-        if isinstance(stage, dict) and "highest_holding_rate" in stage
+
+    assert set(calibration.capacities) == {"web_rps"}
+    assert calibration.capacities["web_rps"] > 0
+    assert calibration.notes["web_rps"].startswith(
+        f"measured here: {RESULTS / 'photos_capacity.json'}, stage "
+    )
+
+
+def _on_hosts(rate, web_hosts, bottleneck, databases=("database",)):
+    hosts = {name: {"cpus": 0.25, "memory_bytes": 2**30} for name in [*web_hosts, *databases]}
+    return {
+        "highest_holding_rate": rate,
+        "capacity": {"slo_p99_ms": 100},
+        "hosts": hosts,
+        "web_hosts": list(web_hosts),
+        "database_hosts": list(databases),
+        "per_web_host_rps": rate / len(web_hosts),
+        "bottleneck": bottleneck,
     }
 
-    assert calibration.capacities == {"web_rps": min(rates.values())}
-    lowest = min(rates, key=rates.__getitem__)
-    assert f"stage {lowest} (the lowest stage;" in calibration.notes["web_rps"]
-    assert "p99 ≤ 100 ms on 2 CPUs" in calibration.notes["web_rps"]
+
+def test_stages_on_hosts_give_what_one_web_host_carries_and_its_size():
+    data = {
+        "single-server": _on_hosts(18, ["server"], "server", databases=["server"]),
+        "separate-db": _on_hosts(30, ["web"], "web"),
+        "load-balanced": _on_hosts(84, ["web-1", "web-2", "web-3"], "web-2"),
+        "replicated": _on_hosts(40, ["web-1", "web-2"], "database"),
+    }
+
+    calibration = calibration_from_json(data, "p.json")
+
+    # single-server's host also runs PostgreSQL, replicated's bottleneck is the
+    # database: neither says what a web host carries.
+    assert calibration.capacities == {"web_rps": 28.0}
+    assert calibration.notes["web_rps"] == (
+        "measured here: p.json, stage load-balanced, per web host (3 web hosts, the "
+        "bottleneck a web host of 0.25 CPUs and 1 GiB) (the lowest; separate-db 30/s), "
+        "highest rate holding p99 ≤ 100 ms"
+    )
+
+
+def test_stages_on_hosts_none_bounded_by_a_web_host_take_the_lowest_stage():
+    data = {
+        "single-server": _on_hosts(18, ["server"], "server", databases=["server"]),
+        "replicated": _on_hosts(40, ["web-1", "web-2"], "database"),
+    }
+
+    calibration = calibration_from_json(data, "p.json")
+
+    assert calibration.capacities == {"web_rps": 18.0}
+    assert (
+        "stage single-server (the lowest stage; replicated 40/s)" in (calibration.notes["web_rps"])
+    )
 
 
 def test_stages_in_memory():
