@@ -50,10 +50,9 @@ import sys
 import tempfile
 import threading
 import time
-from dataclasses import dataclass
 from itertools import pairwise
 from pathlib import Path
-from typing import Any, cast
+from typing import Any
 
 import psycopg
 from rich.console import Console
@@ -63,8 +62,8 @@ from millionscale.bench import dataset, run, scenario
 from millionscale.bench.capacity import CapacityPlan
 from millionscale.bench.provenance import at_least, over_runs, provenance
 from millionscale.photos.seed import running_app, seed
-from millionscale.servers.cgroups import Cgroup, Version
 from millionscale.topology.control import start, stop
+from millionscale.topology.hosts import Fleet, HostFigures, host_use
 from millionscale.topology.resolve import ResolvedTopology
 from millionscale.topology.state import StateDir
 from millionscale.topology.urls import engine_url
@@ -146,55 +145,6 @@ def idle_transactions_per_s(topology: ResolvedTopology, seconds: float = 5.0) ->
     return (transactions(topology) - before) / seconds
 
 
-@dataclass(frozen=True, slots=True)
-class HostReading:
-    """Every limited host's CPU accounting at one moment."""
-
-    at: float  # time.monotonic()
-    cpu_s: dict[str, float]
-    throttled_s: dict[str, float]
-
-
-class HostMeter:
-    """Reads the hosts' own CPU accounting (their cgroups) from outside the supervisor."""
-
-    def __init__(self, topology: ResolvedTopology) -> None:
-        version = topology.cgroup_version
-        self.hosts = {host.name: host for host in topology.hosts if host.cgroup is not None}
-        self.groups = {
-            name: Cgroup(str(host.cgroup), host.limits(), version=cast(Version, version))
-            for name, host in self.hosts.items()
-            if version is not None
-        }
-        self.database_hosts = sorted(
-            {p.on_host for p in topology.processes if p.engine == "postgres" and p.on_host}
-        )
-
-    def read(self) -> HostReading:
-        usage = {name: group.usage() for name, group in self.groups.items()}
-        return HostReading(
-            at=time.monotonic(),
-            cpu_s={name: u.cpu_s for name, u in usage.items()},
-            throttled_s={name: u.throttled_s for name, u in usage.items()},
-        )
-
-    def between(self, before: HostReading, after: HostReading) -> dict[str, dict[str, float]]:
-        """Each host's CPU use from ``before`` to ``after``: CPU seconds, cores, share of
-        its quota, throttled seconds."""
-        seconds = max(after.at - before.at, 1e-9)
-        out = {}
-        for name in self.groups:
-            used = after.cpu_s[name] - before.cpu_s[name]
-            cores = used / seconds
-            out[name] = {
-                "cpu_s": round(used, 3),
-                "cores": round(cores, 3),
-                "quota_share": round(cores / self.hosts[name].cpus, 3),
-                "throttled_s": round(after.throttled_s[name] - before.throttled_s[name], 3),
-            }
-        return out
-
-
 def bottleneck(hosts: dict[str, dict[str, float]]) -> tuple[str, float] | None:
     """The host nearest its quota, and its share of it (None: no limited host)."""
     if not hosts:
@@ -217,22 +167,26 @@ def measure(
         result = seed(app.database_url, app.media_dir, dataset.generate(SEED_USERS, seed=1))
         console.print(f"[bold]{stage}[/]: seeded {result.users} users, {result.photos} photos")
         workload = scenario.Workload.seeded(app.base_url, ACTIVE_USERS, seed=1)
-        meter = HostMeter(started.topology)
-        readings: list[HostReading] = []
+        # A fleet never created only reads the hosts' accounting (the supervisor owns it).
+        fleet = Fleet(started.topology.hosts, started.topology.cgroup_version)
+        database_hosts = sorted(
+            {p.on_host for p in started.topology.processes if p.engine == "postgres" and p.on_host}
+        )
+        readings: list[list[HostFigures]] = []
         capacity = asyncio.run(
             run.find_target_capacity(
                 workload,
                 CapacityPlan(start_rate=start_rate, slo_p99_ms=SLO_P99_MS),
                 step_seconds,
                 say=lambda sentence: console.print(f"  {sentence}", markup=False),
-                on_start=lambda _rate: readings.append(meter.read()),
+                on_start=lambda _rate: readings.append(fleet.figures()),
             )
         )
-        readings.append(meter.read())
+        readings.append(fleet.figures())
         rate = capacity.highest_holding_rate or 0.0
         search = capacity.to_json()
         for step, (before, after) in zip(search["steps"], pairwise(readings), strict=True):
-            step["hosts"] = meter.between(before, after)
+            step["hosts"] = host_use(before, after)
         holding = [s for s in search["steps"] if s["holds"] and s["rate"] == rate]
         at_capacity = holding[-1]["hosts"] if holding else {}
         neck = bottleneck(at_capacity)
@@ -259,7 +213,7 @@ def measure(
 
             def timed_run_starts(_rate: float) -> None:
                 counted.extend([transactions(started.topology), time.monotonic()])
-                readings.append(meter.read())
+                readings.append(fleet.figures())
                 sampler.start()
 
             # Sample only the timed run: logging the users in first is argon2 work
@@ -269,7 +223,7 @@ def measure(
                     workload, profile_rate, PROFILE_SECONDS + 2, on_start=timed_run_starts
                 )
             )
-            profiled = meter.between(readings[-1], meter.read())
+            profiled = host_use(readings[-1], fleet.figures())
             cpu_ms_per_request = {
                 name: round(host["cpu_s"] * 1000 / summary.requests, 2)
                 for name, host in profiled.items()
@@ -296,12 +250,12 @@ def measure(
             },
             "hosts_limited": started.topology.hosts_limited,
             "web_hosts": web_hosts,
-            "database_hosts": meter.database_hosts,
+            "database_hosts": database_hosts,
             "per_web_host_rps": round(rate / len(web_hosts), 2) if web_hosts else None,
             "bottleneck": {"host": neck[0], "quota_share": neck[1]} if neck else None,
             "cpu_ms_per_request": cpu_ms_per_request,
             "database_cpu_ms_per_request": (
-                round(sum(cpu_ms_per_request[h] for h in meter.database_hosts), 2)
+                round(sum(cpu_ms_per_request[h] for h in database_hosts), 2)
                 if cpu_ms_per_request
                 else None
             ),

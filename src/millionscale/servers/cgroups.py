@@ -97,10 +97,6 @@ def parse_flat_keyed(text: str) -> dict[str, int]:
     return values
 
 
-def _read(path: Path) -> str:
-    return path.read_text()
-
-
 def _write(path: Path, value: str) -> None:
     try:
         path.write_text(value)
@@ -176,7 +172,7 @@ class Cgroup:
     def pids(self) -> list[int]:
         """The processes in the group now."""
         try:
-            text = _read(self.procs_files[0])
+            text = self.procs_files[0].read_text()
         except OSError:
             return []
         return [int(line) for line in text.split()]
@@ -195,30 +191,30 @@ class Cgroup:
 
     def _usage_v1(self) -> Usage:
         cpu, acct, mem = self._dirs["cpu"], self._dirs["cpuacct"], self._dirs["memory"]
-        stat = parse_flat_keyed(_read(cpu / "cpu.stat"))
-        oom = parse_flat_keyed(_read(mem / "memory.oom_control"))
+        stat = parse_flat_keyed((cpu / "cpu.stat").read_text())
+        oom = parse_flat_keyed((mem / "memory.oom_control").read_text())
         return Usage(
-            cpu_s=int(_read(acct / "cpuacct.usage")) / 1e9,
+            cpu_s=int((acct / "cpuacct.usage").read_text()) / 1e9,
             periods=stat.get("nr_periods", 0),
             throttled_periods=stat.get("nr_throttled", 0),
             throttled_s=stat.get("throttled_time", 0) / 1e9,
-            memory_bytes=int(_read(mem / "memory.usage_in_bytes")),
-            memory_peak_bytes=int(_read(mem / "memory.max_usage_in_bytes")),
+            memory_bytes=int((mem / "memory.usage_in_bytes").read_text()),
+            memory_peak_bytes=int((mem / "memory.max_usage_in_bytes").read_text()),
             oom_kills=oom.get("oom_kill", 0),
         )
 
     def _usage_v2(self) -> Usage:
         group = self._dirs["unified"]
-        stat = parse_flat_keyed(_read(group / "cpu.stat"))
-        events = parse_flat_keyed(_read(group / "memory.events"))
+        stat = parse_flat_keyed((group / "cpu.stat").read_text())
+        events = parse_flat_keyed((group / "memory.events").read_text())
         peak = group / "memory.peak"
         return Usage(
             cpu_s=stat.get("usage_usec", 0) / 1e6,
             periods=stat.get("nr_periods", 0),
             throttled_periods=stat.get("nr_throttled", 0),
             throttled_s=stat.get("throttled_usec", 0) / 1e6,
-            memory_bytes=int(_read(group / "memory.current")),
-            memory_peak_bytes=int(_read(peak)) if peak.exists() else 0,
+            memory_bytes=int((group / "memory.current").read_text()),
+            memory_peak_bytes=int(peak.read_text()) if peak.exists() else 0,
             oom_kills=events.get("oom_kill", 0),
         )
 
@@ -257,7 +253,7 @@ def _v1_usable(root: Path) -> bool:
 
 def _v2_controllers(root: Path) -> set[str]:
     try:
-        return set(_read(_v2_root(root) / "cgroup.controllers").split())
+        return set((_v2_root(root) / "cgroup.controllers").read_text().split())
     except OSError:
         return set()
 

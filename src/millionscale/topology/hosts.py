@@ -9,7 +9,9 @@ supervisor starts, tells :func:`~millionscale.servers.process.spawn` which
 for ``status`` (:class:`HostFigures`: the quota and the CPU share used since
 the last reading, memory now and its limit, throttled time, OOM kills), says
 whether a process that died by SIGKILL was the OOM killer's doing, and
-removes the groups when the topology stops. A host can join (:meth:`Fleet.add`)
+removes the groups when the topology stops. Outside the supervisor, a Fleet
+that is never created only reads: a benchmark or the demo takes two readings
+and :func:`host_use` says what each host used between them. A host can join (:meth:`Fleet.add`)
 and leave (:meth:`Fleet.discard`) while the topology runs: a replica scaled up
 gets a host of its own, and its host goes once its processes have.
 """
@@ -31,7 +33,7 @@ from millionscale.errors import MembershipError, MillionscaleError
 from millionscale.servers.cgroups import ROOT, Cgroup, Usage, Version
 from millionscale.topology.resolve import ResolvedHost, ResolvedProcess
 
-__all__ = ["Fleet", "HostFigures", "host_metrics"]
+__all__ = ["Fleet", "HostFigures", "host_metrics", "host_use"]
 
 log = structlog.get_logger()
 MIB = 1024 * 1024
@@ -98,12 +100,9 @@ class Fleet:
             log.info("hosts limited", hosts=len(self.groups))
 
     def remove(self) -> None:
-        """Remove every host's cgroup (what is left in one is killed first)."""
-        for name, group in self.groups.items():
-            try:
-                group.remove()
-            except OSError as error:
-                log.warning("could not remove a host's cgroup", host=name, error=str(error))
+        """Every host leaves (:meth:`discard`): its cgroup removed, what is left in it killed."""
+        for name in list(self.hosts):
+            self.discard(name)
 
     def add(self, host: ResolvedHost) -> None:
         """``host`` joins the running fleet: its cgroup is made now (MillionscaleError if
@@ -192,6 +191,26 @@ class Fleet:
                 )
             )
         return out
+
+
+def host_use(
+    before: Sequence[HostFigures], after: Sequence[HostFigures]
+) -> dict[str, dict[str, float]]:
+    """What each limited host used from one :meth:`Fleet.figures` reading to the next:
+    CPU seconds, cores (on average), that as a share of its quota, throttled seconds."""
+    first = {host.name: host for host in before}
+    use = {}
+    for host in after:
+        earlier = first.get(host.name)
+        if not host.limited or earlier is None or host.cpu_used is None:
+            continue
+        use[host.name] = {
+            "cpu_s": round(host.cpu_s - earlier.cpu_s, 3),
+            "cores": host.cpu_used,
+            "quota_share": round(host.cpu_used / host.cpus, 3),
+            "throttled_s": round(host.throttled_s - earlier.throttled_s, 3),
+        }
+    return use
 
 
 # Per-host series the supervisor exports: (name, kind, help, the figure's key). The one
