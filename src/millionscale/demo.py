@@ -36,6 +36,7 @@ from millionscale.errors import MillionscaleError
 from millionscale.photos.seed import running_app, seed
 from millionscale.topology.admin import FAILOVER_MONITOR, admin_client
 from millionscale.topology.control import Started, start, stop
+from millionscale.topology.hosts import Fleet, HostFigures, host_use
 from millionscale.topology.resolve import ResolvedTopology
 from millionscale.topology.state import StateDir
 from millionscale.topology.urls import engine_url
@@ -57,6 +58,7 @@ class DemoSettings:
     duration_s: float = 30.0
     seed: int = 0
     ready_timeout_s: float = 300.0
+    host_limits: bool = True  # False: run the hosts unlimited (no root or no cgroups)
 
 
 @dataclass
@@ -159,6 +161,19 @@ def _load(
     )
 
 
+def _hosts_sentence(use: dict[str, dict[str, float]]) -> str | None:
+    """Each host's CPU during the load, busiest first, as a share of its quota."""
+    if not use:
+        return None
+    busiest = sorted(use.items(), key=lambda item: -item[1]["quota_share"])
+    each = ", ".join(
+        f"{name} {host['quota_share']:.0%}"
+        + (f" (throttled {host['throttled_s']:.1f} s)" if host["throttled_s"] >= 0.05 else "")
+        for name, host in busiest
+    )
+    return f"hosts during the load, CPU used against quota: {each}"
+
+
 def run_demo(settings: DemoSettings, console: Console) -> Path | None:
     """Run the demo; return the HTML report's path, or None if the system did not start.
 
@@ -168,7 +183,11 @@ def run_demo(settings: DemoSettings, console: Console) -> Path | None:
     console.rule("millionscale demo")
     with console.status(f"starting {settings.topology}"):
         started: Started = start(
-            settings.topology, settings.state_dir, detach=False, timeout=settings.ready_timeout_s
+            settings.topology,
+            settings.state_dir,
+            detach=False,
+            timeout=settings.ready_timeout_s,
+            host_limits=settings.host_limits,
         )
     try:
         if started.problem is not None:
@@ -212,13 +231,23 @@ def run_demo(settings: DemoSettings, console: Console) -> Path | None:
             timer = threading.Timer(switchover.at_s, switchover.run)
             timer.daemon = True
         lookups = _cache_lookups(started.topology)
+        # A fleet never created only reads the hosts' accounting (the supervisor owns it).
+        fleet = Fleet(started.topology.hosts, started.topology.cgroup_version)
+        readings: list[list[HostFigures]] = []
+
+        def load_starts(_rate: float) -> None:
+            readings.append(fleet.figures())
+            if timer is not None:
+                timer.start()
+
         with console.status("loading"):
             summary = _load(
-                settings,
-                app.base_url,
-                lambda s: console.print(s, markup=False),
-                lambda _rate: timer.start() if timer is not None else None,
+                settings, app.base_url, lambda s: console.print(s, markup=False), load_starts
             )
+        hosts = _hosts_sentence(host_use(readings[0], fleet.figures()) if readings else {})
+        if hosts is not None:
+            notes.append(hosts)
+            console.print(hosts, markup=False, highlight=False)
         cache = _cache_sentence(lookups, _cache_lookups(started.topology))
         if cache is not None:
             notes.append(cache)

@@ -16,7 +16,11 @@ pytestmark = pytest.mark.system
 def test_demo_reports_with_charts_and_leaves_nothing_running(cli: Cli):
     shutil.copytree(Path(__file__).parents[2] / "topologies", cli.workdir / "topologies")
 
-    result = cli.run("demo", "--users", "200", "--rate", "20", "--duration", "4", timeout=300)
+    rooted = netns.available() is None  # hosts need root: without it they run unlimited
+    unlimited = [] if rooted else ["--no-host-limits"]
+    result = cli.run(
+        "demo", "--users", "200", "--rate", "20", "--duration", "4", *unlimited, timeout=300
+    )
 
     assert result.returncode == 0, result.stdout + result.stderr
     assert "seeded 200 users" in result.stdout
@@ -37,15 +41,21 @@ def test_demo_reports_with_charts_and_leaves_nothing_running(cli: Cli):
     assert slowest.group(0) in html
     cache = re.search(r"cache tiers: \d+% of the [\d,]+ lookups in the shared Redis tier hit", html)
     assert cache is not None, result.stdout
-    # The web servers sit on the private subnet (on loopback without root), and both
-    # the console and the report say which.
+    # Every process is on a host of its own and only the balancer's faces the public
+    # side (on loopback, unlimited, without root); the console and the report say which,
+    # and what each host used of its CPU quota during the load.
     network = re.search(
-        r"(private subnet \S+: web-1, web-2, reachable only through lb)", result.stdout
+        r"(private subnet \S+: db-1, db-2, db-3, monitor, sessions, cache, web-1, web-2, "
+        r"reachable only through balancer \(\S+\); 9 hosts, each held to its CPU quota)",
+        result.stdout,
     )
+    hosts = re.search(r"hosts during the load, CPU used against quota: (.*)", html)
     fallback = "no private subnet (network namespaces need root)"
-    if netns.available() is None:
+    if rooted:
         assert network is not None, result.stdout
         assert network.group(1) in html
+        assert hosts is not None, result.stdout
+        assert all(f"{name} " in hosts.group(1) for name in ("web-1", "web-2", "db-1")), hosts
     else:
         assert fallback in result.stdout
     assert cli.status()["running"] is False

@@ -25,6 +25,17 @@ def test_every_process_of_a_stage_is_on_a_host_of_the_one_size(stage: str):
     assert sum(h.cpus for h in topology.hosts.values()) <= MACHINE_CORES - OUTSIDE_HOSTS_CORES
 
 
+def test_the_demo_runs_every_process_on_a_host_of_the_one_size():
+    # The whole system: its quotas add up to more than the machine (2.25 cores), as a
+    # cloud's do, because its standbys, monitor and sessions' Redis mostly idle.
+    topology = load_topology(TOPOLOGIES / "demo.toml")
+
+    assert {(h.cpus, h.memory) for h in topology.hosts.values()} == {HOST_SIZE}
+    assert [n for n, p in topology.processes.items() if p.host is None] == []
+    assert [n for n, h in topology.hosts.items() if h.network == "edge"] == ["balancer"]
+    assert topology.processes["lb"].host == "balancer"
+
+
 @pytest.mark.parametrize("stage", STAGES_ON_HOSTS)
 def test_one_host_faces_the_public_side_and_it_is_where_users_come_in(stage: str):
     topology = load_topology(TOPOLOGIES / f"{stage}.toml")

@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 
 from millionscale.cli._console import console
-from millionscale.cli._options import DAY_S, StateOption, number
+from millionscale.cli._options import DAY_S, NoHostLimitsOption, StateOption, number
 from millionscale.topology.state import DEFAULT_STATE_DIR
 
 
@@ -21,13 +21,19 @@ def demo(
     duration: Annotated[
         float, typer.Option(parser=number(1, DAY_S), help="Seconds of load.")
     ] = 30.0,
+    no_host_limits: NoHostLimitsOption = False,
     state_dir: StateOption = DEFAULT_STATE_DIR,
 ) -> None:
     """Bring the whole system up, seed it, load it, report, and stop it."""
     from millionscale.demo import DemoSettings, run_demo
 
     settings = DemoSettings(
-        topology=topology, state_dir=state_dir, users=users, rate=rate, duration_s=duration
+        topology=topology,
+        state_dir=state_dir,
+        users=users,
+        rate=rate,
+        duration_s=duration,
+        host_limits=not no_host_limits,
     )
     if run_demo(settings, console) is None:
         raise typer.Exit(1)

@@ -18,7 +18,7 @@ from rich.text import Text
 
 from millionscale.cli._console import console, err_console
 from millionscale.cli._logs import lines_since, log_sizes
-from millionscale.cli._options import SECONDS, StateOption
+from millionscale.cli._options import SECONDS, NoHostLimitsOption, StateOption
 from millionscale.cli._status import status_records
 from millionscale.topology.control import Started, live_view, ours, purge, start, stop
 from millionscale.topology.state import DEFAULT_STATE_DIR, StateDir
@@ -38,14 +38,7 @@ def up(
         float,
         typer.Option(parser=SECONDS, help="Seconds to wait for readiness (more than 0)."),
     ] = 300.0,
-    no_host_limits: Annotated[
-        bool,
-        typer.Option(
-            "--no-host-limits",
-            help="Run the topology's hosts without CPU and memory limits (no root or no "
-            "cgroups here); their figures are then not per host.",
-        ),
-    ] = False,
+    no_host_limits: NoHostLimitsOption = False,
     state_dir: StateOption = DEFAULT_STATE_DIR,
 ) -> None:
     """Start every process of TOPOLOGY in dependency order and wait until all are ready."""

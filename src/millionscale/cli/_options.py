@@ -22,6 +22,14 @@ StateOption = Annotated[
         help="Where the running topology keeps its state.",
     ),
 ]
+NoHostLimitsOption = Annotated[
+    bool,
+    typer.Option(
+        "--no-host-limits",
+        help="Run the topology's hosts without CPU and memory limits (no root or no "
+        "cgroups here); their figures are then not per host.",
+    ),
+]
 
 
 def number(low: float, high: float, *, above: bool = False) -> Callable[[str], float]:

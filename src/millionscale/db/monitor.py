@@ -448,6 +448,7 @@ class Monitor:
             reports = await self.gather()
             target = self.core.check_switchover(to, reports)
             primary = self.core.record.primary
+            await self._checkpoint(primary)
             started = time.monotonic()
             lsn = await self._drain(primary)
             try:
@@ -469,6 +470,22 @@ class Monitor:
             self.core.force_failover(reason)
             await self._carry_out(self.core.observe(await self.gather()))
             return self.core.record
+
+    async def _checkpoint(self, primary: str) -> None:
+        """Write the primary's dirty buffers out while it still takes writes, so that the
+        checkpoint of its clean shutdown, during which it takes none, is short (Patroni
+        does the same before it demotes). A failure only costs that time."""
+        started = time.monotonic()
+        try:
+            conn = await self._connection(primary)
+            await conn.execute("CHECKPOINT")
+        except psycopg.Error as error:
+            await self._drop(primary)
+            log.warning("checkpoint before the switchover failed", error=first_line(error))
+            return
+        log.info(
+            "checkpoint before the switchover", took_ms=round((time.monotonic() - started) * 1000)
+        )
 
     async def _drain(self, primary: str) -> int:
         try:

@@ -49,6 +49,7 @@ from millionscale.servers.process import signal_group, spawn, start_ticks
 from millionscale.topology.cause import crash_cause
 from millionscale.topology.endpoint import ControlEndpoint, control_app
 from millionscale.topology.hosts import Fleet
+from millionscale.topology.lifecycle import Phase
 from millionscale.topology.live import LiveView, members
 from millionscale.topology.load import load_topology
 from millionscale.topology.model import LOOPBACK, ProcessSpec, Topology
@@ -317,11 +318,24 @@ class Supervisor:
         topology = self._file()
         name = replica_set(target, topology, self.processes.values())
         spec = topology.processes[name]
-        draining = {s.name for s in self.core.status() if s.draining}
+        statuses = self.core.status()
+        draining = {s.name for s in statuses if s.draining}
+        # A replica that failed (its restarts spent) is no replica: it does not count,
+        # and the order drops it with its host, as it drains what it has too many of.
+        failed = sorted(
+            s.name
+            for s in statuses
+            if s.phase is Phase.FAILED
+            and not s.draining
+            and self.processes[s.name].replica_set == name
+        )
         live = {
             p.replica_index: p.name
             for p in self.processes.values()
-            if p.replica_set == name and p.replica_index is not None and p.name not in draining
+            if p.replica_set == name
+            and p.replica_index is not None
+            and p.name not in draining
+            and p.name not in failed
         }
         network = self.topology.network
 
@@ -337,7 +351,7 @@ class Supervisor:
             )
 
         plan = plan_scale(name, live, taken, replicas)
-        for leaving in plan.drain:  # refused before anything changes
+        for leaving in (*plan.drain, *failed):  # refused before anything changes
             self.core.check_retire(leaving)
         if plan.start and (
             spec.network == "edge"
@@ -383,7 +397,8 @@ class Supervisor:
             self.origins[one.name] = (name, index)
             started.append(self._member(one.name))
         drained = [self._retire(leaving, None) for leaving in plan.drain]
-        log.info(plan.sentence())
+        drained += [self._retire(gone, 0.0) for gone in failed]
+        log.info(plan.sentence() + (f"; dropping {', '.join(failed)}, failed" if failed else ""))
         return Scaled(name, plan.replicas, tuple(started), tuple(drained))
 
     def _start(
