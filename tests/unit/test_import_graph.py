@@ -37,7 +37,15 @@ from pathlib import Path
 SRC = Path(__file__).resolve().parents[2] / "src" / "millionscale"
 
 TIERS = {"lb", "web", "db", "cache", "chaos", "obs", "estimate", "discovery", "servers"}
-COMPOSITION = {"topology", "photos", "cli", "demo", "bench", "testing"}  # testing: for tests only
+COMPOSITION = {
+    "topology",
+    "photos",
+    "cli",
+    "demo",
+    "bench",
+    "testing",
+    "__main__",
+}  # testing: for tests only
 SHARED = {"errors", "aio", "render", "tomlfile", "statetable", "__init__"}
 FORBIDDEN_TO_TIERS = {"topology", "photos", "cli", "demo", "bench", "testing"}
 # What topology may import of the packages above: (package, module or None for any).

@@ -29,7 +29,7 @@ from typing import NoReturn
 import structlog
 
 from millionscale.aio import run_main
-from millionscale.discovery import Discovery, Member, StaticDiscovery, connect
+from millionscale.discovery import Discovery, HttpDiscovery, Member, StaticDiscovery, connect
 from millionscale.errors import ConfigError, MillionscaleError
 from millionscale.lb.admin import create_app
 from millionscale.lb.backend import parse_backend
@@ -59,9 +59,13 @@ async def run(
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
     log.info("balancing", port=args.port, backends=len(balancer.backends), policy=settings.policy)
-    async with public:
-        await serve_app(create_app(balancer, token), admin, stop=stop)
-    await balancer.stop(grace_s=settings.shutdown_grace_s)
+    try:
+        async with public:
+            await serve_app(create_app(balancer, token), admin, stop=stop)
+        await balancer.stop(grace_s=settings.shutdown_grace_s)
+    finally:
+        if isinstance(discovery, HttpDiscovery):  # its client's connections to the endpoint
+            await discovery.aclose()
 
 
 class _Parser(argparse.ArgumentParser):
