@@ -38,8 +38,8 @@ def test_v1_limits_go_to_the_cpu_and_memory_hierarchies(tmp_path: Path):
 
     cpu = root / "cpu" / "millionscale" / "web-1"
     memory = root / "memory" / "millionscale" / "web-1"
-    assert (cpu / "cpu.cfs_period_us").read_text() == "10000\n"
-    assert (cpu / "cpu.cfs_quota_us").read_text() == "2500\n"
+    assert (cpu / "cpu.cfs_period_us").read_text() == f"{PERIOD_US}\n"
+    assert (cpu / "cpu.cfs_quota_us").read_text() == "25000\n"
     assert (memory / "memory.limit_in_bytes").read_text() == f"{512 * MIB}\n"
     assert group.procs_files == tuple(
         root / c / "millionscale" / "web-1" / "cgroup.procs" for c in ("cpu", "cpuacct", "memory")
@@ -77,7 +77,7 @@ def test_v2_limits_and_usage_live_in_one_unified_group(tmp_path: Path):
     group = Cgroup("web-2", Limits(cpus=0.5, memory_bytes=256 * MIB), version="v2", root=root)
     group.create()
     unified = root / "millionscale" / "web-2"
-    assert (unified / "cpu.max").read_text() == "5000 10000\n"
+    assert (unified / "cpu.max").read_text() == f"50000 {PERIOD_US}\n"
     assert (unified / "memory.max").read_text() == f"{256 * MIB}\n"
     assert (root / "cgroup.subtree_control").read_text() == "+cpu +memory\n"
     assert group.procs_files == (unified / "cgroup.procs",)
@@ -136,21 +136,3 @@ def test_the_flat_keyed_parser_takes_any_text(text: str):
 
 def test_the_flat_keyed_parser_skips_lines_that_are_not_key_value():
     assert parse_flat_keyed("a 1\nnonsense\nb x\n c 2\nd 3\n") == {"a": 1, "d": 3}
-
-
-@pytest.mark.parametrize(
-    ("cpus", "period_us", "quota_us"),
-    [
-        pytest.param(0.25, PERIOD_US, 2_500, id="a-quarter"),
-        pytest.param(2.0, PERIOD_US, 20_000, id="two-cores"),
-        pytest.param(0.1, PERIOD_US, 1_000, id="at-the-floor"),
-        pytest.param(0.05, 20_000, 1_000, id="longer-period"),
-        pytest.param(0.01, 100_000, 1_000, id="the-least"),
-    ],
-)
-def test_the_period_is_short_unless_the_quota_would_fall_under_the_kernels_floor(
-    cpus: float, period_us: int, quota_us: int
-):
-    limits = Limits(cpus=cpus, memory_bytes=64 * MIB)
-
-    assert (limits.period_us, limits.quota_us) == (period_us, quota_us)

@@ -30,7 +30,6 @@ topologies never share one). Making and removing them needs root.
 from __future__ import annotations
 
 import contextlib
-import math
 import os
 import time
 from dataclasses import dataclass
@@ -50,14 +49,7 @@ __all__ = [
 ]
 
 ROOT = Path("/sys/fs/cgroup")
-# The CFS period a host's quota is given in: 10 ms, not the kernel's default 100 ms.
-# A host of a quarter of a core then runs 2.5 ms in every 10 ms rather than 25 ms in
-# every 100 ms: a request that finds the quota spent waits at most 7.5 ms, not 75 ms,
-# which is closer to a small machine that is slower all the time (and a p99 of 100 ms
-# is not mostly the throttle's). Kubernetes offers the same knob (cpuCFSQuotaPeriod).
-PERIOD_US = 10_000
-MIN_QUOTA_US = 1_000  # the kernel's floor for a quota
-MAX_PERIOD_US = 1_000_000  # and its ceiling for a period
+PERIOD_US = 100_000  # the kernel's default CFS period (cpu.cfs_period_us, cpu.max)
 PARENT = "millionscale"
 Version = Literal["v1", "v2"]
 
@@ -76,15 +68,9 @@ class Limits:
             raise ValueError(f"memory must be at least 4 MiB, not {self.memory_bytes} bytes")
 
     @property
-    def period_us(self) -> int:
-        """The CFS period: :data:`PERIOD_US`, or longer where a quota of ``cpus`` of it
-        would be under the kernel's 1 ms floor (0.01 CPU: 100 ms)."""
-        return min(MAX_PERIOD_US, max(PERIOD_US, math.ceil(MIN_QUOTA_US / self.cpus)))
-
-    @property
     def quota_us(self) -> int:
-        """CPU time per :attr:`period_us`, in microseconds."""
-        return max(MIN_QUOTA_US, round(self.cpus * self.period_us))
+        """CPU time per :data:`PERIOD_US`, in microseconds."""
+        return max(1000, round(self.cpus * PERIOD_US))  # the kernel's floor is 1 ms
 
 
 @dataclass(frozen=True, slots=True)
@@ -158,18 +144,17 @@ class Cgroup:
             unified = self._dirs["unified"]
             for parent in (unified.parent.parent, unified.parent):
                 _write(parent / "cgroup.subtree_control", "+cpu +memory\n")
-        quota, period = self.limits.quota_us, self.limits.period_us
-        memory = self.limits.memory_bytes
+        quota, memory = self.limits.quota_us, self.limits.memory_bytes
         if self.version == "v1":
             cpu, mem = self._dirs["cpu"], self._dirs["memory"]
-            _write(cpu / "cpu.cfs_period_us", f"{period}\n")
+            _write(cpu / "cpu.cfs_period_us", f"{PERIOD_US}\n")
             _write(cpu / "cpu.cfs_quota_us", f"{quota}\n")
             _write(mem / "memory.limit_in_bytes", f"{memory}\n")
             if (mem / "memory.memsw.limit_in_bytes").exists():  # swap counts: no swapping past it
                 _write(mem / "memory.memsw.limit_in_bytes", f"{memory}\n")
         else:
             group = self._dirs["unified"]
-            _write(group / "cpu.max", f"{quota} {period}\n")
+            _write(group / "cpu.max", f"{quota} {PERIOD_US}\n")
             _write(group / "memory.max", f"{memory}\n")
             if (group / "memory.swap.max").exists():
                 _write(group / "memory.swap.max", "0\n")
