@@ -39,7 +39,7 @@ def test_v1_limits_go_to_the_cpu_and_memory_hierarchies(tmp_path: Path):
     cpu = root / "cpu" / "millionscale" / "web-1"
     memory = root / "memory" / "millionscale" / "web-1"
     assert (cpu / "cpu.cfs_period_us").read_text() == f"{PERIOD_US}\n"
-    assert (cpu / "cpu.cfs_quota_us").read_text() == "25000\n"
+    assert (cpu / "cpu.cfs_quota_us").read_text() == "50000\n"
     assert (memory / "memory.limit_in_bytes").read_text() == f"{512 * MIB}\n"
     assert group.procs_files == tuple(
         root / c / "millionscale" / "web-1" / "cgroup.procs" for c in ("cpu", "cpuacct", "memory")
@@ -77,7 +77,7 @@ def test_v2_limits_and_usage_live_in_one_unified_group(tmp_path: Path):
     group = Cgroup("web-2", Limits(cpus=0.5, memory_bytes=256 * MIB), version="v2", root=root)
     group.create()
     unified = root / "millionscale" / "web-2"
-    assert (unified / "cpu.max").read_text() == f"50000 {PERIOD_US}\n"
+    assert (unified / "cpu.max").read_text() == f"100000 {PERIOD_US}\n"
     assert (unified / "memory.max").read_text() == f"{256 * MIB}\n"
     assert (root / "cgroup.subtree_control").read_text() == "+cpu +memory\n"
     assert group.procs_files == (unified / "cgroup.procs",)

@@ -39,7 +39,7 @@ def test_a_host_added_gets_its_cgroup_and_one_discarded_loses_it(tmp_path: Path)
     fleet.add(_host("web-3", cgroup="ms-x-web-3"))
 
     quota = root / "cpu" / "millionscale" / "ms-x-web-3" / "cpu.cfs_quota_us"
-    assert quota.read_text() == "25000\n"
+    assert quota.read_text() == "50000\n"
     assert [f.name for f in fleet.figures()] == ["web-1", "web-3"]
 
     for made in root.glob("*/millionscale/ms-x-web-3/*"):
