@@ -167,8 +167,7 @@ def measure(
         result = seed(app.database_url, app.media_dir, dataset.generate(SEED_USERS, seed=1))
         console.print(f"[bold]{stage}[/]: seeded {result.users} users, {result.photos} photos")
         workload = scenario.Workload.seeded(app.base_url, ACTIVE_USERS, seed=1)
-        # A fleet never created only reads the hosts' accounting (the supervisor owns it).
-        fleet = Fleet(started.topology.hosts, started.topology.cgroup_version)
+        fleet = Fleet.observing(started.topology)
         database_hosts = sorted(
             {p.on_host for p in started.topology.processes if p.engine == "postgres" and p.on_host}
         )

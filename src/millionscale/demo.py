@@ -231,8 +231,7 @@ def run_demo(settings: DemoSettings, console: Console) -> Path | None:
             timer = threading.Timer(switchover.at_s, switchover.run)
             timer.daemon = True
         lookups = _cache_lookups(started.topology)
-        # A fleet never created only reads the hosts' accounting (the supervisor owns it).
-        fleet = Fleet(started.topology.hosts, started.topology.cgroup_version)
+        fleet = Fleet.observing(started.topology)
         readings: list[list[HostFigures]] = []
 
         def load_starts(_rate: float) -> None:

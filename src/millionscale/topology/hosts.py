@@ -10,7 +10,7 @@ for ``status`` (:class:`HostFigures`: the quota and the CPU share used since
 the last reading, memory now and its limit, throttled time, OOM kills), says
 whether a process that died by SIGKILL was the OOM killer's doing, and
 removes the groups when the topology stops. Outside the supervisor, a Fleet
-that is never created only reads: a benchmark or the demo takes two readings
+that is never created (:meth:`Fleet.observing`) only reads: a benchmark or the demo takes two readings
 and :func:`host_use` says what each host used between them. A host can join (:meth:`Fleet.add`)
 and leave (:meth:`Fleet.discard`) while the topology runs: a replica scaled up
 gets a host of its own, and its host goes once its processes have.
@@ -31,7 +31,7 @@ from prometheus_client.registry import Collector
 
 from millionscale.errors import MembershipError, MillionscaleError
 from millionscale.servers.cgroups import ROOT, Cgroup, Usage, Version
-from millionscale.topology.resolve import ResolvedHost, ResolvedProcess
+from millionscale.topology.resolve import ResolvedHost, ResolvedProcess, ResolvedTopology
 
 __all__ = ["Fleet", "HostFigures", "host_metrics", "host_use"]
 
@@ -91,6 +91,13 @@ class Fleet:
         self._clock = clock
         self._last: dict[str, tuple[float, float]] = {}  # host -> (when, cpu_s) last read
         self._ooms_seen = dict.fromkeys(self.groups, 0)
+
+    @classmethod
+    def observing(cls, topology: ResolvedTopology) -> Fleet:
+        """A fleet that only reads ``topology``'s hosts while their supervisor runs them:
+        never :meth:`create` it (the supervisor owns the groups); take two
+        :meth:`figures` readings and :func:`host_use` says what each host used."""
+        return cls(topology.hosts, topology.cgroup_version)
 
     def create(self) -> None:
         """Make every limited host's cgroup (MillionscaleError if one cannot be made)."""
