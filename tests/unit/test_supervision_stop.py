@@ -25,7 +25,7 @@ def test_stop_signals_only_the_outermost_dependent_first():
     core.request_stop()
     actions = core.step()
 
-    assert actions == [Terminate("web")]
+    assert actions == [Terminate("web", drain=False)]
     assert core.journal[-2:] == [
         "stop requested: stopping in reverse dependency order",
         "web: stopping (pid 3)",
@@ -42,7 +42,7 @@ def test_a_dependency_is_signalled_only_after_its_dependent_has_exited():
     after_exit = core.step()
 
     assert still_running == []
-    assert after_exit == [Terminate("api")]
+    assert after_exit == [Terminate("api", drain=False)]
     assert "web: stopped (killed by signal 15)" in core.journal
 
 
@@ -56,7 +56,7 @@ def test_the_whole_topology_stops_in_reverse_start_order():
         signalled.append(action)
         core.exited(action.name, 0)
 
-    assert signalled == [Terminate("web"), Terminate("api"), Terminate("db")]
+    assert signalled == [Terminate("web", drain=False), Terminate("api", drain=False), Terminate("db", drain=False)]
     assert core.finished
     assert [s.state for s in core.status()] == ["stopped", "stopped", "stopped"]
 
@@ -83,7 +83,7 @@ def test_pending_and_backoff_processes_stop_at_once_without_a_signal():
     core.request_stop()
     actions = core.step()
 
-    assert actions == [Terminate("db")]
+    assert actions == [Terminate("db", drain=False)]
     assert core.phase("worker") is Phase.STOPPED
     assert core.phase("web") is Phase.STOPPED
     assert "worker: stopped before it ran" in core.journal
@@ -152,7 +152,7 @@ def test_a_dependency_waits_even_for_a_dependent_that_had_to_be_killed():
     released = core.step()
 
     assert waiting == []
-    assert released == [Terminate("db")]
+    assert released == [Terminate("db", drain=False)]
 
 
 def test_a_process_whose_pid_is_not_known_yet_is_signalled_once_it_is():
@@ -165,7 +165,7 @@ def test_a_process_whose_pid_is_not_known_yet_is_signalled_once_it_is():
     after_pid = core.step()
 
     assert before_pid == []
-    assert after_pid == [Terminate("web")]
+    assert after_pid == [Terminate("web", drain=False)]
 
 
 def test_a_crash_during_stop_is_not_restarted():
@@ -188,7 +188,7 @@ def test_failed_processes_count_as_finished_and_release_their_dependencies():
     actions = core.step()
     core.exited("db", 0)
 
-    assert actions == [Terminate("db")]
+    assert actions == [Terminate("db", drain=False)]
     assert core.finished
     assert [s.state for s in core.status()] == ["stopped", "failed"]
 

@@ -90,9 +90,17 @@ class Probe:
 
 @dataclass(frozen=True, slots=True)
 class Terminate:
-    """Send the process group its graceful signal."""
+    """Send the process group its graceful signal.
+
+    ``drain`` is False when the whole topology stops: nobody is left to balance
+    to the process, so a command process is told to stop without draining
+    (SIGINT: our servers then finish the requests in flight and exit, skipping
+    the drain that lets a balancer notice them go, :mod:`millionscale.web.shutdown`).
+    A process retired on its own (``process remove``, a scale down) drains.
+    """
 
     name: str
+    drain: bool = True
 
 
 @dataclass(frozen=True, slots=True)
@@ -454,7 +462,7 @@ class Supervision:
                 timeout = record.plan.restart.stop_timeout_s
                 record.stop_deadline = now + timeout
                 self._move(name, Transition.STOP, f"{name}: stopping (pid {record.pid})")
-                actions.append(Terminate(name))
+                actions.append(Terminate(name, drain=False))
             elif (
                 record.phase is Phase.STOPPING and not record.forced and now >= record.stop_deadline
             ):

@@ -588,9 +588,13 @@ class Supervisor:
             return
         signal_group(child.pid, sig)
 
-    def _graceful_signal(self, name: str) -> signal.Signals:
+    def _graceful_signal(self, name: str, *, drain: bool = True) -> signal.Signals:
+        """An engine's own graceful signal; for a command process SIGTERM (drain,
+        then stop), or SIGINT when it need not drain (the whole topology stops)."""
         engine = self.engines.get(name)
-        return engine.graceful_signal if engine is not None else signal.SIGTERM
+        if engine is not None:
+            return engine.graceful_signal
+        return signal.SIGTERM if drain else signal.SIGINT
 
     def _carry_out(self) -> None:
         for action in self.core.step():
@@ -601,8 +605,8 @@ class Supervisor:
                     self.probes[name] = self.pool.submit(
                         probe, self.processes[name], self.engines.get(name)
                     )
-                case Terminate(name):
-                    self._signal(name, self._graceful_signal(name))
+                case Terminate(name, drain):
+                    self._signal(name, self._graceful_signal(name, drain=drain))
                 case Kill(name):
                     self._signal(name, signal.SIGKILL)
 
