@@ -56,7 +56,11 @@ def test_the_whole_topology_stops_in_reverse_start_order():
         signalled.append(action)
         core.exited(action.name, 0)
 
-    assert signalled == [Terminate("web", drain=False), Terminate("api", drain=False), Terminate("db", drain=False)]
+    assert signalled == [
+        Terminate("web", drain=False),
+        Terminate("api", drain=False),
+        Terminate("db", drain=False),
+    ]
     assert core.finished
     assert [s.state for s in core.status()] == ["stopped", "stopped", "stopped"]
 
