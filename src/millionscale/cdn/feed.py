@@ -1,0 +1,316 @@
+"""How a purge reaches every edge: a numbered log of purges that the tier below follows.
+
+A purge is made where it is asked for (the shield, or any edge) and written to
+that edge's :class:`PurgeLog` with the next sequence number. The edges below
+(whose origin is that edge) *follow* the log: each asks its upstream's admin
+API for the purges after the last one it applied (``GET /v1/purges?after=N``,
+a long poll that returns as soon as there is one), applies them to its own
+store, and writes them to its own log, so a purge flows down a tree of any
+depth. Edges pull rather than being pushed to because on a real CDN, as in our
+topologies, an edge reaches its shield (it fetches from it) while nothing
+reaches an edge but its users.
+
+Guarantees:
+
+- **Every purge reaches every follower that keeps following**, in order,
+  once: an entry is applied only if its number is the next one, and a
+  follower's position survives reconnections.
+- **A follower that fell too far behind** (its position older than the log
+  keeps, :data:`LOG_ENTRIES`) or that follows a log that was restarted
+  (another ``epoch``) cannot know what it missed: it is told so (``gap``) and
+  invalidates everything it holds, softly (stale copies stay usable where
+  stale is allowed and are revalidated before any fresh use), then carries on
+  from the log's end. Correct, and at worst a burst of revalidations.
+- **The asker can wait for propagation**: :meth:`PurgeLog.acknowledged`
+  tells when every follower has asked past a sequence number (asking past
+  ``N`` says ``N`` was applied), so ``POST /v1/purge`` with ``"wait": true``
+  answers once every edge holds the purge, or says which did not within its
+  bound.
+
+The log is pure (sequence numbers, a clock for acknowledgement times); the
+waiting is :class:`PurgeFeed` (asyncio conditions), and following an
+upstream is :func:`follow` (an HTTP client loop).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import secrets
+from collections import deque
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass
+from typing import Any, Literal
+
+import structlog
+
+__all__ = [
+    "LOG_ENTRIES",
+    "Batch",
+    "Purge",
+    "PurgeFeed",
+    "PurgeKind",
+    "PurgeLog",
+    "follow",
+    "parse_purge",
+]
+
+log = structlog.get_logger()
+
+LOG_ENTRIES = 10_000  # purges kept for followers (Fastly's purge-all advice begins past
+# thousands a minute); a follower further behind gets a gap and invalidates everything
+FOLLOW_WAIT_S = 25.0  # one long poll; under common 30 s idle timeouts of proxies
+RETRY_S = (0.1, 0.2, 0.5, 1.0, 2.0)  # a follower's backoff when its upstream fails
+
+PurgeKind = Literal["url", "prefix", "tag", "all"]
+KINDS: tuple[PurgeKind, ...] = ("url", "prefix", "tag", "all")
+
+
+class PurgeError(ValueError):
+    """A purge request that cannot be carried out (its ``str`` says why, for a 400)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Purge:
+    """One purge: what it removes (``kind``, ``value``), how (``soft``: marked
+    stale and kept for stale serving; else removed), and when it was asked for
+    (``issued_at``, the asker's clock: the wall clock, for the purge lag)."""
+
+    kind: PurgeKind
+    value: str
+    soft: bool
+    issued_at: float
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "kind": self.kind,
+            "value": self.value,
+            "soft": self.soft,
+            "issued_at": self.issued_at,
+        }
+
+
+def parse_purge(data: object, now: float) -> Purge:
+    """The purge a JSON body asks for: exactly one of ``url``, ``prefix``, ``tag``
+    (strings) or ``all: true``, with optional ``soft`` (bool) and ``issued_at``
+    (seconds); PurgeError, with a sentence, for anything else."""
+    if not isinstance(data, Mapping):
+        raise PurgeError("the body must be a JSON object")
+    known = {"url", "prefix", "tag", "all", "soft", "issued_at", "wait", "wait_s"}
+    unknown = sorted(set(map(str, data)) - known)
+    if unknown:
+        raise PurgeError(f"unknown field(s): {', '.join(unknown)}")
+    named = [kind for kind in KINDS if kind in data]
+    if len(named) != 1:
+        raise PurgeError("give exactly one of url, prefix, tag or all")
+    kind = named[0]
+    value = data[kind]
+    if kind == "all":
+        if value is not True:
+            raise PurgeError("all must be true")
+        value = ""
+    elif not isinstance(value, str) or not value or len(value) > 8192:
+        raise PurgeError(f"{kind} must be a non-empty string of at most 8192 characters")
+    elif any(ord(c) < 0x21 or ord(c) == 0x7F for c in value):
+        raise PurgeError(f"{kind} must not hold spaces or control characters")
+    soft = data.get("soft", False)
+    if not isinstance(soft, bool):
+        raise PurgeError("soft must be true or false")
+    issued_at = data.get("issued_at", now)
+    if isinstance(issued_at, bool) or not isinstance(issued_at, int | float):
+        raise PurgeError("issued_at must be a number of seconds")
+    return Purge(kind, value, soft, float(issued_at))
+
+
+@dataclass(frozen=True, slots=True)
+class Batch:
+    """What a follower gets: the purges numbered ``first`` on (``purges``), the
+    log's ``last`` number and ``epoch``; ``gap``: the follower's position is not
+    in the log (too old, or another epoch): it must invalidate everything."""
+
+    epoch: str
+    first: int
+    last: int
+    purges: tuple[Purge, ...]
+    gap: bool = False
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "epoch": self.epoch,
+            "first": self.first,
+            "last": self.last,
+            "gap": self.gap,
+            "purges": [purge.to_json() for purge in self.purges],
+        }
+
+    @classmethod
+    def from_json(cls, data: object) -> Batch:
+        """The batch in an upstream's answer; PurgeError if it is not one."""
+        if not isinstance(data, Mapping):
+            raise PurgeError("a batch must be a JSON object")
+        try:
+            purges = tuple(
+                Purge(p["kind"], str(p["value"]), bool(p["soft"]), float(p["issued_at"]))
+                for p in data["purges"]
+            )
+            batch = cls(
+                str(data["epoch"]), int(data["first"]), int(data["last"]), purges, bool(data["gap"])
+            )
+        except (KeyError, TypeError, ValueError) as error:
+            raise PurgeError(f"not a purge batch: {error}") from None
+        if any(p.kind not in KINDS for p in purges):
+            raise PurgeError("a purge batch holds an unknown kind")
+        return batch
+
+
+class PurgeLog:
+    """The last :data:`LOG_ENTRIES` purges, numbered from 1, and who applied what.
+
+    ``epoch`` names this log (a restarted edge starts another, and its
+    followers then know their positions mean nothing here).
+    """
+
+    def __init__(
+        self, clock: Callable[[], float], *, entries: int = LOG_ENTRIES, epoch: str | None = None
+    ) -> None:
+        self._clock = clock
+        self.epoch = epoch or secrets.token_hex(8)
+        self._entries: deque[Purge] = deque(maxlen=entries)
+        self.last = 0  # the number of the newest purge (0: none yet)
+        self._acked: dict[str, tuple[int, float]] = {}  # follower -> (applied up to, when)
+
+    def append(self, purge: Purge) -> int:
+        """Log ``purge``; its sequence number."""
+        self._entries.append(purge)
+        self.last += 1
+        return self.last
+
+    def since(self, after: int, epoch: str | None) -> Batch:
+        """The purges after number ``after`` of log ``epoch`` (None: a follower
+        that never followed, which starts at the end, having nothing to purge)."""
+        oldest = self.last - len(self._entries) + 1  # the number of the oldest kept
+        if epoch is None:
+            return Batch(self.epoch, self.last + 1, self.last, ())
+        if epoch != self.epoch or after > self.last or after < oldest - 1:
+            return Batch(self.epoch, self.last + 1, self.last, (), gap=True)
+        start = after - oldest + 1
+        purges = tuple(self._entries[i] for i in range(start, len(self._entries)))
+        return Batch(self.epoch, after + 1, self.last, purges)
+
+    def ack(self, follower: str, applied: int) -> None:
+        """``follower`` has applied every purge up to number ``applied``."""
+        before = self._acked.get(follower, (0, 0.0))[0]
+        if applied >= before:
+            self._acked[follower] = (applied, self._clock())
+
+    def forget(self, follower: str) -> None:
+        self._acked.pop(follower, None)
+
+    def followers(self) -> dict[str, tuple[int, float]]:
+        """Every follower: (applied up to, when it last said so)."""
+        return dict(self._acked)
+
+    def acknowledged(self, seq: int, *, since: float | None = None) -> tuple[list[str], list[str]]:
+        """(followers that applied ``seq``, followers that have not), among those
+        heard from since ``since`` (the clock's seconds; None: every follower)."""
+        done: list[str] = []
+        pending: list[str] = []
+        for name, (applied, when) in sorted(self._acked.items()):
+            if since is not None and when < since:
+                continue
+            (done if applied >= seq else pending).append(name)
+        return done, pending
+
+
+class PurgeFeed:
+    """A :class:`PurgeLog` with waiting: followers' long polls and an asker's wait."""
+
+    def __init__(self, log_: PurgeLog) -> None:
+        self.log = log_
+        self._changed = asyncio.Condition()
+
+    async def publish(self, purge: Purge) -> int:
+        seq = self.log.append(purge)
+        async with self._changed:
+            self._changed.notify_all()
+        return seq
+
+    async def poll(self, follower: str, after: int, epoch: str | None, wait_s: float) -> Batch:
+        """The purges after ``after``, waiting up to ``wait_s`` for one if there is none."""
+        if epoch == self.log.epoch:
+            await self._ack(follower, after)
+        batch = self.log.since(after, epoch)
+        if batch.purges or batch.gap or wait_s <= 0 or epoch is None:
+            return batch
+        async with self._changed:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(
+                    self._changed.wait_for(lambda: self.log.last > after), timeout=wait_s
+                )
+        return self.log.since(after, epoch)
+
+    async def _ack(self, follower: str, applied: int) -> None:
+        self.log.ack(follower, applied)
+        async with self._changed:
+            self._changed.notify_all()
+
+    async def wait_applied(
+        self, seq: int, timeout_s: float, *, active_since: float | None
+    ) -> tuple[list[str], list[str]]:
+        """Wait up to ``timeout_s`` until every follower heard from since
+        ``active_since`` has applied ``seq``; (those that did, those that did not)."""
+
+        def settled() -> bool:
+            return not self.log.acknowledged(seq, since=active_since)[1]
+
+        async with self._changed:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._changed.wait_for(settled), timeout=timeout_s)
+        return self.log.acknowledged(seq, since=active_since)
+
+
+Apply = Callable[[Purge], Awaitable[None]]
+
+
+async def follow(
+    fetch: Callable[[int, str | None], Awaitable[object]],
+    apply: Apply,
+    *,
+    on_gap: Callable[[], Awaitable[None]],
+    stop: asyncio.Event,
+    sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+) -> None:
+    """Follow an upstream's purge log until ``stop`` is set.
+
+    ``fetch(after, epoch)`` asks the upstream for the purges after ``after``
+    (its JSON answer, parsed); each purge is ``apply``-ed in order; a gap calls
+    ``on_gap`` (invalidate everything, softly). A failing upstream is asked
+    again after a backoff (:data:`RETRY_S`); the position is kept meanwhile.
+    """
+    after, epoch = 0, None
+    failures = 0
+    while not stop.is_set():
+        try:
+            batch = Batch.from_json(await fetch(after, epoch))
+        except asyncio.CancelledError:
+            raise
+        except Exception as error:
+            delay = RETRY_S[min(failures, len(RETRY_S) - 1)]
+            failures += 1
+            if failures in (1, 10) or failures % 100 == 0:
+                log.warning("cdn: purge feed unreachable", error=str(error), failures=failures)
+            await sleep(delay)
+            continue
+        failures = 0
+        if batch.gap:
+            if epoch is not None:  # a first contact is no gap: there was nothing before it
+                log.warning("cdn: purges missed upstream; invalidating everything (soft)")
+                await on_gap()
+            after, epoch = batch.last, batch.epoch
+            continue
+        if epoch is None:
+            after, epoch = batch.last, batch.epoch
+            continue
+        for purge in batch.purges:
+            await apply(purge)
+            after += 1

@@ -1,0 +1,102 @@
+"""The purge log: numbered purges, what a follower is given, gaps, acknowledgements."""
+
+import pytest
+
+from millionscale.cdn.feed import Batch, Purge, PurgeError, PurgeLog, parse_purge
+from millionscale.testing import FakeClock
+
+
+def _purge(value: str = "photo-1", kind: str = "tag") -> Purge:
+    return Purge(kind, value, soft=False, issued_at=0.0)  # type: ignore[arg-type]
+
+
+def test_a_first_contact_starts_at_the_end_with_nothing_to_purge():
+    log = PurgeLog(FakeClock(), epoch="e1")
+    log.append(_purge("a"))
+
+    batch = log.since(0, None)
+
+    assert (batch.epoch, batch.purges, batch.last, batch.gap) == ("e1", (), 1, False)
+
+
+def test_a_follower_gets_every_purge_after_its_position_in_order():
+    log = PurgeLog(FakeClock(), epoch="e1")
+    for value in ("a", "b", "c"):
+        log.append(_purge(value))
+
+    batch = log.since(1, "e1")
+
+    assert [p.value for p in batch.purges] == ["b", "c"]
+    assert (batch.first, batch.last) == (2, 3)
+
+
+def test_a_follower_older_than_the_log_keeps_is_told_of_a_gap():
+    log = PurgeLog(FakeClock(), entries=2, epoch="e1")
+    for value in ("a", "b", "c"):
+        log.append(_purge(value))
+
+    assert [p.value for p in log.since(1, "e1").purges] == ["b", "c"]  # 2 and 3 kept
+    assert log.since(0, "e1").gap  # purge 1 is gone: it cannot know what it missed
+
+
+def test_a_follower_of_another_epoch_is_told_of_a_gap():
+    log = PurgeLog(FakeClock(), epoch="e2")
+
+    assert log.since(0, "e1").gap
+    assert log.since(5, "e2").gap  # ahead of a log that restarted under the same name
+
+
+def test_asking_past_a_number_acknowledges_it():
+    clock = FakeClock()
+    log = PurgeLog(clock, epoch="e1")
+    seq = log.append(_purge())
+    log.ack("edge-1", 0)
+    log.ack("edge-2", 0)
+
+    log.ack("edge-1", seq)
+
+    assert log.acknowledged(seq) == (["edge-1"], ["edge-2"])
+
+
+def test_followers_not_heard_from_recently_do_not_hold_up_an_acknowledgement():
+    clock = FakeClock()
+    log = PurgeLog(clock, epoch="e1")
+    log.ack("gone", 0)
+    clock.jump(60)
+    seq = log.append(_purge())
+    log.ack("edge-1", seq)
+
+    assert log.acknowledged(seq, since=clock() - 30) == (["edge-1"], [])
+
+
+def test_a_batch_survives_its_json_round_trip():
+    batch = Batch("e1", 2, 3, (_purge("a"), Purge("prefix", "/static/", True, 5.0)))
+
+    assert Batch.from_json(batch.to_json()) == batch
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        [],
+        {},
+        {"tag": "a", "url": "/b"},
+        {"tag": ""},
+        {"tag": 3},
+        {"tag": "a b"},
+        {"all": 1},
+        {"tag": "a", "soft": "yes"},
+        {"tag": "a", "issued_at": "now"},
+        {"tag": "a", "colour": "red"},
+    ],
+)
+def test_a_bad_purge_request_is_refused_with_a_sentence(body):
+    with pytest.raises(PurgeError, match=r"\w+ \w+"):
+        parse_purge(body, now=1.0)
+
+
+def test_a_purge_request_names_one_thing_and_how():
+    assert parse_purge({"prefix": "/static/", "soft": True}, now=7.0) == Purge(
+        "prefix", "/static/", True, 7.0
+    )
+    assert parse_purge({"all": True, "issued_at": 3}, now=7.0) == Purge("all", "", False, 3.0)
