@@ -44,7 +44,10 @@ def invalidated_by(request: Request, response: Response) -> list[bytes]:
     if request.method in SAFE_METHODS or not 200 <= response.status <= 399:
         return []
     host = request.get(b"host")
-    authority, target = _path_and_query(request.target)
+    try:
+        authority, target = _path_and_query(request.target)
+    except ValueError:  # a target urlsplit refuses (e.g. a broken IPv6 literal)
+        return []
     host = (authority or host or b"").lower()
     keys = [cache_key(host, target)]
     base = b"http://" + host + target

@@ -168,6 +168,9 @@ def after_revalidation(
     if response.status != 304 or not _selects(stored, response):
         return None
     updated = {name for name, _ in response.fields if name not in _NOT_UPDATED}
+    # A 304 without Date is dated by its receipt (RFC 9110 §6.6.1), not by the
+    # stored Date, which would make the freshened response look as old as before.
+    updated.add(b"date")
     merged = tuple((name, value) for name, value in stored.fields if name not in updated) + tuple(
         (name, value) for name, value in response.fields if name in updated
     )
