@@ -168,6 +168,7 @@ def stored_fields(
             drop.update(token.strip().lower() for token in value.split(b","))
     drop.update(directives.private_fields)
     drop.update(directives.no_cache_fields)
+    drop.discard(b"date")  # Connection may not take the Date away (RFC 9110 §6.6.1)
     drop.add(b"content-length")
     if parse_http_date(field_value(fields, b"date")) is None:
         drop.add(b"date")
