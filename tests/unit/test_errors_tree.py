@@ -25,6 +25,7 @@ DELIBERATE = {
         "millionscale.topology.endpoint",
         "_BadRequest",
     ): "private: a control request's body or query, answered 4xx",
+    ("millionscale.cdn.cachecontrol", "_InvalidField"): "private: a field the parser ignores",
     ("millionscale.db.router", "NodeOutOfRotation"): "a psycopg.OperationalError for the pool",
     ("millionscale.lb.connection", "_Refused"): "private: a request head refused, answered 4xx",
     (

@@ -44,6 +44,8 @@ from typing import Any, Literal
 
 import structlog
 
+from millionscale.errors import Invalid
+
 __all__ = [
     "LOG_ENTRIES",
     "Batch",
@@ -66,8 +68,9 @@ PurgeKind = Literal["url", "prefix", "tag", "all"]
 KINDS: tuple[PurgeKind, ...] = ("url", "prefix", "tag", "all")
 
 
-class PurgeError(ValueError):
-    """A purge request that cannot be carried out (its ``str`` says why, for a 400)."""
+class PurgeError(Invalid):
+    """A purge request, or an upstream's purge batch, that cannot be taken (422 on
+    the admin API; the message says why)."""
 
 
 @dataclass(frozen=True, slots=True)
