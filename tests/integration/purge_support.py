@@ -36,6 +36,7 @@ class FakeEdge:
     token: str = TOKEN
     purges: queue.Queue[dict[str, Any]] = field(default_factory=queue.Queue)
     order: list[str] | None = None  # shared between edges: who got a purge, in order
+    bind: int = 0  # the port to listen on (0: any free one)
     _failures: int = 0
     _held: bool = False
     _port: int = 0
@@ -84,7 +85,7 @@ class FakeEdge:
 
     def start(self) -> FakeEdge:
         ready = threading.Event()
-        sock = listen("127.0.0.1", 0, "fake edge")
+        sock = listen("127.0.0.1", self.bind, "fake edge")
         self._port = sock.getsockname()[1]
 
         async def run() -> None:
