@@ -25,6 +25,11 @@ What it guarantees, and what it does not:
 - **Inner tier first.** Edges whose discovery role is ``shield`` are purged
   before the others: an edge purged first could refetch the old copy from a
   shield that still holds it, and keep it for its whole lifetime again.
+- **Counted.** ``millionscale_cdn_purger_purges_total{outcome}`` (complete,
+  incomplete, unsent), ``millionscale_cdn_purger_attempts_total{result}``
+  (acknowledged, refused, timeout, failed) and the lag's histogram
+  ``millionscale_cdn_purger_lag_seconds``, in the process's registry;
+  :meth:`Purger.statistics` for this purger alone.
 - **In the background.** :meth:`Purger.submit` runs a purge as a task and logs
   its one-sentence result (:meth:`PurgeResult.sentence`); :meth:`Purger.aclose`
   waits for those still running (each is bounded, see above), so a purge
@@ -48,6 +53,7 @@ from typing import Literal, get_args
 
 import httptools
 import structlog
+from prometheus_client import Counter, Histogram
 
 from millionscale.discovery import Discovery, Member
 from millionscale.errors import ConfigError, DiscoveryError
@@ -84,6 +90,21 @@ ATTEMPTS = 3  # the first try and two retries (AWS' SDKs default to 3 attempts t
 BACKOFF_S = 0.1  # before the second attempt; doubled before each next one
 MAX_ANSWER_BYTES = 64 * 1024  # ours: an answer is {"purged": n}; more is not an edge's
 MAX_VALUE_BYTES = 8 * 1024  # RFC 9110 §4.1 recommends senders support 8000-octet URIs
+
+# Bounded labels: an outcome, never a tag or an edge's name from outside.
+PURGES = Counter(
+    "millionscale_cdn_purger_purges",
+    "Purges this process sent, by outcome (complete: every edge acknowledged)",
+    ["outcome"],
+)
+EDGE_ATTEMPTS = Counter(
+    "millionscale_cdn_purger_attempts", "Requests sent to edges' admin APIs, by result", ["result"]
+)
+LAG = Histogram(
+    "millionscale_cdn_purger_lag_seconds",
+    "From a purge's issue to the last edge's acknowledgement",
+    buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0),
+)
 
 PurgeKind = Literal["url", "prefix", "tag"]
 KINDS: tuple[PurgeKind, ...] = get_args(PurgeKind)
@@ -310,6 +331,7 @@ class Purger:
             snapshot = await self.discovery.snapshot()
         except DiscoveryError:
             self._incomplete += 1
+            PURGES.labels("unsent").inc()
             raise
         members = [m for m in snapshot.tier(self.tier) if m.health not in SKIPPED]
         payload = json.dumps(purge.body(issued_at)).encode()
@@ -324,6 +346,9 @@ class Purger:
             self._complete += 1
         else:
             self._incomplete += 1
+        PURGES.labels("complete" if result.complete else "incomplete").inc()
+        if result.lag_s is not None:
+            LAG.observe(result.lag_s)
         return result
 
     def submit(self, purge: Purge) -> asyncio.Task[PurgeResult | None]:
@@ -386,14 +411,18 @@ class Purger:
                 async with asyncio.timeout(self.timeout_s):
                     purged = await self._exchange(edge, payload)
             except _Refused as refused:
+                EDGE_ATTEMPTS.labels("refused").inc()
                 return EdgeResult(
                     edge.name, edge.address, None, attempt, self._clock() - start, str(refused)
                 )
             except TimeoutError:
+                EDGE_ATTEMPTS.labels("timeout").inc()
                 last = f"no answer within {self.timeout_s:g} s"
             except (OSError, ValueError) as failure:
+                EDGE_ATTEMPTS.labels("failed").inc()
                 last = _reason(failure)
             else:
+                EDGE_ATTEMPTS.labels("acknowledged").inc()
                 return EdgeResult(edge.name, edge.address, purged, attempt, self._clock() - start)
             if attempt < self.attempts:
                 await self._sleep(self.backoff_s * 2 ** (attempt - 1))
