@@ -26,7 +26,7 @@ What it guarantees, and what it does not:
   before the others: an edge purged first could refetch the old copy from a
   shield that still holds it, and keep it for its whole lifetime again.
 - **Counted.** ``millionscale_cdn_purger_purges_total{outcome}`` (complete,
-  incomplete, unsent), ``millionscale_cdn_purger_attempts_total{result}``
+  incomplete, no_edges, unsent), ``millionscale_cdn_purger_attempts_total{result}``
   (acknowledged, refused, timeout, failed) and the lag's histogram
   ``millionscale_cdn_purger_lag_seconds``, in the process's registry;
   :meth:`Purger.statistics` for this purger alone.
@@ -346,7 +346,8 @@ class Purger:
             self._complete += 1
         else:
             self._incomplete += 1
-        PURGES.labels("complete" if result.complete else "incomplete").inc()
+        outcome = "complete" if result.complete else "incomplete" if members else "no_edges"
+        PURGES.labels(outcome).inc()
         if result.lag_s is not None:
             LAG.observe(result.lag_s)
         return result
@@ -389,7 +390,7 @@ class Purger:
                 then="cached copies expire by their own lifetime",
             )
             return None
-        if result.complete:
+        if result.complete or not result.edges:  # no edge: nothing holds a copy
             log.info(result.sentence(), purge=purge.describe(), lag_s=result.lag_s)
         else:
             log.warning(
