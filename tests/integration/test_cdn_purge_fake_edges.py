@@ -89,3 +89,15 @@ def test_an_edge_that_never_answers_is_given_up_on_within_the_bound():
 
     assert result.edges[0].error == "no answer within 0.2 s (2 attempts)"
     assert result.edges[0].elapsed_s < purger_.longest_s + 1.0
+
+
+def test_the_shield_acknowledges_before_any_edge_is_asked():
+    order: list[str] = []
+    with (
+        FakeEdge("edge-1", order=order) as edge,
+        FakeEdge("shield-1", role="shield", order=order) as shield,
+    ):
+        result = asyncio.run(purger(discovery_of(edge, shield)).purge(Purge.tag("photo-8")))
+
+    assert result.complete
+    assert order == ["shield-1", "edge-1"]
