@@ -70,7 +70,8 @@ def test_a_deleted_photos_url_is_404_even_when_another_photo_shares_its_file(pho
 
 
 @pytest.mark.parametrize(
-    "path", ["/media/0/ab/x.jpg", "/media/x/ab/x.jpg", "/media/99999999999999999999/a"]
+    "path",
+    ["/media/0/ab/x.jpg", "/media/x/ab/x.jpg", "/media/99999999999999999999/a", "/media/%C2%B2/a"],
 )
 def test_a_media_url_with_no_such_photo_is_404(photos: PhotoApp, path):
     assert photos.anonymous.get(path).status_code == 404

@@ -628,7 +628,7 @@ def create_app(settings: Settings, shutdown: GracefulShutdown | None = None) -> 
         ``user-<owner id>``) reaches every copy.
         """
         photo_id, relative = request.path_params["photo_id"], request.path_params["path"]
-        if not photo_id.isdigit() or not 0 < int(photo_id) <= ID_MAX:
+        if not (photo_id.isascii() and photo_id.isdigit()) or not 0 < int(photo_id) <= ID_MAX:
             raise HTTPException(404, "no such file")
         photo = await truth.photo(int(photo_id), None, strong=True)
         if photo is None or relative not in (photo.media_path, photo.thumbnail_path):
