@@ -18,6 +18,7 @@ import typer
 from typer._click.exceptions import NoArgsIsHelpError, NoSuchOption, UsageError
 
 from millionscale.cli._bench import bench
+from millionscale.cli._cdn import cdn_app
 from millionscale.cli._console import err_console
 from millionscale.cli._db import db_app
 from millionscale.cli._demo import demo
@@ -87,6 +88,7 @@ app.command()(estimate)
 app.add_typer(photos_app, name="photos")
 app.add_typer(db_app, name="db")
 app.add_typer(lb_app, name="lb")
+app.add_typer(cdn_app, name="cdn")
 app.command()(discovery)
 app.add_typer(process_app, name="process")
 app.command()(scale)

@@ -37,6 +37,7 @@ from fastapi import (
 from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel, Field
 
+from millionscale.cdn.purge import Purge, Purger
 from millionscale.photos.media import InvalidImage, MediaStore
 from millionscale.photos.passwords import hasher
 from millionscale.photos.repository import (
@@ -75,6 +76,8 @@ class Services:
         media: MediaStore,
         max_upload_bytes: int,
         throttle: LoginThrottle | None = None,
+        media_base: str = "",
+        purger: Purger | None = None,
     ) -> None:
         self.repo = repo
         self.throttle = throttle or LoginThrottle(MemoryFailureCounter())
@@ -82,6 +85,8 @@ class Services:
         self.cookie = cookie
         self.media = media
         self.max_upload_bytes = max_upload_bytes
+        self.media_base = media_base  # photo URLs under this (a CDN's URL), or relative
+        self.purger = purger  # deleted photos are purged from the CDN's edges through it
         self.hasher = hasher()
         # Verified when the username is unknown, so that both failures cost the same.
         self.dummy_hash = self.hasher.hash("not a real password")
@@ -173,7 +178,18 @@ class Detail(BaseModel):
     detail: str
 
 
-def photo_out(photo: PhotoRecord) -> PhotoOut:
+def photo_url(photo: PhotoRecord, path: str, base: str = "") -> str:
+    """Where a photo's file ``path`` is served: ``/media/<photo id>/<path>`` under ``base``.
+
+    ``path`` holds the file's content hash (:mod:`millionscale.photos.media`), so
+    the URL changes with the photo; the id lets the server say whose it is
+    (surrogate keys) and answer 404 once the photo is deleted, even where its
+    file is shared with another photo.
+    """
+    return f"{base}/media/{photo.id}/{path}"
+
+
+def photo_out(photo: PhotoRecord, base: str = "") -> PhotoOut:
     return PhotoOut(
         id=photo.id,
         owner=UserOut(id=photo.owner.id, username=photo.owner.username),
@@ -181,14 +197,14 @@ def photo_out(photo: PhotoRecord) -> PhotoOut:
         created_at=photo.created_at,
         like_count=photo.like_count,
         liked_by_me=photo.liked_by_me,
-        url=f"/media/{photo.media_path}",
-        thumbnail_url=f"/media/{photo.thumbnail_path}",
+        url=photo_url(photo, photo.media_path, base),
+        thumbnail_url=photo_url(photo, photo.thumbnail_path, base),
         width=photo.width,
         height=photo.height,
     )
 
 
-def profile_out(profile: Profile) -> ProfileOut:
+def profile_out(profile: Profile, base: str = "") -> ProfileOut:
     return ProfileOut(
         id=profile.user.id,
         username=profile.user.username,
@@ -196,7 +212,7 @@ def profile_out(profile: Profile) -> ProfileOut:
         following=profile.following,
         photo_count=profile.photo_count,
         followed_by_me=profile.followed_by_me,
-        photos=[photo_out(photo) for photo in profile.photos],
+        photos=[photo_out(photo, base) for photo in profile.photos],
     )
 
 
@@ -328,7 +344,9 @@ async def timeline(
         raise HTTPException(400, "invalid cursor: pass back a next_cursor you were given") from None
     photos = await svc.repo.timeline(user.id, before, limit)
     next_cursor = encode_cursor(photos[-1]) if len(photos) == limit else None
-    return TimelineOut(items=[photo_out(p) for p in photos], next_cursor=next_cursor)
+    return TimelineOut(
+        items=[photo_out(p, svc.media_base) for p in photos], next_cursor=next_cursor
+    )
 
 
 @router.post(
@@ -362,7 +380,7 @@ async def upload(
     except BaseException:
         svc.media.remove(stored.written)
         raise
-    return photo_out(photo)
+    return photo_out(photo, svc.media_base)
 
 
 @router.get("/photos/{photo_id}", response_model=PhotoOut, responses=NOT_FOUND)
@@ -371,7 +389,7 @@ async def get_photo(photo_id: PhotoId, viewer: Viewer, svc: ServicesDep) -> Phot
     photo = await svc.repo.photo(photo_id, viewer.id if viewer else None)
     if photo is None:
         raise HTTPException(404, "no such photo")
-    return photo_out(photo)
+    return photo_out(photo, svc.media_base)
 
 
 async def _owned(svc: Services, photo_id: PhotoId, user: User) -> PhotoRecord:
@@ -396,7 +414,7 @@ async def edit_photo(photo_id: PhotoId, body: CaptionIn, user: Me, svc: Services
     photo = await svc.repo.photo(photo_id, user.id)
     if photo is None:
         raise HTTPException(404, "no such photo")
-    return photo_out(photo)
+    return photo_out(photo, svc.media_base)
 
 
 @router.delete(
@@ -406,12 +424,19 @@ async def edit_photo(photo_id: PhotoId, body: CaptionIn, user: Me, svc: Services
     responses={**AUTH, **NOT_FOUND, 403: {"model": Detail}},
 )
 async def delete_photo(photo_id: PhotoId, user: Me, svc: ServicesDep) -> Response:
-    """Delete your photo, and its files when no other photo shares them."""
+    """Delete your photo, and its files when no other photo shares them.
+
+    Then its copies on the CDN's edges are purged (tag ``photo-<id>``), in the
+    background: the answer does not wait for the edges, and an edge that cannot
+    be reached never fails the delete (it keeps its copy until the copy expires).
+    """
     await _owned(svc, photo_id, user)
     removed = await svc.repo.delete_photo(photo_id, user.id)
     if removed is None:
         raise HTTPException(404, "no such photo")
     svc.media.remove_relative(removed.paths)
+    if svc.purger is not None:
+        svc.purger.submit(Purge.tag(f"photo-{photo_id}"))
     return Response(status_code=204)
 
 
@@ -445,7 +470,7 @@ async def profile(
     found = await svc.repo.profile(username, viewer.id if viewer else None, limit)
     if found is None:
         raise HTTPException(404, "no such user")
-    return profile_out(found)
+    return profile_out(found, svc.media_base)
 
 
 async def _follow(svc: Services, user: User, username: str, follow: bool) -> Response:

@@ -32,6 +32,24 @@ of tier ``DATABASE_TIER`` (``db`` by default) as they come and go
 (:meth:`millionscale.db.Router.from_discovery`), and ``DATABASE_URL`` gives
 only the user, password and database they share: its host and port are not
 used.
+
+Behind a CDN (:mod:`millionscale.cdn`): with ``CDN_URL`` set (``https://cdn.example``,
+``http://127.0.0.1:8300``) the pages and the API's ``url`` and
+``thumbnail_url`` point the static assets and the photos at it (the
+Content-Security-Policy allows it); unset, they are relative, as without one.
+What an edge may keep is said per response: static assets
+(``/static/app.<sha256 prefix>.css``) and photos
+(``/media/<photo id>/<content hash>.jpg``) are ``public`` for a year and
+``immutable``, their URLs changing with their content, and carry surrogate
+keys (``Surrogate-Key: static``; ``photo-<id> user-<owner id> photos``);
+everything else is ``private, no-store`` (:mod:`millionscale.web.caching`).
+With ``CDN_DISCOVERY=SOURCE`` (as ``DATABASE_DISCOVERY`` takes) and the edges'
+admin token in ``CDN_ADMIN_TOKEN`` (else the file ``MILLIONSCALE_DISCOVERY_TOKEN_FILE``
+names), deleting a photo purges its tag ``photo-<id>`` from every edge, in the
+background (:class:`millionscale.cdn.purge.Purger`). A purge that fails is
+logged and never fails the delete: an edge not reached keeps the photo's files
+until their lifetime runs out, and no page links them any more (the photo is
+gone from every listing, and a new photo gets new URLs).
 """
 
 from __future__ import annotations
@@ -49,6 +67,7 @@ from dataclasses import dataclass, field
 from http.cookies import CookieError, SimpleCookie
 from pathlib import Path
 from typing import Any, TypeVar, cast
+from urllib.parse import urlsplit
 
 import psycopg
 import structlog
@@ -66,8 +85,9 @@ from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from millionscale.cache import CacheSettings, L1Admission, TieredCache
 from millionscale.cache.l2 import redis_address
+from millionscale.cdn.purge import Purger
 from millionscale.db import Router, Session, Strong
-from millionscale.discovery import HttpDiscovery, connect
+from millionscale.discovery import TOKEN_FILE_ENV, Discovery, HttpDiscovery, connect
 from millionscale.errors import (
     ConfigError,
     DatabaseError,
@@ -76,13 +96,15 @@ from millionscale.errors import (
     SessionStoreUnavailable,
 )
 from millionscale.obs import MetricsMiddleware, configure_logging, health_routes
+from millionscale.obs.admin import load_token
 from millionscale.photos import pages
-from millionscale.photos.api import Services, router
+from millionscale.photos.api import ID_MAX, Services, router
 from millionscale.photos.cached import CachedPhotoRepository
 from millionscale.photos.media import MediaStore
 from millionscale.photos.repository import DB_SESSION, PostgresPhotoRepository
 from millionscale.photos.schema import migrate
-from millionscale.web.security import SecurityHeaders
+from millionscale.web.caching import PrivateByDefault
+from millionscale.web.security import SecurityHeaders, content_security_policy
 from millionscale.web.sessions import (
     PostgresSessionStore,
     RedisSessionStore,
@@ -106,8 +128,10 @@ __all__ = ["BodyLimit", "Settings", "StaticAssets", "create_app", "main"]
 log = structlog.get_logger()
 
 MAX_UPLOAD_BYTES = 10 * 1024 * 1024  # 10 MiB: a 12 MP phone JPEG is 3-5 MB
-IMMUTABLE = "public, max-age=31536000, immutable"
-DB_COOKIE = "ms_lsn"  # one year: URLs carry a content hash
+IMMUTABLE = "public, max-age=31536000, immutable"  # one year: URLs carry a content hash
+DB_COOKIE = "ms_lsn"
+STATIC_TAG = "static"  # the surrogate key of every static asset
+PHOTOS_TAG = "photos"  # ... of every photo's files, beside photo-<id> and user-<owner id>
 STATIC_DIR = Path(__file__).parent / "static"
 # Whose X-Forwarded-For and X-Forwarded-Proto are believed: loopback and the private
 # ranges, where a balancer in front of the web tier sits (Rails' ActionDispatch::RemoteIp
@@ -147,6 +171,19 @@ class Settings:
     login_account_failures: int = ACCOUNT_FAILURES  # failed logins per account per window
     login_address_failures: int = ADDRESS_FAILURES  # ... per client address per window
     login_window_s: float = WINDOW_S
+    # Asset and photo URLs point here when set (an origin, maybe with a path: no "/" at the end).
+    cdn_url: str | None = None
+    # Deleting a photo purges it from the edges of tier cdn in this discovery source.
+    cdn_discovery: str | None = None
+    cdn_admin_token: str | None = field(default=None, repr=False)  # the edges' admin token
+
+    @property
+    def cdn_origin(self) -> str | None:
+        """The scheme, host and port of ``cdn_url`` (what CSP allows)."""
+        if self.cdn_url is None:
+            return None
+        parts = urlsplit(self.cdn_url)
+        return f"{parts.scheme}://{parts.netloc}"
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None) -> Settings:
@@ -186,6 +223,9 @@ class Settings:
                 login_window_s=_seconds(
                     "LOGIN_WINDOW_SECONDS", env.get("LOGIN_WINDOW_SECONDS", ""), WINDOW_S
                 ),
+                cdn_url=_cdn_url(env.get("CDN_URL", "")),
+                cdn_discovery=env.get("CDN_DISCOVERY", "").strip() or None,
+                cdn_admin_token=_cdn_token(env),
             )
         except ValueError as error:
             raise ConfigError(f"bad value in the environment: {error}", hint="fix it") from None
@@ -201,6 +241,31 @@ def _redis_url(text: str, name: str = "REDIS_URL") -> str | None:
         found = f"not {scheme + sep!r}" if sep else "and has no scheme"  # never echo a password
         raise ValueError(f"{name} must start with redis://, rediss:// or unix://, {found}")
     return text
+
+
+def _cdn_url(text: str) -> str | None:
+    """``CDN_URL``: None when empty; else http(s)://host[:port][/path], no trailing "/"."""
+    text = text.strip().rstrip("/")
+    if not text:
+        return None
+    parts = urlsplit(text)
+    if parts.scheme not in ("http", "https") or not parts.netloc or parts.query or parts.fragment:
+        raise ValueError(f"CDN_URL must be http://HOST[:PORT] or https://..., not {text!r}")
+    return text
+
+
+def _cdn_token(env: dict[str, str]) -> str | None:
+    """The edges' admin token when ``CDN_DISCOVERY`` is set: ``CDN_ADMIN_TOKEN``, else the
+    token file the supervisor names (ConfigError from :func:`load_token` if neither)."""
+    if not env.get("CDN_DISCOVERY", "").strip():
+        return None
+    path = env.get(TOKEN_FILE_ENV, "").strip()
+    if not env.get("CDN_ADMIN_TOKEN", "").strip() and not path:
+        raise ConfigError(
+            "CDN_DISCOVERY is set and CDN_ADMIN_TOKEN is not",
+            hint="set CDN_ADMIN_TOKEN to the edges' admin token (the topology's admin token)",
+        )
+    return load_token("CDN_ADMIN_TOKEN", Path(path) if path else None, environ=env)
 
 
 def _choice(name: str, text: str, choices: tuple[str, ...]) -> str:
@@ -386,23 +451,32 @@ class BodyLimit:
 
 
 class StaticAssets:
-    """The app's own CSS and JS under fingerprinted URLs (``app.3f2a9c1b.css``)."""
+    """The app's own CSS and JS under fingerprinted URLs (``app.3f2a9c1b2d.css``).
 
-    def __init__(self, directory: Path) -> None:
+    The fingerprint is the first :data:`FINGERPRINT` hex digits of the file's
+    SHA-256, computed once at start: a changed file gets a new URL, so every
+    copy of the old one (in browsers, on CDN edges) may be kept for a year and
+    never needs a purge. :attr:`urls` maps a file's own name to its URL, under
+    ``base`` (the CDN's URL, or "" for URLs relative to the app).
+    """
+
+    FINGERPRINT = 10  # hex digits: 40 bits, no collision among a site's few assets
+
+    def __init__(self, directory: Path, base: str = "") -> None:
         self.files: dict[str, Path] = {}  # fingerprinted name -> file
         self.urls: dict[str, str] = {}  # logical name -> URL
         for path in sorted(directory.iterdir()):
             if path.is_file():
-                digest = hashlib.sha256(path.read_bytes()).hexdigest()[:10]
+                digest = hashlib.sha256(path.read_bytes()).hexdigest()[: self.FINGERPRINT]
                 name = f"{path.stem}.{digest}{path.suffix}"
                 self.files[name] = path
-                self.urls[path.name] = f"/static/{name}"
+                self.urls[path.name] = f"{base}/static/{name}"
 
     async def serve(self, request: Request) -> Response:
         path = self.files.get(request.path_params["name"])
         if path is None:
             raise HTTPException(404, "no such file")
-        return FileResponse(path, headers={"Cache-Control": IMMUTABLE})
+        return FileResponse(path, headers={"Cache-Control": IMMUTABLE, "Surrogate-Key": STATIC_TAG})
 
 
 T = TypeVar("T")
@@ -430,6 +504,16 @@ def create_app(settings: Settings, shutdown: GracefulShutdown | None = None) -> 
     shutdown = shutdown or GracefulShutdown(settings.drain_s)
     # DiscoveryError for a source that cannot be opened (an unknown scheme, no token).
     discovery = connect(settings.database_discovery) if settings.database_discovery else None
+    cdn_discovery: Discovery | None = None
+    if settings.cdn_discovery is not None:
+        cdn_discovery = (
+            discovery
+            if settings.cdn_discovery == settings.database_discovery
+            else connect(settings.cdn_discovery)
+        )
+    purger = (
+        Purger(cdn_discovery, settings.cdn_admin_token or "") if cdn_discovery is not None else None
+    )
     db_router = (
         Router(
             settings.database_url,
@@ -481,8 +565,10 @@ def create_app(settings: Settings, shutdown: GracefulShutdown | None = None) -> 
         media=media,
         max_upload_bytes=settings.max_upload_bytes,
         throttle=throttle,
+        media_base=settings.cdn_url or "",
+        purger=purger,
     )
-    assets = StaticAssets(STATIC_DIR)
+    assets = StaticAssets(STATIC_DIR, settings.cdn_url or "")
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
@@ -501,10 +587,13 @@ def create_app(settings: Settings, shutdown: GracefulShutdown | None = None) -> 
                         log.info("reads cached", l1=settings.cache_l1, l2=where)
                         yield
             finally:
+                if purger is not None:
+                    await purger.aclose()  # purges issued by the last deletes still go out
                 await db_router.close()
         finally:
-            if isinstance(discovery, HttpDiscovery):
-                await discovery.aclose()
+            for source in {id(d): d for d in (discovery, cdn_discovery) if d}.values():
+                if isinstance(source, HttpDiscovery):
+                    await source.aclose()
             if redis_sessions is not None:
                 await redis_sessions.close()
 
@@ -530,12 +619,26 @@ def create_app(settings: Settings, shutdown: GracefulShutdown | None = None) -> 
         return "; ".join(reason for reason in reasons if reason) or None
 
     async def serve_media(request: Request) -> Response:
-        relative = request.path_params["path"]
+        """A photo's file or thumbnail at ``/media/<photo id>/<path>``, while the photo exists.
+
+        The photo is read from the primary: after a delete and its purge, an
+        edge's refetch must not find a replica that has not replayed the delete
+        yet (and keep the photo for a year). Its id and owner become the
+        response's surrogate keys, so that a purge of ``photo-<id>`` (or
+        ``user-<owner id>``) reaches every copy.
+        """
+        photo_id, relative = request.path_params["photo_id"], request.path_params["path"]
+        if not (photo_id.isascii() and photo_id.isdigit()) or not 0 < int(photo_id) <= ID_MAX:
+            raise HTTPException(404, "no such file")
+        photo = await truth.photo(int(photo_id), None, strong=True)
+        if photo is None or relative not in (photo.media_path, photo.thumbnail_path):
+            raise HTTPException(404, "no such file")
         path = (settings.media_dir / relative).resolve()
         root = settings.media_dir.resolve()
         if root not in path.parents or not path.is_file():
             raise HTTPException(404, "no such file")
-        return FileResponse(path, headers={"Cache-Control": IMMUTABLE})
+        tags = f"photo-{photo.id} user-{photo.owner.id} {PHOTOS_TAG}"
+        return FileResponse(path, headers={"Cache-Control": IMMUTABLE, "Surrogate-Key": tags})
 
     app = FastAPI(
         title="millionscale photos",
@@ -549,7 +652,13 @@ def create_app(settings: Settings, shutdown: GracefulShutdown | None = None) -> 
         middleware=[
             # The client's address and scheme from a trusted balancer, for everything below.
             Middleware(ProxyHeadersMiddleware, trusted_hosts=list(settings.trusted_proxies)),
-            Middleware(SecurityHeaders),
+            Middleware(
+                SecurityHeaders,
+                policy=content_security_policy(
+                    *([settings.cdn_origin] if settings.cdn_origin else [])
+                ),
+            ),
+            Middleware(PrivateByDefault),  # shared caches keep only what says it is public
             Middleware(MetricsMiddleware),
             Middleware(CloseWhileDraining, shutdown=shutdown),
             Middleware(DbSessionCookie),
@@ -594,7 +703,9 @@ def create_app(settings: Settings, shutdown: GracefulShutdown | None = None) -> 
     for route in health_routes(shutdown.ready(ready)):
         app.router.routes.append(route)
     app.router.routes.append(Route("/static/{name}", assets.serve, methods=["GET", "HEAD"]))
-    app.router.routes.append(Route("/media/{path:path}", serve_media, methods=["GET", "HEAD"]))
+    app.router.routes.append(
+        Route("/media/{photo_id}/{path:path}", serve_media, methods=["GET", "HEAD"])
+    )
     return app
 
 

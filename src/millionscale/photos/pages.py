@@ -74,7 +74,8 @@ async def home(request: Request, user: Viewer, svc: ServicesDep) -> Response:
     if user is None:
         return RedirectResponse("/login", status_code=303)
     photos = await svc.repo.timeline(user.id, None, PAGE_DEFAULT)
-    return _render(request, "timeline.html", user, photos=[photo_out(p) for p in photos])
+    photos_out = [photo_out(p, svc.media_base) for p in photos]
+    return _render(request, "timeline.html", user, photos=photos_out)
 
 
 @router.get("/login", response_class=HTMLResponse)
@@ -103,4 +104,4 @@ async def profile_page(
     found = await svc.repo.profile(username, user.id if user else None, PAGE_DEFAULT)
     if found is None:
         return await not_found(request, f"user {username}", user)
-    return _render(request, "profile.html", user, profile=profile_out(found))
+    return _render(request, "profile.html", user, profile=profile_out(found, svc.media_base))

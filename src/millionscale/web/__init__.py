@@ -8,6 +8,9 @@
 - :mod:`.shutdown` lets a web process leave a balanced pool without failing
   a request: on SIGTERM it fails readiness while still serving (drain), then
   finishes the requests in flight and exits;
+- :mod:`.caching` keeps what a web process answers out of shared caches
+  (a CDN edge) unless its handler marked it public, and always when it sets a
+  cookie (:class:`~.caching.PrivateByDefault`);
 - :mod:`.placeholder` is the HTTP process of the single-server stage before
   the reference app (``python -m millionscale.web.placeholder``).
 """
