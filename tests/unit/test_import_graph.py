@@ -36,7 +36,7 @@ from pathlib import Path
 
 SRC = Path(__file__).resolve().parents[2] / "src" / "millionscale"
 
-TIERS = {"lb", "web", "db", "cache", "chaos", "obs", "estimate", "discovery", "servers"}
+TIERS = {"lb", "web", "db", "cache", "cdn", "chaos", "obs", "estimate", "discovery", "servers"}
 COMPOSITION = {
     "topology",
     "photos",
