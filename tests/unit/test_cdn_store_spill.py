@@ -23,6 +23,8 @@ def test_memory_victims_are_written_to_disk(tmp_path):
     assert (stats.memory_objects, stats.disk_objects, stats.spilled) == (3, 1, 1)
     files = spill_files(tmp_path)
     assert len(files) == 1
+    assert files[0].parent == store.spill_dir
+    assert store.spill_dir.parent == tmp_path
     assert stats.disk_bytes == files[0].stat().st_size
     assert store.audit() == []
 

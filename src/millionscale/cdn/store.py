@@ -246,6 +246,12 @@ class Store:
     def max_object_bytes(self) -> int:
         return self._max_object_bytes
 
+    @property
+    def spill_dir(self) -> Path | None:
+        """The directory of this store's spill files (made under the ``spill_dir``
+        it was given), ``None`` without a disk budget or once closed."""
+        return self._spill_dir
+
     def __len__(self) -> int:
         """Entries held, in memory and on disk."""
         return len(self._memory) + len(self._disk)
@@ -409,7 +415,8 @@ class Store:
         return count
 
     def close(self) -> None:
-        """Remove every entry and every spill file, and the directories the store made.
+        """Remove every entry, every spill file and the store's own directory, and the
+        given ``spill_dir`` if the store made it and it is empty (not its parents).
 
         Idempotent; the store stays usable afterwards, in memory only.
         """
