@@ -55,22 +55,29 @@ import structlog
 
 from millionscale.cache.singleflight import SingleFlight
 from millionscale.cdn import metrics
+
+# -- the rules and the store (branches h-cdnrules, h-cdnstore): every name used is here --
+from millionscale.cdn.construct import age_field, response_fields
+from millionscale.cdn.invalidation import invalidated_by
+from millionscale.cdn.lookup import Fresh, GatewayTimeout, Revalidate, Stale, lookup
 from millionscale.cdn.message import Fields, Request, Response, Stored, cache_key
 from millionscale.cdn.origin import Fetched, Origin, OriginFailure
+from millionscale.cdn.ranges import RangeNotSatisfiable, parse_range, range_applies
+from millionscale.cdn.rules import RulesSettings
 from millionscale.cdn.settings import EdgeSettings
+from millionscale.cdn.stale import usable_on_error
+from millionscale.cdn.storable import to_store
+from millionscale.cdn.store import Store, StoreStatistics
+from millionscale.cdn.validation import (
+    after_revalidation,
+    client_not_modified,
+    conditional_fields,
+    not_modified_fields,
+)
 from millionscale.lb.answers import error_bytes, status_line
 from millionscale.lb.connection import Exchange, ServerConnection
 from millionscale.lb.head import RequestHead
 from millionscale.lb.headers import HOP_BY_HOP, connection_tokens
-
-# -- the rules and the store (branches h-cdnrules, h-cdnstore): every name used is here --
-from millionscale.cdn.lookup import Fresh, GatewayTimeout, Revalidate, Stale, lookup
-from millionscale.cdn.ranges import RangeNotSatisfiable, parse_range, range_applies
-from millionscale.cdn.rules import RulesSettings
-from millionscale.cdn.storable import to_store
-from millionscale.cdn.store import Store, StoreStatistics
-from millionscale.cdn.validation import after_revalidation, client_not_modified, usable_on_error
-from millionscale.cdn.invalidation import invalidated_by
 
 __all__ = ["Edge", "EdgeStatistics"]
 
@@ -82,16 +89,18 @@ _SLOW = frozenset({b"range", b"if-none-match", b"if-modified-since"})
 # Not sent to the origin on a cache fill: the edge wants the whole, unconditional
 # response to store, and answers the client's range and conditionals itself.
 _FILL_DROP = frozenset(
-    {b"range", b"if-range", b"if-none-match", b"if-modified-since", b"if-match",
-     b"if-unmodified-since"}
+    {
+        b"range",
+        b"if-range",
+        b"if-none-match",
+        b"if-modified-since",
+        b"if-match",
+        b"if-unmodified-since",
+    }
 )
 # Never in the answer's field block: the edge frames the body itself (RFC 9112 §6).
 _FRAMING = frozenset({b"content-length", b"transfer-encoding", b"age"})
 _TAGS = frozenset({b"surrogate-key", b"xkey"})
-# RFC 9110 §15.4.5: a 304 carries these of the 200 it stands for (and no content fields).
-_NOT_MODIFIED = frozenset(
-    {b"cache-control", b"content-location", b"date", b"etag", b"expires", b"vary"}
-)
 _HEADS_MAX = 65_536  # pre-built heads kept; the table is cleared when it passes this
 _HOSTS_MAX = 4096  # hosts remembered for path-only purges
 _MARKS_MAX = 100_000  # hit-for-miss keys remembered
@@ -118,15 +127,8 @@ class EdgeStatistics:
 
     def to_json(self) -> dict[str, Any]:
         """The admin API's ``GET /v1/statistics`` body."""
-        edge = {
-            name: getattr(self, name)
-            for name in self.__dataclass_fields__  # type: ignore[attr-defined]
-            if name != "store"
-        }
-        store = {
-            name: getattr(self.store, name)
-            for name in type(self.store).__dataclass_fields__  # type: ignore[attr-defined]
-        }
+        edge = {name: getattr(self, name) for name in self.__dataclass_fields__ if name != "store"}
+        store = {name: getattr(self.store, name) for name in type(self.store).__dataclass_fields__}
         return {"edge": edge, "store": store}
 
 
@@ -199,21 +201,7 @@ def _connection_line(head: RequestHead) -> bytes:
 
 
 def _lines(fields: Fields, drop: frozenset[bytes]) -> bytes:
-    return b"".join(
-        name + b": " + value + b"\r\n" for name, value in fields if name not in drop
-    )
-
-
-def _validators(stored: Stored) -> Fields:
-    """RFC 9111 §4.3.1: the conditional fields that revalidate ``stored``."""
-    out: list[tuple[bytes, bytes]] = []
-    etag = stored.get(b"etag")
-    if etag is not None:
-        out.append((b"if-none-match", etag))
-    modified = stored.get(b"last-modified")
-    if modified is not None:
-        out.append((b"if-modified-since", modified))
-    return tuple(out)
+    return b"".join(name + b": " + value + b"\r\n" for name, value in fields if name not in drop)
 
 
 class Edge:
@@ -234,15 +222,15 @@ class Edge:
             max_disk_bytes=settings.disk_bytes,
             spill_dir=settings.spill_dir,
             policy=settings.policy,
-            max_object_bytes=settings.max_object_bytes,
+            max_object_bytes=min(settings.max_object_bytes, settings.memory_bytes),
         )
         self.rules = rules or RulesSettings(default_stale_if_error_s=settings.stale_if_error_s)
         self.counts = metrics.Counts()
         self.origin: Origin | None = None
         self._via = b"via: 1.1 " + settings.name.encode("ascii", "replace") + b"\r\n"
         self._origin_host = settings.origin_host
-        self._strip = frozenset() if settings.keep_surrogate_keys else _TAGS
-        self._drop = _FRAMING | self._strip
+        self._keep_tags = settings.keep_surrogate_keys
+        self._strip = frozenset() if self._keep_tags else _TAGS
         self._flights: SingleFlight[bytes] = SingleFlight()
         self._heads: dict[tuple[int, bytes], tuple[Fields, bytes]] = {}
         self._uncacheable: dict[bytes, float] = {}  # key -> until (hit-for-miss)
@@ -316,7 +304,7 @@ class Edge:
             revalidated=outcomes["revalidated"],
             passed=outcomes["pass"],
             errors=outcomes["error"],
-            coalesced=counts.coalesced,
+            coalesced=self._flights.statistics().joined,
             origin_fetches=counts.origin_fetches,
             bytes_from_edge=counts.bytes_from_edge,
             bytes_from_origin=counts.bytes_from_origin,
@@ -325,9 +313,10 @@ class Edge:
             store=self.store.statistics(),
         )
 
-    def _gauges(self) -> tuple[int, int, int]:
+    def _gauges(self) -> tuple[int, int, int, int]:
         stats = self.store.statistics()
-        return stats.objects, stats.memory_bytes, stats.disk_bytes
+        joined = self._flights.statistics().joined
+        return stats.objects, stats.memory_bytes, stats.disk_bytes, joined
 
     # -- purge ------------------------------------------------------------------------
 
@@ -362,9 +351,7 @@ class Edge:
                 kind, purged = "prefix", sum(store.purge_prefix(k, soft=soft) for k in keys)
         self.counts.purges[kind] += 1
         if issued_at is not None:
-            metrics.PURGE_LAG.labels(self.settings.name).observe(
-                max(0.0, self.clock() - issued_at)
-            )
+            metrics.PURGE_LAG.labels(self.settings.name).observe(max(0.0, self.clock() - issued_at))
         log.info("cdn: purged", kind=kind, purged=purged, soft=soft)
         return purged
 
@@ -375,8 +362,8 @@ class Edge:
         parts = urlsplit(text)
         if parts.scheme not in ("http", "https") or not parts.netloc:
             raise ValueError(f"{text!r} is neither a path nor an http URL")
-        target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
-        return [cache_key(parts.netloc.encode(), target.encode())]
+        path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+        return [cache_key(parts.netloc.encode(), path.encode())]
 
     # -- a request --------------------------------------------------------------------
 
@@ -439,16 +426,16 @@ class Edge:
                 filled = await self._flights.do(
                     key, lambda: self._fill(request, key, peer, stale, conditional, token)
                 )
-                if filled.owner is not token:
-                    self.counts.coalesced += 1
-                    if filled.failure is None:
-                        now = self.clock()
-                        again = lookup(request, self.store.variants(key), now, settings=self.rules)
-                        if isinstance(again, Fresh):
-                            self._count(filled.label)
-                            self._serve(conn, head, request, again.stored, now, filled.label)
-                            return
-                        filled = await self._fill(request, key, peer, stale, conditional, None)
+                if filled.owner is not token and filled.failure is None:
+                    # Joined another's fetch: what it stored, if the rules let *this*
+                    # request reuse it; else (uncacheable, another variant) our own fetch.
+                    now = self.clock()
+                    again = lookup(request, self.store.variants(key), now, settings=self.rules)
+                    if isinstance(again, Fresh):
+                        self._count(filled.label)
+                        self._serve(conn, head, request, again.stored, now, filled.label)
+                        return
+                    filled = await self._fill(request, key, peer, stale, conditional, None)
             await self._answer(conn, head, request, variants, filled, writable)
         except asyncio.CancelledError:
             raise
@@ -503,9 +490,11 @@ class Edge:
             return await self._fill(request, key, peer, None, (), owner)  # validator mismatch
         if response.status >= 500:  # never displaces what may stand in for it
             return _Filled(owner, fetched, None, None, _MISS)
-        filled = Request("GET", request.target, tuple(
-            (name, value) for name, value in request.fields if name not in _FILL_DROP
-        ))
+        filled = Request(
+            "GET",
+            request.target,
+            tuple((name, value) for name, value in request.fields if name not in _FILL_DROP),
+        )
         outcome = to_store(
             filled,
             response,
@@ -543,7 +532,7 @@ class Edge:
         if key in self._revalidating or self.origin is None:
             return
         self._revalidating.add(key)
-        conditional = _validators(stored)
+        conditional = conditional_fields(stored)
 
         async def revalidate() -> None:
             try:
@@ -638,10 +627,11 @@ class Edge:
         known = self._heads.get(slot)
         if known is not None and known[0] is stored.fields:
             return known[1]
+        fields = response_fields(stored, stored.response_time, keep_tags=self._keep_tags)
         built = b"".join(
             (
                 status_line(stored.status),
-                _lines(stored.fields, self._drop),
+                _lines(fields, _FRAMING),
                 b"content-length: %d\r\nx-cache: %b\r\n" % (len(stored.body), label),
                 self._via,
             )
@@ -665,7 +655,7 @@ class Edge:
             if name in _SLOW:
                 self._serve_partly(conn, head, request, stored, now, label)
                 return
-        age = b"age: %d\r\n" % int(stored.age(now))
+        age = b"age: " + age_field(stored.age(now)) + b"\r\n"
         if head.method == "HEAD":
             conn.write(self._head(stored, label) + age + _connection_line(head) + b"\r\n")
         else:
@@ -683,14 +673,9 @@ class Edge:
         now: float,
         label: bytes,
     ) -> None:
-        ending = b"age: %d\r\nx-cache: %b\r\n%b%b\r\n" % (
-            int(stored.age(now)),
-            label,
-            self._via,
-            _connection_line(head),
-        )
+        ending = b"x-cache: %b\r\n%b%b\r\n" % (label, self._via, _connection_line(head))
         if client_not_modified(request, stored):
-            kept = tuple(f for f in stored.fields if f[0] in _NOT_MODIFIED)
+            kept = not_modified_fields(stored, now)
             conn.write(status_line(304) + _lines(kept, frozenset()) + ending)
             conn.finish(head.keep_alive)
             return
@@ -700,10 +685,16 @@ class Edge:
         chosen = None
         if wanted is not None and stored.status == 200 and range_applies(request, stored):
             chosen = parse_range(wanted, size)
-        fields = _lines(stored.fields, self._drop)
+        sent = response_fields(stored, now, keep_tags=self._keep_tags)
+        fields = _lines(sent, frozenset({b"content-length", b"transfer-encoding"}))
         if isinstance(chosen, RangeNotSatisfiable):
-            answer = status_line(416) + b"content-range: bytes */%d\r\ncontent-length: 0\r\n" % size
-            conn.write(answer + ending)
+            conn.write(
+                status_line(416)
+                + b"content-range: "
+                + chosen.content_range
+                + b"\r\ncontent-length: 0\r\n"
+                + ending
+            )
         elif chosen is not None:
             first, last = chosen
             part = body[first : last + 1]

@@ -50,7 +50,6 @@ class Counts:
     __slots__ = (
         "bytes_from_edge",
         "bytes_from_origin",
-        "coalesced",
         "origin_fetches",
         "outcomes",
         "purges",
@@ -63,11 +62,11 @@ class Counts:
         self.purges = dict.fromkeys(PURGE_KINDS, 0)
         self.bytes_from_edge = 0
         self.bytes_from_origin = 0
-        self.coalesced = 0
         self.origin_fetches = 0
 
 
-StoreGauges = Callable[[], tuple[int, int, int]]  # (objects, memory bytes, disk bytes)
+# (stored objects, memory bytes, disk bytes, requests coalesced so far): read at scrape time.
+StoreGauges = Callable[[], tuple[int, int, int, int]]
 
 
 class _Collector(Collector):
@@ -109,13 +108,14 @@ class _Collector(Collector):
                 requests.add_metric([name, outcome], n)
             served.add_metric([name, "edge"], counts.bytes_from_edge)
             served.add_metric([name, "origin"], counts.bytes_from_origin)
-            coalesced.add_metric([name], counts.coalesced)
             fetches.add_metric([name], counts.origin_fetches)
             for reason, n in list(counts.stale.items()):
                 stale.add_metric([name, reason], n)
             for kind, n in list(counts.purges.items()):
                 purges.add_metric([name, kind], n)
-            for gauge, value in zip(gauges, store(), strict=True):
+            *values, joined = store()
+            coalesced.add_metric([name], joined)
+            for gauge, value in zip(gauges, values, strict=True):
                 gauge.add_metric([name], value)
         yield from (requests, served, coalesced, fetches, stale, purges, *gauges)
 

@@ -31,8 +31,8 @@ __all__ = [
     "MEMORY_BYTES",
     "READ_TIMEOUT_S",
     "SHUTDOWN_GRACE_S",
-    "EdgeSettings",
     "EdgeKnob",
+    "EdgeSettings",
     "add_flags",
     "from_flags",
 ]
