@@ -47,14 +47,17 @@ Script = Callable[[Head], Awaitable[bytes] | bytes]
 @dataclass
 class Origin:
     """An origin whose every answer is ``script(head)`` (bytes written as they are); an
-    answer of ``b""`` closes the connection without a word. ``gate``, when set, holds
+    answer of ``b""`` closes the connection without a word (``close``: after every
+    answer). ``gate``, when set, holds
     every answer until the test sets it."""
 
     script: Script = lambda _head: answer()
     heads: list[Head] = field(default_factory=list)
     bodies: list[bytes] = field(default_factory=list)
     gate: asyncio.Event | None = None
+    close: bool = False  # close the connection after every answer
     server: asyncio.Server | None = None
+    writers: set[asyncio.StreamWriter] = field(default_factory=set)
 
     @property
     def port(self) -> int:
@@ -69,6 +72,7 @@ class Origin:
         return sum(1 for head in self.heads if target is None or head.target == target)
 
     async def _connection(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        self.writers.add(writer)
         try:
             while not writer.is_closing():
                 head = await read_head(reader)
@@ -82,9 +86,14 @@ class Origin:
                     break
                 writer.write(data)
                 await writer.drain()
+                if self.close:
+                    break
         except (asyncio.IncompleteReadError, ConnectionError, asyncio.LimitOverrunError):
             pass
+        except asyncio.CancelledError:
+            return
         finally:
+            self.writers.discard(writer)
             writer.close()
 
     async def start(self) -> Origin:
@@ -92,10 +101,11 @@ class Origin:
         return self
 
     async def stop(self) -> None:
+        """Stop listening and cut every connection (kept-alive ones too): the origin is gone."""
         if self.server is not None:
             self.server.close()
-            with contextlib.suppress(Exception):
-                self.server.close_clients()  # type: ignore[attr-defined]  # 3.13+
+        for writer in list(self.writers):
+            writer.transport.abort()
 
 
 @contextlib.asynccontextmanager
