@@ -76,7 +76,7 @@ def test_within_stale_while_revalidate_it_is_served_stale_and_refreshed_once() -
         fresh = answer(b"new", (b"cache-control", b"max-age=10"), (b"etag", b'"v2"'))
         answers = iter([swr, fresh])
         origin = Origin(lambda _h: next(answers), gate=asyncio.Event())
-        origin.gate.set()  # type: ignore[union-attr]
+        origin.gate.set()
         await origin.start()
         clock = Clock()
         async with running_edge(origin.url, clock) as (edge, port):
