@@ -44,8 +44,10 @@ def stored(
 
 
 def memory_store(max_memory_bytes: int = 10_000, **knobs: Any) -> Store:
-    """A store with no disk, an LRU (deterministic) unless ``policy`` says otherwise."""
+    """A store with no disk, an LRU (deterministic) unless ``policy`` says otherwise,
+    taking objects as large as its memory unless ``max_object_bytes`` says otherwise."""
     knobs.setdefault("policy", "lru")
+    knobs.setdefault("max_object_bytes", max_memory_bytes)
     knobs.setdefault("random", random.Random(0).random)
     return Store(max_memory_bytes=max_memory_bytes, **knobs)
 
@@ -53,8 +55,10 @@ def memory_store(max_memory_bytes: int = 10_000, **knobs: Any) -> Store:
 def disk_store(
     spill_dir: Path, max_memory_bytes: int = 1_000, max_disk_bytes: int = 10_000, **knobs: Any
 ) -> Store:
-    """A store spilling to ``spill_dir``, an LRU in memory unless ``policy`` says otherwise."""
+    """A store spilling to ``spill_dir``, an LRU in memory unless ``policy`` says otherwise,
+    taking objects as large as its memory unless ``max_object_bytes`` says otherwise."""
     knobs.setdefault("policy", "lru")
+    knobs.setdefault("max_object_bytes", max_memory_bytes)
     knobs.setdefault("random", random.Random(0).random)
     return Store(
         max_memory_bytes=max_memory_bytes,

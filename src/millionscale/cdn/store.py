@@ -509,6 +509,18 @@ class Store:
                 broken.append("disk bytes are not the sum of the files' sizes")
             if disk_policy.bytes > self._max_disk_bytes:
                 broken.append(f"disk holds {disk_policy.bytes} bytes, over {self._max_disk_bytes}")
+            for spilled in disk.values():
+                try:
+                    size = spilled.path.stat().st_size
+                except OSError:
+                    broken.append(f"spill file {spilled.path.name} is missing")
+                    continue
+                if size != spilled.file_bytes:
+                    broken.append(f"spill file {spilled.path.name} is not as written")
+            if self._spill_dir is not None:
+                files = {path.name for path in self._spill_dir.iterdir()}
+                if files != {spilled.path.name for spilled in disk.values()}:
+                    broken.append("the spill directory holds files of no entry")
         return broken
 
     # -- inside --------------------------------------------------------------------------
