@@ -92,3 +92,48 @@ def test_a_cacheable_answer_clears_the_hit_for_miss_mark() -> None:
         await origin.stop()
 
     asyncio.run(scenario())
+
+
+def test_an_object_over_the_size_limit_is_streamed_to_each_and_never_stored() -> None:
+    async def scenario() -> None:
+        # Arrange
+        big = b"b" * 300_000
+        origin = Origin(
+            lambda _h: answer(big, (b"cache-control", b"max-age=60")), gate=asyncio.Event()
+        )
+        await origin.start()
+        async with running_edge(origin.url, max_object_bytes=100_000) as (edge, port):
+            # Act
+            requests = [asyncio.create_task(get(port, b"/big")) for _ in range(3)]
+            await until(lambda: edge.statistics().coalesced == 2)
+            assert origin.gate is not None
+            origin.gate.set()
+            answers = await asyncio.gather(*requests)
+            later = await get(port, b"/big")
+            # Assert
+            assert all((a.status, a.body) == (200, big) for a in [*answers, later])
+            assert edge.statistics().store.objects == 0
+            assert later.headers[b"x-cache"] == b"MISS"
+        await origin.stop()
+
+    asyncio.run(scenario())
+
+
+def test_a_5xx_is_shared_with_the_joined_requests() -> None:
+    async def scenario() -> None:
+        # Arrange
+        origin = Origin(lambda _h: answer(b"down", status=b"503 Service Unavailable"))
+        origin.gate = asyncio.Event()
+        await origin.start()
+        async with running_edge(origin.url) as (edge, port):
+            # Act
+            requests = [asyncio.create_task(get(port, b"/down")) for _ in range(10)]
+            await until(lambda: edge.statistics().coalesced == 9)
+            origin.gate.set()
+            answers = await asyncio.gather(*requests)
+            # Assert
+            assert {a.status for a in answers} == {503}
+            assert origin.fetches() == 1
+        await origin.stop()
+
+    asyncio.run(scenario())

@@ -187,11 +187,17 @@ class _Task:
 class _Filled:
     """What one origin fetch came to: ``stored`` is what the store holds now for it."""
 
-    owner: object
-    fetched: Fetched | None
+    owner: object  # the token of the request that started the fetch (None: no request)
+    fetched: Fetched | None  # None, without a failure: a body too big to share, closed
     failure: OriginFailure | None
     stored: Stored | None
     label: bytes
+
+    @property
+    def failed(self) -> bool:
+        """No answer, or a 5xx: what a stale response may stand in for (RFC 5861 §4)."""
+        fetched = self.fetched
+        return self.failure is not None or (fetched is not None and fetched.response.status >= 500)
 
 
 def _connection_line(head: RequestHead) -> bytes:
@@ -426,9 +432,12 @@ class Edge:
                 filled = await self._flights.do(
                     key, lambda: self._fill(request, key, peer, stale, conditional, token)
                 )
-                if filled.owner is not token and filled.failure is None:
+                if filled.fetched is None and filled.failure is None:  # too big to share
+                    filled = await self._fill(request, key, peer, stale, conditional, None)
+                elif filled.owner is not token and not filled.failed:
                     # Joined another's fetch: what it stored, if the rules let *this*
                     # request reuse it; else (uncacheable, another variant) our own fetch.
+                    # Failures and 5xx are shared: they say the origin is down, not who.
                     now = self.clock()
                     again = lookup(request, self.store.variants(key), now, settings=self.rules)
                     if isinstance(again, Fresh):
@@ -472,6 +481,9 @@ class Edge:
         self.counts.bytes_from_origin += len(fetched.body)
         if fetched.rest is not None:  # over max_object_bytes: streamed, never stored
             self._mark_uncacheable(key)
+            if owner is not None:  # a shared fetch: nobody may be left to read the stream
+                await fetched.aclose()
+                return _Filled(owner, None, None, None, _MISS)
             return _Filled(owner, fetched, None, None, _MISS)
         response = fetched.response
         now = self.clock()
@@ -533,11 +545,12 @@ class Edge:
             return
         self._revalidating.add(key)
         conditional = conditional_fields(stored)
+        token = object()  # a shared fetch: requests may join it
 
         async def revalidate() -> None:
             try:
                 filled = await self._flights.do(
-                    key, lambda: self._fill(request, key, peer, stored, conditional, None)
+                    key, lambda: self._fill(request, key, peer, stored, conditional, token)
                 )
                 if filled.fetched is not None:
                     await filled.fetched.aclose()
@@ -560,7 +573,7 @@ class Edge:
         writable: asyncio.Event,
     ) -> None:
         fetched = filled.fetched
-        if filled.failure is not None or (fetched is not None and fetched.response.status >= 500):
+        if filled.failed:
             now = self.clock()
             for stored in variants:
                 if usable_on_error(stored, now, request):
