@@ -264,7 +264,9 @@ class Edge:
         self._unregister = metrics.register(settings.name, self.counts, self._gauges)
 
     async def serve(self, host: str, port: int, *, backlog: int = 1024) -> asyncio.Server:
-        """Listen for clients on ``host:port`` (0: a free port)."""
+        """Listen for clients on ``host:port`` (0: a free port); starts the edge if need be."""
+        if self.origin is None:
+            self.start()
         limits = self.settings.limits
         loop = asyncio.get_running_loop()
         server = await loop.create_server(
@@ -393,9 +395,10 @@ class Edge:
             self._serve(conn, head, request, found.stored, now, _HIT)  # type: ignore[union-attr]
             return _DONE
         if kind is Stale:
-            stored: Stored = found.stored  # type: ignore[union-attr]
-            self._stale(conn, head, request, stored, now, "swr")
-            self._revalidate_later(key, request, stored, conn.peer)
+            stale: Stale = found  # type: ignore[assignment]
+            self._stale(conn, head, request, stale.stored, now, "swr")
+            if stale.revalidate_in_background:
+                self._revalidate_later(key, request, stale.stored, conn.peer)
             return _DONE
         if kind is GatewayTimeout:  # only-if-cached, nothing usable (RFC 9111 §5.2.1.7)
             self.counts.outcomes["error"] += 1
