@@ -205,3 +205,10 @@ def test_a_response_without_fields_is_stored_heuristically():
     made = stored(Response(status=200, fields=()))
 
     assert made.freshness_lifetime == 0.0
+
+
+def test_an_invalid_date_is_replaced_by_the_time_of_receipt():
+    # RFC 9110 §6.6.1: a recipient "MAY replace that value with the time that response was received"
+    made = stored(response(MAX_AGE, (b"date", b"not a date"), at=None))
+
+    assert field_value(made.fields, b"date") == date(NOW)

@@ -168,6 +168,7 @@ _KNOWN = _DELTAS | {
 
 _CACHE: dict[tuple[bytes, ...], Directives] = {}
 _CACHE_MAX = 1024  # distinct Cache-Control values remembered; origins send few
+_CACHED_LENGTH_MAX = 200  # longer values (a client's, say) are parsed each time, not kept
 
 
 def parse_directives(values: list[bytes]) -> Directives:
@@ -199,9 +200,10 @@ def parse_directives(values: list[bytes]) -> Directives:
             argument = _unquote(argument[1:-1])
         pairs.append((name, argument))
     parsed = _build(pairs)
-    if len(_CACHE) >= _CACHE_MAX:
-        _CACHE.clear()
-    _CACHE[key] = parsed
+    if sum(len(member) for member in values) <= _CACHED_LENGTH_MAX:
+        if len(_CACHE) >= _CACHE_MAX:
+            _CACHE.clear()
+        _CACHE[key] = parsed
     return parsed
 
 

@@ -28,6 +28,7 @@ _RFC850 = re.compile(rb"[A-Za-z]{6,9}, (\d\d)-([A-Za-z]{3})-(\d\d) (\d\d):(\d\d)
 _ASCTIME = re.compile(rb"[A-Za-z]{3} ([A-Za-z]{3}) ([ \d]\d) (\d\d):(\d\d):(\d\d) (\d{4})")
 _CACHE: dict[bytes, float | None] = {}
 _CACHE_MAX = 4096  # distinct date strings remembered (Date values repeat within a second)
+_CACHED_LENGTH_MAX = 40  # an HTTP-date is at most 33 bytes: longer values (clients') are not kept
 
 
 def parse_http_date(value: bytes | None) -> float | None:
@@ -37,9 +38,10 @@ def parse_http_date(value: bytes | None) -> float | None:
     if value in _CACHE:
         return _CACHE[value]
     parsed = _parse(value.strip())
-    if len(_CACHE) >= _CACHE_MAX:
-        _CACHE.clear()
-    _CACHE[value] = parsed
+    if len(value) <= _CACHED_LENGTH_MAX:
+        if len(_CACHE) >= _CACHE_MAX:
+            _CACHE.clear()
+        _CACHE[value] = parsed
     return parsed
 
 

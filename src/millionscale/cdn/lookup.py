@@ -129,7 +129,11 @@ def lookup(
                 if name in _SLOW_FIELDS:
                     break
             else:
-                if stored.freshness_lifetime > stored.age(now):
+                # Stored.age(now), inlined: this is the hit path.
+                resident = now - stored.response_time
+                if stored.freshness_lifetime > stored.corrected_initial_age + (
+                    resident if resident > 0.0 else 0.0
+                ):
                     return Fresh(stored)
     directives = request_directives(request, settings)
     chosen = _select(request, variants)

@@ -62,7 +62,8 @@ sending them from the cache honours that) are dropped. ``Content-Length`` is set
 to the body's length (the edge sends stored bodies sized) except on a 204, and a
 missing ``Date`` is added (RFC 9110 §6.6.1: "A recipient with a clock that
 receives a response message without a Date header field MUST add one if the
-message is cached or forwarded downstream").
+message is cached or forwarded downstream"), an invalid one replaced (§6.6.1: it
+"MAY replace that value with the time that response was received").
 """
 
 from __future__ import annotations
@@ -78,7 +79,7 @@ from .freshness import (
     explicit_lifetime,
     heuristic_lifetime,
 )
-from .httpdate import format_http_date
+from .httpdate import format_http_date, parse_http_date
 from .message import Fields, Request, Response, Stored, cache_key, field_value, field_values
 from .rules import RulesSettings
 from .vary import VARY_ANY, parse_vary, selecting_fields
@@ -167,16 +168,17 @@ def stored_fields(
             drop.update(token.strip().lower() for token in value.split(b","))
     drop.update(directives.private_fields)
     drop.update(directives.no_cache_fields)
-    drop.discard(b"content-length")
-    drop.discard(b"date")
-    kept = [
-        (name, value) for name, value in fields if name not in drop and name != b"content-length"
-    ]
+    drop.discard(b"date")  # Connection may not take the Date away (RFC 9110 §6.6.1)
+    drop.add(b"content-length")
+    if parse_http_date(field_value(fields, b"date")) is None:
+        drop.add(b"date")
+        dated: tuple[tuple[bytes, bytes], ...] = ((b"date", format_http_date(response_time)),)
+    else:
+        dated = ()
+    kept = [(name, value) for name, value in fields if name not in drop]
     if status != 204:
         kept.append((b"content-length", str(size).encode("ascii")))
-    if field_value(fields, b"date") is None:
-        kept.append((b"date", format_http_date(response_time)))
-    return tuple(kept)
+    return (*kept, *dated)
 
 
 def tags_of(fields: Fields) -> frozenset[bytes]:
