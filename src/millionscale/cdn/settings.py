@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+from millionscale.cache.policy import POLICIES
 from millionscale.errors import ConfigError
 from millionscale.estimate.units import parse_size
 from millionscale.lb.limits import HttpLimits
@@ -94,6 +95,10 @@ class EdgeSettings:
                 f"--origin {self.origin!r} is not http://host:port",
                 hint="give the origin's (or the shield's) base URL, such as http://127.0.0.1:8000",
             )
+        if self.policy not in POLICIES:
+            raise ConfigError(
+                f"--policy {self.policy!r}: unknown", hint=f"use one of: {', '.join(POLICIES)}"
+            )
         if self.disk_bytes and self.spill_dir is None:
             raise ConfigError("--disk needs --spill-dir", hint="name a directory for spill files")
 
@@ -161,14 +166,26 @@ def add_flags(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--origin", required=True, help="http://HOST:PORT (an origin or a shield)")
     parser.add_argument("--spill-dir", type=Path, default=None)
     group = parser.add_argument_group("settings")
+    defaults = EdgeSettings()
     for knob in KNOBS:
+        default = getattr(defaults, knob.name)
         dest = "knob_" + knob.name
         if knob.kind is bool:
-            group.add_argument(knob.flag, dest=dest, action="store_true", default=None)
-        elif knob.kind is str:
-            group.add_argument(knob.flag, dest=dest, default=None, help=knob.help)
-        else:
-            group.add_argument(knob.flag, dest=dest, type=knob.parse, default=None, help=knob.help)
+            group.add_argument(
+                knob.flag, dest=dest, action="store_true", default=None, help=knob.help
+            )
+            continue
+        metavar = knob.flag.lstrip("-").upper().replace("-", "_")
+        parse = str if knob.kind is str else knob.parse
+        shown = f"{default // (1 << 20)}MiB" if knob.size and default >= 1 << 20 else default
+        group.add_argument(
+            knob.flag,
+            dest=dest,
+            type=parse,
+            default=None,
+            metavar=metavar,
+            help=f"{knob.help} (default: {shown})",
+        )
 
 
 def from_flags(args: argparse.Namespace) -> EdgeSettings:
