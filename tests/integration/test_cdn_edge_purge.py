@@ -10,7 +10,7 @@ from typing import Any
 
 import httpx
 import pytest
-from cdn_support import Clock, Origin, answer, get, running_edge
+from cdn_support import Clock, Origin, answer, get, running_edge, until
 
 from millionscale.cdn.admin import create_app
 from millionscale.cdn.edge import Edge
@@ -201,3 +201,27 @@ def test_statistics_and_metrics_report_the_edge() -> None:
         assert "millionscale_cdn_purge_lag_seconds_count" in text
 
     run(scenario)
+
+
+def test_a_fetch_in_flight_during_a_purge_stores_nothing() -> None:
+    async def scenario() -> None:
+        # Arrange
+        origin = Origin(tagged, gate=asyncio.Event())
+        await origin.start()
+        async with running_edge(origin.url) as (edge, port):
+            pending = asyncio.create_task(get(port, b"/p/1"))
+            await until(lambda: origin.fetches() == 1)
+            # Act
+            purged = edge.purge(url="/p/1")
+            assert origin.gate is not None
+            origin.gate.set()
+            answered = await pending
+            after = await get(port, b"/p/1")
+            # Assert
+            assert purged == 0
+            assert (answered.status, answered.headers[b"x-cache"]) == (200, b"MISS")
+            assert after.headers[b"x-cache"] == b"MISS"
+            assert origin.fetches() == 2
+        await origin.stop()
+
+    asyncio.run(scenario())

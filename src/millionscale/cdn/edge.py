@@ -37,6 +37,11 @@ the origin (:class:`~.origin.Origin`). What each request gets:
   (the shield) forwards ``Surrogate-Key`` so the edges below can purge by tag, an
   edge facing users strips it.
 
+**Purges** (:meth:`Edge.purge`, the admin API's ``POST /v1/purge``) apply to the store
+at once; a fetch that was in flight when one was applied answers its requests but
+stores nothing (its response may predate the purge), and a revalidation in flight
+never undoes one (:meth:`.store.Store.replace`): a purge, once answered, holds.
+
 Every answer carries ``X-Cache``, ``Via`` (RFC 9110 §7.6.3) and, from the store,
 ``Age``. A body over ``max_object_bytes`` is streamed to its client, not stored.
 """
@@ -244,6 +249,7 @@ class Edge:
         self._uncacheable: dict[bytes, float] = {}  # key -> until (hit-for-miss)
         self._revalidating: set[bytes] = set()
         self._hosts: set[bytes] = set()
+        self._purges = 0  # purges applied so far: a fetch that spans one stores nothing
         self._tasks: set[asyncio.Task[None]] = set()
         self._clients: set[ServerConnection] = set()
         self._servers: list[asyncio.Server] = []
@@ -360,6 +366,7 @@ class Edge:
             else:
                 kind, purged = "prefix", sum(store.purge_prefix(k, soft=soft) for k in keys)
         self.counts.purges[kind] += 1
+        self._purges += 1
         if issued_at is not None:
             metrics.PURGE_LAG.labels(self.settings.name).observe(max(0.0, self.clock() - issued_at))
         log.info("cdn: purged", kind=kind, purged=purged, soft=soft)
@@ -481,6 +488,7 @@ class Edge:
         fields = origin.request_fields(request.fields, peer, drop=_FILL_DROP)
         fields += conditional
         self.counts.origin_fetches += 1
+        purges = self._purges
         fetched = await origin.fetch("GET", request.target, fields)
         if isinstance(fetched, OriginFailure):
             log.info("cdn: origin failed", reason=fetched.reason, status=fetched.status)
@@ -523,6 +531,8 @@ class Edge:
             now=now,
             settings=self.rules,
         )
+        if self._purges != purges:  # it may predate the purge: answer with it, keep nothing
+            return _Filled(owner, fetched, None, None, _MISS)
         if isinstance(outcome, Stored) and self.store.put(outcome):
             self._uncacheable.pop(key, None)
             self._remember_host(key, request.target)
