@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 
 import pytest
-from cdn_support import Clock, Origin, answer, get, running_edge
+from cdn_support import Clock, Origin, answer, get, parse, running_edge, send
 
 pytestmark = pytest.mark.integration
 
@@ -96,6 +96,24 @@ def test_the_origin_sees_host_via_and_forwarded_for_and_no_hop_by_hop_fields() -
             assert seen[b"via"] == b"1.1 edge-7"
             assert seen[b"x-forwarded-for"] == b"10.0.0.1, 127.0.0.1"
             assert b"keep-alive" not in seen
+        await origin.stop()
+
+    asyncio.run(scenario())
+
+
+def test_an_http_10_request_without_host_is_keyed_by_the_origin() -> None:
+    async def scenario() -> None:
+        # Arrange
+        origin = await Origin(lambda _h: CACHEABLE).start()
+        async with running_edge(origin.url) as (_edge, port):
+            request = b"GET /old HTTP/1.0\r\n\r\n"
+            # Act
+            first = parse(await send(port, request))
+            second = parse(await send(port, request))
+            # Assert
+            assert (first.status, first.headers[b"x-cache"]) == (200, b"MISS")
+            assert (second.headers[b"x-cache"], second.body) == (b"HIT", b"hello")
+            assert second.headers.get(b"connection") in (None, b"close")
         await origin.stop()
 
     asyncio.run(scenario())

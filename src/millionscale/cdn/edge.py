@@ -517,11 +517,10 @@ class Edge:
             return await self._fill(request, key, peer, None, (), owner)  # validator mismatch
         if response.status >= 500:  # never displaces what may stand in for it
             return _Filled(owner, fetched, None, None, _MISS)
-        filled = Request(
-            "GET",
-            request.target,
-            tuple((name, value) for name, value in request.fields if name not in _FILL_DROP),
-        )
+        kept = tuple((name, value) for name, value in request.fields if name not in _FILL_DROP)
+        if request.get(b"host") is None:  # HTTP/1.0 without Host: keyed by the origin's
+            kept += ((b"host", self._origin_host),)
+        filled = Request("GET", request.target, kept)
         outcome = to_store(
             filled,
             response,
@@ -630,6 +629,10 @@ class Edge:
             self._error(conn, head, fetched.status, fetched.reason)
             return
         self.counts.bytes_from_origin += len(fetched.body)
+        if request.get(b"host") is None:  # keyed by the origin's host, as its GETs are
+            request = Request(
+                request.method, request.target, (*request.fields, (b"host", self._origin_host))
+            )
         for key in invalidated_by(request, fetched.response):
             self.store.remove(key)
         self.counts.outcomes["pass"] += 1
