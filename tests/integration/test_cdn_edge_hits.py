@@ -117,3 +117,19 @@ def test_an_http_10_request_without_host_is_keyed_by_the_origin() -> None:
         await origin.stop()
 
     asyncio.run(scenario())
+
+
+def test_the_origin_sees_no_fields_of_the_client_library() -> None:
+    async def scenario() -> None:
+        # Arrange
+        origin = await Origin(lambda _h: answer(b"x")).start()
+        async with running_edge(origin.url) as (_edge, port):
+            # Act
+            await get(port, b"/a")
+            # Assert: an Accept-Encoding the client did not send would get it gzip
+            seen = origin.heads[0].headers
+            assert b"accept-encoding" not in seen
+            assert b"user-agent" not in seen
+        await origin.stop()
+
+    asyncio.run(scenario())

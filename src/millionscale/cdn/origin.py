@@ -14,7 +14,8 @@ and never a hang:
   pool wait is bounded by the connect timeout.
 - **Fields.** The request goes with its ``Host`` as the client sent it, the
   hop-by-hop fields (RFC 9110 §7.6.1) and those ``Connection`` names dropped,
-  ``Via`` (§7.6.3) and ``X-Forwarded-For`` added. The response's fields come
+  ``Via`` (§7.6.3) and ``X-Forwarded-For`` added, and nothing else (none of
+  the client library's defaults). The response's fields come
   back lower-cased, framing fields included (the rules check
   ``Content-Length`` against the body).
 - **Big bodies.** A body over ``max_object_bytes`` is not read whole:
@@ -38,6 +39,7 @@ __all__ = ["Fetched", "Origin", "OriginFailure"]
 # Besides the hop-by-hop fields: framing is the client library's (it frames the body it
 # sends), Expect is answered by the edge's connection, X-Forwarded-For is rebuilt.
 _DROP = frozenset({b"content-length", b"transfer-encoding", b"expect", b"x-forwarded-for"})
+_FRAMED = frozenset({b"host", b"content-length", b"transfer-encoding"})  # httpx sets these
 _READ_BYTES = 64 * 1024  # httpx's own read size for a response body
 
 
@@ -140,6 +142,11 @@ class Origin:
             request = self._client.build_request(
                 method, url, headers=list(fields), content=body or None
             )
+            # None of httpx's own defaults: an Accept-Encoding the client did not send
+            # would get a compressed body stored and served to clients that cannot read it.
+            given = {name for name, _ in fields} | _FRAMED
+            for name in [n for n in request.headers if n.encode() not in given]:
+                del request.headers[name]
             response = await self._client.send(request, stream=True)
         except httpx.TimeoutException as error:
             return OriginFailure(504, f"origin: no answer in time ({type(error).__name__})")
