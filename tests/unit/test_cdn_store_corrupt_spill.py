@@ -108,3 +108,12 @@ def test_the_other_variants_of_the_key_are_still_served(tmp_path):
     found = store.variants(b"example.com/a")
 
     assert [v.selecting for v in found] == [((b"accept", b"y"),)]
+
+
+def test_audit_reports_a_spill_file_removed_behind_the_stores_back(tmp_path):
+    store = spilled_store(tmp_path)
+    [path] = spill_files(tmp_path)
+
+    path.unlink()
+
+    assert f"spill file {path.name} is missing" in store.audit()

@@ -23,6 +23,8 @@ def test_memory_victims_are_written_to_disk(tmp_path):
     assert (stats.memory_objects, stats.disk_objects, stats.spilled) == (3, 1, 1)
     files = spill_files(tmp_path)
     assert len(files) == 1
+    assert files[0].parent == store.spill_dir
+    assert store.spill_dir.parent == tmp_path
     assert stats.disk_bytes == files[0].stat().st_size
     assert store.audit() == []
 
@@ -222,3 +224,17 @@ def test_a_store_is_usable_in_memory_after_close(tmp_path):
 
     assert store.statistics().memory_objects == 3
     assert store.statistics().disk_objects == 0
+
+
+def test_a_soft_purge_mark_follows_an_entry_to_disk_and_back(tmp_path):
+    store = disk_store(tmp_path, max_memory_bytes=1_000)
+    store.put(stored(b"example.com/0", size=300))
+    store.purge_url(b"example.com/0", soft=True)  # marked, not read yet
+
+    for number in range(1, 4):  # /1 .. /3 push the marked /0 to disk
+        store.put(stored(b"example.com/%d" % number, size=300))
+    assert store.statistics().disk_objects == 1
+
+    [found] = store.variants(b"example.com/0")
+    assert found.invalidated
+    assert store.audit() == []
