@@ -120,7 +120,7 @@ def test_the_process_serves_purges_and_stops_on_sigterm(tmp_path: Path) -> None:
         # Assert
         assert (miss.headers[b"x-cache"], hit.headers[b"x-cache"]) == (b"MISS", b"HIT")
         assert hit.headers[b"via"] == b"1.1 edge-p"
-        assert purged.json() == {"purged": 1}
+        assert purged.json() == {"purged": 1, "seq": 1}  # logged for the edges below
         assert 'millionscale_cdn_requests_total{edge="edge-p",outcome="hit"} 1.0' in metrics
         assert code == 0
         records = [json.loads(line) for line in lines if line.startswith("{")]

@@ -7,19 +7,24 @@ import json
 
 import pytest
 
-from millionscale.cdn.admin import purge_request
+from millionscale.cdn.admin import WAIT_S, purge_request
 from millionscale.errors import AdminRequestError
+
+NO_WAIT = {"wait": False, "wait_s": WAIT_S}
 
 
 @pytest.mark.parametrize(
     ("body", "expected"),
     [
-        ({"url": "/a"}, {"url": "/a", "soft": False, "issued_at": None}),
+        ({"url": "/a"}, {"url": "/a", "soft": False, "issued_at": None, **NO_WAIT}),
         (
             {"prefix": "http://h/s/", "soft": True},
-            {"prefix": "http://h/s/", "soft": True, "issued_at": None},
+            {"prefix": "http://h/s/", "soft": True, "issued_at": None, **NO_WAIT},
         ),
-        ({"tag": "photo-1", "issued_at": 5}, {"tag": "photo-1", "soft": False, "issued_at": 5.0}),
+        (
+            {"tag": "photo-1", "issued_at": 5},
+            {"tag": "photo-1", "soft": False, "issued_at": 5.0, **NO_WAIT},
+        ),
     ],
 )
 def test_a_purge_body_gives_the_purge(body: dict[str, object], expected: dict[str, object]) -> None:
@@ -42,6 +47,8 @@ def test_a_purge_body_gives_the_purge(body: dict[str, object], expected: dict[st
         b'{"tag": "a", "soft": 1}',
         b'{"tag": "a", "issued_at": true}',
         b'{"tag": "a", "issued_at": NaN}',
+        b'{"tag": "a", "wait": 1}',
+        b'{"tag": "a", "wait": true, "wait_s": 3600}',
         b'{"tag": "a", "what": 1}',
         b"[" * 100_000,
     ],

@@ -2,12 +2,12 @@
 
 import asyncio
 
-from millionscale.cdn.feed import Purge, PurgeFeed, PurgeLog, follow
+from millionscale.cdn.feed import Entry, PurgeFeed, PurgeLog, follow
 from millionscale.testing import FakeClock
 
 
-def _purge(value: str) -> Purge:
-    return Purge("tag", value, soft=False, issued_at=0.0)
+def _purge(value: str) -> Entry:
+    return Entry("tag", value, soft=False, issued_at=0.0)
 
 
 async def _no_sleep(_: float) -> None:
@@ -29,7 +29,7 @@ class _Follower:
             raise ConnectionError("upstream down")
         return (await self.feed.poll("edge-1", after, epoch, wait_s=0.05)).to_json()
 
-    async def apply(self, purge: Purge) -> None:
+    async def apply(self, purge: Entry) -> None:
         self.applied.append(purge.value)
 
     async def on_gap(self) -> None:

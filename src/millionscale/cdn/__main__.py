@@ -2,7 +2,7 @@
 
     python -m millionscale.cdn --origin http://127.0.0.1:8000 --port 8080 --admin-port 8081 \\
         [--name edge-1] [--memory 256MiB] [--disk 1GiB --spill-dir D] [--stale-if-error 300] \\
-        [--keep-surrogate-keys] [--state-dir .millionscale]
+        [--keep-surrogate-keys] [--purge-feed http://SHIELD:ADMIN_PORT] [--state-dir .millionscale]
 
 Clients on ``--port`` get the edge's cache (:mod:`millionscale.cdn.edge`) in
 front of ``--origin`` (an origin, or the shield: another edge, started with
@@ -10,24 +10,34 @@ front of ``--origin`` (an origin, or the shield: another edge, started with
 (:mod:`millionscale.cdn.admin`: ``POST /v1/purge``, ``GET /v1/statistics``;
 open ``/healthz``, ``/readyz``, ``/metrics``) wants ``Authorization: Bearer
 <token>``, the token from ``CDN_ADMIN_TOKEN``, else ``--state-dir``'s
-``admin-token``. A bad flag exits 2 with one line; SIGTERM stops it, requests
-in flight getting ``--shutdown-grace-s``. Logs are JSON lines on stderr.
+``admin-token``. Purges made here are logged for the edges below, and with
+``--purge-feed`` (the shield's admin API) this edge follows its upstream's
+purges (:mod:`millionscale.cdn.feed`): it listens for clients only once it
+follows (at most :data:`CONTACT_S` after it starts), so that no purge made
+upstream meanwhile is missed. A bad flag exits 2 with one line; SIGTERM stops
+it, requests in flight getting ``--shutdown-grace-s``. Logs are JSON lines on
+stderr.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import signal
 import sys
+import time
 from pathlib import Path
-from typing import NoReturn
+from typing import Any, NoReturn
+from urllib.parse import urlsplit
 
+import httpx
 import structlog
 
 from millionscale.aio import run_main
 from millionscale.cdn.admin import create_app
 from millionscale.cdn.edge import Edge
+from millionscale.cdn.feed import FOLLOW_WAIT_S, Entry, PurgeFeed, PurgeLog, follow
 from millionscale.cdn.settings import EdgeSettings, add_flags, from_flags
 from millionscale.errors import MillionscaleError
 from millionscale.obs.admin import listen, load_token, serve_app, token_file
@@ -36,6 +46,47 @@ from millionscale.obs.logging import configure_logging
 __all__ = ["TOKEN_ENV", "main"]
 
 TOKEN_ENV = "CDN_ADMIN_TOKEN"
+CONTACT_S = 10.0  # ours: how long an edge waits to follow its upstream's purges before serving
+
+
+def _follower(
+    edge: Edge, feed: PurgeFeed, upstream: str, token: str, stop: asyncio.Event
+) -> tuple[asyncio.Task[None], asyncio.Event, httpx.AsyncClient]:
+    """Follow ``upstream``'s purge log: each purge applied here and logged for below."""
+    client = httpx.AsyncClient(
+        base_url=upstream.rstrip("/"),
+        headers={"authorization": f"Bearer {token}"},
+        timeout=httpx.Timeout(FOLLOW_WAIT_S + 10.0, connect=2.0),
+    )
+    contacted = asyncio.Event()
+
+    async def fetch(after: int, epoch: str | None) -> object:
+        params: dict[str, str | int | float] = {
+            "after": after,
+            "follower": edge.settings.name,
+            "wait_s": FOLLOW_WAIT_S if epoch is not None else 0,
+        }
+        if epoch is not None:
+            params["epoch"] = epoch
+        answer = await client.get("/v1/purges", params=params)
+        answer.raise_for_status()
+        return answer.json()
+
+    async def apply(entry: Entry) -> None:
+        what: dict[str, Any] = (
+            {"everything": True} if entry.kind == "all" else {entry.kind: entry.value}
+        )
+        edge.purge(**what, soft=entry.soft, issued_at=entry.issued_at)
+        await feed.publish(entry)
+
+    async def on_gap() -> None:
+        await apply(Entry("all", "", True, time.time()))
+
+    task = asyncio.get_running_loop().create_task(
+        follow(fetch, apply, on_gap=on_gap, stop=stop, contacted=contacted)
+    )
+    return task, contacted, client
+
 
 log = structlog.get_logger()
 
@@ -44,14 +95,32 @@ async def run(settings: EdgeSettings, args: argparse.Namespace, token: str) -> N
     admin = listen(args.admin_host, args.admin_port, "edge's admin API")
     edge = Edge(settings)
     edge.start()
-    public = await edge.serve(args.host, args.port)
+    feed = PurgeFeed(PurgeLog(edge.clock))
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
+    following = None
+    if args.purge_feed:
+        following = _follower(edge, feed, args.purge_feed, token, stop)
+        try:
+            await asyncio.wait_for(following[1].wait(), CONTACT_S)
+        except TimeoutError:
+            log.warning(
+                "cdn: upstream's purge log not reached; serving anyway", feed=args.purge_feed
+            )
+    public = await edge.serve(args.host, args.port)
     log.info("caching", port=args.port, origin=settings.origin, name=settings.name)
-    async with public:
-        await serve_app(create_app(edge, token), admin, stop=stop)
+    try:
+        async with public:
+            await serve_app(create_app(edge, token, feed), admin, stop=stop)
+    finally:
+        if following is not None:
+            task, _, client = following
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+            await client.aclose()
     await edge.stop()
     log.info("stopped", name=settings.name)
 
@@ -74,8 +143,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--admin-host", default="127.0.0.1")
     parser.add_argument("--admin-port", type=int, required=True)
     parser.add_argument("--state-dir", type=Path, default=None)
+    parser.add_argument(
+        "--purge-feed", default=None, help="http://HOST:ADMIN_PORT of the upstream edge to follow"
+    )
     add_flags(parser)
     args = parser.parse_args(argv)
+    if args.purge_feed is not None:
+        feed = urlsplit(args.purge_feed)
+        if feed.scheme != "http" or not feed.hostname or feed.path not in ("", "/"):
+            parser.error(f"--purge-feed {args.purge_feed!r} is not http://HOST:PORT")
     for port in (args.port, args.admin_port):
         if not 0 <= port <= 65535:
             parser.error(f"port {port} is not 0 to 65535")

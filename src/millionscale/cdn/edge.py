@@ -342,20 +342,24 @@ class Edge:
         url: str | None = None,
         prefix: str | None = None,
         tag: str | None = None,
+        everything: bool = False,
         soft: bool = False,
         issued_at: float | None = None,
     ) -> int:
-        """Purge by exactly one of ``url``, ``prefix``, ``tag``; the responses purged.
+        """Purge by exactly one of ``url``, ``prefix``, ``tag``, ``everything``; the
+        responses purged.
 
         ``url`` and ``prefix`` are a full URL (``http://host/path``: that host) or
         a path (``/path``: every host this edge has stored responses for). Soft
         marks them stale (kept for stale-if-error), hard removes them.
         """
-        given = [v for v in (url, prefix, tag) if v is not None]
+        given = [v for v in (url, prefix, tag, everything or None) if v is not None]
         if len(given) != 1:
-            raise ValueError("give exactly one of url, prefix, tag")
+            raise ValueError("give exactly one of url, prefix, tag, everything")
         store = self.store
-        if tag is not None:
+        if everything:
+            kind, purged = "all", store.purge_all(soft=soft)
+        elif tag is not None:
             kind, purged = "tag", store.purge_tag(tag.encode(), soft=soft)
         else:
             text = url if url is not None else prefix

@@ -49,12 +49,12 @@ from millionscale.errors import Invalid
 __all__ = [
     "LOG_ENTRIES",
     "Batch",
-    "Purge",
+    "Entry",
+    "PurgeError",
     "PurgeFeed",
     "PurgeKind",
     "PurgeLog",
     "follow",
-    "parse_purge",
 ]
 
 log = structlog.get_logger()
@@ -69,15 +69,16 @@ KINDS: tuple[PurgeKind, ...] = ("url", "prefix", "tag", "all")
 
 
 class PurgeError(Invalid):
-    """A purge request, or an upstream's purge batch, that cannot be taken (422 on
-    the admin API; the message says why)."""
+    """An upstream's purge batch that is not one (the follower then asks again)."""
 
 
 @dataclass(frozen=True, slots=True)
-class Purge:
-    """One purge: what it removes (``kind``, ``value``), how (``soft``: marked
-    stale and kept for stale serving; else removed), and when it was asked for
-    (``issued_at``, the asker's clock: the wall clock, for the purge lag)."""
+class Entry:
+    """One purge as a log keeps it: what it removes (``kind``, ``value``; ``all``
+    with an empty value: everything, which a follower that missed purges passes
+    on), how (``soft``: marked stale and kept for stale serving; else removed),
+    and when it was asked for (``issued_at``, the asker's wall clock: the purge
+    lag is measured from it at every tier)."""
 
     kind: PurgeKind
     value: str
@@ -93,38 +94,6 @@ class Purge:
         }
 
 
-def parse_purge(data: object, now: float) -> Purge:
-    """The purge a JSON body asks for: exactly one of ``url``, ``prefix``, ``tag``
-    (strings) or ``all: true``, with optional ``soft`` (bool) and ``issued_at``
-    (seconds); PurgeError, with a sentence, for anything else."""
-    if not isinstance(data, Mapping):
-        raise PurgeError("the body must be a JSON object")
-    known = {"url", "prefix", "tag", "all", "soft", "issued_at", "wait", "wait_s"}
-    unknown = sorted(set(map(str, data)) - known)
-    if unknown:
-        raise PurgeError(f"unknown field(s): {', '.join(unknown)}")
-    named = [kind for kind in KINDS if kind in data]
-    if len(named) != 1:
-        raise PurgeError("give exactly one of url, prefix, tag or all")
-    kind = named[0]
-    value = data[kind]
-    if kind == "all":
-        if value is not True:
-            raise PurgeError("all must be true")
-        value = ""
-    elif not isinstance(value, str) or not value or len(value) > 8192:
-        raise PurgeError(f"{kind} must be a non-empty string of at most 8192 characters")
-    elif any(ord(c) < 0x21 or ord(c) == 0x7F for c in value):
-        raise PurgeError(f"{kind} must not hold spaces or control characters")
-    soft = data.get("soft", False)
-    if not isinstance(soft, bool):
-        raise PurgeError("soft must be true or false")
-    issued_at = data.get("issued_at", now)
-    if isinstance(issued_at, bool) or not isinstance(issued_at, int | float):
-        raise PurgeError("issued_at must be a number of seconds")
-    return Purge(kind, value, soft, float(issued_at))
-
-
 @dataclass(frozen=True, slots=True)
 class Batch:
     """What a follower gets: the purges numbered ``first`` on (``purges``), the
@@ -134,7 +103,7 @@ class Batch:
     epoch: str
     first: int
     last: int
-    purges: tuple[Purge, ...]
+    purges: tuple[Entry, ...]
     gap: bool = False
 
     def to_json(self) -> dict[str, Any]:
@@ -153,7 +122,7 @@ class Batch:
             raise PurgeError("a batch must be a JSON object")
         try:
             purges = tuple(
-                Purge(p["kind"], str(p["value"]), bool(p["soft"]), float(p["issued_at"]))
+                Entry(p["kind"], str(p["value"]), bool(p["soft"]), float(p["issued_at"]))
                 for p in data["purges"]
             )
             batch = cls(
@@ -178,11 +147,11 @@ class PurgeLog:
     ) -> None:
         self._clock = clock
         self.epoch = epoch or secrets.token_hex(8)
-        self._entries: deque[Purge] = deque(maxlen=entries)
+        self._entries: deque[Entry] = deque(maxlen=entries)
         self.last = 0  # the number of the newest purge (0: none yet)
         self._acked: dict[str, tuple[int, float]] = {}  # follower -> (applied up to, when)
 
-    def append(self, purge: Purge) -> int:
+    def append(self, purge: Entry) -> int:
         """Log ``purge``; its sequence number."""
         self._entries.append(purge)
         self.last += 1
@@ -232,7 +201,7 @@ class PurgeFeed:
         self.log = log_
         self._changed = asyncio.Condition()
 
-    async def publish(self, purge: Purge) -> int:
+    async def publish(self, purge: Entry) -> int:
         seq = self.log.append(purge)
         async with self._changed:
             self._changed.notify_all()
@@ -272,7 +241,7 @@ class PurgeFeed:
         return self.log.acknowledged(seq, since=active_since)
 
 
-Apply = Callable[[Purge], Awaitable[None]]
+Apply = Callable[[Entry], Awaitable[None]]
 
 
 async def follow(
@@ -281,6 +250,7 @@ async def follow(
     *,
     on_gap: Callable[[], Awaitable[None]],
     stop: asyncio.Event,
+    contacted: asyncio.Event | None = None,
     sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
 ) -> None:
     """Follow an upstream's purge log until ``stop`` is set.
@@ -289,6 +259,8 @@ async def follow(
     (its JSON answer, parsed); each purge is ``apply``-ed in order; a gap calls
     ``on_gap`` (invalidate everything, softly). A failing upstream is asked
     again after a backoff (:data:`RETRY_S`); the position is kept meanwhile.
+    ``contacted`` is set once the upstream first answered: from then on no
+    purge made upstream is missed.
     """
     after, epoch = 0, None
     failures = 0
@@ -305,6 +277,8 @@ async def follow(
             await sleep(delay)
             continue
         failures = 0
+        if contacted is not None:
+            contacted.set()
         if batch.gap:
             if epoch is not None:  # a first contact is no gap: there was nothing before it
                 log.warning("cdn: purges missed upstream; invalidating everything (soft)")

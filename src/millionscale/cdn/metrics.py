@@ -33,7 +33,7 @@ __all__ = ["OUTCOMES", "PURGE_LAG", "STALE_REASONS", "Counts", "register"]
 
 OUTCOMES = ("hit", "miss", "stale", "revalidated", "pass", "error")
 STALE_REASONS = ("swr", "error", "soft-purge")
-PURGE_KINDS = ("url", "prefix", "tag")
+PURGE_KINDS = ("url", "prefix", "tag", "all")
 # Purges reach an edge within milliseconds on one machine, a few seconds across a fleet
 # (Fastly quotes ~150 ms global purge); buckets from 1 ms to 30 s.
 PURGE_LAG = Histogram(
