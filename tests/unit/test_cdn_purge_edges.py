@@ -28,12 +28,14 @@ def test_every_live_member_of_the_cdn_tier_is_purged():
     assert result.complete
 
 
-def test_shields_are_purged_before_the_edges_that_fetch_from_them():
+def test_with_shields_only_they_are_purged_and_asked_to_wait_for_the_edges_below():
     edges = Edges({"edge-1": [answer(200)], "shield-1": [answer(200)]})
 
     run(purger(edges, member("edge-1"), member("shield-1", role="shield")).purge(Purge.tag("t")))
 
-    assert edges.calls == ["shield-1", "edge-1"]
+    assert edges.calls == ["shield-1"]  # edge-1 follows the shield's purge log
+    _, _, body = b"".join(edges.sent["shield-1"]).partition(b"\r\n\r\n")
+    assert json.loads(body)["wait"] is True
 
 
 def test_each_edge_gets_the_purge_with_the_token_and_the_issue_time():

@@ -22,9 +22,14 @@ What it guarantees, and what it does not:
   read raises (:class:`~millionscale.errors.DiscoveryError`). An edge that was
   not purged keeps its copy until the copy's freshness lifetime runs out
   (RFC 9111 §4.2); that is what a purge failure costs.
-- **Inner tier first.** Edges whose discovery role is ``shield`` are purged
-  before the others: an edge purged first could refetch the old copy from a
-  shield that still holds it, and keep it for its whole lifetime again.
+- **At the top of the tree.** Where the tier has shields (discovery role
+  ``shield``), only they are purged: the edges below follow a shield's purge
+  log (:mod:`millionscale.cdn.feed`), and a shield answers once every edge
+  following it applied the purge (``"wait": true``, at most
+  :data:`FOLLOWERS_WAIT_S`), so the lag measured is the whole tier's. Purging
+  the shield first matters: an edge purged before it could refetch the old copy
+  from it and keep that for its whole lifetime again. Without shields every
+  edge is purged directly.
 - **Counted.** ``millionscale_cdn_purger_purges_total{outcome}`` (complete,
   incomplete, no_edges, unsent), ``millionscale_cdn_purger_attempts_total{result}``
   (acknowledged, refused, timeout, failed) and the lag's histogram
@@ -88,6 +93,7 @@ SKIPPED = frozenset({"stopped", "failed"})  # health of a member that holds no c
 TIMEOUT_S = 2.0
 ATTEMPTS = 3  # the first try and two retries (AWS' SDKs default to 3 attempts too)
 BACKOFF_S = 0.1  # before the second attempt; doubled before each next one
+FOLLOWERS_WAIT_S = 1.0  # a shield's wait for its edges: under TIMEOUT_S, so it answers in time
 MAX_ANSWER_BYTES = 64 * 1024  # ours: an answer is {"purged": n}; more is not an edge's
 MAX_VALUE_BYTES = 8 * 1024  # RFC 9110 §4.1 recommends senders support 8000-octet URIs
 
@@ -321,7 +327,8 @@ class Purger:
         return self.attempts * self.timeout_s + pauses
 
     async def purge(self, purge: Purge) -> PurgeResult:
-        """Send ``purge`` to every edge (shields first) and say what each did.
+        """Send ``purge`` to the shields, or without shields to every edge, and say
+        what each did.
 
         Raises DiscoveryError only when discovery cannot be read.
         """
@@ -334,13 +341,12 @@ class Purger:
             PURGES.labels("unsent").inc()
             raise
         members = [m for m in snapshot.tier(self.tier) if m.health not in SKIPPED]
-        payload = json.dumps(purge.body(issued_at)).encode()
-        results: list[EdgeResult] = []
-        for group in (
-            [m for m in members if m.role == SHIELD_ROLE],
-            [m for m in members if m.role != SHIELD_ROLE],
-        ):
-            results += await asyncio.gather(*(self._one(m, payload, start) for m in group))
+        shields = [m for m in members if m.role == SHIELD_ROLE]
+        body = purge.body(issued_at)
+        if shields:  # the edges below follow them
+            members, body = shields, body | {"wait": True, "wait_s": FOLLOWERS_WAIT_S}
+        payload = json.dumps(body).encode()
+        results = list(await asyncio.gather(*(self._one(m, payload, start) for m in members)))
         result = PurgeResult(purge, issued_at, tuple(results))
         if result.complete:
             self._complete += 1
