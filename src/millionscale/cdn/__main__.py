@@ -24,6 +24,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import logging
 import signal
 import sys
 import time
@@ -162,6 +163,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {error.one_line()}", file=sys.stderr)
         return 2
     configure_logging(settings.name)
+    logging.getLogger("httpx").setLevel(logging.WARNING)  # not a line per origin fetch
     return run_main(run(settings, args, token))
 
 

@@ -242,6 +242,7 @@ class Edge:
         self.origin: Origin | None = None
         self._via = b"via: 1.1 " + settings.name.encode("ascii", "replace") + b"\r\n"
         self._origin_host = settings.origin_host
+        self._site = settings.site.lower().encode()
         self._keep_tags = settings.keep_surrogate_keys
         self._strip = frozenset() if self._keep_tags else _TAGS
         self._flights: SingleFlight[bytes] = SingleFlight()
@@ -379,7 +380,7 @@ class Edge:
     def _purge_keys(self, text: str) -> list[bytes]:
         if text.startswith("/"):
             target = text.encode()
-            return [host + target for host in {*self._hosts, self._origin_host}]
+            return [host + target for host in {*self._hosts, self._origin_host, self._site} if host]
         parts = urlsplit(text)
         if parts.scheme not in ("http", "https") or not parts.netloc:
             raise ValueError(f"{text!r} is neither a path nor an http URL")
@@ -396,12 +397,16 @@ class Edge:
         fields = tuple(
             zip(map(bytes.lower, map(_NAME, headers)), map(_VALUE, headers), strict=True)
         )
+        host = head.host or self._origin_host
+        if self._site:  # the one site served: keyed and forwarded as its Host
+            host = self._site
+            fields = (*(f for f in fields if f[0] != b"host"), (b"host", host))
         request = Request(head.method, head.target, fields)
         method = head.method
         if method != "GET" and method != "HEAD":
             body = b"".join(chunks)
             return self._spawn(lambda writable: self._pass(conn, head, request, body, writable))
-        key = cache_key(head.host or self._origin_host, head.target)
+        key = cache_key(host, head.target)
         variants = self.store.variants(key)
         found = lookup(request, variants, now, settings=self.rules)
         kind = type(found)

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import math
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -58,6 +59,10 @@ SHUTDOWN_GRACE_S = 5.0  # as the balancer's: requests in flight get this long on
 _DAY_S = 86_400.0
 _TIB = 1 << 40
 
+_SITE = re.compile(
+    r"^[A-Za-z0-9.-]{1,253}(:[0-9]{1,5})?$"
+)  # a reg-name or IPv4 host, RFC 3986 §3.2.2
+
 
 @dataclass(frozen=True, slots=True)
 class EdgeSettings:
@@ -68,6 +73,12 @@ class EdgeSettings:
     ``Surrogate-Key`` field, so the edges below can purge by tag; an edge
     facing users strips it. ``stale_if_error_s`` is the edge's grace when a
     response gives no ``stale-if-error`` (RFC 5861 §4; Varnish's grace).
+    ``site``, when set, is the one site this edge serves: every request is
+    keyed and forwarded with ``Host: site`` whatever ``Host`` the client sent
+    (edges reached at several addresses share their shield's copies, as
+    nginx's ``proxy_set_header Host`` with a ``proxy_cache_key`` without the
+    host does); empty, the client's ``Host`` is kept (RFC 9111 §2: it is part
+    of the target URI).
     """
 
     origin: str = "http://127.0.0.1:8000"
@@ -83,6 +94,7 @@ class EdgeSettings:
     stale_if_error_s: float = 0.0
     hit_for_miss_s: float = HIT_FOR_MISS_S
     keep_surrogate_keys: bool = False
+    site: str = ""
     limits: HttpLimits = field(default_factory=HttpLimits)
     shutdown_grace_s: float = SHUTDOWN_GRACE_S
 
@@ -98,6 +110,11 @@ class EdgeSettings:
         if self.policy not in POLICIES:
             raise ConfigError(
                 f"--policy {self.policy!r}: unknown", hint=f"use one of: {', '.join(POLICIES)}"
+            )
+        if self.site and not _SITE.match(self.site):
+            raise ConfigError(
+                f"--site {self.site!r} is not a host name (or host:port)",
+                hint="such as photos.example or 10.0.0.5:8080",
             )
         if self.disk_bytes and self.spill_dir is None:
             raise ConfigError("--disk needs --spill-dir", hint="name a directory for spill files")
@@ -157,6 +174,7 @@ KNOBS: tuple[EdgeKnob, ...] = (
     EdgeKnob("stale_if_error_s", "--stale-if-error", float, "default grace on errors", 0, _DAY_S),
     EdgeKnob("hit_for_miss_s", "--hit-for-miss-s", float, "uncacheable key memory", 0, _DAY_S),
     EdgeKnob("keep_surrogate_keys", "--keep-surrogate-keys", bool, "forward Surrogate-Key"),
+    EdgeKnob("site", "--site", str, "the Host every request is keyed and forwarded under"),
     EdgeKnob("shutdown_grace_s", "--shutdown-grace-s", float, "on SIGTERM", 0, _DAY_S),
 )
 

@@ -12,6 +12,7 @@ edge runs on a host.
 from __future__ import annotations
 
 import asyncio
+import itertools
 import json
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
@@ -53,9 +54,9 @@ def purge_of(url: str | None, prefix: str | None, tag: str | None, soft: bool) -
 class _TopologyEdges:
     """Where each edge's admin API is, and how to connect to it, from the running topology.
 
-    An edge the topology file names, with a port named ``admin``, is reached on
-    127.0.0.1 inside its network namespace (if it has one); any other member of
-    the tier where discovery says.
+    An edge the topology file names, with a port named ``admin``, is reached
+    inside its network namespace (if it has one), at its ``--admin-host``
+    (127.0.0.1 without one); any other member of the tier where discovery says.
     """
 
     def __init__(self, topology: ResolvedTopology) -> None:
@@ -73,7 +74,7 @@ class _TopologyEdges:
             return admin_edge(member)
         if process.netns is not None:
             self._namespaces[member.name] = process.netns
-        return Edge(member.name, self._host, process.ports[self._port])
+        return Edge(member.name, _admin_host(process.argv, self._host), process.ports[self._port])
 
     async def connect(self, edge: Edge) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
         from millionscale.cdn.purge import open_tcp
@@ -90,6 +91,15 @@ class _TopologyEdges:
             sock.close()
             raise
         return await asyncio.open_connection(sock=sock)
+
+
+def _admin_host(argv: list[str] | None, default: str) -> str:
+    """Where an edge's admin API listens, as its command line says (``--admin-host``:
+    a shield's faces the private subnet, an edge's its own loopback), else ``default``."""
+    for flag, value in itertools.pairwise(argv or []):
+        if flag == "--admin-host":
+            return value
+    return default
 
 
 def _print_result(result: PurgeResult) -> None:

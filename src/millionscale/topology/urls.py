@@ -20,7 +20,9 @@ from millionscale.topology.resolve import ResolvedProcess, ResolvedTopology
 
 __all__ = ["browser_url", "engine_host", "engine_url", "process_url"]
 
-ENTRY_TIERS = ("lb", "web")  # where users come in, in order of preference
+# Where users come in, in order of preference: (tier, role or None for any). A CDN's
+# edges face users (its shield does not); a balancer, else a web server, otherwise.
+ENTRY_TIERS: tuple[tuple[str, str | None], ...] = (("cdn", "edge"), ("lb", None), ("web", None))
 
 
 def _via_socket(process: ResolvedProcess) -> bool:
@@ -62,8 +64,10 @@ def process_url(process: ResolvedProcess) -> str | None:
 
 def browser_url(topology: ResolvedTopology) -> str | None:
     """The URL a person opens to use the topology's application, or None if it has none."""
-    for tier in ENTRY_TIERS:
+    for tier, role in ENTRY_TIERS:
         for process in topology.processes:
-            if process.tier == tier and process.engine is None and process.readiness.http:
+            if process.tier != tier or (role is not None and process.role != role):
+                continue
+            if process.engine is None and process.readiness.http:
                 return f"http://{process.address}/"
     return None
