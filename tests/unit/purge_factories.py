@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 from dataclasses import dataclass, field
 
-from millionscale.cdn.purge import Edge, Purger
+from millionscale.cdn.purge import AdminAddress, Purger
 from millionscale.discovery import Member, StaticDiscovery
 from millionscale.testing import FakeClock
 
@@ -59,7 +59,9 @@ class Edges:
     sent: dict[str, list[bytes]] = field(default_factory=dict)
     refused: set[str] = field(default_factory=set)
 
-    async def __call__(self, edge: Edge) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
+    async def __call__(
+        self, edge: AdminAddress
+    ) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
         self.calls.append(edge.name)
         if edge.name in self.refused:
             raise ConnectionRefusedError(111, "Connection refused")

@@ -4,7 +4,7 @@ import asyncio
 
 from purge_factories import Edges, answer, member, purger
 
-from millionscale.cdn.purge import Edge, Purge
+from millionscale.cdn.purge import AdminAddress, Purge
 from millionscale.testing import FakeClock
 
 
@@ -15,7 +15,7 @@ class SlowEdges(Edges):
         super().__init__({name: [answer(200)] for name in delays})
         self.clock, self.delays = clock, delays
 
-    async def __call__(self, edge: Edge):
+    async def __call__(self, edge: AdminAddress):
         self.clock.jump(self.delays[edge.name])
         return await super().__call__(edge)
 

@@ -69,8 +69,8 @@ __all__ = [
     "PURGE_PATH",
     "TIER",
     "TIMEOUT_S",
+    "AdminAddress",
     "Connector",
-    "Edge",
     "EdgeResult",
     "Purge",
     "PurgeKind",
@@ -168,7 +168,7 @@ class Purge:
 
 
 @dataclass(frozen=True, slots=True)
-class Edge:
+class AdminAddress:
     """Where one edge's admin API listens."""
 
     name: str
@@ -254,22 +254,22 @@ class PurgerStatistics:
     pending: int  # background purges still running
 
 
-Connector = Callable[[Edge], Awaitable[tuple[asyncio.StreamReader, asyncio.StreamWriter]]]
+Connector = Callable[[AdminAddress], Awaitable[tuple[asyncio.StreamReader, asyncio.StreamWriter]]]
 """Opens a connection to an edge's admin API."""
 
-Locate = Callable[[Member], Edge]
+Locate = Callable[[Member], AdminAddress]
 """Where a member's admin API is; DiscoveryError if it has none."""
 
 
-async def open_tcp(edge: Edge) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
+async def open_tcp(edge: AdminAddress) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
     """A TCP connection to ``edge``'s address: the default :data:`Connector`."""
     return await asyncio.open_connection(edge.host, edge.port)
 
 
-def admin_edge(member: Member) -> Edge:
+def admin_edge(member: Member) -> AdminAddress:
     """The admin API of ``member``: its address, on its port named ``admin``."""
     member.address(ADMIN_PORT)  # DiscoveryError naming the ports it has, if not that one
-    return Edge(member.name, member.host, member.ports[ADMIN_PORT])
+    return AdminAddress(member.name, member.host, member.ports[ADMIN_PORT])
 
 
 class _Refused(Exception):
@@ -442,7 +442,7 @@ class Purger:
             f"{last} ({self.attempts} attempt{'' if self.attempts == 1 else 's'})",
         )
 
-    async def _exchange(self, edge: Edge, payload: bytes) -> int:
+    async def _exchange(self, edge: AdminAddress, payload: bytes) -> int:
         """One POST on a new connection; the count the edge answered."""
         reader, writer = await self._connect(edge)
         try:

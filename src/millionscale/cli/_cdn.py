@@ -28,7 +28,7 @@ from millionscale.render import Column, Records
 from millionscale.topology.state import DEFAULT_STATE_DIR, StateDir
 
 if TYPE_CHECKING:
-    from millionscale.cdn.purge import Edge, Purge, PurgeKind, PurgeResult
+    from millionscale.cdn.purge import AdminAddress, Purge, PurgeKind, PurgeResult
     from millionscale.discovery import Member
     from millionscale.topology.resolve import ResolvedTopology
 
@@ -66,17 +66,21 @@ class _TopologyEdges:
         self._processes = {p.name: p for p in topology.processes}
         self._namespaces: dict[str, str] = {}
 
-    def locate(self, member: Member) -> Edge:
-        from millionscale.cdn.purge import Edge, admin_edge
+    def locate(self, member: Member) -> AdminAddress:
+        from millionscale.cdn.purge import AdminAddress, admin_edge
 
         process = self._processes.get(member.name)
         if process is None or self._port not in process.ports:
             return admin_edge(member)
         if process.netns is not None:
             self._namespaces[member.name] = process.netns
-        return Edge(member.name, _admin_host(process.argv, self._host), process.ports[self._port])
+        return AdminAddress(
+            member.name, _admin_host(process.argv, self._host), process.ports[self._port]
+        )
 
-    async def connect(self, edge: Edge) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
+    async def connect(
+        self, edge: AdminAddress
+    ) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
         from millionscale.cdn.purge import open_tcp
         from millionscale.servers import netns
 
