@@ -26,6 +26,7 @@ DELIBERATE = {
         "_BadRequest",
     ): "private: a control request's body or query, answered 4xx",
     ("millionscale.cdn.cachecontrol", "_InvalidField"): "private: a field the parser ignores",
+    ("millionscale.cdn.purge", "_Refused"): "private: a 4xx from an edge, reported not raised",
     ("millionscale.db.router", "NodeOutOfRotation"): "a psycopg.OperationalError for the pool",
     ("millionscale.lb.connection", "_Refused"): "private: a request head refused, answered 4xx",
     (
