@@ -32,8 +32,10 @@ http_504`` (stale on error and while updating), no ``proxy_cache_valid``
 from __future__ import annotations
 
 import os
+import secrets
 import shutil
 import subprocess
+import sys
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -50,6 +52,7 @@ __all__ = [
     "VARNISH_PARAMETERS",
     "VARNISH_VCL",
     "Peer",
+    "start_edge",
     "start_nginx_cache",
     "start_varnish",
 ]
@@ -225,3 +228,24 @@ def start_nginx_cache(
     log = workdir / "out.log"
     process = spawn(argv, log_path=log, cpus=cpus)
     return Peer("nginx 1.22", f"http://127.0.0.1:{listen}", process, log, workdir, argv)
+
+
+def start_edge(
+    origin_host: str,
+    origin_port: int,
+    workdir: Path,
+    *,
+    cpus: Sequence[int] | None = None,
+    port: int | None = None,
+    memory: str = "256MiB",
+) -> Peer:
+    """Our edge (``python -m millionscale.cdn``) with its defaults and ``memory`` (as Varnish's)."""
+    workdir.mkdir(parents=True, exist_ok=True)
+    listen = port or free_port()
+    argv = [sys.executable, "-m", "millionscale.cdn", "--host", "127.0.0.1", "--port", str(listen),
+            "--admin-port", str(free_port()), "--origin", f"http://{origin_host}:{origin_port}",
+            "--memory", memory]  # fmt: skip
+    log = workdir / "edge.log"
+    env = {**os.environ, "CDN_ADMIN_TOKEN": secrets.token_hex(16)}
+    process = spawn(argv, log_path=log, cpus=cpus, env=env)
+    return Peer("ours", f"http://127.0.0.1:{listen}", process, log, workdir, argv)
