@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import signal
 import sys
 import tempfile
 import time
@@ -123,6 +124,8 @@ def parse_arguments(argv: list[str] | None = None) -> argparse.Namespace:
 def main() -> None:
     args = parse_arguments()
     written_by = provenance()
+    # SIGTERM unwinds like Ctrl-C, so that the caches started are stopped (by pid) on the way out.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     console = Console() if sys.stdout.isatty() else Console(width=140)
     caches: dict[str, dict[str, Any]] = {}
     with tempfile.TemporaryDirectory() as tmp, Progress(console=console) as progress:

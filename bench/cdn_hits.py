@@ -36,6 +36,7 @@ import functools
 import json
 import os
 import re
+import signal
 import statistics
 import subprocess
 import sys
@@ -135,6 +136,8 @@ def parse_arguments(argv: list[str] | None = None) -> argparse.Namespace:
 def main() -> None:
     args = parse_arguments()
     written_by = provenance()
+    # SIGTERM unwinds like Ctrl-C, so that the caches started are stopped (by pid) on the way out.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     patience = Patience(args.attempts, args.quiet_wait_s)
     console = Console() if sys.stdout.isatty() else Console(width=120)
     if os.cpu_count() != 2:
