@@ -18,7 +18,7 @@ where that matters also check that a fresh response *was* reused first.
 
 :func:`run_conformance` runs the cases against a cache's base URL, several at
 a time (each case has its own path, so they do not interfere; the
-time-dependent ones sleep 1-4 s, concurrently), and returns a
+time-dependent ones sleep 1-5 s, concurrently), and returns a
 :class:`CaseResult` per case: passed or not, and the first check that failed
 with what was seen. The whole suite takes well under a minute per cache.
 
@@ -50,7 +50,9 @@ __all__ = [
     "Send",
     "Wait",
     "exchange",
+    "run_case",
     "run_conformance",
+    "run_conformance_async",
     "scripts",
 ]
 
