@@ -8,14 +8,18 @@ import millionscale.testing as testing
 
 def test_the_exported_names_are_exactly_these():
     assert set(testing.__all__) == {
+        "Answer",
         "Check",
         "FakeClock",
         "Metrics",
         "MetricsError",
         "Sample",
+        "ScriptedOrigin",
+        "Seen",
         "Spawned",
         "read_topology",
         "scrape",
+        "served_answer",
         "spawn_module",
         "wait_ready",
     }

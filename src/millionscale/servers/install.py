@@ -13,7 +13,8 @@ installs only what is missing:
   non-root machine without it gets a clear error naming what to install.
 
 With ``--browser`` it also installs Debian's Chromium and ChromeDriver for the
-browser tests, with ``--peers`` the benchmarks' peers (nginx, wrk), with
+browser tests, with ``--peers`` the benchmarks' peers (nginx, wrk, HAProxy,
+Varnish), with
 ``--patroni`` the failover benchmark's peer (Patroni and etcd). When everything
 is present it prints nothing and exits 0.
 """
@@ -142,11 +143,21 @@ def ensure_browser(*, echo: bool = True) -> bool:
     return True
 
 
-PEER_PACKAGES = {"nginx": "nginx-light", "wrk": "wrk", "haproxy": "haproxy"}
+PEER_PACKAGES = {
+    "nginx": "nginx-light",
+    "wrk": "wrk",
+    "haproxy": "haproxy",
+    "varnishd": "varnish",  # the CDN benchmarks' peer; Debian ships it as /usr/sbin/varnishd
+}
 
 
 def ensure_peers(*, echo: bool = True) -> list[str]:
-    """Install the benchmark peers (nginx, wrk) that are missing; return those installed."""
+    """Install the benchmark peers (nginx, wrk, HAProxy, Varnish) that are missing.
+
+    Returns the programs installed. The temporary ``policy-rc.d`` keeps the
+    packages' system-wide services (nginx's, Varnish's on port 6081) from
+    starting: the benchmarks start their own, on free loopback ports.
+    """
     missing = [program for program in PEER_PACKAGES if not shutil.which(program)]
     if not missing:
         return []

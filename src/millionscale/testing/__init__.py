@@ -8,6 +8,9 @@
   when it gives up, says what it last saw.
 - :class:`Metrics` and :func:`scrape` (``_metrics.py``): a ``/metrics`` page read
   with ``prometheus_client``'s own parser; ``sample(name, labels) -> float``.
+- :class:`ScriptedOrigin` (``_origin.py``): an HTTP origin on port 0 whose answers
+  (:class:`Answer`) are scripted per path and which records every request
+  (:class:`Seen`), for testing caches (:mod:`millionscale.cdn.conformance`).
 - :func:`read_topology` (``_state.py``): a state directory's ``topology.json``,
   typed, as the supervisor reads it.
 
@@ -18,19 +21,24 @@ subclasses that pytest reports like any exception.
 
 from millionscale.testing._clock import FakeClock
 from millionscale.testing._metrics import Metrics, MetricsError, Sample, scrape
+from millionscale.testing._origin import Answer, ScriptedOrigin, Seen, served_answer
 from millionscale.testing._ready import Check, wait_ready
 from millionscale.testing._spawn import Spawned, spawn_module
 from millionscale.testing._state import read_topology
 
 __all__ = [
+    "Answer",
     "Check",
     "FakeClock",
     "Metrics",
     "MetricsError",
     "Sample",
+    "ScriptedOrigin",
+    "Seen",
     "Spawned",
     "read_topology",
     "scrape",
+    "served_answer",
     "spawn_module",
     "wait_ready",
 ]
