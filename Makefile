@@ -61,6 +61,8 @@ bench: engines peers
 	$(PY) bench/cache_ops.py --json bench/results/cache_ops.json
 	$(PY) bench/cache_tiers.py --json bench/results/cache_tiers.json
 	$(PY) bench/cache_staleness.py --json bench/results/cache_staleness.json
+	$(PY) bench/cdn_conformance.py --json bench/results/cdn_conformance.json
+	$(PY) bench/cdn_hits.py --json bench/results/cdn_hits.json
 
 clean:
 	-$(BIN)/millionscale down
