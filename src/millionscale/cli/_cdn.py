@@ -45,7 +45,7 @@ def purge_of(url: str | None, prefix: str | None, tag: str | None, soft: bool) -
         which = "several of" if named else "none of"
         raise ConfigError(
             f"{which} --url, --prefix and --tag given: a purge names one",
-            hint="say 'millionscale cdn purge --tag photo-12', say",
+            hint="for instance 'millionscale cdn purge --tag photo-12'",
         )
     kind, value = named[0]
     return Purge(kind, value, soft)
