@@ -63,3 +63,15 @@ def test_no_edge_in_discovery_is_an_empty_result():
 
     assert result.edges == ()
     assert not result.complete
+
+
+def test_a_shields_answer_names_the_edges_below_that_applied_it_and_those_that_had_not():
+    body = b'{"purged": 2, "seq": 7, "applied": ["edge-1"], "pending": ["edge-2"]}'
+    edges = Edges({"shield-1": [answer(200, body)]})
+
+    result = run(purger(edges, member("shield-1", role="shield")).purge(Purge.tag("t")))
+
+    [shield] = result.edges
+    assert (shield.followers, shield.pending) == (("edge-1",), ("edge-2",))
+    assert not result.complete  # edge-2 follows on, but had not applied it in time
+    assert "edges below not yet purged: edge-2" in result.sentence()

@@ -195,10 +195,12 @@ class EdgeResult:
     attempts: int
     elapsed_s: float
     error: str | None = None
+    followers: tuple[str, ...] = ()  # the edges below a shield that applied it in time
+    pending: tuple[str, ...] = ()  # ... and those that had not (they follow on)
 
     @property
     def ok(self) -> bool:
-        return self.error is None
+        return self.error is None and not self.pending
 
 
 @dataclass(frozen=True, slots=True)
@@ -238,9 +240,12 @@ class PurgeResult:
             return f"{self.purge.describe()}: no edge to purge"
         lag = f", in {self.lag_s * 1000:.0f} ms" if self.lag_s is not None else ""
         objects = f"{self.purged} object{'' if self.purged == 1 else 's'}"
+        below = sum(len(result.followers) for result in self.edges)
+        following = f" and the {below} following {'it' if len(self.edges) == 1 else 'them'}"
         line = (
             f"{self.purge.describe()}: {len(self.acknowledged)} of {len(self.edges)} "
-            f"edge{'' if len(self.edges) == 1 else 's'}, {objects}{lag}"
+            f"edge{'' if len(self.edges) == 1 else 's'}{following if below else ''}, "
+            f"{objects}{lag}"
         )
         failures = "; ".join(f"{result.edge}: {result.error}" for result in self.failed)
         return f"{line}; not purged: {failures}" if failures else line
@@ -430,7 +435,17 @@ class Purger:
                 last = _reason(failure)
             else:
                 EDGE_ATTEMPTS.labels("acknowledged").inc()
-                return EdgeResult(edge.name, edge.address, purged, attempt, self._clock() - start)
+                count, followers, pending = purged
+                return EdgeResult(
+                    edge.name,
+                    edge.address,
+                    count,
+                    attempt,
+                    self._clock() - start,
+                    f"edges below not yet purged: {', '.join(pending)}" if pending else None,
+                    followers,
+                    pending,
+                )
             if attempt < self.attempts:
                 await self._sleep(self.backoff_s * 2 ** (attempt - 1))
         return EdgeResult(
@@ -442,8 +457,11 @@ class Purger:
             f"{last} ({self.attempts} attempt{'' if self.attempts == 1 else 's'})",
         )
 
-    async def _exchange(self, edge: AdminAddress, payload: bytes) -> int:
-        """One POST on a new connection; the count the edge answered."""
+    async def _exchange(
+        self, edge: AdminAddress, payload: bytes
+    ) -> tuple[int, tuple[str, ...], tuple[str, ...]]:
+        """One POST on a new connection; the count the edge answered, and the edges
+        below it that did and did not apply it (a shield asked to wait for them)."""
         reader, writer = await self._connect(edge)
         try:
             writer.write(
@@ -499,8 +517,9 @@ async def _read_answer(reader: asyncio.StreamReader) -> tuple[int, bytes]:
     return parser.get_status_code(), bytes(answer.body)
 
 
-def _count(status: int, body: bytes) -> int:
-    """The ``purged`` count of a 2xx answer; _Refused for a 4xx, ValueError for the rest."""
+def _count(status: int, body: bytes) -> tuple[int, tuple[str, ...], tuple[str, ...]]:
+    """The ``purged`` count of a 2xx answer, with its ``applied`` and ``pending``
+    followers (empty if it names none); _Refused for a 4xx, ValueError for the rest."""
     try:
         data = json.loads(body) if body else {}
     except (json.JSONDecodeError, UnicodeDecodeError):
@@ -513,7 +532,12 @@ def _count(status: int, body: bytes) -> int:
     purged = data.get("purged") if isinstance(data, dict) else None
     if not isinstance(purged, int) or isinstance(purged, bool) or purged < 0:
         raise _Refused(f"answered HTTP {status} without a count of purged objects")
-    return purged
+
+    def names(key: str) -> tuple[str, ...]:
+        value = data.get(key, [])
+        return tuple(str(name)[:64] for name in value) if isinstance(value, list) else ()
+
+    return purged, names("applied"), names("pending")
 
 
 def _reason(error: OSError | ValueError) -> str:

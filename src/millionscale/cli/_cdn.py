@@ -117,7 +117,8 @@ def _print_result(result: PurgeResult) -> None:
             r.purged,
             r.attempts,
             f"{r.elapsed_s * 1000:.0f} ms",
-            "acknowledged" if r.ok else r.error,
+            ("acknowledged" if r.ok else r.error or "")
+            + (f"; applied below: {', '.join(r.followers)}" if r.followers else ""),
         ]
         for r in result.edges
     ]
@@ -144,6 +145,8 @@ def _result_json(result: PurgeResult) -> dict[str, Any]:
                 "attempts": r.attempts,
                 "elapsed_s": r.elapsed_s,
                 "error": r.error,
+                "followers": list(r.followers),
+                "pending": list(r.pending),
             }
             for r in result.edges
         ],
