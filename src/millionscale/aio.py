@@ -1,16 +1,25 @@
-"""Running a process's asyncio main: on uvloop when the ``fast`` extra is installed."""
+"""Running a process's main: its flags (:class:`FlagParser`), its asyncio loop on
+uvloop when the ``fast`` extra is installed (:func:`run_main`)."""
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import contextlib
 import sys
 from collections.abc import Coroutine
-from typing import Any
+from typing import Any, NoReturn
 
 from millionscale.errors import MillionscaleError
 
-__all__ = ["run_main"]
+__all__ = ["FlagParser", "run_main"]
+
+
+class FlagParser(argparse.ArgumentParser):
+    """A bad flag is one line on stderr and exit code 2 (argparse prints its usage too)."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"error: {message} (see --help)\n")
 
 
 def run_main(main: Coroutine[Any, Any, None]) -> int:

@@ -29,13 +29,13 @@ import signal
 import sys
 import time
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import Any
 from urllib.parse import urlsplit
 
 import httpx
 import structlog
 
-from millionscale.aio import run_main
+from millionscale.aio import FlagParser, run_main
 from millionscale.cdn.admin import create_app
 from millionscale.cdn.edge import Edge
 from millionscale.cdn.feed import FOLLOW_WAIT_S, Entry, PurgeFeed, PurgeLog, follow
@@ -126,15 +126,8 @@ async def run(settings: EdgeSettings, args: argparse.Namespace, token: str) -> N
     log.info("stopped", name=settings.name)
 
 
-class _Parser(argparse.ArgumentParser):
-    """A bad flag is one line on stderr and exit code 2 (argparse prints its usage too)."""
-
-    def error(self, message: str) -> NoReturn:
-        self.exit(2, f"error: {message} (see --help)\n")
-
-
 def main(argv: list[str] | None = None) -> int:
-    parser = _Parser(
+    parser = FlagParser(
         prog="millionscale-cdn",
         description=__doc__,
         formatter_class=argparse.RawDescriptionHelpFormatter,

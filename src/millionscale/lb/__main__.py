@@ -24,11 +24,10 @@ import asyncio
 import signal
 import sys
 from pathlib import Path
-from typing import NoReturn
 
 import structlog
 
-from millionscale.aio import run_main
+from millionscale.aio import FlagParser, run_main
 from millionscale.discovery import Discovery, HttpDiscovery, Member, StaticDiscovery, connect
 from millionscale.errors import ConfigError, MillionscaleError
 from millionscale.lb.admin import create_app
@@ -68,13 +67,6 @@ async def run(
             await discovery.aclose()
 
 
-class _Parser(argparse.ArgumentParser):
-    """A bad flag is one line on stderr and exit code 2 (argparse prints its usage too)."""
-
-    def error(self, message: str) -> NoReturn:
-        self.exit(2, f"error: {message} (see --help)\n")
-
-
 def discovery_of(args: argparse.Namespace, token: str | None = None) -> Discovery | None:
     """What ``--discovery`` (with the admin ``token``, for the supervisor's endpoint) or
     ``--backend`` names (ConfigError if both), or None."""
@@ -95,7 +87,7 @@ def discovery_of(args: argparse.Namespace, token: str | None = None) -> Discover
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = _Parser(
+    parser = FlagParser(
         prog="millionscale-lb",
         description=__doc__,
         formatter_class=argparse.RawDescriptionHelpFormatter,
