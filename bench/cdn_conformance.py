@@ -1,6 +1,6 @@
 """Our CDN edge beside Varnish 7.1 and nginx 1.22: the HTTP conformance suite, side by side.
 
-One run, the suite of :mod:`millionscale.cdn.conformance` (RFC 9111, RFC 5861,
+One run, the suite of :mod:`millionscale.testing.cdn_conformance` (RFC 9111, RFC 5861,
 RFC 9213, RFC 9110 ranges and conditionals; each case with its section, its
 quoted requirement and its level MUST / SHOULD / MAY) against each cache in
 turn, each in front of its own :class:`~millionscale.testing.ScriptedOrigin`:
@@ -41,10 +41,10 @@ from rich.progress import Progress
 from rich.table import Table
 
 from millionscale.bench.provenance import provenance
-from millionscale.cdn.conformance import CASES, CaseResult, run_conformance, scripts
 from millionscale.cdn.peers import Peer, start_edge, start_nginx_cache, start_varnish
 from millionscale.errors import MillionscaleError
 from millionscale.testing import ScriptedOrigin
+from millionscale.testing.cdn_conformance import CASES, CaseResult, run_conformance, scripts
 
 CACHES: dict[str, Callable[[str, int, Path], Peer]] = {
     "ours": start_edge,

@@ -16,9 +16,9 @@ from pathlib import Path
 
 import pytest
 
-from millionscale.cdn.conformance import CASES, CaseResult, run_conformance, scripts
 from millionscale.cdn.peers import start_varnish
 from millionscale.testing import ScriptedOrigin
+from millionscale.testing.cdn_conformance import CASES, CaseResult, run_conformance, scripts
 
 pytestmark = [
     pytest.mark.integration,

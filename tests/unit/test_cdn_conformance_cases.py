@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import email.utils
 
-from millionscale.cdn.conformance import CASES, Expect, Reply, Send, Wait, _check
 from millionscale.testing import Seen, served_answer
 from millionscale.testing._origin import expand_dates
+from millionscale.testing.cdn_conformance import CASES, Expect, Reply, Send, Wait, _check
 
 
 def _seen(count: int, **fields: str) -> list[Seen]:

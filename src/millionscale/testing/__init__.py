@@ -10,7 +10,7 @@
   with ``prometheus_client``'s own parser; ``sample(name, labels) -> float``.
 - :class:`ScriptedOrigin` (``_origin.py``): an HTTP origin on port 0 whose answers
   (:class:`Answer`) are scripted per path and which records every request
-  (:class:`Seen`), for testing caches (:mod:`millionscale.cdn.conformance`).
+  (:class:`Seen`), for testing caches (:mod:`millionscale.testing.cdn_conformance`).
 - :func:`read_topology` (``_state.py``): a state directory's ``topology.json``,
   typed, as the supervisor reads it.
 
