@@ -63,6 +63,7 @@ bench: engines peers
 	$(PY) bench/cache_staleness.py --json bench/results/cache_staleness.json
 	$(PY) bench/cdn_conformance.py --json bench/results/cdn_conformance.json
 	$(PY) bench/cdn_hits.py --json bench/results/cdn_hits.json
+	$(PY) bench/cdn_purge_lag.py --rounds 20 --json bench/results/cdn_purge_lag.json
 
 clean:
 	-$(BIN)/millionscale down

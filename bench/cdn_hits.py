@@ -41,6 +41,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -65,7 +66,12 @@ QUIET_WAIT_S = 120
 OBJECTS = {"1k": 1024, "64k": 65536}
 LIFETIME = "max-age=86400"
 OURS, VARNISH, NGINX = "ours", "Varnish 7.1", "nginx 1.22"
-STARTERS = {OURS: start_edge, VARNISH: start_varnish, NGINX: start_nginx_cache}
+# How each cache is started: (origin host, origin port, work directory, cpus=...) -> Peer.
+STARTERS: dict[str, Callable[..., Peer]] = {
+    OURS: start_edge,
+    VARNISH: start_varnish,
+    NGINX: start_nginx_cache,
+}
 
 
 def origin_scripts() -> dict[str, tuple[Answer, ...]]:

@@ -138,6 +138,7 @@ class Peer:
     log: Path
     workdir: Path
     argv: list[str] = field(default_factory=list)
+    admin: str = ""  # our edge's admin API (http://HOST:PORT); a peer's has none here
 
     @property
     def pid(self) -> int:
@@ -238,14 +239,19 @@ def start_edge(
     cpus: Sequence[int] | None = None,
     port: int | None = None,
     memory: str = "256MiB",
+    token: str | None = None,
+    extra: Sequence[str] = (),
 ) -> Peer:
-    """Our edge (``python -m millionscale.cdn``) with its defaults and ``memory`` (as Varnish's)."""
+    """Our edge (``python -m millionscale.cdn``) with its defaults and ``memory`` (as
+    Varnish's), its admin API on a free port with ``token`` (a random one if None),
+    and ``extra`` flags (``--name``, ``--purge-feed``, ...)."""
     workdir.mkdir(parents=True, exist_ok=True)
-    listen = port or free_port()
+    listen, admin = port or free_port(), free_port()
     argv = [sys.executable, "-m", "millionscale.cdn", "--host", "127.0.0.1", "--port", str(listen),
-            "--admin-port", str(free_port()), "--origin", f"http://{origin_host}:{origin_port}",
-            "--memory", memory]  # fmt: skip
+            "--admin-port", str(admin), "--origin", f"http://{origin_host}:{origin_port}",
+            "--memory", memory, *extra]  # fmt: skip
     log = workdir / "edge.log"
-    env = {**os.environ, "CDN_ADMIN_TOKEN": secrets.token_hex(16)}
+    env = {**os.environ, "CDN_ADMIN_TOKEN": token or secrets.token_hex(16)}
     process = spawn(argv, log_path=log, cpus=cpus, env=env)
-    return Peer("ours", f"http://127.0.0.1:{listen}", process, log, workdir, argv)
+    url = f"http://127.0.0.1:{listen}"
+    return Peer("ours", url, process, log, workdir, argv, admin=f"http://127.0.0.1:{admin}")
