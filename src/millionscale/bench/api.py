@@ -11,6 +11,8 @@ change to the API is a change to this file only. The contract:
 - ``POST /api/photos`` (multipart: ``file`` = JPEG/PNG bytes, optional ``caption``) -> 201 photo
 - photo = ``{"id","owner":{"id","username"},"caption","created_at","like_count",
   "liked_by_me","url","thumbnail_url","width","height"}``
+- ``GET <url>`` / ``GET <thumbnail_url>`` (relative: against the target; absolute:
+  as is), without the session cookie (media are public) -> 200 image bytes
 
 Every method returns a :class:`Reply`: the request's :class:`Outcome` and, when
 it succeeded, the value the scenarios need (an identity, photo ids, a page
@@ -33,7 +35,7 @@ from PIL import Image
 from millionscale.bench.http import HttpTransport, Response
 from millionscale.bench.outcome import OK, Outcome
 
-__all__ = ["TIMELINE_LIMIT", "Identity", "Page", "PhotoApi", "Reply", "sample_jpeg"]
+__all__ = ["TIMELINE_LIMIT", "Identity", "Media", "Page", "PhotoApi", "Reply", "sample_jpeg"]
 
 T = TypeVar("T")
 
@@ -60,11 +62,22 @@ class Identity:
 
 
 @dataclass(frozen=True, slots=True)
+class Media:
+    """Where one photo's files are, as the API gave them (relative or absolute URLs)."""
+
+    photo_id: str
+    url: str
+    thumbnail_url: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class Page:
-    """One page of a timeline: the photo ids on it and the cursor of the next one."""
+    """One page of a timeline: the photo ids on it, their files' URLs (for the photos
+    that have them) and the cursor of the next one."""
 
     photo_ids: tuple[str, ...]
     next_cursor: str | None
+    media: tuple[Media, ...] = ()
 
 
 @cache
@@ -80,6 +93,14 @@ def _photo_id(value: Any) -> str | None:
     if isinstance(value, bool) or not isinstance(value, int | str) or value == "":
         return None
     return str(value)
+
+
+def _media(item: dict[str, Any], photo_id: str | None) -> Media | None:
+    """A photo's file URLs from its JSON, or None without an id or a ``url`` string."""
+    url, thumbnail = item.get("url"), item.get("thumbnail_url")
+    if photo_id is None or not isinstance(url, str) or not url:
+        return None
+    return Media(photo_id, url, thumbnail if isinstance(thumbnail, str) and thumbnail else None)
 
 
 def _cookie_header(answer: Response) -> str:
@@ -116,11 +137,14 @@ class PhotoApi:
         body = answer.json()
         if not isinstance(body, dict) or not isinstance(body.get("items"), list):
             return Reply(_MALFORMED)
-        ids = [_photo_id(item.get("id")) for item in body["items"] if isinstance(item, dict)]
+        items = [item for item in body["items"] if isinstance(item, dict)]
+        ids = [_photo_id(item.get("id")) for item in items]
+        media = [_media(item, photo_id) for item, photo_id in zip(items, ids, strict=True)]
         cursor = body.get("next_cursor")
         page = Page(
             photo_ids=tuple(i for i in ids if i is not None),
             next_cursor=cursor if isinstance(cursor, str) else None,
+            media=tuple(m for m in media if m is not None),
         )
         return Reply(OK, page)
 
@@ -129,6 +153,15 @@ class PhotoApi:
             "GET", f"/api/photos/{quote(photo_id, safe='')}", cookie=who.cookie
         )
         return Reply(Outcome(answer.error))
+
+    async def image(self, url: str) -> Reply[int]:
+        """Fetch one photo file as a browser's ``<img>`` would, without the session
+        cookie (media are public, and a cookie would keep no cache from them); the
+        value is the body's size in bytes."""
+        answer = await self.transport.fetch(url)
+        if answer.error is not None:
+            return Reply(Outcome.failed(answer.error))
+        return Reply(OK, len(answer.body))
 
     async def like(self, who: Identity, photo_id: str) -> Reply[None]:
         answer = await self.transport.request(

@@ -200,3 +200,13 @@ class HttpTransport:
             # coded_value: the cookie exactly as the server sent it, quoting included.
             cookies = tuple((name, morsel.coded_value) for name, morsel in answer.cookies.items())
             return Response(status=answer.status, body=body, set_cookies=cookies)
+
+    async def fetch(self, url: str) -> Response:
+        """GET ``url`` without a cookie and read the whole answer: a path (``/media/...``)
+        against the base URL, an absolute ``http(s)://`` URL (a CDN's) as it is."""
+        if self._session is None:
+            raise RuntimeError("use the transport inside 'async with'")
+        absolute = url.startswith(("http://", "https://"))
+        target = url if absolute else self.base_url + "/" + url.lstrip("/")
+        async with self._session.get(target) as answer:
+            return Response(status=answer.status, body=await answer.read())
