@@ -33,9 +33,8 @@ import itertools
 import math
 import random
 import secrets
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Hashable
 from dataclasses import dataclass, field
-from collections.abc import Hashable
 from typing import Generic, Literal, TypeVar, get_args
 
 from millionscale.bench.api import Identity, Media, PhotoApi, Reply, sample_jpeg
