@@ -113,8 +113,10 @@ class Offload:
             f"{m.name} {_percent(m.hit_ratio)}" for m in self.members if m.role != SHIELD
         )
         shields = [m for m in self.members if m.role == SHIELD]
-        if shields:
-            ratios += "; shield " + ", ".join(f"{m.name} {_percent(m.hit_ratio)}" for m in shields)
+        if len(shields) == 1:
+            ratios += f"; the shield's {_percent(shields[0].hit_ratio)}"
+        elif shields:
+            ratios += "; shields " + ", ".join(f"{m.name} {_percent(m.hit_ratio)}" for m in shields)
         return (
             f"cdn: edges served {_percent(self.edge_share)} of {_megabytes(self.served_bytes)} "
             f"(hit ratio {ratios}); the origin sent {_megabytes(self.origin_bytes)}"
