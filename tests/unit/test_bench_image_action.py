@@ -7,7 +7,15 @@ import pytest
 
 from millionscale.bench.api import Identity, Media, PhotoApi
 from millionscale.bench.http import Response
-from millionscale.bench.scenario import BROWSER_MIX, DEFAULT_MIX, Mix, Scenario, Workload, parse_mix
+from millionscale.bench.scenario import (
+    BROWSER_MIX,
+    DEFAULT_MIX,
+    RECENT_MEDIA_LIMIT,
+    Mix,
+    Scenario,
+    Workload,
+    parse_mix,
+)
 
 BASE = "http://edge.test:8080"
 IMAGE = b"\xff\xd8" + b"x" * 998  # 1,000 bytes of "JPEG"
@@ -108,3 +116,14 @@ def test_the_browser_mix_follows_timelines_with_images_and_the_default_has_none(
 
 def _who():
     return Identity("user00000", "session=s1")
+
+
+def test_images_come_from_the_last_pages_read_repeats_kept():
+    transport = FakeTransport([photo(i) for i in range(20)])
+    scenario = logged_in(transport, Mix((("timeline", 1),)))
+
+    for _ in range(15):
+        asyncio.run(scenario.send())
+
+    assert len(scenario.media) == RECENT_MEDIA_LIMIT
+    assert sum(m.photo_id == "3" for m in scenario.media) == RECENT_MEDIA_LIMIT // 20

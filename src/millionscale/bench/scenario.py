@@ -12,9 +12,11 @@ The default mix is read-heavy like the photo-sharing sites it stands for:
   timeline instead while no photo id is known yet);
 - ``post``: upload a small JPEG; its id joins the pool;
 - ``signup``: a new account with a name unique to this run;
-- ``image``: one known photo's file, fetched as a browser's ``<img>`` fetches
-  it after a timeline (its ``url`` as the timeline gave it, no session cookie);
-  the bytes are counted (:attr:`Scenario.image_bytes`). The default mix has no
+- ``image``: one photo's file, fetched as a browser's ``<img>`` fetches it after
+  a timeline (its ``url`` as the timeline gave it, no session cookie); the bytes
+  are counted (:attr:`Scenario.image_bytes`). The photo is drawn from the last
+  timeline pages read (:data:`RECENT_MEDIA_LIMIT` files, repeats kept), so that a
+  photo on many timelines (a celebrity's) is fetched as often as browsers would. The default mix has no
   images (it measures the API); :data:`BROWSER_MIX` follows every timeline
   with about one image fetch per timeline read, as a page of photos would
   (reads the timeline instead while no file URL is known yet).
@@ -28,6 +30,7 @@ from __future__ import annotations
 
 import asyncio
 import bisect
+import collections
 import contextlib
 import itertools
 import math
@@ -64,6 +67,7 @@ H = TypeVar("H", bound=Hashable)
 MAX_USERS = 100_000  # logged in before the run; each holds a session on the target
 PHOTO_POOL_LIMIT = 10_000  # ids kept for photo/like (and file URLs for image); bounded
 # whatever the run length
+RECENT_MEDIA_LIMIT = 10 * 20  # the files of the last ten timeline pages (TIMELINE_LIMIT each)
 LOGIN_CONCURRENCY = 8  # logins at once before the run: past the target's cores, more only queue
 # (argon2 is CPU-bound) and, on a small host, queue past the request timeout, leaving
 # the target hashing for clients that gave up while the first timed step runs
@@ -233,7 +237,7 @@ class Scenario:
         self.rng = random.Random(workload.seed)
         self.users: list[Identity] = []
         self.photos: _Pool[str] = _Pool(random.Random(workload.seed + 1))
-        self.media: _Pool[Media] = _Pool(random.Random(workload.seed + 2))
+        self.media: collections.deque[Media] = collections.deque(maxlen=RECENT_MEDIA_LIMIT)
         self.images = 0  # image fetches that succeeded, and their bytes
         self.image_bytes = 0
         for photo_id in workload.photo_ids:
@@ -289,8 +293,9 @@ class Scenario:
             call = self.api.photo if action == "photo" else self.api.like
             return self._plain(call(who, photo_id))
         if action == "image":
-            media = self.media.pick()
-            return self._timeline(who) if media is None else self._image(media)
+            if not self.media:
+                return self._timeline(who)
+            return self._image(self.rng.choice(self.media))
         if action == "post":
             return self._post(who)
         if action == "signup":
@@ -302,8 +307,7 @@ class Scenario:
         reply = await self.api.timeline(who)
         for photo_id in reply.value.photo_ids if reply.value else ():
             self.photos.add(photo_id)
-        for media in reply.value.media if reply.value else ():
-            self.media.add(media)
+        self.media.extend(reply.value.media if reply.value else ())
         return reply.outcome
 
     async def _image(self, media: Media) -> Outcome:
