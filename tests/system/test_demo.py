@@ -45,8 +45,8 @@ def test_demo_reports_with_charts_and_leaves_nothing_running(cli: Cli):
     # sentence says what the edges served and what the origin (behind the shield) sent.
     assert re.search(r"at http://\S+, mix timeline 45% / image 40%", result.stdout), result.stdout
     cdn = re.search(
-        r"cdn: edges served (\d+|n/a)%? of [\d.]+ MB \(hit ratio edge-1 \S+, edge-2 \S+; "
-        r"the shield's \S+\); the origin sent [\d.]+ MB",
+        r"cdn: edges served (\d+|n/a)%? of [\d.]+ MB \(hit ratio edge-1 \S+, edge-2 \S+, "
+        r"at the shield \S+\); the origin sent [\d.]+ MB",
         result.stdout,
     )
     assert cdn is not None, result.stdout

@@ -30,7 +30,7 @@ def test_behind_a_shield_only_the_shields_fetches_load_the_origin():
     assert result.edge_share == pytest.approx(0.95)
     assert [(m.name, m.hit_ratio) for m in result.edges] == [("edge-1", 0.9), ("edge-2", 0.8)]
     assert result.sentence() == (
-        "cdn: edges served 95% of 10.0 MB (hit ratio edge-1 90%, edge-2 80%; the shield's 83%); "
+        "cdn: edges served 95% of 10.0 MB (hit ratio edge-1 90%, edge-2 80%, at the shield 83%); "
         "the origin sent 0.5 MB"
     )
 

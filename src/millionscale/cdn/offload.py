@@ -114,9 +114,11 @@ class Offload:
         )
         shields = [m for m in self.members if m.role == SHIELD]
         if len(shields) == 1:
-            ratios += f"; the shield's {_percent(shields[0].hit_ratio)}"
+            ratios += f", at the shield {_percent(shields[0].hit_ratio)}"
         elif shields:
-            ratios += "; shields " + ", ".join(f"{m.name} {_percent(m.hit_ratio)}" for m in shields)
+            ratios += ", at the shields " + ", ".join(
+                f"{m.name} {_percent(m.hit_ratio)}" for m in shields
+            )
         return (
             f"cdn: edges served {_percent(self.edge_share)} of {_megabytes(self.served_bytes)} "
             f"(hit ratio {ratios}); the origin sent {_megabytes(self.origin_bytes)}"
