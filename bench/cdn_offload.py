@@ -10,17 +10,23 @@ caches: every run pays its compulsory misses):
    each admin API, inside its network namespace);
 3. drive a browser's mix (``BROWSER_MIX``: timeline 45%, image 40%, photo 7%,
    like 4%, post 3%, sign up 1%) open-loop at edge-1, where users come in,
-   at ``--rate`` requests/s for ``--duration`` s;
-4. read the counters again: the tier's origin offload over the load
+   at ``--rate`` requests/s for ``--duration`` s, twice: the *cold* load
+   (empty caches: the first fetch of every file is a miss) and then the
+   *warm* one (the same users again, their files mostly held);
+4. read the counters after each: the tier's origin offload over each load
    (:func:`millionscale.cdn.offload.offload`: the share of the bytes the
    edges served that the origin did not send, the origin's bytes being the
    shield's fetches; each member's hit ratio, passes left out);
 5. stop it, whatever happened.
 
-The JSON keeps every run (the load's summary, the offload with each member's
-figures) and the median over the runs of the edge share, edge-1's hit ratio,
-the bytes served and the bytes the origin sent, with the command line, date
-and machine that wrote it.
+The edge share counts every byte users got through the edge, the API's JSON
+(passed through uncached) included, so it is the origin's whole offload, not
+only the images'.
+
+The JSON keeps every run (each load's summary, the offload with each member's
+figures) and, per phase, the median over the runs of the edge share, edge-1's
+hit ratio, the bytes served and the bytes the origin sent, with the command
+line, date and machine that wrote it.
 
     .venv/bin/python bench/cdn_offload.py [--runs 3] [--rate 30] [--duration 30]
         [--users 1000] [--json bench/results/cdn_offload.json]
@@ -57,8 +63,11 @@ def readings(topology: ResolvedTopology) -> list[StatisticsReading]:
     return read_statistics(members)
 
 
+PHASES = ("cold", "warm")
+
+
 def measure(args: argparse.Namespace, console: Console, work: Path) -> dict[str, Any]:
-    """One run: start, seed, load at edge-1, read the offload, stop."""
+    """One run: start, seed, load at edge-1 cold then warm, read the offloads, stop."""
     shutil.copytree(ROOT / "topologies", work / "topologies")  # media land beside it
     state_dir = work / ".millionscale"
     started = start(work / "topologies" / "cdn.toml", state_dir, detach=False, timeout=300)
@@ -73,24 +82,39 @@ def measure(args: argparse.Namespace, console: Console, work: Path) -> dict[str,
         workload = scenario.Workload.seeded(
             f"http://{entry.address}", ACTIVE_USERS, mix=scenario.BROWSER_MIX, seed=1
         )
-        before = readings(topology)
-        summary = asyncio.run(
-            run.bench_target(
-                workload,
-                args.rate,
-                args.duration,
-                say=lambda sentence: console.print(f"  {sentence}", markup=False),
+        figures: dict[str, Any] = {"target": workload.base_url}
+        for phase in PHASES:
+            before = readings(topology)
+            summary = asyncio.run(
+                run.bench_target(
+                    workload,
+                    args.rate,
+                    args.duration,
+                    say=lambda sentence: console.print(f"  {sentence}", markup=False),
+                )
             )
-        )
-        tier = offload(before, readings(topology))
-        console.print(tier.sentence(), markup=False, highlight=False)
-        return {"target": workload.base_url, "load": summary.to_json(), "offload": tier.to_json()}
+            tier = offload(before, readings(topology))
+            console.print(f"{phase}: {tier.sentence()}", markup=False, highlight=False)
+            figures[phase] = {"load": summary.to_json(), "offload": tier.to_json()}
+        return figures
     finally:
         stop(StateDir(state_dir))
 
 
-def _member(run_figures: dict[str, Any], name: str) -> dict[str, Any]:
-    return next(m for m in run_figures["offload"]["members"] if m["name"] == name)
+def _member(phase: dict[str, Any], name: str) -> dict[str, Any]:
+    return next(m for m in phase["offload"]["members"] if m["name"] == name)
+
+
+def medians(runs: list[dict[str, Any]], phase: str) -> dict[str, Any]:
+    """The phase's figures over the runs: each run's and the median."""
+    each = [r[phase] for r in runs]
+    return {
+        "edge_share": over_runs([p["offload"]["edge_share"] or 0.0 for p in each]),
+        "entry_hit_ratio": over_runs([_member(p, ENTRY)["hit_ratio"] or 0.0 for p in each]),
+        "served_bytes": over_runs([p["offload"]["served_bytes"] for p in each]),
+        "origin_bytes": over_runs([p["offload"]["origin_bytes"] for p in each]),
+        "p99_ms": over_runs([p["load"]["latency_ms"]["p99"] or 0.0 for p in each]),
+    }
 
 
 def main() -> None:
@@ -113,7 +137,6 @@ def main() -> None:
             work = Path(tmp) / f"run-{number}"
             runs.append(measure(args, console, work))
             shutil.rmtree(work, ignore_errors=True)  # data directories, media
-            shares = [r["offload"]["edge_share"] or 0.0 for r in runs]
             document = {
                 "benchmark": "cdn_offload",
                 **written_by,
@@ -126,18 +149,19 @@ def main() -> None:
                 "active_users": ACTIVE_USERS,
                 "runs": args.runs,
                 "runs_done": number,
-                "edge_share": over_runs(shares),
-                "entry_hit_ratio": over_runs([_member(r, ENTRY)["hit_ratio"] or 0.0 for r in runs]),
-                "served_bytes": over_runs([r["offload"]["served_bytes"] for r in runs]),
-                "origin_bytes": over_runs([r["offload"]["origin_bytes"] for r in runs]),
+                **{phase: medians(runs, phase) for phase in PHASES},
                 "per_run": runs,
             }
             args.json.write_text(json.dumps(document, indent=2) + "\n")
-    console.print(
-        f"median of {args.runs}: edges served {document['edge_share']['median']:.0%} of the "
-        f"bytes; {ENTRY}'s hit ratio {document['entry_hit_ratio']['median']:.0%}; "
-        f"written to {args.json}"
-    )
+    for phase in PHASES:
+        figures = document[phase]
+        console.print(
+            f"{phase}, median of {args.runs}: edges served {figures['edge_share']['median']:.0%} "
+            f"of {figures['served_bytes']['median'] / 1e6:.1f} MB, the origin sent "
+            f"{figures['origin_bytes']['median'] / 1e6:.1f} MB; {ENTRY}'s hit ratio "
+            f"{figures['entry_hit_ratio']['median']:.0%}"
+        )
+    console.print(f"written to {args.json}")
 
 
 if __name__ == "__main__":

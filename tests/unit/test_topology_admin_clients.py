@@ -2,9 +2,27 @@
 
 from pathlib import Path
 
-from test_topology_admin_client import SLEEP, _resolve
+from factories import topology
 
+from millionscale.obs.admin import create_token
 from millionscale.topology.admin import admin_clients, admin_host
+from millionscale.topology.resolve import ResolvedTopology, resolve
+
+SLEEP = ["{python}", "-c", "pass"]  # what the command runs does not matter here
+
+
+def _resolve(tmp_path: Path, **processes) -> ResolvedTopology:
+    ports = iter(range(43000, 44000))
+    resolved = resolve(
+        topology(**processes),
+        source=tmp_path / "t.toml",
+        state_dir=tmp_path / "state",
+        pick_port=lambda _host: next(ports),
+        is_port_free=lambda _host, _port: True,
+    )
+    resolved.state().create()
+    create_token(resolved.state().admin_token_file)
+    return resolved
 
 
 def _edge(role: str, admin_host_value: str) -> dict:
