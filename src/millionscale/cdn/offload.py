@@ -13,9 +13,13 @@ after a run) give, for the run:
   that the origin did not have to send (Cloudflare and Fastly call it "origin
   offload", counted in bytes rather than requests);
 - **hit ratio** per member = (hits + stale) / (hits + stale + misses +
-  revalidated): answers from the store over lookups. Passes (answers that may
-  not be stored: the API's private JSON) are not lookups and do not count,
-  as in Fastly's hit ratio, hits / (hits + misses).
+  revalidated): answers from the store over lookups, as Fastly's hit ratio,
+  hits / (hits + misses). Passes (unsafe methods: POST, ...) are not lookups.
+  A GET whose answer may not be stored (the API's private JSON) is a miss: the
+  edge learns it only from the answer (Varnish's hit-for-miss), so under a mix
+  with API reads the ratio is the tier's request hit ratio over every GET,
+  well under the ratio of the static files alone; the bytes' edge share is
+  the figure that says what the origin was spared.
 
 A counter that went down between the readings (the member restarted) counts
 from zero: its delta is the second reading. A member missing from the first
@@ -78,7 +82,7 @@ class EdgeOffload:
     name: str
     role: str
     hits: int  # hits and stale answers: from the store
-    lookups: int  # hits, stale, misses and revalidations (passes left out)
+    lookups: int  # hits, stale, misses (uncacheable GETs too) and revalidations; not passes
     bytes_served: int  # to its clients (for a shield: to the edges)
     bytes_fetched: int  # from its origin (for an edge behind a shield: from the shield)
 
