@@ -178,14 +178,36 @@ def _has_monitor(topology: ResolvedTopology) -> bool:
     return any((p.tier, p.role) == (tier, role) for p in topology.processes)
 
 
+def _images_sentence(images: dict[str, int]) -> str | None:
+    """What the load's image fetches got from the edge, or None without any."""
+    if not images["images"]:
+        return None
+    return (
+        f"images: {images['images']:,} fetched ({images['image_bytes'] / 1e6:.1f} MB), "
+        f"{images['image_hits'] / images['images']:.0%} of them answered from an edge's store "
+        "(X-Cache: HIT)"
+    )
+
+
 def _load(
-    settings: DemoSettings, base_url: str, say: Any, on_start: Callable[[float], None]
+    settings: DemoSettings,
+    base_url: str,
+    say: Any,
+    on_start: Callable[[float], None],
+    scenario_out: list[scenario.Scenario],
 ) -> Summary:
     workload = scenario.Workload.seeded(
         base_url, settings.active_users, mix=scenario.BROWSER_MIX, seed=settings.seed
     )
     return asyncio.run(
-        run.bench_target(workload, settings.rate, settings.duration_s, say=say, on_start=on_start)
+        run.bench_target(
+            workload,
+            settings.rate,
+            settings.duration_s,
+            say=say,
+            on_start=on_start,
+            scenario_out=scenario_out,
+        )
     )
 
 
@@ -272,9 +294,10 @@ def run_demo(settings: DemoSettings, console: Console) -> Path | None:
             if timer is not None:
                 timer.start()
 
+        ran: list[scenario.Scenario] = []
         with console.status("loading"):
             summary = _load(
-                settings, app.base_url, lambda s: console.print(s, markup=False), load_starts
+                settings, app.base_url, lambda s: console.print(s, markup=False), load_starts, ran
             )
         hosts = _hosts_sentence(host_use(readings[0], fleet.figures()) if readings else {})
         if hosts is not None:
@@ -288,6 +311,11 @@ def run_demo(settings: DemoSettings, console: Console) -> Path | None:
         if cdn is not None:
             notes.append(cdn.sentence())
             console.print(notes[-1], markup=False, highlight=False)
+        images = ran[0].images_json() if ran else None
+        said = _images_sentence(images) if images else None
+        if said is not None:
+            notes.append(said)
+            console.print(said, markup=False, highlight=False)
         if switchover is not None:
             switchover.done.wait(timeout=60)
             notes.append(switchover.sentence or "the switchover did not finish in time")
@@ -306,6 +334,8 @@ def run_demo(settings: DemoSettings, console: Console) -> Path | None:
     data = summary.to_json()
     if cdn is not None:
         data["cdn"] = cdn.to_json()
+    if images is not None:
+        data["images"] = images
     stamp = datetime.now(UTC).strftime("%Y%m%d-%H%M%S")
     reports = settings.state_dir / "reports"
     reports.mkdir(parents=True, exist_ok=True)

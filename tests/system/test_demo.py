@@ -51,6 +51,8 @@ def test_demo_reports_with_charts_and_leaves_nothing_running(cli: Cli):
     )
     assert cdn is not None, result.stdout
     assert cdn.group(0) in html
+    images = re.search(r"images: [\d,]+ fetched \([\d.]+ MB\), \d+% of them answered", html)
+    assert images is not None, result.stdout
     [data] = [json.loads(p.read_text()) for p in (cli.state_dir / "reports").glob("demo-*.json")]
     assert data["cdn"]["served_bytes"] > 0
     assert [m["name"] for m in data["cdn"]["members"]] == ["shield", "edge-1", "edge-2"]

@@ -24,10 +24,11 @@ IMAGE = b"\xff\xd8" + b"x" * 998  # 1,000 bytes of "JPEG"
 class FakeTransport:
     """Answers the API's calls from a fixed timeline and records every request."""
 
-    def __init__(self, items: list[dict], image_status: int = 200) -> None:
+    def __init__(self, items: list[dict], image_status: int = 200, x_cache: str | None = None):
         self.base_url = BASE
         self.items = items
         self.image_status = image_status
+        self.x_cache = x_cache
         self.requests: list[tuple[str, str, str | None]] = []
         self.fetched: list[str] = []
 
@@ -41,7 +42,8 @@ class FakeTransport:
 
     async def fetch(self, url):
         self.fetched.append(url)
-        return Response(self.image_status, IMAGE if self.image_status == 200 else b"")
+        body = IMAGE if self.image_status == 200 else b""
+        return Response(self.image_status, body, x_cache=self.x_cache)
 
 
 def photo(photo_id: int, url: str | None = None) -> dict:
@@ -127,3 +129,21 @@ def test_images_come_from_the_last_pages_read_repeats_kept():
 
     assert len(scenario.media) == RECENT_MEDIA_LIMIT
     assert sum(m.photo_id == "3" for m in scenario.media) == RECENT_MEDIA_LIMIT // 20
+
+
+@pytest.mark.parametrize(
+    ("x_cache", "from_edge"),
+    [("HIT", True), ("STALE", True), ("MISS", False), ("REVALIDATED", False), (None, False)],
+)
+def test_an_image_the_edge_answered_from_its_store_counts_as_a_hit(x_cache, from_edge):
+    transport = FakeTransport([photo(7)], x_cache=x_cache)
+    scenario = logged_in(transport, Mix((("image", 1),)))
+
+    asyncio.run(scenario.send())
+
+    assert scenario.images_json() == {
+        "images": 1,
+        "image_bytes": len(IMAGE),
+        "image_hits": int(from_edge),
+        "image_hit_bytes": len(IMAGE) * from_edge,
+    }

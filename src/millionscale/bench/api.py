@@ -35,7 +35,16 @@ from PIL import Image
 from millionscale.bench.http import HttpTransport, Response
 from millionscale.bench.outcome import OK, Outcome
 
-__all__ = ["TIMELINE_LIMIT", "Identity", "Media", "Page", "PhotoApi", "Reply", "sample_jpeg"]
+__all__ = [
+    "TIMELINE_LIMIT",
+    "Fetched",
+    "Identity",
+    "Media",
+    "Page",
+    "PhotoApi",
+    "Reply",
+    "sample_jpeg",
+]
 
 T = TypeVar("T")
 
@@ -68,6 +77,15 @@ class Media:
     photo_id: str
     url: str
     thumbnail_url: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Fetched:
+    """A fetched photo file: its size, and whether a CDN edge answered it from its store
+    (its ``X-Cache`` said HIT or STALE; False too where no edge said anything)."""
+
+    size: int
+    from_edge: bool
 
 
 @dataclass(frozen=True, slots=True)
@@ -154,14 +172,14 @@ class PhotoApi:
         )
         return Reply(Outcome(answer.error))
 
-    async def image(self, url: str) -> Reply[int]:
+    async def image(self, url: str) -> Reply[Fetched]:
         """Fetch one photo file as a browser's ``<img>`` would, without the session
-        cookie (media are public, and a cookie would keep no cache from them); the
-        value is the body's size in bytes."""
+        cookie (media are public, and a cookie would keep no cache from them)."""
         answer = await self.transport.fetch(url)
         if answer.error is not None:
             return Reply(Outcome.failed(answer.error))
-        return Reply(OK, len(answer.body))
+        label = (answer.x_cache or "").split(",")[0].strip().upper()
+        return Reply(OK, Fetched(len(answer.body), label in ("HIT", "STALE")))
 
     async def like(self, who: Identity, photo_id: str) -> Reply[None]:
         answer = await self.transport.request(

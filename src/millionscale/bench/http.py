@@ -117,6 +117,7 @@ class Response:
     status: int
     body: bytes
     set_cookies: tuple[tuple[str, str], ...] = ()
+    x_cache: str | None = None  # a CDN edge's X-Cache (HIT, MISS, ...), when it said
 
     @property
     def error(self) -> ErrorKind | None:
@@ -209,4 +210,5 @@ class HttpTransport:
         absolute = url.startswith(("http://", "https://"))
         target = url if absolute else self.base_url + "/" + url.lstrip("/")
         async with self._session.get(target) as answer:
-            return Response(status=answer.status, body=await answer.read())
+            body = await answer.read()
+            return Response(status=answer.status, body=body, x_cache=answer.headers.get("X-Cache"))

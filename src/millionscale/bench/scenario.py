@@ -238,8 +238,10 @@ class Scenario:
         self.users: list[Identity] = []
         self.photos: _Pool[str] = _Pool(random.Random(workload.seed + 1))
         self.media: collections.deque[Media] = collections.deque(maxlen=RECENT_MEDIA_LIMIT)
-        self.images = 0  # image fetches that succeeded, and their bytes
-        self.image_bytes = 0
+        self.images = 0  # image fetches that succeeded, their bytes, and those of them
+        self.image_bytes = 0  # a CDN edge answered from its store (X-Cache: HIT, STALE)
+        self.image_hits = 0
+        self.image_hit_bytes = 0
         for photo_id in workload.photo_ids:
             self.photos.add(photo_id)
         self._run_tag = secrets.token_hex(3)  # new accounts must not clash with earlier runs
@@ -314,8 +316,20 @@ class Scenario:
         reply = await self.api.image(media.url)
         if reply.value is not None:
             self.images += 1
-            self.image_bytes += reply.value
+            self.image_bytes += reply.value.size
+            if reply.value.from_edge:
+                self.image_hits += 1
+                self.image_hit_bytes += reply.value.size
         return reply.outcome
+
+    def images_json(self) -> dict[str, int]:
+        """What the image fetches got so far (for reports)."""
+        return {
+            "images": self.images,
+            "image_bytes": self.image_bytes,
+            "image_hits": self.image_hits,
+            "image_hit_bytes": self.image_hit_bytes,
+        }
 
     async def _post(self, who: Identity) -> Outcome:
         reply = await self.api.post(who, sample_jpeg(), f"bench photo {next(self._posts)}")
