@@ -133,7 +133,15 @@ def test_images_come_from_the_last_pages_read_repeats_kept():
 
 @pytest.mark.parametrize(
     ("x_cache", "from_edge"),
-    [("HIT", True), ("STALE", True), ("MISS", False), ("REVALIDATED", False), (None, False)],
+    [
+        ("HIT", True),
+        ("STALE", True),
+        ("MISS", False),
+        ("REVALIDATED", False),
+        (None, False),
+        ("MISS, HIT", True),  # the shield's label, then the edge's: the edge held it
+        ("HIT, MISS", False),
+    ],
 )
 def test_an_image_the_edge_answered_from_its_store_counts_as_a_hit(x_cache, from_edge):
     transport = FakeTransport([photo(7)], x_cache=x_cache)

@@ -81,8 +81,9 @@ class Media:
 
 @dataclass(frozen=True, slots=True)
 class Fetched:
-    """A fetched photo file: its size, and whether a CDN edge answered it from its store
-    (its ``X-Cache`` said HIT or STALE; False too where no edge said anything)."""
+    """A fetched photo file: its size, and whether the CDN edge nearest the client answered
+    it from its store (the last ``X-Cache`` value, Fastly's convention: ``MISS, HIT`` is a
+    shield's miss that the edge now holds; False where no edge said anything)."""
 
     size: int
     from_edge: bool
@@ -178,7 +179,7 @@ class PhotoApi:
         answer = await self.transport.fetch(url)
         if answer.error is not None:
             return Reply(Outcome.failed(answer.error))
-        label = (answer.x_cache or "").split(",")[0].strip().upper()
+        label = (answer.x_cache or "").split(",")[-1].strip().upper()  # the nearest cache
         return Reply(OK, Fetched(len(answer.body), label in ("HIT", "STALE")))
 
     async def like(self, who: Identity, photo_id: str) -> Reply[None]:

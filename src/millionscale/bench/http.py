@@ -117,7 +117,7 @@ class Response:
     status: int
     body: bytes
     set_cookies: tuple[tuple[str, str], ...] = ()
-    x_cache: str | None = None  # a CDN edge's X-Cache (HIT, MISS, ...), when it said
+    x_cache: str | None = None  # the CDN tiers' X-Cache values (HIT, MISS, ...), comma-joined
 
     @property
     def error(self) -> ErrorKind | None:
@@ -211,4 +211,8 @@ class HttpTransport:
         target = url if absolute else self.base_url + "/" + url.lstrip("/")
         async with self._session.get(target) as answer:
             body = await answer.read()
-            return Response(status=answer.status, body=body, x_cache=answer.headers.get("X-Cache"))
+            # Every tier's X-Cache, in order (the shield's and the edge's): the last is the
+            # cache nearest the client, as Fastly's "X-Cache: MISS, HIT" reads.
+            labels = answer.headers.getall("X-Cache", [])
+            cache = ", ".join(labels) if labels else None
+            return Response(status=answer.status, body=body, x_cache=cache)
