@@ -2,13 +2,18 @@
 
 1. start ``topologies/demo.toml`` (the whole system as it stands);
 2. seed the photo app with a skewed dataset (users, celebrities, photos);
-3. drive the default scenario mix at it open-loop for a short while; halfway
-   through, when the topology runs a failover monitor, switch the PostgreSQL
-   primary over to a standby (``millionscale db switchover``) under that load;
+3. drive a browser's mix (:data:`~millionscale.bench.scenario.BROWSER_MIX`:
+   timelines followed by their photos' files) open-loop for a short while at
+   where users come in (a CDN edge); halfway through, when the topology runs a
+   failover monitor, switch the PostgreSQL primary over to a standby
+   (``millionscale db switchover``) under that load;
 4. print a summary table, then the slowest request, when it was sent and what
-   caused it (the switchover, when it fell in the switchover's window), and
-   write an HTML report with latency-over-time and throughput charts, the
-   switchover and the slowest request in the notes;
+   caused it (the switchover, when it fell in the switchover's window), the
+   CDN's offload (each edge's hit ratio, the share of bytes the origin did not
+   send: :mod:`millionscale.cdn.offload`), and write an HTML report with
+   latency-over-time and throughput charts, the switchover, the CDN and the
+   slowest request in the notes (the JSON report has the CDN's figures under
+   ``"cdn"``);
 5. stop everything, whatever happened in between.
 """
 
@@ -31,10 +36,11 @@ from millionscale.bench import dataset, run, scenario
 from millionscale.bench.html_report import write_report
 from millionscale.bench.recorder import Summary
 from millionscale.bench.report import summary_table
+from millionscale.cdn.offload import Offload, StatisticsReading, offload, read_statistics
 from millionscale.db.control import MonitorControl
 from millionscale.errors import MillionscaleError
 from millionscale.photos.seed import running_app, seed
-from millionscale.topology.admin import FAILOVER_MONITOR, admin_client
+from millionscale.topology.admin import FAILOVER_MONITOR, admin_client, admin_clients
 from millionscale.topology.control import Started, start, stop
 from millionscale.topology.hosts import Fleet, HostFigures, host_use
 from millionscale.topology.resolve import ResolvedTopology
@@ -115,6 +121,26 @@ def _cache_sentence(before: tuple[int, int] | None, after: tuple[int, int] | Non
     )
 
 
+def _cdn_readings(topology: ResolvedTopology) -> list[StatisticsReading] | None:
+    """Every CDN edge's and shield's counters now, or None without a CDN tier or when
+    one does not answer."""
+    members = [(p.name, p.role, c) for p, c in admin_clients(topology, "cdn", "CDN")]
+    if not members:
+        return None
+    try:
+        return read_statistics(members)
+    except MillionscaleError:
+        return None
+
+
+def _cdn_offload(
+    before: list[StatisticsReading] | None, after: list[StatisticsReading] | None
+) -> Offload | None:
+    if before is None or after is None:
+        return None
+    return offload(before, after)
+
+
 def slowest_request(summary: Summary, switchover: tuple[float, float] | None) -> str | None:
     """One sentence: the slowest request, the second it was sent in, and its cause.
 
@@ -152,12 +178,36 @@ def _has_monitor(topology: ResolvedTopology) -> bool:
     return any((p.tier, p.role) == (tier, role) for p in topology.processes)
 
 
+def _images_sentence(images: dict[str, int]) -> str | None:
+    """What the load's image fetches got from the edge, or None without any."""
+    if not images["images"]:
+        return None
+    return (
+        f"images: {images['images']:,} fetched ({images['image_bytes'] / 1e6:.1f} MB), "
+        f"{images['image_hits'] / images['images']:.0%} of them answered from an edge's store "
+        "(X-Cache: HIT)"
+    )
+
+
 def _load(
-    settings: DemoSettings, base_url: str, say: Any, on_start: Callable[[float], None]
+    settings: DemoSettings,
+    base_url: str,
+    say: Any,
+    on_start: Callable[[float], None],
+    scenario_out: list[scenario.Scenario],
 ) -> Summary:
-    workload = scenario.Workload.seeded(base_url, settings.active_users, seed=settings.seed)
+    workload = scenario.Workload.seeded(
+        base_url, settings.active_users, mix=scenario.BROWSER_MIX, seed=settings.seed
+    )
     return asyncio.run(
-        run.bench_target(workload, settings.rate, settings.duration_s, say=say, on_start=on_start)
+        run.bench_target(
+            workload,
+            settings.rate,
+            settings.duration_s,
+            say=say,
+            on_start=on_start,
+            scenario_out=scenario_out,
+        )
     )
 
 
@@ -217,9 +267,13 @@ def run_demo(settings: DemoSettings, console: Console) -> Path | None:
             if result.skipped
             else f"seeded {result.users} users, {result.follows} follows, {result.photos} photos"
         )
+        mix = scenario.BROWSER_MIX
         console.print(
             f"load: {settings.rate:g} requests/s for {settings.duration_s:g} s, open loop, "
-            "mix timeline 70% / photo 15% / like 8% / post 5% / signup 2%"
+            f"at {app.base_url}, mix "
+            + " / ".join(f"{name} {mix.share(name):.0%}" for name, _ in mix.weights),
+            markup=False,
+            highlight=False,
         )
         switchover = None
         timer = None
@@ -231,6 +285,7 @@ def run_demo(settings: DemoSettings, console: Console) -> Path | None:
             timer = threading.Timer(switchover.at_s, switchover.run)
             timer.daemon = True
         lookups = _cache_lookups(started.topology)
+        cdn_before = _cdn_readings(started.topology)
         fleet = Fleet.observing(started.topology)
         readings: list[list[HostFigures]] = []
 
@@ -239,9 +294,10 @@ def run_demo(settings: DemoSettings, console: Console) -> Path | None:
             if timer is not None:
                 timer.start()
 
+        ran: list[scenario.Scenario] = []
         with console.status("loading"):
             summary = _load(
-                settings, app.base_url, lambda s: console.print(s, markup=False), load_starts
+                settings, app.base_url, lambda s: console.print(s, markup=False), load_starts, ran
             )
         hosts = _hosts_sentence(host_use(readings[0], fleet.figures()) if readings else {})
         if hosts is not None:
@@ -251,6 +307,15 @@ def run_demo(settings: DemoSettings, console: Console) -> Path | None:
         if cache is not None:
             notes.append(cache)
             console.print(cache, markup=False, highlight=False)
+        cdn = _cdn_offload(cdn_before, _cdn_readings(started.topology))
+        if cdn is not None:
+            notes.append(cdn.sentence())
+            console.print(notes[-1], markup=False, highlight=False)
+        images = ran[0].images_json() if ran else None
+        said = _images_sentence(images) if images else None
+        if said is not None:
+            notes.append(said)
+            console.print(said, markup=False, highlight=False)
         if switchover is not None:
             switchover.done.wait(timeout=60)
             notes.append(switchover.sentence or "the switchover did not finish in time")
@@ -267,6 +332,10 @@ def run_demo(settings: DemoSettings, console: Console) -> Path | None:
         notes.append(slowest)
         console.print(slowest, markup=False, highlight=False)
     data = summary.to_json()
+    if cdn is not None:
+        data["cdn"] = cdn.to_json()
+    if images is not None:
+        data["images"] = images
     stamp = datetime.now(UTC).strftime("%Y%m%d-%H%M%S")
     reports = settings.state_dir / "reports"
     reports.mkdir(parents=True, exist_ok=True)

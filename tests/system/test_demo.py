@@ -41,12 +41,28 @@ def test_demo_reports_with_charts_and_leaves_nothing_running(cli: Cli):
     assert slowest.group(0) in html
     cache = re.search(r"cache tiers: \d+% of the [\d,]+ lookups in the shared Redis tier hit", html)
     assert cache is not None, result.stdout
-    # Every process is on a host of its own and only the balancer's faces the public
+    # The load enters at an edge and fetches images as a browser would; the CDN's
+    # sentence says what the edges served and what the origin (behind the shield) sent.
+    assert re.search(r"at http://\S+, mix timeline 45% / image 40%", result.stdout), result.stdout
+    cdn = re.search(
+        r"cdn: edges served (\d+|n/a)%? of [\d.]+ MB \(hit ratio edge-1 \S+, edge-2 \S+, "
+        r"at the shield \S+\); the origin sent [\d.]+ MB",
+        result.stdout,
+    )
+    assert cdn is not None, result.stdout
+    assert cdn.group(0) in html
+    images = re.search(r"images: [\d,]+ fetched \([\d.]+ MB\), \d+% of them answered", html)
+    assert images is not None, result.stdout
+    [data] = [json.loads(p.read_text()) for p in (cli.state_dir / "reports").glob("demo-*.json")]
+    assert data["cdn"]["served_bytes"] > 0
+    assert [m["name"] for m in data["cdn"]["members"]] == ["shield", "edge-1", "edge-2"]
+    # Every process is on a host of its own and only the CDN edges' face the public
     # side (on loopback, unlimited, without root); the console and the report say which,
     # and what each host used of its CPU quota during the load.
     network = re.search(
         r"(private subnet \S+: db-1, db-2, db-3, monitor, sessions, cache, web-1, web-2, "
-        r"reachable only through balancer \(\S+\); 9 hosts, each held to its CPU quota)",
+        r"balancer, shield, reachable only through edge-1 \(\S+\), edge-2 \(\S+\); "
+        r"12 hosts, each held to its CPU quota)",
         result.stdout,
     )
     hosts = re.search(r"hosts during the load, CPU used against quota: (.*)", html)
@@ -62,7 +78,7 @@ def test_demo_reports_with_charts_and_leaves_nothing_running(cli: Cli):
     published = json.loads((cli.state_dir / "state.json").read_text())
     log = (cli.state_dir / "logs" / "supervisor.log").read_text()
     started = [int(pid) for pid in re.findall(r"started as pid (\d+)", log)]
-    # db, db-r1, db-r2, db-monitor, sessions, cache, web-1, web-2 and lb; the old
-    # primary, shut down cleanly by the switchover, may restart once
-    assert len(started) in (9, 10)
+    # db, db-r1, db-r2, db-monitor, sessions, cache, web-1, web-2, lb, shield, edge-1
+    # and edge-2; the old primary, shut down cleanly by the switchover, may restart once
+    assert len(started) in (12, 13)
     assert all_dead([*started, published["supervisor_pid"]])

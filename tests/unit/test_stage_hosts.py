@@ -26,14 +26,20 @@ def test_every_process_of_a_stage_is_on_a_host_of_the_one_size(stage: str):
 
 
 def test_the_demo_runs_every_process_on_a_host_of_the_one_size():
-    # The whole system: its quotas add up to more than the machine (2.25 cores), as a
+    # The whole system: its quotas add up to more than the machine (3 cores), as a
     # cloud's do, because its standbys, monitor and sessions' Redis mostly idle.
+    # Users come in at the CDN's edges, the only hosts facing the public side.
     topology = load_topology(TOPOLOGIES / "demo.toml")
 
     assert {(h.cpus, h.memory) for h in topology.hosts.values()} == {HOST_SIZE}
     assert [n for n, p in topology.processes.items() if p.host is None] == []
-    assert [n for n, h in topology.hosts.items() if h.network == "edge"] == ["balancer"]
+    assert [n for n, h in topology.hosts.items() if h.network == "edge"] == ["edge-1", "edge-2"]
     assert topology.processes["lb"].host == "balancer"
+    assert [p.role for p in topology.processes.values() if p.tier == "cdn"] == [
+        "shield",
+        "edge",
+        "edge",
+    ]
 
 
 @pytest.mark.parametrize("stage", STAGES_ON_HOSTS)

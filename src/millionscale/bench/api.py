@@ -11,6 +11,8 @@ change to the API is a change to this file only. The contract:
 - ``POST /api/photos`` (multipart: ``file`` = JPEG/PNG bytes, optional ``caption``) -> 201 photo
 - photo = ``{"id","owner":{"id","username"},"caption","created_at","like_count",
   "liked_by_me","url","thumbnail_url","width","height"}``
+- ``GET <url>`` / ``GET <thumbnail_url>`` (relative: against the target; absolute:
+  as is), without the session cookie (media are public) -> 200 image bytes
 
 Every method returns a :class:`Reply`: the request's :class:`Outcome` and, when
 it succeeded, the value the scenarios need (an identity, photo ids, a page
@@ -33,7 +35,16 @@ from PIL import Image
 from millionscale.bench.http import HttpTransport, Response
 from millionscale.bench.outcome import OK, Outcome
 
-__all__ = ["TIMELINE_LIMIT", "Identity", "Page", "PhotoApi", "Reply", "sample_jpeg"]
+__all__ = [
+    "TIMELINE_LIMIT",
+    "Fetched",
+    "Identity",
+    "Media",
+    "Page",
+    "PhotoApi",
+    "Reply",
+    "sample_jpeg",
+]
 
 T = TypeVar("T")
 
@@ -60,11 +71,32 @@ class Identity:
 
 
 @dataclass(frozen=True, slots=True)
+class Media:
+    """Where one photo's files are, as the API gave them (relative or absolute URLs)."""
+
+    photo_id: str
+    url: str
+    thumbnail_url: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Fetched:
+    """A fetched photo file: its size, and whether the CDN edge nearest the client answered
+    it from its store (the last ``X-Cache`` value, Fastly's convention: ``MISS, HIT`` is a
+    shield's miss that the edge now holds; False where no edge said anything)."""
+
+    size: int
+    from_edge: bool
+
+
+@dataclass(frozen=True, slots=True)
 class Page:
-    """One page of a timeline: the photo ids on it and the cursor of the next one."""
+    """One page of a timeline: the photo ids on it, their files' URLs (for the photos
+    that have them) and the cursor of the next one."""
 
     photo_ids: tuple[str, ...]
     next_cursor: str | None
+    media: tuple[Media, ...] = ()
 
 
 @cache
@@ -80,6 +112,14 @@ def _photo_id(value: Any) -> str | None:
     if isinstance(value, bool) or not isinstance(value, int | str) or value == "":
         return None
     return str(value)
+
+
+def _media(item: dict[str, Any], photo_id: str | None) -> Media | None:
+    """A photo's file URLs from its JSON, or None without an id or a ``url`` string."""
+    url, thumbnail = item.get("url"), item.get("thumbnail_url")
+    if photo_id is None or not isinstance(url, str) or not url:
+        return None
+    return Media(photo_id, url, thumbnail if isinstance(thumbnail, str) and thumbnail else None)
 
 
 def _cookie_header(answer: Response) -> str:
@@ -116,11 +156,14 @@ class PhotoApi:
         body = answer.json()
         if not isinstance(body, dict) or not isinstance(body.get("items"), list):
             return Reply(_MALFORMED)
-        ids = [_photo_id(item.get("id")) for item in body["items"] if isinstance(item, dict)]
+        items = [item for item in body["items"] if isinstance(item, dict)]
+        ids = [_photo_id(item.get("id")) for item in items]
+        media = [_media(item, photo_id) for item, photo_id in zip(items, ids, strict=True)]
         cursor = body.get("next_cursor")
         page = Page(
             photo_ids=tuple(i for i in ids if i is not None),
             next_cursor=cursor if isinstance(cursor, str) else None,
+            media=tuple(m for m in media if m is not None),
         )
         return Reply(OK, page)
 
@@ -129,6 +172,15 @@ class PhotoApi:
             "GET", f"/api/photos/{quote(photo_id, safe='')}", cookie=who.cookie
         )
         return Reply(Outcome(answer.error))
+
+    async def image(self, url: str) -> Reply[Fetched]:
+        """Fetch one photo file as a browser's ``<img>`` would, without the session
+        cookie (media are public, and a cookie would keep no cache from them)."""
+        answer = await self.transport.fetch(url)
+        if answer.error is not None:
+            return Reply(Outcome.failed(answer.error))
+        label = (answer.x_cache or "").split(",")[-1].strip().upper()  # the nearest cache
+        return Reply(OK, Fetched(len(answer.body), label in ("HIT", "STALE")))
 
     async def like(self, who: Identity, photo_id: str) -> Reply[None]:
         answer = await self.transport.request(

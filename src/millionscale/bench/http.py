@@ -117,6 +117,7 @@ class Response:
     status: int
     body: bytes
     set_cookies: tuple[tuple[str, str], ...] = ()
+    x_cache: str | None = None  # the CDN tiers' X-Cache values (HIT, MISS, ...), comma-joined
 
     @property
     def error(self) -> ErrorKind | None:
@@ -200,3 +201,18 @@ class HttpTransport:
             # coded_value: the cookie exactly as the server sent it, quoting included.
             cookies = tuple((name, morsel.coded_value) for name, morsel in answer.cookies.items())
             return Response(status=answer.status, body=body, set_cookies=cookies)
+
+    async def fetch(self, url: str) -> Response:
+        """GET ``url`` without a cookie and read the whole answer: a path (``/media/...``)
+        against the base URL, an absolute ``http(s)://`` URL (a CDN's) as it is."""
+        if self._session is None:
+            raise RuntimeError("use the transport inside 'async with'")
+        absolute = url.startswith(("http://", "https://"))
+        target = url if absolute else self.base_url + "/" + url.lstrip("/")
+        async with self._session.get(target) as answer:
+            body = await answer.read()
+            # Every tier's X-Cache, in order (the shield's and the edge's): the last is the
+            # cache nearest the client, as Fastly's "X-Cache: MISS, HIT" reads.
+            labels = answer.headers.getall("X-Cache", [])
+            cache = ", ".join(labels) if labels else None
+            return Response(status=answer.status, body=body, x_cache=cache)

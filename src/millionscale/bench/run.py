@@ -86,14 +86,18 @@ async def bench_target(
     say: Callable[[str], None] = lambda _: None,
     on_start: Callable[[float], None] = lambda _: None,
     progress: ProgressCallback | None = None,
+    scenario_out: list[Scenario] | None = None,
 ) -> Summary:
     """Run ``workload`` at ``rate`` requests/s for ``duration_s`` s; return what it measured.
 
     ``say`` gets one sentence after logging in; ``on_start(rate)`` is called
-    when the timed run starts.
+    when the timed run starts. ``scenario_out`` gets the run's :class:`Scenario`
+    (its image counters, read after the run).
     """
     validate_rate_and_duration(rate, duration_s)
     async with _logged_in(workload, limits, say) as scenario:
+        if scenario_out is not None:
+            scenario_out.append(scenario)
         on_start(rate)
         return await _timed(scenario, rate, duration_s, limits, progress)
 

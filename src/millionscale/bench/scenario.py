@@ -11,7 +11,15 @@ The default mix is read-heavy like the photo-sharing sites it stands for:
 - ``photo``: one known photo;  ``like``: like one known photo (both read the
   timeline instead while no photo id is known yet);
 - ``post``: upload a small JPEG; its id joins the pool;
-- ``signup``: a new account with a name unique to this run.
+- ``signup``: a new account with a name unique to this run;
+- ``image``: one photo's file, fetched as a browser's ``<img>`` fetches it after
+  a timeline (its ``url`` as the timeline gave it, no session cookie); the bytes
+  are counted (:attr:`Scenario.image_bytes`). The photo is drawn from the last
+  timeline pages read (:data:`RECENT_MEDIA_LIMIT` files, repeats kept), so that a
+  photo on many timelines (a celebrity's) is fetched as often as browsers would. The default mix has no
+  images (it measures the API); :data:`BROWSER_MIX` follows every timeline
+  with about one image fetch per timeline read, as a page of photos would
+  (reads the timeline instead while no file URL is known yet).
 
 Logging in the pool happens before the run (:meth:`Scenario.log_in`) and is
 not timed. The pool of photo ids is bounded; once full, new ids replace
@@ -22,16 +30,17 @@ from __future__ import annotations
 
 import asyncio
 import bisect
+import collections
 import contextlib
 import itertools
 import math
 import random
 import secrets
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Hashable
 from dataclasses import dataclass, field
-from typing import Literal, TypeVar, get_args
+from typing import Generic, Literal, TypeVar, get_args
 
-from millionscale.bench.api import Identity, PhotoApi, Reply, sample_jpeg
+from millionscale.bench.api import Identity, Media, PhotoApi, Reply, sample_jpeg
 from millionscale.bench.dataset import DEFAULT_PASSWORD, username
 from millionscale.bench.http import classify_exception, parse_target
 from millionscale.bench.outcome import Outcome
@@ -39,6 +48,7 @@ from millionscale.errors import ConfigError
 
 __all__ = [
     "ACTIONS",
+    "BROWSER_MIX",
     "DEFAULT_MIX",
     "Action",
     "Mix",
@@ -48,13 +58,16 @@ __all__ = [
     "signup_name",
 ]
 
-Action = Literal["timeline", "photo", "like", "post", "signup"]
+Action = Literal["timeline", "photo", "like", "post", "signup", "image"]
 ACTIONS: tuple[Action, ...] = get_args(Action)
 
 T = TypeVar("T")
+H = TypeVar("H", bound=Hashable)
 
 MAX_USERS = 100_000  # logged in before the run; each holds a session on the target
-PHOTO_POOL_LIMIT = 10_000  # ids kept for photo/like; bounded whatever the run length
+PHOTO_POOL_LIMIT = 10_000  # ids kept for photo/like (and file URLs for image); bounded
+# whatever the run length
+RECENT_MEDIA_LIMIT = 10 * 20  # the files of the last ten timeline pages (TIMELINE_LIMIT each)
 LOGIN_CONCURRENCY = 8  # logins at once before the run: past the target's cores, more only queue
 # (argon2 is CPU-bound) and, on a small host, queue past the request timeout, leaving
 # the target hashing for clients that gave up while the first timed step runs
@@ -95,6 +108,20 @@ class Mix:
 
 DEFAULT_MIX = Mix((("timeline", 70), ("photo", 15), ("like", 8), ("post", 5), ("signup", 2)))
 
+# A browser's mix: each timeline read (a page of photos) is followed by image fetches
+# (the page's files, most of them held by the CDN); the API's reads and writes keep
+# their proportions to each other. Ours; for the demo and the CDN's benchmark.
+BROWSER_MIX = Mix(
+    (
+        ("timeline", 45),
+        ("image", 40),
+        ("photo", 7),
+        ("like", 4),
+        ("post", 3),
+        ("signup", 1),
+    )
+)
+
 _MIX_HINT = f"write it like {DEFAULT_MIX}"
 
 
@@ -102,8 +129,11 @@ def parse_mix(text: str) -> Mix:
     """A mix from ``"timeline=70,photo=15,..."``; ConfigError naming the part that is wrong.
 
     Weights are non-negative numbers; actions left out get weight 0; each
-    action may appear once; at least one weight must be positive.
+    action may appear once; at least one weight must be positive. The word
+    ``browser`` names :data:`BROWSER_MIX`.
     """
+    if text.strip() == "browser":
+        return BROWSER_MIX
     if not text.strip():
         raise ConfigError("the mix is empty", hint=_MIX_HINT)
     weights: dict[Action, float] = {}
@@ -174,26 +204,27 @@ class Workload:
 
 
 @dataclass(slots=True)
-class _PhotoPool:
-    """Known photo ids, at most ``limit``; a full pool replaces a random old id."""
+class _Pool(Generic[H]):
+    """Known items (photo ids, file URLs), at most ``limit``; a full pool replaces a
+    random old one."""
 
     rng: random.Random
     limit: int = PHOTO_POOL_LIMIT
-    ids: list[str] = field(default_factory=list)
-    known: set[str] = field(default_factory=set)
+    ids: list[H] = field(default_factory=list)
+    known: set[H] = field(default_factory=set)
 
-    def add(self, photo_id: str) -> None:
-        if photo_id in self.known:
+    def add(self, item: H) -> None:
+        if item in self.known:
             return
         if len(self.ids) < self.limit:
-            self.ids.append(photo_id)
+            self.ids.append(item)
         else:
             slot = self.rng.randrange(self.limit)
             self.known.discard(self.ids[slot])
-            self.ids[slot] = photo_id
-        self.known.add(photo_id)
+            self.ids[slot] = item
+        self.known.add(item)
 
-    def pick(self) -> str | None:
+    def pick(self) -> H | None:
         return self.rng.choice(self.ids) if self.ids else None
 
 
@@ -205,7 +236,12 @@ class Scenario:
         self.api = api
         self.rng = random.Random(workload.seed)
         self.users: list[Identity] = []
-        self.photos = _PhotoPool(random.Random(workload.seed + 1))
+        self.photos: _Pool[str] = _Pool(random.Random(workload.seed + 1))
+        self.media: collections.deque[Media] = collections.deque(maxlen=RECENT_MEDIA_LIMIT)
+        self.images = 0  # image fetches that succeeded, their bytes, and those of them
+        self.image_bytes = 0  # a CDN edge answered from its store (X-Cache: HIT, STALE)
+        self.image_hits = 0
+        self.image_hit_bytes = 0
         for photo_id in workload.photo_ids:
             self.photos.add(photo_id)
         self._run_tag = secrets.token_hex(3)  # new accounts must not clash with earlier runs
@@ -258,6 +294,10 @@ class Scenario:
                 return self._timeline(who)
             call = self.api.photo if action == "photo" else self.api.like
             return self._plain(call(who, photo_id))
+        if action == "image":
+            if not self.media:
+                return self._timeline(who)
+            return self._image(self.rng.choice(self.media))
         if action == "post":
             return self._post(who)
         if action == "signup":
@@ -269,7 +309,27 @@ class Scenario:
         reply = await self.api.timeline(who)
         for photo_id in reply.value.photo_ids if reply.value else ():
             self.photos.add(photo_id)
+        self.media.extend(reply.value.media if reply.value else ())
         return reply.outcome
+
+    async def _image(self, media: Media) -> Outcome:
+        reply = await self.api.image(media.url)
+        if reply.value is not None:
+            self.images += 1
+            self.image_bytes += reply.value.size
+            if reply.value.from_edge:
+                self.image_hits += 1
+                self.image_hit_bytes += reply.value.size
+        return reply.outcome
+
+    def images_json(self) -> dict[str, int]:
+        """What the image fetches got so far (for reports)."""
+        return {
+            "images": self.images,
+            "image_bytes": self.image_bytes,
+            "image_hits": self.image_hits,
+            "image_hit_bytes": self.image_hit_bytes,
+        }
 
     async def _post(self, who: Identity) -> Outcome:
         reply = await self.api.post(who, sample_jpeg(), f"bench photo {next(self._posts)}")

@@ -35,7 +35,10 @@ def bench(
     ] = None,
     mix: Annotated[
         str | None,
-        typer.Option(help="Action weights, default timeline=70,photo=15,like=8,post=5,signup=2."),
+        typer.Option(
+            help="Action weights, default timeline=70,photo=15,like=8,post=5,signup=2; "
+            "'browser' fetches images after timelines (timeline=45,image=40,...)."
+        ),
     ] = None,
     users: Annotated[
         int, typer.Option(min=1, max=1_000_000, help="Seeded users to log in and act as.")

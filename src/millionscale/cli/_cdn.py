@@ -12,7 +12,6 @@ edge runs on a host.
 from __future__ import annotations
 
 import asyncio
-import itertools
 import json
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
@@ -74,8 +73,10 @@ class _TopologyEdges:
             return admin_edge(member)
         if process.netns is not None:
             self._namespaces[member.name] = process.netns
+        from millionscale.topology.admin import admin_host
+
         return AdminAddress(
-            member.name, _admin_host(process.argv, self._host), process.ports[self._port]
+            member.name, admin_host(process.argv, self._host), process.ports[self._port]
         )
 
     async def connect(
@@ -95,15 +96,6 @@ class _TopologyEdges:
             sock.close()
             raise
         return await asyncio.open_connection(sock=sock)
-
-
-def _admin_host(argv: list[str] | None, default: str) -> str:
-    """Where an edge's admin API listens, as its command line says (``--admin-host``:
-    a shield's faces the private subnet, an edge's its own loopback), else ``default``."""
-    for flag, value in itertools.pairwise(argv or []):
-        if flag == "--admin-host":
-            return value
-    return default
 
 
 def _print_result(result: PurgeResult) -> None:

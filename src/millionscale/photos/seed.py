@@ -31,7 +31,7 @@ from millionscale.photos.passwords import hasher
 from millionscale.photos.schema import migrate
 from millionscale.topology.replication import claimed_primary, cluster_of
 from millionscale.topology.resolve import ResolvedProcess, ResolvedTopology
-from millionscale.topology.urls import engine_url
+from millionscale.topology.urls import browser_url, engine_url
 
 __all__ = ["RunningApp", "SeedResult", "running_app", "seed"]
 
@@ -164,19 +164,16 @@ class RunningApp:
 def running_app(topology: ResolvedTopology) -> RunningApp:
     """The photo app of a resolved topology (the first process that runs it).
 
-    Its ``base_url`` is the load balancer's when the topology has one. Its
-    ``database_url`` is the primary's now: after a failover, the one the
+    Its ``base_url`` is where users come in (:func:`~millionscale.topology.urls.browser_url`):
+    a CDN edge when the topology has one, else the load balancer, else the app.
+    Its ``database_url`` is the primary's now: after a failover, the one the
     failover monitor recorded, not the one the topology file started with.
     """
-    public = {
-        p.name: p.address for p in topology.processes if p.argv and "millionscale.lb" in p.argv
-    }
+    entry = browser_url(topology)
     for process in topology.processes:
         if process.argv and "millionscale.photos.app" in process.argv:
-            # Behind a balancer, the balancer is where users come in.
-            entry = next(iter(public.values()), process.address)
             return RunningApp(
-                base_url=f"http://{entry}",
+                base_url=(entry or f"http://{process.address}/").rstrip("/"),
                 database_url=_primary_url(topology, process) or process.env["DATABASE_URL"],
                 media_dir=Path(process.env.get("MEDIA_DIR", "media")),
             )

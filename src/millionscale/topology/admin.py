@@ -15,11 +15,17 @@ Where it connects:
   process's namespace, to 127.0.0.1 on that port;
 - a process without one (the failover monitor) serves it on its main port, at
   its address.
+
+Where a process's command line says ``--admin-host`` (a CDN shield's admin API
+faces the private subnet, so that the app can purge there), the client connects
+there instead, still from inside the process's namespace (:func:`admin_host`).
+:func:`admin_clients` gives one client per process of a tier (every CDN edge).
 """
 
 from __future__ import annotations
 
 import http.client
+import itertools
 import json
 import socket
 from pathlib import Path
@@ -28,16 +34,20 @@ from typing import Any
 from millionscale.errors import AdminError, TopologyError
 from millionscale.obs.admin import read_token
 from millionscale.servers import netns
-from millionscale.topology.resolve import ResolvedTopology
+from millionscale.topology.resolve import ResolvedProcess, ResolvedTopology
 from millionscale.topology.state import StateDir
 
 __all__ = [
+    "ADMIN_HOST",
+    "ADMIN_PORT",
     "BALANCER",
     "FAILOVER_MONITOR",
     "REQUEST_TIMEOUT_S",
     "AdminClient",
     "AdminError",
     "admin_client",
+    "admin_clients",
+    "admin_host",
 ]
 
 REQUEST_TIMEOUT_S = 60.0  # a database switchover waits for catch-up (10 s at most) and promotion
@@ -112,6 +122,34 @@ class AdminClient:
         return dict(data) if isinstance(data, dict) else {"result": data}
 
 
+def admin_host(argv: list[str] | None, default: str = ADMIN_HOST) -> str:
+    """Where a process's admin API listens, as its command line says (``--admin-host``:
+    a CDN shield's faces the private subnet, an edge's its own loopback), else ``default``."""
+    for flag, value in itertools.pairwise(argv or []):
+        if flag == "--admin-host":
+            return value
+    return default
+
+
+def _client(process: ResolvedProcess, what: str, token: str) -> AdminClient:
+    if ADMIN_PORT in process.ports:
+        host = admin_host(process.argv)
+        return AdminClient(what, host, process.ports[ADMIN_PORT], token, process.netns)
+    return AdminClient(what, process.host, process.ports["main"], token, process.netns)
+
+
+def admin_clients(
+    topology: ResolvedTopology, tier: str, what: str
+) -> list[tuple[ResolvedProcess, AdminClient]]:
+    """A client for the admin API of each of ``topology``'s processes of ``tier`` (every
+    CDN edge and shield), in file order, with its process; empty if it has none."""
+    members = [p for p in topology.processes if p.tier == tier]
+    if not members:
+        return []
+    token = read_token(StateDir(Path(topology.state_dir)).admin_token_file)
+    return [(p, _client(p, f"{what} {p.name}", token)) for p in members]
+
+
 def admin_client(topology: ResolvedTopology, serves: tuple[str, str, str]) -> AdminClient:
     """The client for the admin API of ``topology``'s process of tier and role ``serves``
     (:data:`FAILOVER_MONITOR`, :data:`BALANCER`); TopologyError if it has none."""
@@ -120,9 +158,7 @@ def admin_client(topology: ResolvedTopology, serves: tuple[str, str, str]) -> Ad
         if (process.tier, process.role) != (tier, role):
             continue
         token = read_token(StateDir(Path(topology.state_dir)).admin_token_file)
-        if ADMIN_PORT in process.ports:
-            return AdminClient(what, ADMIN_HOST, process.ports[ADMIN_PORT], token, process.netns)
-        return AdminClient(what, process.host, process.ports["main"], token, process.netns)
+        return _client(process, what, token)
     raise TopologyError(
         f"topology {topology.name!r} runs no {what} (no process of tier {tier!r}, role {role!r})",
         hint="start a topology that does (see topologies/)",
