@@ -20,6 +20,7 @@ def test_the_exported_names_are_exactly_these():
     edge = {"Edge", "EdgeSettings", "EdgeStatistics", "Origin", "Fetched", "OriginFailure"}
     storage = {"Store", "StoreStatistics"}
     purges = {"Purge", "Purger", "PurgeResult", "PurgeFeed", "PurgeLog"}
+    offload = {"offload", "Offload", "EdgeOffload", "StatisticsReading", "read_statistics"}
 
-    assert set(cdn.__all__) == records | rules | edge | storage | purges
+    assert set(cdn.__all__) == records | rules | edge | storage | purges | offload
     assert len(cdn.__all__) == len(set(cdn.__all__))

@@ -23,6 +23,8 @@ design, the guarantees, the knobs and the measured figures. The layers, bottom u
 - **Purges across tiers**: :mod:`.feed` (each edge's purge log, which the edges
   below follow) and :mod:`.purge` (:class:`Purger`: what an application or the
   command line uses to purge the tier).
+- **Offload** (:mod:`.offload`): the tier's share of bytes the origin did not
+  send, from two readings of every member's statistics.
 """
 
 from millionscale.cdn.cachecontrol import Directives, parse_directives
@@ -32,6 +34,13 @@ from millionscale.cdn.feed import PurgeFeed, PurgeLog
 from millionscale.cdn.invalidation import invalidated_by
 from millionscale.cdn.lookup import Fresh, GatewayTimeout, Lookup, Miss, Revalidate, Stale, lookup
 from millionscale.cdn.message import Fields, Request, Response, Stored, cache_key
+from millionscale.cdn.offload import (
+    EdgeOffload,
+    Offload,
+    StatisticsReading,
+    offload,
+    read_statistics,
+)
 from millionscale.cdn.origin import Fetched, Origin, OriginFailure
 from millionscale.cdn.purge import Purge, Purger, PurgeResult
 from millionscale.cdn.ranges import RangeNotSatisfiable, parse_range, range_applies
@@ -45,6 +54,7 @@ from millionscale.cdn.validation import after_revalidation, client_not_modified,
 __all__ = [
     "Directives",
     "Edge",
+    "EdgeOffload",
     "EdgeSettings",
     "EdgeStatistics",
     "Fetched",
@@ -54,6 +64,7 @@ __all__ = [
     "Lookup",
     "Miss",
     "NotStored",
+    "Offload",
     "Origin",
     "OriginFailure",
     "Purge",
@@ -67,6 +78,7 @@ __all__ = [
     "Revalidate",
     "RulesSettings",
     "Stale",
+    "StatisticsReading",
     "Store",
     "StoreStatistics",
     "Stored",
@@ -76,9 +88,11 @@ __all__ = [
     "conditional_fields",
     "invalidated_by",
     "lookup",
+    "offload",
     "parse_directives",
     "parse_range",
     "range_applies",
+    "read_statistics",
     "response_fields",
     "to_store",
     "usable_on_error",
