@@ -69,6 +69,7 @@ __all__ = [
     "NotFound",
     "PayloadTooLarge",
     "PortInUseError",
+    "QueueError",
     "ServerError",
     "ServerStartError",
     "SessionStoreUnavailable",
@@ -202,6 +203,13 @@ class SessionStoreUnavailable(MillionscaleError):
     A web app answers it with 503 and ``Retry-After``: the user's session is not
     known to be gone, so neither 401 nor a traceback would be true.
     """
+
+
+class QueueError(MillionscaleError):
+    """The job queue cannot do what was asked: the broker does not answer or did not
+    confirm a publish (the job may not be stored), or a dead letter named does not
+    exist. Raised at the boundary of :mod:`millionscale.queue`, naming the broker's
+    address (never its token) and quoting the client's reason."""
 
 
 class DiscoveryError(MillionscaleError):
