@@ -22,11 +22,11 @@ none of them.
 from __future__ import annotations
 
 import asyncio
-import importlib
 import shlex
 from collections.abc import Sequence
 from typing import Protocol, runtime_checkable
 
+from millionscale.entrypoint import load_factory
 from millionscale.errors import ConfigError, DatabaseError
 
 __all__ = ["COMMAND_TIMEOUT_S", "CommandFencer", "Fencer", "command_fencer", "load_fencer"]
@@ -132,29 +132,19 @@ def load_fencer(spec: str) -> Fencer:
     package imports no supervisor. Raises :class:`ConfigError` for a name that
     does not load, or a factory that does not build a :class:`Fencer`.
     """
-    target, equals, arg = spec.partition("=")
-    module_name, colon, attribute = target.partition(":")
-    hint = (
-        "say MODULE:FACTORY=ARG, e.g. millionscale.db.fencing:command_fencer=/usr/local/bin/fence"
+    factory, arg = load_factory(
+        spec, flag="--fence", example="millionscale.db.fencing:command_fencer=/usr/local/bin/fence"
     )
-    if not colon or not module_name or not attribute.isidentifier():
-        raise ConfigError(f"--fence {spec!r} is not MODULE:FACTORY[=ARG]", hint=hint)
+    hint = "say MODULE:FACTORY=ARG (see --help)"
     try:
-        module = importlib.import_module(module_name)
-    except ImportError as error:
-        raise ConfigError(
-            f"--fence {spec!r}: cannot import {module_name}: {error}", hint=hint
-        ) from None
-    factory = getattr(module, attribute, None)
-    if not callable(factory):
-        raise ConfigError(f"--fence {spec!r}: {module_name} has no factory {attribute}", hint=hint)
-    try:
-        fencer = factory(arg) if equals else factory()
+        fencer = factory(arg) if arg is not None else factory()
     except (TypeError, ValueError) as error:
-        raise ConfigError(f"--fence {spec!r}: {attribute} refused it: {error}", hint=hint) from None
+        raise ConfigError(
+            f"--fence {spec!r}: {spec.partition('=')[0]} refused it: {error}", hint=hint
+        ) from None
     if not isinstance(fencer, Fencer):
         raise ConfigError(
-            f"--fence {spec!r}: {attribute} built a {type(fencer).__name__}, not a Fencer",
+            f"--fence {spec!r}: {spec.partition('=')[0]} built a {type(fencer).__name__}, not a Fencer",
             hint="a fencer has async fence(node) and shut_down(node, within_s)",
         )
     return fencer

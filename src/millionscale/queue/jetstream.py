@@ -64,6 +64,7 @@ DEDUP_WINDOW_S = 120.0  # JetStream's default duplicate window
 MAX_ACK_PENDING = 20_000  # deliveries in flight across all workers (JetStream's default: 1,000)
 REQUEST_TIMEOUT_S = 5.0  # a publish confirm or an API call
 CONNECT_TIMEOUT_S = 2.0
+FIRST_CONNECT_S = 5.0  # a broker that does not answer a new client in this long is down
 RECONNECT_WAIT_S = 0.25  # between reconnect attempts; nats-py's default is 2 s
 SCHEDULE_EVERY_S = 0.25  # how often a fetching worker moves due delayed jobs
 MAX_NAK_DELAY_S = 60.0  # a delayed job not due is looked at again at least this often
@@ -196,6 +197,7 @@ class JetStreamBroker:
         self._workers: JetStreamContext.PullSubscription | None = None
         self._scheduler: JetStreamContext.PullSubscription | None = None
         self._scheduled_at = 0.0
+        self._fetching = asyncio.Lock()  # nats-py's pull subscription takes one fetch at a time
         self._watch = _Watch(address)
 
     @classmethod
@@ -211,23 +213,32 @@ class JetStreamBroker:
         :class:`QueueError` (naming the address, never the token) if it cannot."""
         address = redact(url)
         watch = _Watch(address)
+        watch.closing = True  # quiet while the first connection is tried: its error is ours
+        client = Client()
+        options: dict[str, Any] = {  # nats-py types its seconds as int; it takes floats
+            "name": name,
+            "connect_timeout": CONNECT_TIMEOUT_S,
+            "max_reconnect_attempts": -1,  # once connected, reconnect for ever
+            "reconnect_time_wait": RECONNECT_WAIT_S,
+            "allow_reconnect": True,
+            "disconnected_cb": watch.disconnected,
+            "reconnected_cb": watch.reconnected,
+            "error_cb": watch.error,
+        }
         try:
-            client = await nats.connect(
-                url,
-                name=name,
-                connect_timeout=CONNECT_TIMEOUT_S,
-                max_reconnect_attempts=-1,
-                reconnect_time_wait=RECONNECT_WAIT_S,
-                allow_reconnect=True,
-                disconnected_cb=watch.disconnected,
-                reconnected_cb=watch.reconnected,
-                error_cb=watch.error,
-            )
+            async with asyncio.timeout(FIRST_CONNECT_S):
+                await client.connect(url, **options)
         except (*_NatsErrors, ValueError) as error:
+            with contextlib.suppress(*_NatsErrors):
+                await client.close()
+            reason = "no answer" if isinstance(error, TimeoutError) else first_line(error)
+            last = f" ({first_line(client.last_error)})" if client.last_error else ""
             raise QueueError(
-                f"cannot connect to the broker at {address}: {first_line(error)}",
+                f"cannot connect to the broker at {address} within {FIRST_CONNECT_S:g} s: "
+                f"{reason}{last}",
                 hint="is nats-server running there, with JetStream on?",
             ) from None
+        watch.closing = False
         broker = cls(client, queue, ack_wait_s=ack_wait_s, address=address)
         broker._watch = watch
         try:
@@ -315,18 +326,19 @@ class JetStreamBroker:
     # -- workers ---------------------------------------------------------
 
     async def fetch(self, batch: int, timeout_s: float) -> Sequence[JetStreamDelivery]:
-        if self._clock() - self._scheduled_at >= SCHEDULE_EVERY_S:
-            self._scheduled_at = self._clock()
-            await self._schedule()
-        assert self._workers is not None
-        try:
-            messages = await self._workers.fetch(batch, timeout=timeout_s)
-        except nats.errors.TimeoutError:
-            return ()
-        except _NatsErrors as error:
-            raise QueueError(
-                f"cannot fetch jobs from {self.address}: {first_line(error)}"
-            ) from None
+        async with self._fetching:
+            if self._clock() - self._scheduled_at >= SCHEDULE_EVERY_S:
+                self._scheduled_at = self._clock()
+                await self._schedule()
+            assert self._workers is not None
+            try:
+                messages = await self._workers.fetch(batch, timeout=timeout_s)
+            except (TimeoutError, nats.errors.TimeoutError):
+                return ()
+            except _NatsErrors as error:
+                raise QueueError(
+                    f"cannot fetch jobs from {self.address}: {first_line(error)}"
+                ) from None
         return [JetStreamDelivery(self, message) for message in messages]
 
     async def _schedule(self) -> int:
@@ -334,7 +346,7 @@ class JetStreamBroker:
         assert self._scheduler is not None
         try:
             messages = await self._scheduler.fetch(100, timeout=0.01)
-        except nats.errors.TimeoutError:
+        except (TimeoutError, nats.errors.TimeoutError):
             return 0
         except _NatsErrors as error:
             raise QueueError(

@@ -1,0 +1,152 @@
+"""The worker process.
+
+    QUEUE_URL=nats://TOKEN@127.0.0.1:4222 python -m millionscale.queue \\
+        --tasks MODULE:FACTORY[=ARG] [--concurrency 8] [--queue jobs] \\
+        [--host 127.0.0.1 --port 0] [--name worker-1] [--shutdown-s 10] \\
+        [--max-deliveries 20] [--ack-wait-s 30]
+
+Runs a :class:`~millionscale.queue.worker.Worker` on the queue at
+``QUEUE_URL`` (in the environment, not on the command line: it holds the
+broker's token). ``--tasks`` names the handlers: ``FACTORY(ARG)`` (or
+``FACTORY()``) returns an async context manager that yields a mapping of task
+name to ``async def handler(job)``; it opens what the handlers need (a
+database pool) and closes it at the end. ``--port`` serves ``/healthz``,
+``/readyz`` (ready once connected to the broker) and ``/metrics`` with the
+queue's depth and oldest age, read every :data:`STATUS_EVERY_S`.
+
+SIGTERM or SIGINT stops it gracefully: no new job is taken, running ones get
+``--shutdown-s`` seconds, the rest go back to the queue. A bad flag exits 2
+with one line; logs are JSON lines on stderr.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import os
+import signal
+from collections.abc import Mapping
+from contextlib import AbstractAsyncContextManager
+from typing import Any
+
+import structlog
+
+from millionscale.aio import FlagParser, run_main
+from millionscale.entrypoint import load_factory
+from millionscale.errors import ConfigError, QueueError
+from millionscale.obs.admin import admin_app, listen, serve_app
+from millionscale.obs.logging import configure_logging
+from millionscale.queue.jetstream import ACK_WAIT_S, JetStreamBroker
+from millionscale.queue.metrics import observe_status
+from millionscale.queue.retry import RetryPolicy
+from millionscale.queue.worker import CONCURRENCY, SHUTDOWN_S, Handler, Worker
+
+__all__ = ["URL_ENV", "load_tasks", "main"]
+
+URL_ENV = "QUEUE_URL"
+STATUS_EVERY_S = 2.0
+TASKS_EXAMPLE = "millionscale.photos.jobs:tasks"
+
+log = structlog.get_logger()
+
+TaskFactory = AbstractAsyncContextManager[Mapping[str, Handler]]
+
+
+def load_tasks(spec: str) -> TaskFactory:
+    """The task set ``--tasks`` names, not opened yet; ConfigError if it does not load."""
+    factory, arg = load_factory(spec, flag="--tasks", example=TASKS_EXAMPLE)
+    try:
+        tasks = factory(arg) if arg is not None else factory()
+    except (TypeError, ValueError) as error:
+        raise ConfigError(f"--tasks {spec!r} refused: {error}") from None
+    if not (hasattr(tasks, "__aenter__") and hasattr(tasks, "__aexit__")):
+        raise ConfigError(
+            f"--tasks {spec!r} built a {type(tasks).__name__}, not an async context manager",
+            hint="the factory returns an async context manager yielding {task: handler}",
+        )
+    return tasks  # type: ignore[no-any-return]
+
+
+async def _watch_status(broker: JetStreamBroker, stop: asyncio.Event) -> None:
+    while not stop.is_set():
+        with contextlib.suppress(QueueError):
+            observe_status(await broker.status())
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), STATUS_EVERY_S)
+
+
+async def run(args: argparse.Namespace, url: str, tasks: TaskFactory) -> None:
+    admin = listen(args.host, args.port, "worker's health and metrics")
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    broker = await JetStreamBroker.connect(
+        url, args.queue, ack_wait_s=args.ack_wait_s, name=args.name
+    )
+    try:
+        async with tasks as handlers:
+            worker = Worker(
+                broker,
+                handlers,
+                concurrency=args.concurrency,
+                policy=RetryPolicy(max_deliveries=args.max_deliveries),
+                shutdown_s=args.shutdown_s,
+            )
+            app = admin_app([], token="")  # health and metrics only: no guarded route
+            log.info(
+                f"working on {broker.address} queue {args.queue}: "
+                f"{', '.join(sorted(handlers)) or 'no tasks'}",
+                concurrency=args.concurrency,
+            )
+            await asyncio.gather(
+                worker.run(stop), _watch_status(broker, stop), serve_app(app, admin, stop=stop)
+            )
+            log.info("stopped", **_as_dict(worker))
+    finally:
+        await broker.close()
+
+
+def _as_dict(worker: Worker) -> dict[str, Any]:
+    stats = worker.statistics()
+    return {name: getattr(stats, name) for name in stats.__slots__}
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = FlagParser(
+        prog="millionscale-worker",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--tasks", required=True, help="MODULE:FACTORY[=ARG]")
+    parser.add_argument("--concurrency", type=int, default=CONCURRENCY)
+    parser.add_argument("--queue", default="jobs")
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=0)
+    parser.add_argument("--name", default="worker")
+    parser.add_argument("--shutdown-s", type=float, default=SHUTDOWN_S)
+    parser.add_argument("--max-deliveries", type=int, default=RetryPolicy().max_deliveries)
+    parser.add_argument("--ack-wait-s", type=float, default=ACK_WAIT_S)
+    args = parser.parse_args(argv)
+    if not 1 <= args.concurrency <= 10_000:
+        parser.error(f"--concurrency {args.concurrency} is not 1 to 10000")
+    if not 0 <= args.port <= 65535:
+        parser.error(f"--port {args.port} is not 0 to 65535")
+    if args.max_deliveries < 1:
+        parser.error("--max-deliveries must be at least 1")
+    if not 0 < args.ack_wait_s <= 3600 or not 0 <= args.shutdown_s <= 3600:
+        parser.error("--ack-wait-s and --shutdown-s are seconds, 0 to 3600")
+    url = os.environ.get(URL_ENV, "")
+    if not url:
+        parser.error(f"{URL_ENV} is not set: the broker's nats:// URL")
+    configure_logging(args.name)
+    try:
+        tasks = load_tasks(args.tasks)
+    except ConfigError as error:
+        parser.error(error.one_line())
+    return run_main(run(args, url, tasks))
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
