@@ -29,6 +29,8 @@ blames the user. A state machine asked for a move its table lacks
     ├── SwitchoverRefused      a switchover or failover the cluster cannot carry out now
     ├── CacheError             a key or value the cache cannot take (also a ValueError)
     ├── SessionStoreUnavailable  the shared session store (Redis) does not answer
+    ├── QueueError             the job queue's broker does not answer or confirm; no such dead letter
+    ├── MalformedJob           bytes that are no job, or a job over a limit (also a ValueError)
     ├── DiscoveryError         a discovery source does not answer, or answers nonsense
     │   └── StaleEpochError    a role claim older than the one in force
     └── AdminRequestError      an admin API request that is refused (an HTTP 4xx)
@@ -63,6 +65,7 @@ __all__ = [
     "HostLimitsError",
     "IllegalTransition",
     "Invalid",
+    "MalformedJob",
     "MembershipError",
     "MillionscaleBug",
     "MillionscaleError",
@@ -210,6 +213,12 @@ class QueueError(MillionscaleError):
     confirm a publish (the job may not be stored), or a dead letter named does not
     exist. Raised at the boundary of :mod:`millionscale.queue`, naming the broker's
     address (never its token) and quoting the client's reason."""
+
+
+class MalformedJob(MillionscaleError, ValueError):
+    """Bytes that are not a job, or a job that breaks a limit (its size, its task
+    name); the message says which. Raised by :mod:`millionscale.queue.job`; a
+    producer gets it at enqueue, a worker dead-letters the message with it."""
 
 
 class DiscoveryError(MillionscaleError):

@@ -10,8 +10,8 @@ Prometheus metrics.
 """
 
 from millionscale.queue.broker import Accepted, Broker, DeadLetterEntry, Delivery, QueueStatus
-from millionscale.queue.job import MAX_JOB_BYTES, Job, MalformedJob, decode, encode
 from millionscale.queue.jetstream import JetStreamBroker
+from millionscale.queue.job import MAX_JOB_BYTES, Job, MalformedJob, decode, encode
 from millionscale.queue.retry import DeadLetter, Retry, RetryPolicy
 from millionscale.queue.worker import Handler, Worker, WorkerStatistics
 

@@ -25,7 +25,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from millionscale.errors import MillionscaleError
+from millionscale.errors import MalformedJob
 
 __all__ = [
     "MAX_JOB_BYTES",
@@ -42,10 +42,6 @@ MAX_JOB_BYTES = 64 * 1024
 TASK_NAME = re.compile(r"[a-z][a-z0-9_]{0,63}")  # a subject token: no dots, spaces or wildcards
 MAX_KEY_CHARS = 200
 ENVELOPE_FIELDS = frozenset({"id", "task", "args", "key", "enqueued_at", "not_before"})
-
-
-class MalformedJob(MillionscaleError, ValueError):
-    """Bytes that are not a job, or a job that breaks a limit; the message says which."""
 
 
 @dataclass(frozen=True, slots=True)
