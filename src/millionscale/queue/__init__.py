@@ -1,16 +1,36 @@
 """The message queue: slow work off the request path, nothing lost, nothing done twice.
 
 Being built (issue 16). Pure parts: :mod:`.job` (the job record and its
-envelope), :mod:`.retry` (backoff, jitter, dead letters). :mod:`.broker` is
-the interface a queue engine implements, with its contract.
+envelope), :mod:`.retry` (backoff, jitter, dead letters), :mod:`.outage`
+(when to try a failed dependency again). :mod:`.broker` is the interface a
+queue engine implements, with its contract. In PostgreSQL, beside the app's
+own tables: :mod:`.outbox` (a job enqueued by a transaction is sent if and
+only if it commits, and :class:`OutboxRelay` sends it) and :mod:`.idempotency`
+(a job's effect recorded with its key, so a redelivery does nothing).
 """
 
 from millionscale.queue.broker import Accepted, Broker, DeadLetterEntry, Delivery, QueueStatus
+from millionscale.queue.idempotency import (
+    EFFECTS_SCHEMA,
+    claim,
+    create_effects_schema,
+    forget_before,
+)
 from millionscale.queue.job import MAX_JOB_BYTES, Job, MalformedJob, decode, encode
+from millionscale.queue.outbox import (
+    OUTBOX_SCHEMA,
+    OutboxRelay,
+    OutboxStatistics,
+    Relayed,
+    create_outbox_schema,
+    enqueue_in,
+)
 from millionscale.queue.retry import DeadLetter, Retry, RetryPolicy
 
 __all__ = [
+    "EFFECTS_SCHEMA",
     "MAX_JOB_BYTES",
+    "OUTBOX_SCHEMA",
     "Accepted",
     "Broker",
     "DeadLetter",
@@ -18,9 +38,17 @@ __all__ = [
     "Delivery",
     "Job",
     "MalformedJob",
+    "OutboxRelay",
+    "OutboxStatistics",
     "QueueStatus",
+    "Relayed",
     "Retry",
     "RetryPolicy",
+    "claim",
+    "create_effects_schema",
+    "create_outbox_schema",
     "decode",
     "encode",
+    "enqueue_in",
+    "forget_before",
 ]
