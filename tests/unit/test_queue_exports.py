@@ -1,0 +1,14 @@
+"""The public names of millionscale.queue are a deliberate, sorted list; each one resolves."""
+
+import millionscale.queue as queue
+
+
+def test_every_exported_name_exists():
+    missing = [name for name in queue.__all__ if not hasattr(queue, name)]
+
+    assert missing == []
+
+
+def test_the_outbox_and_idempotency_names_are_exported():
+    assert {"OutboxRelay", "OutboxStatistics", "enqueue_in", "OUTBOX_SCHEMA"} <= set(queue.__all__)
+    assert {"claim", "forget_before", "EFFECTS_SCHEMA"} <= set(queue.__all__)
