@@ -1,13 +1,15 @@
-"""Helpers for the queue's PostgreSQL tests: schemas, connections, a wait on a lock."""
+"""Helpers for the queue's PostgreSQL tests: schemas, connections, waits, a running relay."""
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 
 import psycopg
 
-from millionscale.queue import create_effects_schema, create_outbox_schema
+from millionscale.errors import QueueError
+from millionscale.queue import create_effects_schema, create_outbox_schema, decode
 
 LOCK_WAIT_S = 5.0  # far past the milliseconds a blocked INSERT takes to show in pg_stat_activity
 
@@ -46,3 +48,55 @@ async def scalar(url: str, sql: str):
         row = await (await conn.execute(sql)).fetchone()
         assert row is not None
         return row[0]
+
+
+RELAY_WAIT_S = 15.0  # far past a relay's step on loopback (milliseconds), and a NATS restart
+
+
+async def eventually(check, what: str, timeout_s: float = RELAY_WAIT_S):
+    """Await ``check()`` until it returns something truthy; AssertionError naming ``what``."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        result = await check()
+        if result:
+            return result
+        await asyncio.sleep(0.02)
+    raise AssertionError(f"{what} did not happen within {timeout_s} s")
+
+
+@contextlib.asynccontextmanager
+async def running(relay):
+    """``relay.run`` in the background, stopped (and awaited) at the end of the block."""
+    stop = asyncio.Event()
+    task = asyncio.create_task(relay.run(stop))
+    try:
+        yield relay
+    finally:
+        stop.set()
+        await asyncio.wait_for(task, RELAY_WAIT_S)
+
+
+async def received(broker, count: int, timeout_s: float = RELAY_WAIT_S) -> list:
+    """The next ``count`` jobs the queue delivers (acked), then whatever else arrives
+    within a short grace: a job delivered twice shows up as a longer list."""
+    jobs: list = []
+    deadline = time.monotonic() + timeout_s
+    while len(jobs) < count and time.monotonic() < deadline:
+        jobs += await _fetch(broker, count - len(jobs), 0.2)
+    return jobs + await _fetch(broker, count + 1, 0.3)
+
+
+async def _fetch(broker, batch: int, timeout_s: float) -> list:
+    try:
+        deliveries = await broker.fetch(batch, timeout_s=timeout_s)
+    except QueueError as error:
+        # JetStreamBroker.fetch's look at delayed jobs (a 10 ms fetch) can time out with
+        # a plain TimeoutError, which it reports as a QueueError: nothing was delivered.
+        if "TimeoutError" not in str(error):
+            raise
+        return []
+    jobs = []
+    for delivery in deliveries:
+        jobs.append(decode(delivery.data))
+        await delivery.ack()
+    return jobs

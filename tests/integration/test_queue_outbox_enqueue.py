@@ -24,7 +24,7 @@ async def notifications(listener, at_most: int) -> int:
 def test_a_committed_write_leaves_its_job_in_the_outbox_and_notifies(database_url: str):
     async def scenario():
         await with_schemas(database_url)
-        job = Job("thumbnail", {"photo": 1}, id="j-1")
+        job = Job("thumbnail", {"photo": 1}, id="j-1", enqueued_at=1_700_000_000.0)
         async with await connect(database_url) as listener, await connect(database_url) as conn:
             await listener.execute(f"LISTEN {CHANNEL}")
             async with conn.transaction():
@@ -39,6 +39,19 @@ def test_a_committed_write_leaves_its_job_in_the_outbox_and_notifies(database_ur
     assert got == 1
     assert job_id == "j-1"
     assert decode(body) == job
+
+
+def test_a_job_without_an_enqueue_time_is_stamped_at_the_write(database_url: str):
+    async def scenario():
+        await with_schemas(database_url)
+        async with await connect(database_url) as conn:
+            async with conn.transaction():
+                await enqueue_in(conn, Job("thumbnail", id="j-1"), clock=lambda: 1234.5)
+            return await (await conn.execute("SELECT body FROM queue_outbox")).fetchone()
+
+    (body,) = asyncio.run(scenario())
+
+    assert decode(body).enqueued_at == 1234.5
 
 
 def test_a_rolled_back_write_leaves_no_job_and_no_notification(database_url: str):

@@ -57,6 +57,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -156,18 +157,23 @@ async def create_outbox_schema(conn: AsyncConnection[Any]) -> None:
     await conn.execute(OUTBOX_SCHEMA.encode())  # our own constant SQL, two statements
 
 
-async def enqueue_in(conn: AsyncConnection[Any], job: Job) -> None:
+async def enqueue_in(
+    conn: AsyncConnection[Any], job: Job, *, clock: Callable[[], float] = time.time
+) -> None:
     """Add ``job`` to the outbox in the caller's transaction.
 
     Once the transaction commits the job is sent (at least once, once per id
     at the broker); if it rolls back the job is never sent. Nothing waits for
-    the broker. Raises :class:`~.job.MalformedJob` (before writing anything) if
+    the broker. A job without ``enqueued_at`` is stamped with ``clock()`` (Unix
+    seconds) now, so its age counts from the write, not from the relay's
+    publish. Raises :class:`~.job.MalformedJob` (before writing anything) if
     the job cannot be encoded, and :class:`~millionscale.errors.QueueError` on
     an autocommit connection outside a transaction, where the job would
-    commit apart from the write it goes with. The job is stored as given:
-    stamp ``enqueued_at`` before, if it matters.
+    commit apart from the write it goes with.
     """
     require_transaction(conn, "enqueue_in()")
+    if not job.enqueued_at:
+        job = dataclasses.replace(job, enqueued_at=clock())
     body = encode(job)
     await conn.execute(_ENQUEUE, (job.id, body, CHANNEL))
 
