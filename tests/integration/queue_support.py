@@ -43,6 +43,13 @@ async def blocked_on_a_lock(url: str, pid: int) -> None:
     raise AssertionError(f"backend {pid} did not wait on a lock within {LOCK_WAIT_S} s")
 
 
+async def listening(url: str) -> bool:
+    """Whether some connection has LISTENed (a relay's listener is up, so its steps run)."""
+    return bool(
+        await scalar(url, "SELECT count(*) FROM pg_stat_activity WHERE query LIKE 'LISTEN %'")
+    )
+
+
 async def scalar(url: str, sql: str):
     async with await connect(url) as conn:
         row = await (await conn.execute(sql)).fetchone()

@@ -3,7 +3,15 @@
 import asyncio
 
 import pytest
-from queue_support import connect, eventually, received, running, scalar, with_schemas
+from queue_support import (
+    connect,
+    eventually,
+    listening,
+    received,
+    running,
+    scalar,
+    with_schemas,
+)
 
 from millionscale.queue import Job, OutboxRelay, enqueue_in
 from millionscale.queue.jetstream import JetStreamBroker
@@ -54,13 +62,7 @@ def test_a_notification_wakes_the_relay_long_before_its_poll(
         try:
             relay = OutboxRelay(database_url, broker, poll_interval_s=60.0)
             async with running(relay), await connect(database_url) as conn:
-                await eventually(
-                    lambda: scalar(
-                        database_url,
-                        "SELECT count(*) FROM pg_stat_activity WHERE query LIKE 'LISTEN%'",
-                    ),
-                    "the relay listening",
-                )
+                await eventually(lambda: listening(database_url), "the relay listening")
                 await write_photo(conn, 1, Job("thumbnail", id="j-1"), commit=True)
                 return await received(broker, 1, timeout_s=5.0)
         finally:

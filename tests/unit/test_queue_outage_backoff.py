@@ -13,10 +13,7 @@ def test_the_first_failure_begins_an_outage_with_a_sentence():
 
     sentence = outage.failed("connection refused", clock())
 
-    assert sentence == (
-        "the broker failed (connection refused); retrying with backoff up to 1 s, "
-        "one line when it is back"
-    )
+    assert sentence == "the broker failed (connection refused); retrying with backoff up to 1 s"
     assert not outage.up
     assert outage.wait_s() == 0.1
 

@@ -49,10 +49,7 @@ class Outage:
             return None
         self.since = now
         self._wait_s = self.retry_s
-        return (
-            f"{self.what} failed ({reason}); retrying with backoff up to "
-            f"{self.max_retry_s:g} s, one line when it is back"
-        )
+        return f"{self.what} failed ({reason}); retrying with backoff up to {self.max_retry_s:g} s"
 
     def wait_s(self) -> float:
         """How long to wait before the next try (0 while up)."""
