@@ -5,7 +5,7 @@ import asyncio
 import time
 
 import pytest
-from queue_support import broker_at, until
+from queue_support import broker_at, eventually
 
 from millionscale.errors import QueueError
 from millionscale.queue import Job
@@ -41,7 +41,7 @@ def test_a_delayed_job_is_not_delivered_before_it_is_due(nats):
                 got.extend(await broker.fetch(10, 0.2))
                 return bool(got)
 
-            await until(delivered, "the delayed job delivered")
+            await eventually(delivered, "the delayed job delivered")
             await got[0].ack()
             return early, delayed, time.time() - due
 
@@ -107,7 +107,7 @@ def test_a_publish_while_the_broker_is_down_is_an_error_not_a_silent_loss(nats):
                     await broker.publish(Job("noop", id="lost?"))
             finally:
                 nats.restart()
-            await until(lambda: _published(broker, "after"), "a publish after the restart")
+            await eventually(lambda: _published(broker, "after"), "a publish after the restart")
             return await broker.status()
 
     status = asyncio.run(scenario())

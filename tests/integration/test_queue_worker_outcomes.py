@@ -6,7 +6,7 @@ of it crashes the worker."""
 import asyncio
 
 import pytest
-from queue_support import broker_at, running, until
+from queue_support import broker_at, eventually, running
 
 from millionscale.queue import Job
 from millionscale.queue.job import MAX_JOB_BYTES
@@ -25,7 +25,7 @@ def test_a_job_that_succeeds_runs_once_and_is_gone(nats):
             for n in range(20):
                 await broker.publish(Job("record", {"n": n}))
             async with running(broker, {"record": record}) as worker:
-                await until(lambda: _true(len(seen) == 20), "20 jobs done")
+                await eventually(lambda: _true(len(seen) == 20), "20 jobs done")
             return worker.statistics(), await broker.status()
 
     stats, status = asyncio.run(scenario())
@@ -46,7 +46,7 @@ def test_a_job_that_always_fails_is_dead_lettered_after_the_maximum_with_its_err
         async with broker_at(nats.url) as broker:
             await broker.publish(Job("fail", {"what": "this"}, id="doomed"))
             async with running(broker, {"fail": fail}) as worker:
-                await until(lambda: _dead(broker, 1), "one dead letter")
+                await eventually(lambda: _dead(broker, 1), "one dead letter")
             entries = await broker.dead_letters()
             retried = await broker.retry(entries[0].id)
             return worker.statistics(), entries, retried, await broker.status()
@@ -85,8 +85,8 @@ def test_a_message_that_is_not_a_job_is_dead_lettered_with_the_reason(nats, body
             await broker._js.publish("jobs.ready.noop", body)
             await broker.publish(Job("noop", id="good"))
             async with running(broker, {"noop": noop}) as worker:
-                await until(lambda: _dead(broker, 1), "one dead letter")
-                await until(lambda: _true(len(ran) == 1), "the good job done")
+                await eventually(lambda: _dead(broker, 1), "one dead letter")
+                await eventually(lambda: _true(len(ran) == 1), "the good job done")
             return worker.statistics(), await broker.dead_letters()
 
     stats, (entry,) = asyncio.run(scenario())
@@ -102,7 +102,7 @@ def test_a_job_for_a_task_the_worker_does_not_have_is_dead_lettered(nats):
         async with broker_at(nats.url) as broker:
             await broker.publish(Job("resize", id="orphan"))
             async with running(broker, {"noop": _noop}):
-                await until(lambda: _dead(broker, 1), "one dead letter")
+                await eventually(lambda: _dead(broker, 1), "one dead letter")
             return await broker.dead_letters()
 
     (entry,) = asyncio.run(scenario())

@@ -5,7 +5,7 @@ delivered to a second worker."""
 import asyncio
 
 import pytest
-from queue_support import broker_at, running, until
+from queue_support import broker_at, eventually, running
 
 from millionscale.queue import Job, RetryPolicy
 from millionscale.queue.worker import Worker
@@ -31,7 +31,7 @@ def test_a_job_longer_than_the_ack_deadline_is_not_delivered_twice(nats):
                 running(other, {"slow": slow}) as two,
             ):
                 done = lambda: _true(one.statistics().done + two.statistics().done == 1)  # noqa: E731
-                await until(done, "the long job done", 10)
+                await eventually(done, "the long job done", 10)
                 await asyncio.sleep(1.5)  # past another ack deadline: nothing comes back
             return await broker.status()
 
@@ -60,7 +60,7 @@ def test_shutdown_lets_running_jobs_finish_and_hands_back_those_that_cannot(nats
             )
             stop = asyncio.Event()
             task = asyncio.create_task(worker.run(stop))
-            await until(lambda: _true(worker.statistics().running == 2), "both jobs running")
+            await eventually(lambda: _true(worker.statistics().running == 2), "both jobs running")
             stop.set()
             await asyncio.wait_for(task, 10)
             stats = worker.statistics()
