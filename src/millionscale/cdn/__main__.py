@@ -29,7 +29,6 @@ import signal
 import sys
 import time
 from pathlib import Path
-from typing import Any
 from urllib.parse import urlsplit
 
 import httpx
@@ -39,6 +38,7 @@ from millionscale.aio import FlagParser, run_main
 from millionscale.cdn.admin import create_app
 from millionscale.cdn.edge import Edge
 from millionscale.cdn.feed import FOLLOW_WAIT_S, Entry, PurgeFeed, PurgeLog, follow
+from millionscale.cdn.purge import Purge
 from millionscale.cdn.settings import EdgeSettings, add_flags, from_flags
 from millionscale.errors import MillionscaleError
 from millionscale.obs.admin import listen, load_token, serve_app, token_file
@@ -74,14 +74,11 @@ def _follower(
         return answer.json()
 
     async def apply(entry: Entry) -> None:
-        what: dict[str, Any] = (
-            {"everything": True} if entry.kind == "all" else {entry.kind: entry.value}
-        )
-        edge.purge(**what, soft=entry.soft, issued_at=entry.issued_at)
+        edge.apply(entry.purge, issued_at=entry.issued_at)
         await feed.publish(entry)
 
     async def on_gap() -> None:
-        await apply(Entry("all", "", True, time.time()))
+        await apply(Entry(Purge.everything(soft=True), time.time()))
 
     task = asyncio.get_running_loop().create_task(
         follow(fetch, apply, on_gap=on_gap, stop=stop, contacted=contacted)

@@ -68,6 +68,7 @@ from millionscale.cdn.invalidation import invalidated_by
 from millionscale.cdn.lookup import Fresh, GatewayTimeout, Revalidate, Stale, lookup
 from millionscale.cdn.message import Fields, Request, Response, Stored, cache_key
 from millionscale.cdn.origin import Fetched, Origin, OriginFailure
+from millionscale.cdn.purge import Purge, PurgeKind
 from millionscale.cdn.ranges import RangeNotSatisfiable, parse_range, range_applies
 from millionscale.cdn.rules import RulesSettings
 from millionscale.cdn.settings import EdgeSettings
@@ -358,6 +359,7 @@ class Edge:
         if len(given) != 1:
             raise ValueError("give exactly one of url, prefix, tag, everything")
         store = self.store
+        kind: PurgeKind
         if everything:
             kind, purged = "all", store.purge_all(soft=soft)
         elif tag is not None:
@@ -376,6 +378,14 @@ class Edge:
             metrics.PURGE_LAG.labels(self.settings.name).observe(max(0.0, self.clock() - issued_at))
         log.info("cdn: purged", kind=kind, purged=purged, soft=soft)
         return purged
+
+    def apply(self, purge: Purge, *, issued_at: float | None = None) -> int:
+        """:meth:`purge` what ``purge`` names (kind ``all``: everything); the
+        responses purged."""
+        if purge.kind == "all":
+            return self.purge(everything=True, soft=purge.soft, issued_at=issued_at)
+        what: dict[str, Any] = {purge.kind: purge.value}
+        return self.purge(**what, soft=purge.soft, issued_at=issued_at)
 
     def _purge_keys(self, text: str) -> list[bytes]:
         if text.startswith("/"):
