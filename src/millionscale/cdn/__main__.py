@@ -26,23 +26,22 @@ import asyncio
 import contextlib
 import logging
 import signal
-import sys
 import time
+from collections.abc import Coroutine
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit
 
 import httpx
 import structlog
 
-from millionscale.aio import FlagParser, run_main
+from millionscale.aio import FlagParser
 from millionscale.cdn.admin import create_app
 from millionscale.cdn.edge import Edge
 from millionscale.cdn.feed import FOLLOW_WAIT_S, Entry, PurgeFeed, PurgeLog, follow
 from millionscale.cdn.purge import Purge
 from millionscale.cdn.settings import EdgeSettings, add_flags, from_flags
-from millionscale.errors import MillionscaleError
-from millionscale.obs.admin import listen, load_token, serve_app, token_file
-from millionscale.obs.logging import configure_logging
+from millionscale.obs.admin import listen, run_admin_process, serve_app
 
 __all__ = ["TOKEN_ENV", "main"]
 
@@ -90,6 +89,7 @@ log = structlog.get_logger()
 
 
 async def run(settings: EdgeSettings, args: argparse.Namespace, token: str) -> None:
+    logging.getLogger("httpx").setLevel(logging.WARNING)  # not a line per origin fetch
     admin = listen(args.admin_host, args.admin_port, "edge's admin API")
     edge = Edge(settings)
     edge.start()
@@ -143,18 +143,12 @@ def main(argv: list[str] | None = None) -> int:
         feed = urlsplit(args.purge_feed)
         if feed.scheme != "http" or not feed.hostname or feed.path not in ("", "/"):
             parser.error(f"--purge-feed {args.purge_feed!r} is not http://HOST:PORT")
-    for port in (args.port, args.admin_port):
-        if not 0 <= port <= 65535:
-            parser.error(f"port {port} is not 0 to 65535")
-    try:
+
+    def start(token: str) -> tuple[str, Coroutine[Any, Any, None]]:
         settings = from_flags(args)
-        token = load_token(TOKEN_ENV, token_file(args.state_dir))
-    except MillionscaleError as error:
-        print(f"error: {error.one_line()}", file=sys.stderr)
-        return 2
-    configure_logging(settings.name)
-    logging.getLogger("httpx").setLevel(logging.WARNING)  # not a line per origin fetch
-    return run_main(run(settings, args, token))
+        return settings.name, run(settings, args, token)
+
+    return run_admin_process(parser, args, TOKEN_ENV, start)
 
 
 if __name__ == "__main__":
