@@ -208,9 +208,9 @@ class _Filled:
         return self.failure is not None or (fetched is not None and fetched.response.status >= 500)
 
 
-def _connection_line(head: RequestHead) -> bytes:
-    if head.keep_alive:
-        return b"" if head.http_11 else b"connection: keep-alive\r\n"
+def _connection_line(keep_alive: bool, http_11: bool) -> bytes:
+    if keep_alive:
+        return b"" if http_11 else b"connection: keep-alive\r\n"
     return b"connection: close\r\n"
 
 
@@ -247,7 +247,7 @@ class Edge:
         self._keep_tags = settings.keep_surrogate_keys
         self._strip = frozenset() if self._keep_tags else _TAGS
         self._flights: SingleFlight[bytes] = SingleFlight()
-        self._heads: dict[tuple[int, bytes], tuple[Fields, bytes]] = {}
+        self._heads: dict[int, tuple[Fields, bytes]] = {}
         self._uncacheable: dict[bytes, float] = {}  # key -> until (hit-for-miss)
         self._revalidating: set[bytes] = set()
         self._hosts: set[bytes] = set()
@@ -672,10 +672,10 @@ class Edge:
         self.counts.stale[reason] += 1
         self._serve(conn, head, request, stored, now, _STALE)
 
-    def _head(self, stored: Stored, label: bytes) -> bytes:
+    def _head(self, stored: Stored) -> bytes:
         """The stored response's status line and fields, less ``Age``, with
-        ``Content-Length``, ``X-Cache`` and ``Via``: built once per stored record."""
-        slot = (id(stored), label)
+        ``Content-Length``: built once per stored record."""
+        slot = id(stored)
         known = self._heads.get(slot)
         if known is not None and known[0] is stored.fields:
             return known[1]
@@ -684,14 +684,22 @@ class Edge:
             (
                 status_line(stored.status),
                 _lines(fields, _FRAMING),
-                b"content-length: %d\r\nx-cache: %b\r\n" % (len(stored.body), label),
-                self._via,
+                b"content-length: %d\r\n" % len(stored.body),
             )
         )
         if len(self._heads) >= _HEADS_MAX:
             self._heads.clear()
         self._heads[slot] = (stored.fields, built)
         return built
+
+    def _ending(self, label: bytes, keep_alive: bool, http_11: bool) -> bytes:
+        """The end of every answer's head: ``X-Cache: label``, ``Via``, the
+        connection line (``keep_alive`` for an ``http_11`` client or not), the blank line."""
+        return b"x-cache: %b\r\n%b%b\r\n" % (
+            label,
+            self._via,
+            _connection_line(keep_alive, http_11),
+        )
 
     def _serve(
         self,
@@ -706,12 +714,18 @@ class Edge:
         if not _SLOW.isdisjoint(map(_NAME, request.fields)):
             self._serve_partly(conn, head, request, stored, now, label)
             return
-        age = b"age: " + age_field(stored.age(now)) + b"\r\n"
+        start = (
+            self._head(stored)
+            + b"age: "
+            + age_field(stored.age(now))
+            + b"\r\n"
+            + self._ending(label, head.keep_alive, head.http_11)
+        )
         if head.method == "HEAD":
-            conn.write(self._head(stored, label) + age + _connection_line(head) + b"\r\n")
+            conn.write(start)
         else:
             body = stored.body
-            conn.write(self._head(stored, label) + age + _connection_line(head) + b"\r\n" + body)
+            conn.write(start + body)
             self.counts.bytes_from_edge += len(body)
         conn.finish(head.keep_alive)
 
@@ -724,7 +738,7 @@ class Edge:
         now: float,
         label: bytes,
     ) -> None:
-        ending = b"x-cache: %b\r\n%b%b\r\n" % (label, self._via, _connection_line(head))
+        ending = self._ending(label, head.keep_alive, head.http_11)
         if client_not_modified(request, stored):
             kept = not_modified_fields(stored, now)
             conn.write(status_line(304) + _lines(kept, frozenset()) + ending)
@@ -805,12 +819,9 @@ class Edge:
             else:
                 keep_alive = False
         chunked = framing.startswith(b"transfer-encoding")
-        if keep_alive:
-            connection = b"" if head.http_11 else b"connection: keep-alive\r\n"
-        else:
-            connection = b"connection: close\r\n"
-        line = status_line(status) + block + framing + b"x-cache: " + label + b"\r\n"
-        start = line + self._via + connection + b"\r\n"
+        start = (
+            status_line(status) + block + framing + self._ending(label, keep_alive, head.http_11)
+        )
         if bodiless:
             await fetched.aclose()
             conn.write(start)
