@@ -82,7 +82,7 @@ from millionscale.cdn.validation import (
     not_modified_fields,
 )
 from millionscale.lb.answers import error_bytes, status_line
-from millionscale.lb.connection import Exchange, ServerConnection
+from millionscale.lb.connection import Exchange, NullExchange, ServerConnection
 from millionscale.lb.head import RequestHead
 from millionscale.lb.headers import HOP_BY_HOP, connection_tokens
 
@@ -140,33 +140,13 @@ class EdgeStatistics:
         return {"edge": edge, "store": store}
 
 
-class _Done:
-    """The exchange of a request answered while it was started."""
-
-    __slots__ = ()
-
-    def body(self, data: bytes) -> None:
-        return None
-
-    def end(self) -> None:
-        return None
-
-    def abort(self) -> None:
-        return None
-
-    def pause_writing(self) -> None:
-        return None
-
-    def resume_writing(self) -> None:
-        return None
+_DONE = NullExchange()  # the exchange of a request answered while it was started
 
 
-_DONE = _Done()
-
-
-class _Task:
+class _Task(NullExchange):
     """The exchange of a request answered by a task (a fetch): the client leaving cancels
-    it (the origin fetch it may lead goes on for the others, see SingleFlight)."""
+    it (the origin fetch it may lead goes on for the others, see SingleFlight). Its request
+    arrives whole (the buffer is the body limit)."""
 
     __slots__ = ("task", "writable")
 
@@ -174,12 +154,6 @@ class _Task:
         self.writable = asyncio.Event()
         self.writable.set()
         self.task = asyncio.get_running_loop().create_task(work(self.writable))
-
-    def body(self, data: bytes) -> None:  # requests arrive whole (buffer = body limit)
-        return None
-
-    def end(self) -> None:
-        return None
 
     def abort(self) -> None:
         self.task.cancel()
