@@ -28,6 +28,7 @@ import logging
 import signal
 import time
 from collections.abc import Coroutine
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -49,9 +50,26 @@ TOKEN_ENV = "CDN_ADMIN_TOKEN"
 CONTACT_S = 10.0  # ours: how long an edge waits to follow its upstream's purges before serving
 
 
+@dataclass(frozen=True, slots=True)
+class _Following:
+    """An edge following its upstream's purge log: the loop's ``task``, set
+    ``contacted`` once the upstream first answered, and the ``client`` it asks with."""
+
+    task: asyncio.Task[None]
+    contacted: asyncio.Event
+    client: httpx.AsyncClient
+
+    async def aclose(self) -> None:
+        """Stop following and close the client."""
+        self.task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await self.task
+        await self.client.aclose()
+
+
 def _follower(
     edge: Edge, feed: PurgeFeed, upstream: str, token: str, stop: asyncio.Event
-) -> tuple[asyncio.Task[None], asyncio.Event, httpx.AsyncClient]:
+) -> _Following:
     """Follow ``upstream``'s purge log: each purge applied here and logged for below."""
     client = httpx.AsyncClient(
         base_url=upstream.rstrip("/"),
@@ -82,7 +100,7 @@ def _follower(
     task = asyncio.get_running_loop().create_task(
         follow(fetch, apply, on_gap=on_gap, stop=stop, contacted=contacted)
     )
-    return task, contacted, client
+    return _Following(task, contacted, client)
 
 
 log = structlog.get_logger()
@@ -102,7 +120,7 @@ async def run(settings: EdgeSettings, args: argparse.Namespace, token: str) -> N
     if args.purge_feed:
         following = _follower(edge, feed, args.purge_feed, token, stop)
         try:
-            await asyncio.wait_for(following[1].wait(), CONTACT_S)
+            await asyncio.wait_for(following.contacted.wait(), CONTACT_S)
         except TimeoutError:
             log.warning(
                 "cdn: upstream's purge log not reached; serving anyway", feed=args.purge_feed
@@ -114,11 +132,7 @@ async def run(settings: EdgeSettings, args: argparse.Namespace, token: str) -> N
             await serve_app(create_app(edge, token, feed), admin, stop=stop)
     finally:
         if following is not None:
-            task, _, client = following
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
-            await client.aclose()
+            await following.aclose()
     await edge.stop()
     log.info("stopped", name=settings.name)
 
