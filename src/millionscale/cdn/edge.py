@@ -188,6 +188,13 @@ def _connection_line(keep_alive: bool, http_11: bool) -> bytes:
     return b"connection: close\r\n"
 
 
+def _as_site(request: Request, site: bytes) -> Request:
+    """``request`` under ``Host: site`` (the one site an edge serves, whatever Host the
+    client sent): what is forwarded, and what a stored response's Vary selects on."""
+    fields = (*(f for f in request.fields if f[0] != b"host"), (b"host", site))
+    return Request(request.method, request.target, fields)
+
+
 def _lines(fields: Fields, drop: frozenset[bytes]) -> bytes:
     return b"".join(name + b": " + value + b"\r\n" for name, value in fields if name not in drop)
 
@@ -381,17 +388,20 @@ class Edge:
         fields = tuple(
             zip(map(bytes.lower, map(_NAME, headers)), map(_VALUE, headers), strict=True)
         )
-        host = head.host or self._origin_host
-        if self._site:  # the one site served: keyed and forwarded as its Host
-            host = self._site
-            fields = (*(f for f in fields if f[0] != b"host"), (b"host", host))
         request = Request(head.method, head.target, fields)
+        site = self._site
         method = head.method
         if method != "GET" and method != "HEAD":
             body = b"".join(chunks)
+            if site:
+                request = _as_site(request, site)
             return self._spawn(lambda writable: self._pass(conn, head, request, body, writable))
-        key = cache_key(host, head.target)
+        key = cache_key(site or head.host or self._origin_host, head.target)
         variants = self.store.variants(key)
+        # With a site, the request goes to the origin under its Host, and was stored so:
+        # rewritten only where that shows, a Vary on Host (a hit only reads fields).
+        if site and any(b"host" in variant.vary for variant in variants):
+            request = _as_site(request, site)
         found = lookup(request, variants, now, settings=self.rules)
         kind = type(found)
         if kind is Fresh:
@@ -402,12 +412,15 @@ class Edge:
             stale: Stale = found  # type: ignore[assignment]
             self._stale(conn, head, request, stale.stored, now, "swr")
             if stale.revalidate_in_background:
-                self._revalidate_later(key, request, stale.stored, conn.peer)
+                forwarded = _as_site(request, site) if site else request
+                self._revalidate_later(key, forwarded, stale.stored, conn.peer)
             return _DONE
         if kind is GatewayTimeout:  # only-if-cached, nothing usable (RFC 9111 §5.2.1.7)
             self.counts.outcomes["error"] += 1
             self._error(conn, head, 504, "not in cache (only-if-cached)")
             return _DONE
+        if site:
+            request = _as_site(request, site)
         return self._spawn(
             lambda writable: self._fetch(conn, head, request, key, variants, found, writable)
         )
