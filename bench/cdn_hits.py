@@ -50,14 +50,6 @@ from rich.table import Table
 
 from millionscale.bench import wrk as harness
 from millionscale.bench.provenance import at_least, over_runs, provenance
-from millionscale.bench.wrk import (
-    WRK_CONNECTIONS,
-    Patience,
-    add_patience_flags,
-    pin_rest,
-    undisturbed,
-    undisturbed_values,
-)
 from millionscale.cdn.peers import Peer, start_edge, start_nginx_cache, start_varnish
 from millionscale.errors import MillionscaleError
 from millionscale.testing import Answer, ScriptedOrigin
@@ -110,7 +102,7 @@ def parse_arguments(argv: list[str] | None = None) -> argparse.Namespace:
     )
     parser.add_argument("--rounds", type=at_least(1), default=3)
     parser.add_argument("--wrk-seconds", type=at_least(1), default=10)
-    add_patience_flags(parser)
+    harness.add_patience_flags(parser)
     parser.add_argument("--json", type=Path, default=Path("bench/results/cdn_hits.json"))
     return parser.parse_args(argv)
 
@@ -120,9 +112,9 @@ def main() -> None:
     written_by = provenance()
     # SIGTERM unwinds like Ctrl-C, so that the caches started are stopped (by pid) on the way out.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
-    patience = Patience.from_flags(args)
+    patience = harness.Patience.from_flags(args)
     console = Console() if sys.stdout.isatty() else Console(width=120)
-    pin_rest(REST_CPU, console.print)  # this script, the origin's thread and wrk: CPU 1
+    harness.pin_rest(REST_CPU, console.print)  # this script, the origin's thread and wrk: CPU 1
 
     runs: dict[str, dict[str, list[dict[str, Any]]]] = {}
     origin_requests: dict[str, int] = {}
@@ -161,7 +153,7 @@ def main() -> None:
                 for peer in ready[shift:] + ready[:shift]:
                     for name in OBJECTS:
                         wrk = functools.partial(run_wrk, f"{peer.url}/c/{name}/", args.wrk_seconds)
-                        run = undisturbed(wrk, say, patience)
+                        run = harness.undisturbed(wrk, say, patience)
                         runs[peer.name][name].append(run)
                         say(
                             f"round {round_ + 1} {peer.name} {name}: {run['requests_per_s']:,.0f} req/s, "
@@ -177,7 +169,7 @@ def main() -> None:
 
     over = {
         cache: {
-            name: over_runs(undisturbed_values(object_runs, "requests_per_s"))
+            name: over_runs(harness.undisturbed_values(object_runs, "requests_per_s"))
             for name, object_runs in by_object.items()
         }
         for cache, by_object in runs.items()
@@ -186,8 +178,8 @@ def main() -> None:
         cache: {
             name: {
                 "requests_per_s": over[cache][name]["median"],
-                "p50_ms": statistics.median(undisturbed_values(object_runs, "p50_ms")),
-                "p99_ms": statistics.median(undisturbed_values(object_runs, "p99_ms")),
+                "p50_ms": statistics.median(harness.undisturbed_values(object_runs, "p50_ms")),
+                "p99_ms": statistics.median(harness.undisturbed_values(object_runs, "p99_ms")),
                 "cache_cpu_busy": statistics.median(r["cache_cpu_busy"] for r in object_runs),
                 "rest_cpu_busy": statistics.median(r["rest_cpu_busy"] for r in object_runs),
             }
@@ -202,7 +194,7 @@ def main() -> None:
             for name in OBJECTS
         }
     table = Table(
-        title=f"cache hits on one core each (wrk -t{WRK_THREADS} -c{WRK_CONNECTIONS} "
+        title=f"cache hits on one core each (wrk -t{WRK_THREADS} -c{harness.WRK_CONNECTIONS} "
         f"-d{args.wrk_seconds}s, median of {args.rounds} rounds)",
         caption="CPU0: the cache's core; CPU1: wrk + origin. p50/p99: wrk's, at that load",
     )
@@ -237,7 +229,7 @@ def main() -> None:
                 "placement": {"cache_cpu": CACHE_CPU, "wrk_and_origin_cpu": REST_CPU},
                 "wrk": {
                     "threads": WRK_THREADS,
-                    "connections": WRK_CONNECTIONS,
+                    "connections": harness.WRK_CONNECTIONS,
                     "seconds": args.wrk_seconds,
                     "rounds": args.rounds,
                 },

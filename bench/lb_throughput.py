@@ -109,14 +109,6 @@ from millionscale.bench.generator import run_open_loop
 from millionscale.bench.http import HttpTransport, classify_exception
 from millionscale.bench.outcome import OK, Outcome
 from millionscale.bench.provenance import at_least, over_runs, provenance
-from millionscale.bench.wrk import (
-    WRK_CONNECTIONS,
-    Patience,
-    add_patience_flags,
-    pin_rest,
-    undisturbed,
-    undisturbed_values,
-)
 from millionscale.servers import free_port
 from millionscale.servers.process import log_tail, spawn, terminate
 
@@ -370,7 +362,7 @@ def _keeps_up(step: dict[str, Any]) -> bool:
 
 
 def generator_ceiling(
-    targets: list[Target], needed: float, say: Callable[[str], None], patience: Patience
+    targets: list[Target], needed: float, say: Callable[[str], None], patience: harness.Patience
 ) -> tuple[float, list[Any]]:
     """The highest stepped rate at which our generator keeps up against every one of ``targets``."""
     steps: list[dict[str, Any]] = []
@@ -379,7 +371,7 @@ def generator_ceiling(
     for _ in range(GENERATOR_MAX_STEPS):
         held = True
         for target in targets:
-            step = undisturbed(
+            step = harness.undisturbed(
                 functools.partial(open_loop, target.url, rate, GENERATOR_STEP_S), say, patience
             )
             steps.append({"target": target.name, **step})
@@ -411,7 +403,7 @@ def profile(pid: int, url: str, seconds: int, out: Path) -> dict[str, Any]:
     """py-spy on ``pid`` while wrk loads ``url``: shares per layer and top functions by own time."""
     py_spy = shutil.which("py-spy") or str(Path(sys.executable).parent / "py-spy")
     wrk = subprocess.Popen(
-        ["wrk", "-t1", f"-c{WRK_CONNECTIONS}", f"-d{seconds + 4}s", f"{url}/"],
+        ["wrk", "-t1", f"-c{harness.WRK_CONNECTIONS}", f"-d{seconds + 4}s", f"{url}/"],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
@@ -450,7 +442,7 @@ def measure_latency(
     args: argparse.Namespace,
     say: Callable[[str], None],
     advance: Callable[[], None],
-    patience: Patience,
+    patience: harness.Patience,
 ) -> dict[str, Any]:
     """Added p50/p99 of every proxy at half its capacity (or the generator's limit)."""
     latency: dict[str, Any] = {}
@@ -469,9 +461,9 @@ def measure_latency(
         for _ in range(args.latency_rounds):
             for side, url in (("direct", direct.url), ("proxied", target.url)):
                 run = functools.partial(open_loop, url, rate, args.latency_seconds)
-                pairs[side].append(undisturbed(run, say, patience))
+                pairs[side].append(harness.undisturbed(run, say, patience))
         median = {
-            (side, q): statistics.median(undisturbed_values(runs, f"{q}_ms"))
+            (side, q): statistics.median(harness.undisturbed_values(runs, f"{q}_ms"))
             for side, runs in pairs.items()
             for q in ("p50", "p99")
         }
@@ -520,7 +512,7 @@ def parse_arguments(argv: list[str] | None = None) -> argparse.Namespace:
     )
     parser.add_argument("--latency-seconds", type=at_least(1, float), default=10.0)
     parser.add_argument("--profile-seconds", type=at_least(0), default=10, help="0 skips it")
-    add_patience_flags(parser)
+    harness.add_patience_flags(parser)
     parser.add_argument("--json", type=Path, default=Path("bench/results/lb_throughput.json"))
     return parser.parse_args(argv)
 
@@ -528,9 +520,9 @@ def parse_arguments(argv: list[str] | None = None) -> argparse.Namespace:
 def main() -> None:
     args = parse_arguments()
     written_by = provenance()
-    patience = Patience.from_flags(args)
+    patience = harness.Patience.from_flags(args)
     console = Console() if sys.stdout.isatty() else Console(width=110)
-    pin_rest(REST_CPU, console.print)  # this script, wrk and our generator: CPU 1
+    harness.pin_rest(REST_CPU, console.print)  # this script, wrk and our generator: CPU 1
 
     started: list[subprocess.Popen[bytes]] = []
     throughput: dict[str, list[dict[str, float]]] = {}
@@ -550,7 +542,7 @@ def main() -> None:
                 shift = round_ % len(targets)
                 for target in targets[shift:] + targets[:shift]:
                     wrk = functools.partial(run_wrk, target.url, args.wrk_seconds)
-                    run = undisturbed(wrk, say, patience)
+                    run = harness.undisturbed(wrk, say, patience)
                     throughput[target.name].append(run)
                     say(
                         f"round {round_ + 1} {target.name}: {run['requests_per_s']:,.0f} req/s, "
@@ -559,7 +551,7 @@ def main() -> None:
                     )
                     progress.advance(task)
             over = {
-                name: over_runs(undisturbed_values(runs, "requests_per_s"))
+                name: over_runs(harness.undisturbed_values(runs, "requests_per_s"))
                 for name, runs in throughput.items()
             }
             maxima = {name: figures["median"] for name, figures in over.items()}
@@ -591,7 +583,7 @@ def main() -> None:
     haproxy = maxima[HAPROXY]
     table = Table(
         title="HTTP proxies on one core each, loopback, 2 nginx backends "
-        f"(wrk -c{WRK_CONNECTIONS}, median of {args.rounds} rounds)",
+        f"(wrk -c{harness.WRK_CONNECTIONS}, median of {args.rounds} rounds)",
         caption="CPU0: the proxy's core, CPU1: backend + wrk (busy share during wrk). "
         "+p50, +p99: through the proxy minus straight to the backend, open loop at the rate "
         "in 'at' (half the proxy's max; * the generator's limit, below that)",
@@ -686,7 +678,7 @@ def main() -> None:
                 "placement": {"proxy_cpu": PROXY_CPU, "backend_and_generators_cpu": REST_CPU},
                 "wrk": {
                     "threads": 1,
-                    "connections": WRK_CONNECTIONS,
+                    "connections": harness.WRK_CONNECTIONS,
                     "seconds": args.wrk_seconds,
                     "rounds": args.rounds,
                 },
