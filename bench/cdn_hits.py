@@ -22,7 +22,8 @@ and wrk's p50 / p99 latency (at that saturating load: a closed-loop latency,
 not an open-loop one) over the rounds, every run kept, and the ratio of ours to
 Varnish's. Runs during which other processes used over 5% of a CPU are run
 again (``--attempts``, after waiting ``--quiet-wait-s`` for a quiet second), as
-in ``bench/lb_throughput.py``, whose structure and JSON shape this follows.
+in ``bench/lb_throughput.py``, whose structure and JSON shape this follows
+(:mod:`millionscale.bench.wrk` is the harness both use).
 
     .venv/bin/python -m millionscale.servers.install --peers   # varnish, nginx, wrk
     .venv/bin/python bench/cdn_hits.py [--rounds 3] [--wrk-seconds 10]
@@ -34,11 +35,8 @@ from __future__ import annotations
 import argparse
 import functools
 import json
-import os
-import re
 import signal
 import statistics
-import subprocess
 import sys
 import tempfile
 from collections.abc import Callable
@@ -46,11 +44,11 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-from lb_throughput import Patience, _clean, _cpu_ticks, undisturbed  # type: ignore[import-not-found]
 from rich.console import Console
 from rich.progress import Progress
 from rich.table import Table
 
+from millionscale.bench import wrk as harness
 from millionscale.bench.provenance import at_least, over_runs, provenance
 from millionscale.cdn.peers import Peer, start_edge, start_nginx_cache, start_varnish
 from millionscale.errors import MillionscaleError
@@ -59,10 +57,7 @@ from millionscale.testing import Answer, ScriptedOrigin
 CACHE_CPU = 0
 REST_CPU = 1  # wrk, the origin, this script
 WRK_THREADS = 1
-WRK_CONNECTIONS = 50  # as bench/lb_throughput.py
 WARMUP_S = 2
-ATTEMPTS = 3
-QUIET_WAIT_S = 120
 OBJECTS = {"1k": 1024, "64k": 65536}
 LIFETIME = "max-age=86400"
 OURS, VARNISH, NGINX = "ours", "Varnish 7.1", "nginx 1.22"
@@ -81,41 +76,15 @@ def origin_scripts() -> dict[str, tuple[Answer, ...]]:
     }
 
 
-def _milliseconds(text: str) -> float:
-    value, unit = re.fullmatch(r"([\d.]+)(us|ms|s)", text).groups()  # type: ignore[union-attr]
-    return float(value) * {"us": 0.001, "ms": 1.0, "s": 1000.0}[unit]
-
-
 def run_wrk(url: str, seconds: int) -> dict[str, Any]:
     """One wrk run: req/s, p50/p99 latency, errors, and how busy each CPU was meanwhile."""
-    before = _cpu_ticks()
-    out = subprocess.run(
-        ["wrk", f"-t{WRK_THREADS}", f"-c{WRK_CONNECTIONS}", f"-d{seconds}s", "--latency", url],
-        capture_output=True,
-        text=True,
-        check=True,
-        timeout=seconds + 30,
-    ).stdout
-    after = _cpu_ticks()
-    found = re.search(r"Requests/sec:\s+([\d.]+)", out)
-    if found is None:
-        raise SystemExit(f"cannot read wrk's output: {out}")
-    percentiles = dict(re.findall(r"^\s+(50|99)%\s+(\S+)$", out, re.MULTILINE))
-    non_2xx = re.search(r"Non-2xx or 3xx responses:\s+(\d+)", out)
-    socket = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", out)
-    busy = {
-        cpu: (after[cpu][0] - before[cpu][0]) / max(1, after[cpu][1] - before[cpu][1])
-        for cpu in (CACHE_CPU, REST_CPU)
-    }
-    return {
-        "requests_per_s": float(found.group(1)),
-        "p50_ms": _milliseconds(percentiles["50"]),
-        "p99_ms": _milliseconds(percentiles["99"]),
-        "errors": (int(non_2xx.group(1)) if non_2xx else 0)
-        + (sum(int(n) for n in socket.groups()) if socket else 0),
-        "cache_cpu_busy": busy[CACHE_CPU],
-        "rest_cpu_busy": busy[REST_CPU],
-    }
+    return harness.run_wrk(
+        url,
+        seconds,
+        {"cache_cpu_busy": CACHE_CPU, "rest_cpu_busy": REST_CPU},
+        threads=WRK_THREADS,
+        latency=True,
+    )
 
 
 def warm(peer: Peer) -> None:
@@ -133,8 +102,7 @@ def parse_arguments(argv: list[str] | None = None) -> argparse.Namespace:
     )
     parser.add_argument("--rounds", type=at_least(1), default=3)
     parser.add_argument("--wrk-seconds", type=at_least(1), default=10)
-    parser.add_argument("--attempts", type=at_least(1), default=ATTEMPTS)
-    parser.add_argument("--quiet-wait-s", type=at_least(0), default=QUIET_WAIT_S)
+    harness.add_patience_flags(parser)
     parser.add_argument("--json", type=Path, default=Path("bench/results/cdn_hits.json"))
     return parser.parse_args(argv)
 
@@ -144,13 +112,9 @@ def main() -> None:
     written_by = provenance()
     # SIGTERM unwinds like Ctrl-C, so that the caches started are stopped (by pid) on the way out.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
-    patience = Patience(args.attempts, args.quiet_wait_s)
+    patience = harness.Patience.from_flags(args)
     console = Console() if sys.stdout.isatty() else Console(width=120)
-    if os.cpu_count() != 2:
-        console.print(
-            f"[yellow]this bench is laid out for 2 CPUs; this machine has {os.cpu_count()}"
-        )
-    os.sched_setaffinity(0, {REST_CPU})  # this script, the origin's thread and wrk: CPU 1
+    harness.pin_rest(REST_CPU, console.print)  # this script, the origin's thread and wrk: CPU 1
 
     runs: dict[str, dict[str, list[dict[str, Any]]]] = {}
     origin_requests: dict[str, int] = {}
@@ -189,7 +153,7 @@ def main() -> None:
                 for peer in ready[shift:] + ready[:shift]:
                     for name in OBJECTS:
                         wrk = functools.partial(run_wrk, f"{peer.url}/c/{name}/", args.wrk_seconds)
-                        run = undisturbed(wrk, say, patience)
+                        run = harness.undisturbed(wrk, say, patience)
                         runs[peer.name][name].append(run)
                         say(
                             f"round {round_ + 1} {peer.name} {name}: {run['requests_per_s']:,.0f} req/s, "
@@ -205,7 +169,7 @@ def main() -> None:
 
     over = {
         cache: {
-            name: over_runs(_clean(object_runs, "requests_per_s"))
+            name: over_runs(harness.undisturbed_values(object_runs, "requests_per_s"))
             for name, object_runs in by_object.items()
         }
         for cache, by_object in runs.items()
@@ -214,8 +178,8 @@ def main() -> None:
         cache: {
             name: {
                 "requests_per_s": over[cache][name]["median"],
-                "p50_ms": statistics.median(_clean(object_runs, "p50_ms")),
-                "p99_ms": statistics.median(_clean(object_runs, "p99_ms")),
+                "p50_ms": statistics.median(harness.undisturbed_values(object_runs, "p50_ms")),
+                "p99_ms": statistics.median(harness.undisturbed_values(object_runs, "p99_ms")),
                 "cache_cpu_busy": statistics.median(r["cache_cpu_busy"] for r in object_runs),
                 "rest_cpu_busy": statistics.median(r["rest_cpu_busy"] for r in object_runs),
             }
@@ -230,7 +194,7 @@ def main() -> None:
             for name in OBJECTS
         }
     table = Table(
-        title=f"cache hits on one core each (wrk -t{WRK_THREADS} -c{WRK_CONNECTIONS} "
+        title=f"cache hits on one core each (wrk -t{WRK_THREADS} -c{harness.WRK_CONNECTIONS} "
         f"-d{args.wrk_seconds}s, median of {args.rounds} rounds)",
         caption="CPU0: the cache's core; CPU1: wrk + origin. p50/p99: wrk's, at that load",
     )
@@ -265,7 +229,7 @@ def main() -> None:
                 "placement": {"cache_cpu": CACHE_CPU, "wrk_and_origin_cpu": REST_CPU},
                 "wrk": {
                     "threads": WRK_THREADS,
-                    "connections": WRK_CONNECTIONS,
+                    "connections": harness.WRK_CONNECTIONS,
                     "seconds": args.wrk_seconds,
                     "rounds": args.rounds,
                 },

@@ -104,16 +104,16 @@ from rich.console import Console
 from rich.progress import Progress
 from rich.table import Table
 
+from millionscale.bench import wrk as harness
 from millionscale.bench.generator import run_open_loop
 from millionscale.bench.http import HttpTransport, classify_exception
 from millionscale.bench.outcome import OK, Outcome
 from millionscale.bench.provenance import at_least, over_runs, provenance
 from millionscale.servers import free_port
-from millionscale.servers.process import descendants, log_tail, spawn, terminate
+from millionscale.servers.process import log_tail, spawn, terminate
 
 PROXY_CPU = 0
 REST_CPU = 1  # backend, load generator and this script
-WRK_CONNECTIONS = 50
 WARMUP_S = 2
 GENERATOR_CONNECTIONS = 64  # as bench/loadgen_ceiling.py
 GENERATOR_WARMUP_S = 1.0
@@ -124,13 +124,6 @@ GENERATOR_HEADROOM = 0.75
 DELIVERED_SHARE = 0.95
 GENERATOR_P99_LIMIT_MS = 10.0  # as bench/loadgen_ceiling.py
 READY_TIMEOUT_S = 20.0
-# Other processes on the machine (a test suite, say) must not share the cores: a run
-# during which they used more than this many CPUs is run again, at most
-# Patience.attempts times, each after waiting (at most Patience.quiet_wait_s) for a
-# quiet second.
-FOREIGN_CPU_LIMIT = 0.05
-ATTEMPTS = 3
-QUIET_WAIT_S = 120
 THROUGHPUT_GOAL = 0.40  # of HAProxy's, from the issue
 ADDED_P99_GOAL_MS = 1.0  # at half of our own capacity, from the issue
 HAPROXY = "HAProxy 2.6"
@@ -246,14 +239,6 @@ LAYERS = (
 )  # fmt: skip
 
 
-@dataclass(frozen=True, slots=True)
-class Patience:
-    """How hard :func:`undisturbed` tries for a run no other process disturbed."""
-
-    attempts: int = ATTEMPTS
-    quiet_wait_s: int = QUIET_WAIT_S
-
-
 @dataclass
 class Target:
     """One thing to load: a proxy (or the backend itself) at a URL, and its process."""
@@ -334,110 +319,11 @@ def start_targets(work: Path, started: list[subprocess.Popen[bytes]]) -> list[Ta
     return targets
 
 
-def _cpu_ticks() -> dict[int, tuple[int, int]]:
-    """(busy, total) clock ticks since boot per CPU, from /proc/stat."""
-    ticks = {}
-    for line in Path("/proc/stat").read_text().splitlines():
-        name, *fields = line.split()
-        if name.startswith("cpu") and name != "cpu":
-            values = [int(v) for v in fields[:8]]
-            idle = values[3] + values[4]  # idle + iowait
-            ticks[int(name[3:])] = (sum(values) - idle, sum(values))
-    return ticks
-
-
-def run_wrk(url: str, seconds: int) -> dict[str, float]:
-    """One wrk run: req/s, errors, and how busy each CPU was meanwhile."""
-    before = _cpu_ticks()
-    out = subprocess.run(
-        ["wrk", "-t1", f"-c{WRK_CONNECTIONS}", f"-d{seconds}s", f"{url}/"],
-        capture_output=True,
-        text=True,
-        check=True,
-        timeout=seconds + 30,
-    ).stdout
-    after = _cpu_ticks()
-    found = re.search(r"Requests/sec:\s+([\d.]+)", out)
-    if found is None:
-        raise SystemExit(f"cannot read wrk's output: {out}")
-    non_2xx = re.search(r"Non-2xx or 3xx responses:\s+(\d+)", out)
-    socket = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", out)
-    busy = {
-        cpu: (after[cpu][0] - before[cpu][0]) / max(1, after[cpu][1] - before[cpu][1])
-        for cpu in (PROXY_CPU, REST_CPU)
-    }
-    return {
-        "requests_per_s": float(found.group(1)),
-        "errors": (int(non_2xx.group(1)) if non_2xx else 0)
-        + (sum(int(n) for n in socket.groups()) if socket else 0),
-        "proxy_cpu_busy": busy[PROXY_CPU],
-        "rest_cpu_busy": busy[REST_CPU],
-    }
-
-
-def _process_ticks() -> dict[int, tuple[str, int]]:
-    """Name and CPU clock ticks (its own and its reaped children's) of every user process."""
-    ticks = {}
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit() or entry == "2":
-            continue
-        try:
-            name, _, rest = Path(f"/proc/{entry}/stat").read_bytes().rpartition(b")")
-            fields = rest.split()
-        except (OSError, IndexError):
-            continue
-        if fields[1] == b"2":  # a kernel thread (child of kthreadd): softirqs are ours too
-            continue
-        # proc(5) fields 14-17 (utime, stime, cutime, cstime), counted after the name.
-        command = name.partition(b"(")[2].decode("ascii", "replace")
-        ticks[int(entry)] = (command, sum(int(f) for f in fields[11:15]))
-    return ticks
-
-
-def _foreign_cpu(before: dict[int, tuple[str, int]], seconds: float) -> tuple[float, str]:
-    """CPUs used by processes other than this script and its children since ``before``,
-    and which used the most."""
-    after = _process_ticks()
-    ours = {os.getpid(), *descendants(os.getpid())}
-    used: collections.Counter[str] = collections.Counter()
-    for pid, (command, ticks) in after.items():
-        if pid not in ours:
-            used[f"{command}[{pid}]"] += ticks - before.get(pid, ("", 0))[1]
-    scale = os.sysconf("SC_CLK_TCK") * max(seconds, 1e-3)
-    top = ", ".join(f"{name} {n / scale:.2f}" for name, n in used.most_common(3) if n > 0)
-    return sum(used.values()) / scale, top
-
-
-def undisturbed(
-    run: Callable[[], dict[str, Any]], say: Callable[[str], None], patience: Patience
-) -> dict[str, Any]:
-    """``run()`` on a quiet machine: waits for one, and runs again when others used the CPUs."""
-    result: dict[str, Any] = {}
-    for attempt in range(patience.attempts):
-        for _ in range(patience.quiet_wait_s):
-            before, started = _process_ticks(), time.monotonic()
-            time.sleep(1)
-            if _foreign_cpu(before, time.monotonic() - started)[0] <= FOREIGN_CPU_LIMIT:
-                break
-        before, started = _process_ticks(), time.monotonic()
-        result = run()
-        result["foreign_cpu"], result["foreign_top"] = _foreign_cpu(
-            before, time.monotonic() - started
-        )
-        result["disturbed"] = result["foreign_cpu"] > FOREIGN_CPU_LIMIT
-        if not result["disturbed"]:
-            break
-        say(
-            f"  other processes used {result['foreign_cpu']:.2f} CPU meanwhile "
-            f"({result['foreign_top']}; attempt {attempt + 1} of {patience.attempts})"
-        )
-    return result
-
-
-def _clean(runs: list[dict[str, Any]], key: str) -> list[float]:
-    """``key`` of the runs no other process disturbed; of all of them if none was spared."""
-    clean = [run[key] for run in runs if not run["disturbed"]]
-    return clean or [run[key] for run in runs]
+def run_wrk(url: str, seconds: int) -> dict[str, Any]:
+    """One wrk run at ``url``: req/s, errors, and how busy each CPU was meanwhile."""
+    return harness.run_wrk(
+        f"{url}/", seconds, {"proxy_cpu_busy": PROXY_CPU, "rest_cpu_busy": REST_CPU}
+    )
 
 
 async def _open_loop(url: str, rate: float, seconds: float) -> dict[str, Any]:
@@ -476,7 +362,7 @@ def _keeps_up(step: dict[str, Any]) -> bool:
 
 
 def generator_ceiling(
-    targets: list[Target], needed: float, say: Callable[[str], None], patience: Patience
+    targets: list[Target], needed: float, say: Callable[[str], None], patience: harness.Patience
 ) -> tuple[float, list[Any]]:
     """The highest stepped rate at which our generator keeps up against every one of ``targets``."""
     steps: list[dict[str, Any]] = []
@@ -485,7 +371,7 @@ def generator_ceiling(
     for _ in range(GENERATOR_MAX_STEPS):
         held = True
         for target in targets:
-            step = undisturbed(
+            step = harness.undisturbed(
                 functools.partial(open_loop, target.url, rate, GENERATOR_STEP_S), say, patience
             )
             steps.append({"target": target.name, **step})
@@ -517,7 +403,7 @@ def profile(pid: int, url: str, seconds: int, out: Path) -> dict[str, Any]:
     """py-spy on ``pid`` while wrk loads ``url``: shares per layer and top functions by own time."""
     py_spy = shutil.which("py-spy") or str(Path(sys.executable).parent / "py-spy")
     wrk = subprocess.Popen(
-        ["wrk", "-t1", f"-c{WRK_CONNECTIONS}", f"-d{seconds + 4}s", f"{url}/"],
+        ["wrk", "-t1", f"-c{harness.WRK_CONNECTIONS}", f"-d{seconds + 4}s", f"{url}/"],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
@@ -556,7 +442,7 @@ def measure_latency(
     args: argparse.Namespace,
     say: Callable[[str], None],
     advance: Callable[[], None],
-    patience: Patience,
+    patience: harness.Patience,
 ) -> dict[str, Any]:
     """Added p50/p99 of every proxy at half its capacity (or the generator's limit)."""
     latency: dict[str, Any] = {}
@@ -575,9 +461,9 @@ def measure_latency(
         for _ in range(args.latency_rounds):
             for side, url in (("direct", direct.url), ("proxied", target.url)):
                 run = functools.partial(open_loop, url, rate, args.latency_seconds)
-                pairs[side].append(undisturbed(run, say, patience))
+                pairs[side].append(harness.undisturbed(run, say, patience))
         median = {
-            (side, q): statistics.median(_clean(runs, f"{q}_ms"))
+            (side, q): statistics.median(harness.undisturbed_values(runs, f"{q}_ms"))
             for side, runs in pairs.items()
             for q in ("p50", "p99")
         }
@@ -626,8 +512,7 @@ def parse_arguments(argv: list[str] | None = None) -> argparse.Namespace:
     )
     parser.add_argument("--latency-seconds", type=at_least(1, float), default=10.0)
     parser.add_argument("--profile-seconds", type=at_least(0), default=10, help="0 skips it")
-    parser.add_argument("--attempts", type=at_least(1), default=ATTEMPTS)
-    parser.add_argument("--quiet-wait-s", type=at_least(0), default=QUIET_WAIT_S)
+    harness.add_patience_flags(parser)
     parser.add_argument("--json", type=Path, default=Path("bench/results/lb_throughput.json"))
     return parser.parse_args(argv)
 
@@ -635,13 +520,9 @@ def parse_arguments(argv: list[str] | None = None) -> argparse.Namespace:
 def main() -> None:
     args = parse_arguments()
     written_by = provenance()
-    patience = Patience(args.attempts, args.quiet_wait_s)
+    patience = harness.Patience.from_flags(args)
     console = Console() if sys.stdout.isatty() else Console(width=110)
-    if os.cpu_count() != 2:
-        console.print(
-            f"[yellow]this bench is laid out for 2 CPUs; this machine has {os.cpu_count()}"
-        )
-    os.sched_setaffinity(0, {REST_CPU})  # this script, wrk and our generator: CPU 1
+    harness.pin_rest(REST_CPU, console.print)  # this script, wrk and our generator: CPU 1
 
     started: list[subprocess.Popen[bytes]] = []
     throughput: dict[str, list[dict[str, float]]] = {}
@@ -661,7 +542,7 @@ def main() -> None:
                 shift = round_ % len(targets)
                 for target in targets[shift:] + targets[:shift]:
                     wrk = functools.partial(run_wrk, target.url, args.wrk_seconds)
-                    run = undisturbed(wrk, say, patience)
+                    run = harness.undisturbed(wrk, say, patience)
                     throughput[target.name].append(run)
                     say(
                         f"round {round_ + 1} {target.name}: {run['requests_per_s']:,.0f} req/s, "
@@ -670,7 +551,8 @@ def main() -> None:
                     )
                     progress.advance(task)
             over = {
-                name: over_runs(_clean(runs, "requests_per_s")) for name, runs in throughput.items()
+                name: over_runs(harness.undisturbed_values(runs, "requests_per_s"))
+                for name, runs in throughput.items()
             }
             maxima = {name: figures["median"] for name, figures in over.items()}
 
@@ -701,7 +583,7 @@ def main() -> None:
     haproxy = maxima[HAPROXY]
     table = Table(
         title="HTTP proxies on one core each, loopback, 2 nginx backends "
-        f"(wrk -c{WRK_CONNECTIONS}, median of {args.rounds} rounds)",
+        f"(wrk -c{harness.WRK_CONNECTIONS}, median of {args.rounds} rounds)",
         caption="CPU0: the proxy's core, CPU1: backend + wrk (busy share during wrk). "
         "+p50, +p99: through the proxy minus straight to the backend, open loop at the rate "
         "in 'at' (half the proxy's max; * the generator's limit, below that)",
@@ -796,7 +678,7 @@ def main() -> None:
                 "placement": {"proxy_cpu": PROXY_CPU, "backend_and_generators_cpu": REST_CPU},
                 "wrk": {
                     "threads": 1,
-                    "connections": WRK_CONNECTIONS,
+                    "connections": harness.WRK_CONNECTIONS,
                     "seconds": args.wrk_seconds,
                     "rounds": args.rounds,
                 },

@@ -5,8 +5,10 @@ from __future__ import annotations
 import io
 import secrets
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import psycopg
 import pytest
@@ -80,18 +82,28 @@ class PhotoApp:
         return int(row[0])
 
 
-@pytest.fixture
-def photos(database_url: str, tmp_path: Path) -> Iterator[PhotoApp]:
-    settings = Settings(
+@contextmanager
+def photo_app(database_url: str, tmp_path: Path, **settings: Any) -> Iterator[PhotoApp]:
+    """The app on ``database_url``, its media under ``tmp_path``, with ``settings`` beyond
+    the defaults (the CDN's: ``cdn_url``, ``cdn_discovery``, ``cdn_admin_token``); its
+    lifespan ends (and its background purges are done) when the block does."""
+    app_settings = Settings(
         database_url=database_url,
         secret_key=secrets.token_urlsafe(32),
         media_dir=tmp_path / "media",
         max_upload_bytes=256 * 1024,
         pool_max=4,
+        **settings,
     )
-    app = create_app(settings)
+    app = create_app(app_settings)
     with TestClient(app) as anonymous:
-        helper = PhotoApp(app, settings.media_dir, database_url, anonymous)
+        helper = PhotoApp(app, app_settings.media_dir, database_url, anonymous)
         yield helper
         for client in helper.clients:
             client.close()
+
+
+@pytest.fixture
+def photos(database_url: str, tmp_path: Path) -> Iterator[PhotoApp]:
+    with photo_app(database_url, tmp_path) as helper:
+        yield helper

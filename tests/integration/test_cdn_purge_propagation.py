@@ -1,6 +1,7 @@
 """A tag purge made at the shield reaches every edge below it, within a bound.
 
-Three real edge processes (``python -m millionscale.cdn``): a shield in front of
+Three real edge processes (``python -m millionscale.cdn``, started by
+:func:`millionscale.cdn.peers.start_edge`): a shield in front of
 a scripted origin, and two edges whose origin is the shield and which follow its
 purge log (``--purge-feed``). Objects tagged ``photo-1`` are cached at every
 tier; a hard purge of the tag at the shield, with ``wait``, answers once both
@@ -10,15 +11,16 @@ edges applied it, and then no edge serves a tagged object from its store.
 from __future__ import annotations
 
 import asyncio
-import os
-import signal
 import socket
-import sys
 import time
+from pathlib import Path
 
 import httpx
 import pytest
 from cdn_support import Origin, answer, get
+
+from millionscale.cdn.peers import Peer, start_edge
+from millionscale.servers.process import log_tail
 
 pytestmark = pytest.mark.integration
 
@@ -27,41 +29,25 @@ AUTH = {"Authorization": f"Bearer {TOKEN}"}
 PURGE_BOUND_S = 1.0  # the bound this test holds a purge's propagation to (docs/cdn.md)
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-async def _edge(name: str, origin: str, *extra: str) -> tuple[asyncio.subprocess.Process, int, int]:
-    port, admin_port = _free_port(), _free_port()
-    process = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "millionscale.cdn",
-        "--origin",
-        origin,
-        "--port",
-        str(port),
-        "--admin-port",
-        str(admin_port),
-        "--name",
-        name,
-        "--memory",
-        "16MiB",
-        *extra,
-        env={**os.environ, "CDN_ADMIN_TOKEN": TOKEN},
-        stderr=asyncio.subprocess.DEVNULL,
+async def _edge(tmp_path: Path, name: str, origin_port: int, *extra: str) -> Peer:
+    """An edge process (:func:`start_edge`), once it listens: an edge with a purge feed
+    does only once it follows its upstream's purges."""
+    edge = start_edge(
+        "127.0.0.1",
+        origin_port,
+        tmp_path / name,
+        memory="16MiB",
+        token=TOKEN,
+        extra=["--name", name, *extra],
     )
-    for _ in range(400):  # an edge listens once it follows its upstream's purges
+    for _ in range(400):
         try:
-            with socket.create_connection(("127.0.0.1", port), timeout=1.0):
-                break
+            with socket.create_connection(("127.0.0.1", edge.port), timeout=1.0):
+                return edge
         except OSError:
             await asyncio.sleep(0.05)
-    else:
-        raise AssertionError(f"{name} did not listen")
-    return process, port, admin_port
+    edge.stop()
+    raise AssertionError(f"{name} did not listen: {log_tail(edge.log)}")
 
 
 def _tagged(head) -> bytes:
@@ -73,24 +59,22 @@ def _tagged(head) -> bytes:
     )
 
 
-def test_a_tag_purged_at_the_shield_is_gone_from_every_edge_within_the_bound() -> None:
+def test_a_tag_purged_at_the_shield_is_gone_from_every_edge_within_the_bound(
+    tmp_path: Path,
+) -> None:
     async def scenario() -> None:
         # Arrange
         origin = await Origin(_tagged).start()
-        processes = []
+        peers: list[Peer] = []
         try:
-            shield, shield_port, shield_admin = await _edge(
-                "shield", origin.url, "--keep-surrogate-keys"
-            )
-            processes.append(shield)
-            feed = f"http://127.0.0.1:{shield_admin}"
+            shield = await _edge(tmp_path, "shield", origin.port, "--keep-surrogate-keys")
+            peers.append(shield)
+            feed = shield.admin
             edges = []
             for name in ("edge-1", "edge-2"):
-                process, port, _ = await _edge(
-                    name, f"http://127.0.0.1:{shield_port}", "--purge-feed", feed
-                )
-                processes.append(process)
-                edges.append(port)
+                edge = await _edge(tmp_path, name, shield.port, "--purge-feed", feed)
+                peers.append(edge)
+                edges.append(edge.port)
             targets = [b"/photo-1/a.jpg", b"/photo-1/b.jpg", b"/photo-2/c.jpg"]
             for port in edges:
                 for target in targets:
@@ -110,15 +94,7 @@ def test_a_tag_purged_at_the_shield_is_gone_from_every_edge_within_the_bound() -
                 for t in targets
             }
         finally:
-            for process in processes:
-                process.send_signal(signal.SIGTERM)
-            for process in processes:
-                try:
-                    async with asyncio.timeout(20):
-                        await process.wait()
-                except TimeoutError:
-                    process.kill()
-                    await process.wait()
+            await asyncio.gather(*(asyncio.to_thread(peer.stop) for peer in peers))
             await origin.stop()
         # Assert
         assert set(warm) == {b"HIT"}

@@ -3,9 +3,11 @@
 from pathlib import Path
 
 import pytest
-from photos_cdn_support import discovery_file, photo_app, signed_up
+from photos_cdn_support import discovery_file, signed_up
 from purge_support import TOKEN, FakeEdge
 from structlog.testing import capture_logs
+
+from conftest import photo_app
 
 pytestmark = pytest.mark.integration
 

@@ -4,9 +4,8 @@ import re
 from pathlib import Path
 
 import pytest
-from photos_cdn_support import photo_app
 
-from conftest import PhotoApp
+from conftest import PhotoApp, photo_app
 
 pytestmark = pytest.mark.integration
 

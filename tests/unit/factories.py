@@ -7,6 +7,7 @@ from typing import Any, Literal
 
 import pytest
 
+from millionscale.obs.admin import create_token
 from millionscale.servers import cgroups, netns
 from millionscale.testing import FakeClock
 from millionscale.topology.model import Readiness, RestartPolicy, Topology
@@ -94,3 +95,15 @@ def resolved(
         is_port_free=lambda host, port: True,
         host_limits=limits,
     )
+
+
+SLEEP = ["{python}", "-c", "pass"]  # a command for a process whose run does not matter
+
+
+def with_admin_token(tmp_path: Path, **processes: dict[str, Any]) -> ResolvedTopology:
+    """``processes`` resolved on ``tmp_path / "state"`` (as :func:`resolved`), that state
+    directory created with an admin token in it: what an admin client reads."""
+    topology_ = resolved(topology(**processes), tmp_path / "state")
+    topology_.state().create()
+    create_token(topology_.state().admin_token_file)
+    return topology_

@@ -7,27 +7,27 @@ import json
 
 import pytest
 
-from millionscale.cdn.admin import WAIT_S, purge_request
+from millionscale.cdn.admin import PurgeRequest, purge_request
+from millionscale.cdn.purge import Purge
 from millionscale.errors import AdminRequestError
-
-NO_WAIT = {"wait": False, "wait_s": WAIT_S}
 
 
 @pytest.mark.parametrize(
     ("body", "expected"),
     [
-        ({"url": "/a"}, {"url": "/a", "soft": False, "issued_at": None, **NO_WAIT}),
+        ({"url": "/a"}, PurgeRequest(Purge.url("/a"))),
         (
             {"prefix": "http://h/s/", "soft": True},
-            {"prefix": "http://h/s/", "soft": True, "issued_at": None, **NO_WAIT},
+            PurgeRequest(Purge.prefix("http://h/s/", soft=True)),
         ),
+        ({"tag": "photo-1", "issued_at": 5}, PurgeRequest(Purge.tag("photo-1"), issued_at=5.0)),
         (
-            {"tag": "photo-1", "issued_at": 5},
-            {"tag": "photo-1", "soft": False, "issued_at": 5.0, **NO_WAIT},
+            {"tag": "photo-1", "wait": True, "wait_s": 2},
+            PurgeRequest(Purge.tag("photo-1"), wait=True, wait_s=2.0),
         ),
     ],
 )
-def test_a_purge_body_gives_the_purge(body: dict[str, object], expected: dict[str, object]) -> None:
+def test_a_purge_body_gives_the_purge(body: dict[str, object], expected: PurgeRequest) -> None:
     # Act
     arguments = purge_request(json.dumps(body).encode())
     # Assert
@@ -44,6 +44,8 @@ def test_a_purge_body_gives_the_purge(body: dict[str, object], expected: dict[st
         b'{"tag": 1}',
         b'{"url": "a"}',
         b'{"url": "/\xc3\xa9"}',
+        b'{"tag": "two words"}',
+        b'{"all": ""}',
         b'{"tag": "a", "soft": 1}',
         b'{"tag": "a", "issued_at": true}',
         b'{"tag": "a", "issued_at": NaN}',

@@ -3,11 +3,12 @@
 import asyncio
 
 from millionscale.cdn.feed import Entry, PurgeFeed, PurgeLog, follow
+from millionscale.cdn.purge import Purge
 from millionscale.testing import FakeClock
 
 
 def _purge(value: str) -> Entry:
-    return Entry("tag", value, soft=False, issued_at=0.0)
+    return Entry(Purge.tag(value), issued_at=0.0)
 
 
 async def _no_sleep(_: float) -> None:
@@ -30,7 +31,7 @@ class _Follower:
         return (await self.feed.poll("edge-1", after, epoch, wait_s=0.05)).to_json()
 
     async def apply(self, purge: Entry) -> None:
-        self.applied.append(purge.value)
+        self.applied.append(purge.purge.value)
 
     async def on_gap(self) -> None:
         self.gaps += 1

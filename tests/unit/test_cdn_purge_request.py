@@ -25,6 +25,14 @@ def test_a_url_purge_names_the_path():
     assert Purge.url("/media/1/ab/ab12.jpg").describe() == "purge of url /media/1/ab/ab12.jpg"
 
 
+def test_a_url_purge_may_name_one_host():
+    assert Purge.url("http://photos/p/1").describe() == "purge of url http://photos/p/1"
+
+
+def test_a_purge_of_everything_names_no_value():
+    assert Purge.everything(soft=True).describe() == "soft purge of everything"
+
+
 @pytest.mark.parametrize(
     ("kind", "value", "reason"),
     [
@@ -34,6 +42,8 @@ def test_a_url_purge_names_the_path():
         ("tag", "bad\nline", "control characters"),
         ("url", "media/1.jpg", "is not a path"),
         ("prefix", "static", "is not a path"),
+        ("url", "/\u00e9", "must be ASCII"),
+        ("all", "/", "names no value"),
         ("everything", "/", "not a kind of purge"),
     ],
 )

@@ -73,7 +73,7 @@ HTTP_MODULES = {
         "MAX_TARGET_BYTES",
         "HttpLimits",
     },
-    "connection": {"Exchange", "ServerConnection", "StartExchange"},
+    "connection": {"Exchange", "NullExchange", "ServerConnection", "StartExchange"},
     "deadline": {"Deadline"},
     "answers": {"error_bytes", "status_line"},
     "http": {"Handler", "HttpLimits", "Reply", "Request", "error_reply", "reply_bytes", "serve"},

@@ -16,7 +16,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from millionscale.lb.connection import ServerConnection
+from millionscale.lb.connection import NullExchange, ServerConnection
 from millionscale.lb.head import Refusal, RequestHead, check_head
 from millionscale.lb.limits import HttpLimits
 
@@ -51,23 +51,8 @@ class _Transport:
         return None
 
 
-class _Answered:
+class _Answered(NullExchange):
     """The app's side: answers 200 at once (an Exchange with nothing to do)."""
-
-    def body(self, data: bytes) -> None:
-        return None
-
-    def end(self) -> None:
-        return None
-
-    def abort(self) -> None:
-        return None
-
-    def pause_writing(self) -> None:
-        return None
-
-    def resume_writing(self) -> None:
-        return None
 
 
 def _through_the_connection(data: bytes) -> tuple[bytes, list[RequestHead]]:

@@ -65,6 +65,7 @@ def test_the_exported_names_are_exactly_these():
         "load_token",
         "read_secret",
         "read_token",
+        "run_admin_process",
         "token_file",
         "serve_app",
         "status_of",

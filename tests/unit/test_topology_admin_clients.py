@@ -2,27 +2,9 @@
 
 from pathlib import Path
 
-from factories import topology
+from factories import SLEEP, with_admin_token
 
-from millionscale.obs.admin import create_token
 from millionscale.topology.admin import admin_clients, admin_host
-from millionscale.topology.resolve import ResolvedTopology, resolve
-
-SLEEP = ["{python}", "-c", "pass"]  # what the command runs does not matter here
-
-
-def _resolve(tmp_path: Path, **processes) -> ResolvedTopology:
-    ports = iter(range(43000, 44000))
-    resolved = resolve(
-        topology(**processes),
-        source=tmp_path / "t.toml",
-        state_dir=tmp_path / "state",
-        pick_port=lambda _host: next(ports),
-        is_port_free=lambda _host, _port: True,
-    )
-    resolved.state().create()
-    create_token(resolved.state().admin_token_file)
-    return resolved
 
 
 def _edge(role: str, admin_host_value: str) -> dict:
@@ -31,7 +13,7 @@ def _edge(role: str, admin_host_value: str) -> dict:
 
 
 def test_each_member_of_the_tier_gets_a_client_where_its_command_line_says(tmp_path: Path):
-    resolved = _resolve(
+    resolved = with_admin_token(
         tmp_path,
         shield=_edge("shield", "10.9.0.2"),
         edge={**_edge("edge", "127.0.0.1")},
@@ -48,7 +30,7 @@ def test_each_member_of_the_tier_gets_a_client_where_its_command_line_says(tmp_p
 
 
 def test_a_tier_the_topology_does_not_run_has_no_clients(tmp_path: Path):
-    resolved = _resolve(tmp_path, web={"tier": "web", "role": "app", "command": SLEEP})
+    resolved = with_admin_token(tmp_path, web={"tier": "web", "role": "app", "command": SLEEP})
 
     assert admin_clients(resolved, "cdn", "CDN edge") == []
 

@@ -20,6 +20,8 @@ Layers, bottom up:
 - :mod:`.report`: the JSON file and the rich tables;
 - :mod:`.provenance`: what a benchmark result file says about itself (command
   line, date, machine) and the median of repeated runs, with their count;
+- :mod:`.wrk`: the side-by-side benchmarks' wrk harness (CPU placement, runs
+  on a quiet machine, wrk's output read);
 - :mod:`.run`: the glue that loads a live target, used by ``millionscale bench``.
 """
 

@@ -26,8 +26,9 @@ import asyncio
 import contextlib
 import logging
 import signal
-import sys
 import time
+from collections.abc import Coroutine
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -35,14 +36,13 @@ from urllib.parse import urlsplit
 import httpx
 import structlog
 
-from millionscale.aio import FlagParser, run_main
+from millionscale.aio import FlagParser
 from millionscale.cdn.admin import create_app
 from millionscale.cdn.edge import Edge
 from millionscale.cdn.feed import FOLLOW_WAIT_S, Entry, PurgeFeed, PurgeLog, follow
+from millionscale.cdn.purge import Purge
 from millionscale.cdn.settings import EdgeSettings, add_flags, from_flags
-from millionscale.errors import MillionscaleError
-from millionscale.obs.admin import listen, load_token, serve_app, token_file
-from millionscale.obs.logging import configure_logging
+from millionscale.obs.admin import listen, run_admin_process, serve_app
 
 __all__ = ["TOKEN_ENV", "main"]
 
@@ -50,9 +50,26 @@ TOKEN_ENV = "CDN_ADMIN_TOKEN"
 CONTACT_S = 10.0  # ours: how long an edge waits to follow its upstream's purges before serving
 
 
+@dataclass(frozen=True, slots=True)
+class _Following:
+    """An edge following its upstream's purge log: the loop's ``task``, set
+    ``contacted`` once the upstream first answered, and the ``client`` it asks with."""
+
+    task: asyncio.Task[None]
+    contacted: asyncio.Event
+    client: httpx.AsyncClient
+
+    async def aclose(self) -> None:
+        """Stop following and close the client."""
+        self.task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await self.task
+        await self.client.aclose()
+
+
 def _follower(
     edge: Edge, feed: PurgeFeed, upstream: str, token: str, stop: asyncio.Event
-) -> tuple[asyncio.Task[None], asyncio.Event, httpx.AsyncClient]:
+) -> _Following:
     """Follow ``upstream``'s purge log: each purge applied here and logged for below."""
     client = httpx.AsyncClient(
         base_url=upstream.rstrip("/"),
@@ -74,25 +91,23 @@ def _follower(
         return answer.json()
 
     async def apply(entry: Entry) -> None:
-        what: dict[str, Any] = (
-            {"everything": True} if entry.kind == "all" else {entry.kind: entry.value}
-        )
-        edge.purge(**what, soft=entry.soft, issued_at=entry.issued_at)
+        edge.apply(entry.purge, issued_at=entry.issued_at)
         await feed.publish(entry)
 
     async def on_gap() -> None:
-        await apply(Entry("all", "", True, time.time()))
+        await apply(Entry(Purge.everything(soft=True), time.time()))
 
     task = asyncio.get_running_loop().create_task(
         follow(fetch, apply, on_gap=on_gap, stop=stop, contacted=contacted)
     )
-    return task, contacted, client
+    return _Following(task, contacted, client)
 
 
 log = structlog.get_logger()
 
 
 async def run(settings: EdgeSettings, args: argparse.Namespace, token: str) -> None:
+    logging.getLogger("httpx").setLevel(logging.WARNING)  # not a line per origin fetch
     admin = listen(args.admin_host, args.admin_port, "edge's admin API")
     edge = Edge(settings)
     edge.start()
@@ -105,7 +120,7 @@ async def run(settings: EdgeSettings, args: argparse.Namespace, token: str) -> N
     if args.purge_feed:
         following = _follower(edge, feed, args.purge_feed, token, stop)
         try:
-            await asyncio.wait_for(following[1].wait(), CONTACT_S)
+            await asyncio.wait_for(following.contacted.wait(), CONTACT_S)
         except TimeoutError:
             log.warning(
                 "cdn: upstream's purge log not reached; serving anyway", feed=args.purge_feed
@@ -117,11 +132,7 @@ async def run(settings: EdgeSettings, args: argparse.Namespace, token: str) -> N
             await serve_app(create_app(edge, token, feed), admin, stop=stop)
     finally:
         if following is not None:
-            task, _, client = following
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
-            await client.aclose()
+            await following.aclose()
     await edge.stop()
     log.info("stopped", name=settings.name)
 
@@ -146,18 +157,12 @@ def main(argv: list[str] | None = None) -> int:
         feed = urlsplit(args.purge_feed)
         if feed.scheme != "http" or not feed.hostname or feed.path not in ("", "/"):
             parser.error(f"--purge-feed {args.purge_feed!r} is not http://HOST:PORT")
-    for port in (args.port, args.admin_port):
-        if not 0 <= port <= 65535:
-            parser.error(f"port {port} is not 0 to 65535")
-    try:
+
+    def start(token: str) -> tuple[str, Coroutine[Any, Any, None]]:
         settings = from_flags(args)
-        token = load_token(TOKEN_ENV, token_file(args.state_dir))
-    except MillionscaleError as error:
-        print(f"error: {error.one_line()}", file=sys.stderr)
-        return 2
-    configure_logging(settings.name)
-    logging.getLogger("httpx").setLevel(logging.WARNING)  # not a line per origin fetch
-    return run_main(run(settings, args, token))
+        return settings.name, run(settings, args, token)
+
+    return run_admin_process(parser, args, TOKEN_ENV, start)
 
 
 if __name__ == "__main__":

@@ -26,6 +26,7 @@ from __future__ import annotations
 import json
 import math
 import re
+from dataclasses import dataclass
 from typing import Any
 
 from starlette.applications import Starlette
@@ -35,10 +36,11 @@ from starlette.routing import Route
 
 from millionscale.cdn.edge import Edge
 from millionscale.cdn.feed import FOLLOW_WAIT_S, Entry, PurgeFeed
-from millionscale.errors import AdminRequestError
+from millionscale.cdn.purge import Purge, PurgeKind
+from millionscale.errors import AdminRequestError, ConfigError
 from millionscale.obs.admin import admin_app
 
-__all__ = ["MAX_PURGE_BODY", "WAIT_S", "create_app", "purge_request"]
+__all__ = ["MAX_PURGE_BODY", "WAIT_S", "PurgeRequest", "create_app", "purge_request"]
 
 WAIT_S = 5.0  # ours: a purge's wait for the edges below; they apply it within milliseconds
 MAX_WAIT_S = 60.0
@@ -48,12 +50,24 @@ ACTIVE_S = FOLLOW_WAIT_S + 5.0
 _FOLLOWER = re.compile(r"^[A-Za-z0-9_.:-]{1,64}$")
 
 MAX_PURGE_BODY = 64 * 1024  # ours: a purge names one URL, prefix or tag
+_NAMED: tuple[PurgeKind, ...] = ("url", "prefix", "tag")  # the kinds a body may name
 _BODY = 'the body must be {"url" | "prefix" | "tag": "...", "soft": bool, "issued_at": float}'
 
 
-def purge_request(body: bytes) -> dict[str, Any]:
-    """The keyword arguments of :meth:`Edge.purge` in a ``POST /v1/purge`` body;
-    :class:`AdminRequestError` (400) if it is not one."""
+@dataclass(frozen=True, slots=True)
+class PurgeRequest:
+    """A ``POST /v1/purge`` body: the purge, its ``issued_at`` (None: not given),
+    and whether (and up to how long) to wait for the edges below."""
+
+    purge: Purge
+    issued_at: float | None = None
+    wait: bool = False
+    wait_s: float = WAIT_S
+
+
+def purge_request(body: bytes) -> PurgeRequest:
+    """The purge a ``POST /v1/purge`` body asks for; :class:`AdminRequestError`
+    (400) if it is not one."""
     if len(body) > MAX_PURGE_BODY:
         raise AdminRequestError(f"a purge body over {MAX_PURGE_BODY} bytes")
     try:
@@ -62,23 +76,23 @@ def purge_request(body: bytes) -> dict[str, Any]:
         raise AdminRequestError(f"not JSON; {_BODY}") from None
     if not isinstance(data, dict):
         raise AdminRequestError(_BODY)
-    unknown = set(data) - {"url", "prefix", "tag", "soft", "issued_at", "wait", "wait_s"}
+    unknown = set(data) - {*_NAMED, "soft", "issued_at", "wait", "wait_s"}
     if unknown:
         raise AdminRequestError(f"unknown field {sorted(unknown)[0]!r}; {_BODY}")
-    named = [name for name in ("url", "prefix", "tag") if name in data]
+    named = [name for name in _NAMED if name in data]
     if len(named) != 1:
         raise AdminRequestError(f"give exactly one of url, prefix, tag; {_BODY}")
     what = named[0]
     value = data[what]
     if not isinstance(value, str) or not value:
         raise AdminRequestError(f"{what} must be a non-empty string")
-    if what != "tag" and not (value.startswith("/") or value.startswith("http")):
-        raise AdminRequestError(f"{what} must be a path (/a) or an http URL")
-    if what != "tag" and not value.isascii():
-        raise AdminRequestError(f"{what} must be ASCII (percent-encode the rest)")
     soft = data.get("soft", False)
     if not isinstance(soft, bool):
         raise AdminRequestError("soft must be true or false")
+    try:
+        purge = Purge(what, value, soft)
+    except ConfigError as error:
+        raise AdminRequestError(error.one_line()) from None
     issued_at = data.get("issued_at")
     if issued_at is not None and (
         isinstance(issued_at, bool)
@@ -96,13 +110,7 @@ def purge_request(body: bytes) -> dict[str, Any]:
         or not 0 <= wait_s <= MAX_WAIT_S
     ):
         raise AdminRequestError(f"wait_s must be a number of seconds from 0 to {MAX_WAIT_S:g}")
-    return {
-        what: value,
-        "soft": soft,
-        "issued_at": None if issued_at is None else float(issued_at),
-        "wait": wait,
-        "wait_s": float(wait_s),
-    }
+    return PurgeRequest(purge, None if issued_at is None else float(issued_at), wait, float(wait_s))
 
 
 def _number(request: Request, name: str, default: float, top: float) -> float:
@@ -123,26 +131,18 @@ def create_app(edge: Edge, token: str, feed: PurgeFeed | None = None) -> Starlet
     are logged in ``feed`` for the edges below (None: nobody follows this edge)."""
 
     async def purge(request: Request) -> Response:
-        arguments = purge_request(await request.body())
-        wait, wait_s = arguments.pop("wait"), arguments.pop("wait_s")
+        asked = purge_request(await request.body())
         try:
-            purged = edge.purge(**arguments)
+            purged = edge.apply(asked.purge, issued_at=asked.issued_at)
         except ValueError as error:
             raise AdminRequestError(str(error)) from None
         answer: dict[str, Any] = {"purged": purged}
         if feed is not None:
-            [kind] = (k for k in ("url", "prefix", "tag") if k in arguments)
-            issued_at = arguments["issued_at"]
-            entry = Entry(
-                kind,
-                arguments[kind],
-                arguments["soft"],
-                edge.clock() if issued_at is None else issued_at,
-            )
-            seq = answer["seq"] = await feed.publish(entry)
-            if wait:
+            issued_at = edge.clock() if asked.issued_at is None else asked.issued_at
+            seq = answer["seq"] = await feed.publish(Entry(asked.purge, issued_at))
+            if asked.wait:
                 since = edge.clock() - ACTIVE_S
-                applied, pending = await feed.wait_applied(seq, wait_s, active_since=since)
+                applied, pending = await feed.wait_applied(seq, asked.wait_s, active_since=since)
                 answer |= {"applied": applied, "pending": pending}
         return JSONResponse(answer)
 

@@ -68,6 +68,7 @@ from millionscale.cdn.invalidation import invalidated_by
 from millionscale.cdn.lookup import Fresh, GatewayTimeout, Revalidate, Stale, lookup
 from millionscale.cdn.message import Fields, Request, Response, Stored, cache_key
 from millionscale.cdn.origin import Fetched, Origin, OriginFailure
+from millionscale.cdn.purge import Purge, PurgeKind
 from millionscale.cdn.ranges import RangeNotSatisfiable, parse_range, range_applies
 from millionscale.cdn.rules import RulesSettings
 from millionscale.cdn.settings import EdgeSettings
@@ -81,7 +82,7 @@ from millionscale.cdn.validation import (
     not_modified_fields,
 )
 from millionscale.lb.answers import error_bytes, status_line
-from millionscale.lb.connection import Exchange, ServerConnection
+from millionscale.lb.connection import Exchange, NullExchange, ServerConnection
 from millionscale.lb.head import RequestHead
 from millionscale.lb.headers import HOP_BY_HOP, connection_tokens
 
@@ -139,33 +140,13 @@ class EdgeStatistics:
         return {"edge": edge, "store": store}
 
 
-class _Done:
-    """The exchange of a request answered while it was started."""
-
-    __slots__ = ()
-
-    def body(self, data: bytes) -> None:
-        return None
-
-    def end(self) -> None:
-        return None
-
-    def abort(self) -> None:
-        return None
-
-    def pause_writing(self) -> None:
-        return None
-
-    def resume_writing(self) -> None:
-        return None
+_DONE = NullExchange()  # the exchange of a request answered while it was started
 
 
-_DONE = _Done()
-
-
-class _Task:
+class _Task(NullExchange):
     """The exchange of a request answered by a task (a fetch): the client leaving cancels
-    it (the origin fetch it may lead goes on for the others, see SingleFlight)."""
+    it (the origin fetch it may lead goes on for the others, see SingleFlight). Its request
+    arrives whole (the buffer is the body limit)."""
 
     __slots__ = ("task", "writable")
 
@@ -173,12 +154,6 @@ class _Task:
         self.writable = asyncio.Event()
         self.writable.set()
         self.task = asyncio.get_running_loop().create_task(work(self.writable))
-
-    def body(self, data: bytes) -> None:  # requests arrive whole (buffer = body limit)
-        return None
-
-    def end(self) -> None:
-        return None
 
     def abort(self) -> None:
         self.task.cancel()
@@ -207,10 +182,17 @@ class _Filled:
         return self.failure is not None or (fetched is not None and fetched.response.status >= 500)
 
 
-def _connection_line(head: RequestHead) -> bytes:
-    if head.keep_alive:
-        return b"" if head.http_11 else b"connection: keep-alive\r\n"
+def _connection_line(keep_alive: bool, http_11: bool) -> bytes:
+    if keep_alive:
+        return b"" if http_11 else b"connection: keep-alive\r\n"
     return b"connection: close\r\n"
+
+
+def _as_site(request: Request, site: bytes) -> Request:
+    """``request`` under ``Host: site`` (the one site an edge serves, whatever Host the
+    client sent): what is forwarded, and what a stored response's Vary selects on."""
+    fields = (*(f for f in request.fields if f[0] != b"host"), (b"host", site))
+    return Request(request.method, request.target, fields)
 
 
 def _lines(fields: Fields, drop: frozenset[bytes]) -> bytes:
@@ -246,7 +228,7 @@ class Edge:
         self._keep_tags = settings.keep_surrogate_keys
         self._strip = frozenset() if self._keep_tags else _TAGS
         self._flights: SingleFlight[bytes] = SingleFlight()
-        self._heads: dict[tuple[int, bytes], tuple[Fields, bytes]] = {}
+        self._heads: dict[int, tuple[Fields, bytes]] = {}
         self._uncacheable: dict[bytes, float] = {}  # key -> until (hit-for-miss)
         self._revalidating: set[bytes] = set()
         self._hosts: set[bytes] = set()
@@ -358,6 +340,7 @@ class Edge:
         if len(given) != 1:
             raise ValueError("give exactly one of url, prefix, tag, everything")
         store = self.store
+        kind: PurgeKind
         if everything:
             kind, purged = "all", store.purge_all(soft=soft)
         elif tag is not None:
@@ -376,6 +359,14 @@ class Edge:
             metrics.PURGE_LAG.labels(self.settings.name).observe(max(0.0, self.clock() - issued_at))
         log.info("cdn: purged", kind=kind, purged=purged, soft=soft)
         return purged
+
+    def apply(self, purge: Purge, *, issued_at: float | None = None) -> int:
+        """:meth:`purge` what ``purge`` names (kind ``all``: everything); the
+        responses purged."""
+        if purge.kind == "all":
+            return self.purge(everything=True, soft=purge.soft, issued_at=issued_at)
+        what: dict[str, Any] = {purge.kind: purge.value}
+        return self.purge(**what, soft=purge.soft, issued_at=issued_at)
 
     def _purge_keys(self, text: str) -> list[bytes]:
         if text.startswith("/"):
@@ -397,17 +388,20 @@ class Edge:
         fields = tuple(
             zip(map(bytes.lower, map(_NAME, headers)), map(_VALUE, headers), strict=True)
         )
-        host = head.host or self._origin_host
-        if self._site:  # the one site served: keyed and forwarded as its Host
-            host = self._site
-            fields = (*(f for f in fields if f[0] != b"host"), (b"host", host))
         request = Request(head.method, head.target, fields)
+        site = self._site
         method = head.method
         if method != "GET" and method != "HEAD":
             body = b"".join(chunks)
+            if site:
+                request = _as_site(request, site)
             return self._spawn(lambda writable: self._pass(conn, head, request, body, writable))
-        key = cache_key(host, head.target)
+        key = cache_key(site or head.host or self._origin_host, head.target)
         variants = self.store.variants(key)
+        # With a site, the request goes to the origin under its Host, and was stored so:
+        # rewritten only where that shows, a Vary on Host (a hit only reads fields).
+        if site and any(b"host" in variant.vary for variant in variants):
+            request = _as_site(request, site)
         found = lookup(request, variants, now, settings=self.rules)
         kind = type(found)
         if kind is Fresh:
@@ -418,12 +412,15 @@ class Edge:
             stale: Stale = found  # type: ignore[assignment]
             self._stale(conn, head, request, stale.stored, now, "swr")
             if stale.revalidate_in_background:
-                self._revalidate_later(key, request, stale.stored, conn.peer)
+                forwarded = _as_site(request, site) if site else request
+                self._revalidate_later(key, forwarded, stale.stored, conn.peer)
             return _DONE
         if kind is GatewayTimeout:  # only-if-cached, nothing usable (RFC 9111 §5.2.1.7)
             self.counts.outcomes["error"] += 1
             self._error(conn, head, 504, "not in cache (only-if-cached)")
             return _DONE
+        if site:
+            request = _as_site(request, site)
         return self._spawn(
             lambda writable: self._fetch(conn, head, request, key, variants, found, writable)
         )
@@ -662,10 +659,10 @@ class Edge:
         self.counts.stale[reason] += 1
         self._serve(conn, head, request, stored, now, _STALE)
 
-    def _head(self, stored: Stored, label: bytes) -> bytes:
+    def _head(self, stored: Stored) -> bytes:
         """The stored response's status line and fields, less ``Age``, with
-        ``Content-Length``, ``X-Cache`` and ``Via``: built once per stored record."""
-        slot = (id(stored), label)
+        ``Content-Length``: built once per stored record."""
+        slot = id(stored)
         known = self._heads.get(slot)
         if known is not None and known[0] is stored.fields:
             return known[1]
@@ -674,14 +671,22 @@ class Edge:
             (
                 status_line(stored.status),
                 _lines(fields, _FRAMING),
-                b"content-length: %d\r\nx-cache: %b\r\n" % (len(stored.body), label),
-                self._via,
+                b"content-length: %d\r\n" % len(stored.body),
             )
         )
         if len(self._heads) >= _HEADS_MAX:
             self._heads.clear()
         self._heads[slot] = (stored.fields, built)
         return built
+
+    def _ending(self, label: bytes, keep_alive: bool, http_11: bool) -> bytes:
+        """The end of every answer's head: ``X-Cache: label``, ``Via``, the
+        connection line (``keep_alive`` for an ``http_11`` client or not), the blank line."""
+        return b"x-cache: %b\r\n%b%b\r\n" % (
+            label,
+            self._via,
+            _connection_line(keep_alive, http_11),
+        )
 
     def _serve(
         self,
@@ -696,12 +701,18 @@ class Edge:
         if not _SLOW.isdisjoint(map(_NAME, request.fields)):
             self._serve_partly(conn, head, request, stored, now, label)
             return
-        age = b"age: " + age_field(stored.age(now)) + b"\r\n"
+        start = (
+            self._head(stored)
+            + b"age: "
+            + age_field(stored.age(now))
+            + b"\r\n"
+            + self._ending(label, head.keep_alive, head.http_11)
+        )
         if head.method == "HEAD":
-            conn.write(self._head(stored, label) + age + _connection_line(head) + b"\r\n")
+            conn.write(start)
         else:
             body = stored.body
-            conn.write(self._head(stored, label) + age + _connection_line(head) + b"\r\n" + body)
+            conn.write(start + body)
             self.counts.bytes_from_edge += len(body)
         conn.finish(head.keep_alive)
 
@@ -714,7 +725,7 @@ class Edge:
         now: float,
         label: bytes,
     ) -> None:
-        ending = b"x-cache: %b\r\n%b%b\r\n" % (label, self._via, _connection_line(head))
+        ending = self._ending(label, head.keep_alive, head.http_11)
         if client_not_modified(request, stored):
             kept = not_modified_fields(stored, now)
             conn.write(status_line(304) + _lines(kept, frozenset()) + ending)
@@ -795,12 +806,9 @@ class Edge:
             else:
                 keep_alive = False
         chunked = framing.startswith(b"transfer-encoding")
-        if keep_alive:
-            connection = b"" if head.http_11 else b"connection: keep-alive\r\n"
-        else:
-            connection = b"connection: close\r\n"
-        line = status_line(status) + block + framing + b"x-cache: " + label + b"\r\n"
-        start = line + self._via + connection + b"\r\n"
+        start = (
+            status_line(status) + block + framing + self._ending(label, keep_alive, head.http_11)
+        )
         if bodiless:
             await fetched.aclose()
             conn.write(start)

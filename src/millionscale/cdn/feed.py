@@ -40,11 +40,12 @@ import secrets
 from collections import deque
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any
 
 import structlog
 
-from millionscale.errors import Invalid
+from millionscale.cdn.purge import Purge
+from millionscale.errors import ConfigError, Invalid
 
 __all__ = [
     "LOG_ENTRIES",
@@ -52,7 +53,6 @@ __all__ = [
     "Entry",
     "PurgeError",
     "PurgeFeed",
-    "PurgeKind",
     "PurgeLog",
     "follow",
 ]
@@ -64,9 +64,6 @@ LOG_ENTRIES = 10_000  # purges kept for followers (Fastly's purge-all advice beg
 FOLLOW_WAIT_S = 25.0  # one long poll; under common 30 s idle timeouts of proxies
 RETRY_S = (0.1, 0.2, 0.5, 1.0, 2.0)  # a follower's backoff when its upstream fails
 
-PurgeKind = Literal["url", "prefix", "tag", "all"]
-KINDS: tuple[PurgeKind, ...] = ("url", "prefix", "tag", "all")
-
 
 class PurgeError(Invalid):
     """An upstream's purge batch that is not one (the follower then asks again)."""
@@ -74,22 +71,19 @@ class PurgeError(Invalid):
 
 @dataclass(frozen=True, slots=True)
 class Entry:
-    """One purge as a log keeps it: what it removes (``kind``, ``value``; ``all``
-    with an empty value: everything, which a follower that missed purges passes
-    on), how (``soft``: marked stale and kept for stale serving; else removed),
-    and when it was asked for (``issued_at``, the asker's wall clock: the purge
-    lag is measured from it at every tier)."""
+    """One purge as a log keeps it: the purge (kind ``all``: everything, which a
+    follower that missed purges passes on) and when it was asked for
+    (``issued_at``, the asker's wall clock: the purge lag is measured from it at
+    every tier)."""
 
-    kind: PurgeKind
-    value: str
-    soft: bool
+    purge: Purge
     issued_at: float
 
     def to_json(self) -> dict[str, Any]:
         return {
-            "kind": self.kind,
-            "value": self.value,
-            "soft": self.soft,
+            "kind": self.purge.kind,
+            "value": self.purge.value,
+            "soft": self.purge.soft,
             "issued_at": self.issued_at,
         }
 
@@ -122,17 +116,16 @@ class Batch:
             raise PurgeError("a batch must be a JSON object")
         try:
             purges = tuple(
-                Entry(p["kind"], str(p["value"]), bool(p["soft"]), float(p["issued_at"]))
+                Entry(Purge(p["kind"], str(p["value"]), bool(p["soft"])), float(p["issued_at"]))
                 for p in data["purges"]
             )
-            batch = cls(
+            return cls(
                 str(data["epoch"]), int(data["first"]), int(data["last"]), purges, bool(data["gap"])
             )
+        except ConfigError as error:
+            raise PurgeError(f"a purge batch holds what is no purge: {error.message}") from None
         except (KeyError, TypeError, ValueError) as error:
             raise PurgeError(f"not a purge batch: {error}") from None
-        if any(p.kind not in KINDS for p in purges):
-            raise PurgeError("a purge batch holds an unknown kind")
-        return batch
 
 
 class PurgeLog:

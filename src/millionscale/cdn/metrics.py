@@ -14,7 +14,7 @@ edge of the process), an outcome, a source, a reason, a purge kind.
   origin fetch;
 - ``millionscale_cdn_origin_fetches_total{edge}``;
 - ``millionscale_cdn_stale_served_total{edge, reason}``: swr, error, soft-purge;
-- ``millionscale_cdn_purges_total{edge, kind}``: url, prefix, tag;
+- ``millionscale_cdn_purges_total{edge, kind}``: url, prefix, tag, all;
 - ``millionscale_cdn_purge_lag_seconds{edge}``: a purge's ``issued_at`` to applied;
 - ``millionscale_cdn_store_{objects,memory_bytes,disk_bytes}{edge}``.
 """
@@ -29,11 +29,12 @@ from prometheus_client import REGISTRY, Histogram
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
+from millionscale.cdn.purge import KINDS as PURGE_KINDS
+
 __all__ = ["OUTCOMES", "PURGE_LAG", "STALE_REASONS", "Counts", "register"]
 
 OUTCOMES = ("hit", "miss", "stale", "revalidated", "pass", "error")
 STALE_REASONS = ("swr", "error", "soft-purge")
-PURGE_KINDS = ("url", "prefix", "tag", "all")
 # Purges reach an edge within milliseconds on one machine, a few seconds across a fleet
 # (Fastly quotes ~150 ms global purge); buckets from 1 ms to 30 s.
 PURGE_LAG = Histogram(

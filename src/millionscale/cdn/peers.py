@@ -144,6 +144,11 @@ class Peer:
     def pid(self) -> int:
         return self.process.pid
 
+    @property
+    def port(self) -> int:
+        """The port of :attr:`url`, where it serves clients."""
+        return int(self.url.rsplit(":", 1)[1])
+
     def stop(self) -> None:
         terminate(self.process, timeout=5)
 

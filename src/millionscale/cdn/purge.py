@@ -66,6 +66,7 @@ from millionscale.errors import ConfigError, DiscoveryError
 __all__ = [
     "ADMIN_PORT",
     "ATTEMPTS",
+    "KINDS",
     "PURGE_PATH",
     "TIER",
     "TIMEOUT_S",
@@ -112,7 +113,7 @@ LAG = Histogram(
     buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0),
 )
 
-PurgeKind = Literal["url", "prefix", "tag"]
+PurgeKind = Literal["url", "prefix", "tag", "all"]
 KINDS: tuple[PurgeKind, ...] = get_args(PurgeKind)
 
 
@@ -120,7 +121,13 @@ KINDS: tuple[PurgeKind, ...] = get_args(PurgeKind)
 class Purge:
     """What to purge: the object at a URL, every object under a prefix, or every object
     carrying a surrogate key (a tag); ``soft`` marks them stale instead of removing
-    them (an edge may then still serve them where stale is allowed, RFC 5861)."""
+    them (an edge may then still serve them where stale is allowed, RFC 5861).
+
+    A ``url`` or ``prefix`` is a path (``/a``: on every host an edge holds) or an
+    http URL (``http://host/a``: that host), in ASCII. Kind ``all`` (everything,
+    with an empty value) is what a purge log passes on for a follower that missed
+    purges (:mod:`millionscale.cdn.feed`); an edge's admin API does not take it.
+    """
 
     kind: PurgeKind
     value: str
@@ -131,6 +138,10 @@ class Purge:
             raise ConfigError(
                 f"{self.kind!r} is not a kind of purge", hint=f"use one of {', '.join(KINDS)}"
             )
+        if self.kind == "all":
+            if self.value:
+                raise ConfigError("a purge of everything names no value", hint="give ''")
+            return
         if not self.value or len(self.value.encode()) > MAX_VALUE_BYTES:
             raise ConfigError(
                 f"a {self.kind} to purge must be 1 to {MAX_VALUE_BYTES} bytes long",
@@ -142,9 +153,16 @@ class Purge:
                 + ("a tag has no spaces" if self.value.isprintable() else "control characters"),
                 hint="tags are the words of a Surrogate-Key header: photo-12, static",
             )
-        if self.kind in ("url", "prefix") and not self.value.startswith("/"):
+        if self.kind == "tag":
+            return
+        if not self.value.startswith(("/", "http://", "https://")):
             raise ConfigError(
-                f"{self.value!r} is not a path", hint=f"give the {self.kind} as /path, say /static/"
+                f"{self.value!r} is not a path",
+                hint=f"give the {self.kind} as /path (say /static/) or http://host/path",
+            )
+        if not self.value.isascii():
+            raise ConfigError(
+                f"a {self.kind} to purge must be ASCII", hint="percent-encode the rest"
             )
 
     @classmethod
@@ -159,12 +177,17 @@ class Purge:
     def tag(cls, tag: str, *, soft: bool = False) -> Purge:
         return cls("tag", tag, soft)
 
+    @classmethod
+    def everything(cls, *, soft: bool = False) -> Purge:
+        return cls("all", "", soft)
+
     def body(self, issued_at: float) -> dict[str, object]:
         """The JSON the edge's admin API takes; ``issued_at`` lets it measure purge lag."""
         return {self.kind: self.value, "soft": self.soft, "issued_at": issued_at}
 
     def describe(self) -> str:
-        return f"{'soft purge' if self.soft else 'purge'} of {self.kind} {self.value}"
+        what = "everything" if self.kind == "all" else f"{self.kind} {self.value}"
+        return f"{'soft purge' if self.soft else 'purge'} of {what}"
 
 
 @dataclass(frozen=True, slots=True)

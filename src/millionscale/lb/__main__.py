@@ -22,20 +22,20 @@ from __future__ import annotations
 import argparse
 import asyncio
 import signal
-import sys
+from collections.abc import Coroutine
 from pathlib import Path
+from typing import Any
 
 import structlog
 
-from millionscale.aio import FlagParser, run_main
+from millionscale.aio import FlagParser
 from millionscale.discovery import Discovery, HttpDiscovery, Member, StaticDiscovery, connect
-from millionscale.errors import ConfigError, MillionscaleError
+from millionscale.errors import ConfigError
 from millionscale.lb.admin import create_app
 from millionscale.lb.backend import parse_backend
 from millionscale.lb.balancer import Balancer
 from millionscale.lb.settings import BalancerSettings, add_flags, from_flags
-from millionscale.obs.admin import listen, load_token, serve_app, token_file
-from millionscale.obs.logging import configure_logging
+from millionscale.obs.admin import listen, run_admin_process, serve_app
 
 __all__ = ["TOKEN_ENV", "discovery_of", "main"]
 
@@ -110,18 +110,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--name", default="lb")
     add_flags(parser)
     args = parser.parse_args(argv)
-    for port in (args.port, args.admin_port):
-        if not 0 <= port <= 65535:
-            parser.error(f"port {port} is not 0 to 65535")
-    try:
+
+    def start(token: str) -> tuple[str, Coroutine[Any, Any, None]]:
         settings = from_flags(args)
-        token = load_token(TOKEN_ENV, token_file(args.state_dir))
-        discovery = discovery_of(args, token)
-    except MillionscaleError as error:
-        print(f"error: {error.one_line()}", file=sys.stderr)
-        return 2
-    configure_logging(args.name)
-    return run_main(run(settings, args, token, discovery))
+        return args.name, run(settings, args, token, discovery_of(args, token))
+
+    return run_admin_process(parser, args, TOKEN_ENV, start)
 
 
 if __name__ == "__main__":

@@ -59,7 +59,7 @@ from millionscale.lb.head import (
 )
 from millionscale.lb.limits import MAX_PIPELINED, HttpLimits
 
-__all__ = ["Exchange", "ServerConnection", "StartExchange"]
+__all__ = ["Exchange", "NullExchange", "ServerConnection", "StartExchange"]
 
 log = structlog.get_logger()
 
@@ -86,6 +86,29 @@ class Exchange(Protocol):
 
     def resume_writing(self) -> None:
         """The client's write buffer drained below its low water mark."""
+
+
+class NullExchange:
+    """An :class:`Exchange` that heeds nothing: no more body (its request came whole),
+    nothing to drop, nothing to pause. An exchange that heeds some of it subclasses
+    this and overrides those."""
+
+    __slots__ = ()
+
+    def body(self, data: bytes) -> None:
+        return None
+
+    def end(self) -> None:
+        return None
+
+    def abort(self) -> None:
+        return None
+
+    def pause_writing(self) -> None:
+        return None
+
+    def resume_writing(self) -> None:
+        return None
 
 
 StartExchange = Callable[["ServerConnection", RequestHead, list[bytes], bool], Exchange]

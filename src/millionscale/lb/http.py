@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 import structlog
 
 from millionscale.lb.answers import status_line
-from millionscale.lb.connection import Exchange, ServerConnection
+from millionscale.lb.connection import Exchange, NullExchange, ServerConnection
 from millionscale.lb.head import RequestHead
 from millionscale.lb.headers import header_block
 from millionscale.lb.limits import HttpLimits  # serve()'s, re-exported with it
@@ -78,7 +78,7 @@ def reply_bytes(reply: Reply, *, keep_alive: bool, head_only: bool = False) -> b
     )
 
 
-class _Handled:
+class _Handled(NullExchange):
     """One whole request run through a :data:`Handler` (an :class:`Exchange`)."""
 
     __slots__ = ("_conn", "_task")
@@ -97,20 +97,8 @@ class _Handled:
         self._conn.write(reply_bytes(reply, keep_alive=request.keep_alive, head_only=head_only))
         self._conn.finish(request.keep_alive)
 
-    def body(self, data: bytes) -> None:  # pragma: no cover - requests arrive whole
-        return None
-
-    def end(self) -> None:  # pragma: no cover - requests arrive whole
-        return None
-
     def abort(self) -> None:
         self._task.cancel()
-
-    def pause_writing(self) -> None:
-        return None
-
-    def resume_writing(self) -> None:
-        return None
 
 
 async def serve(

@@ -16,12 +16,16 @@ are built the same way, in three layers:
   with that type's status; Starlette's own 404 and 405 take the same shape;
 - **the host** (:func:`admin_app`, :func:`listen`, :func:`serve_app`): a
   Starlette app with the three open routes and request metrics, on uvicorn,
-  on a socket bound up front, stopped gracefully by SIGTERM.
+  on a socket bound up front, stopped gracefully by SIGTERM;
+- **the process** (:func:`run_admin_process`): the end of a main that serves
+  an admin API: its ports checked, its token loaded, a bad setting one line
+  and exit 2, then JSON logs and the event loop.
 """
 
 from millionscale.obs.admin._errors import STATUS_OF, error_response, status_of
 from millionscale.obs.admin._guard import OPEN_PATHS, UNAUTHORIZED, BearerGuard
 from millionscale.obs.admin._host import SHUTDOWN_GRACE_S, admin_app, listen, serve_app
+from millionscale.obs.admin._process import run_admin_process
 from millionscale.obs.admin._token import (
     TOKEN_FILE,
     create_token,
@@ -45,6 +49,7 @@ __all__ = [
     "load_token",
     "read_secret",
     "read_token",
+    "run_admin_process",
     "serve_app",
     "status_of",
     "token_file",
