@@ -65,6 +65,7 @@ STABILISATION_S = 120.0
 MAX_STEP_UP = 4  # HPA's default scale-up policy: +100 % or +4 pods, the larger
 TOLERANCE = 0.1  # HPA's --horizontal-pod-autoscaler-tolerance default
 QUIET_SHARE = 0.5  # quiet at half the target: the band below 1.1 x is the hysteresis
+WANTED_CAP = 1_000_000  # a count wanted is said as at most this (far over MAX_REPLICAS)
 
 
 @dataclass(frozen=True, slots=True)
@@ -307,11 +308,11 @@ class _Reading:
         s = self.settings
         candidates: list[tuple[int, str]] = []
         if self.age_behind:
-            count = math.ceil(self.workers * self.age / s.target_age_s)
+            count = _ceil(self.workers * self.age / s.target_age_s)
             candidates.append((count, f"{self._age()}, over the {s.target_age_s:g} s target"))
         backlog = self.backlog_s(self.workers)
         if self.backlog_behind and backlog is not None and self.rate is not None:
-            count = math.ceil(self.status.depth / (self.rate * s.target_backlog_s))
+            count = _ceil(self.status.depth / (self.rate * s.target_backlog_s))
             candidates.append(
                 (count, f"{self._backlog(backlog)}, over the {s.target_backlog_s:g} s target")
             )
@@ -349,6 +350,11 @@ class _Reading:
 
     def _backlog(self, backlog: float) -> str:
         return f"{self._jobs()} would take {backlog:.1f} s at {self.rate:.3g} jobs/s per worker"
+
+
+def _ceil(wanted: float) -> int:
+    """A count wanted, whole; a rate too small to measure cannot ask for infinity."""
+    return math.ceil(min(wanted, WANTED_CAP))
 
 
 def _workers(count: int) -> str:
