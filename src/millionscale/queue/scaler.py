@@ -57,7 +57,7 @@ MAX_WORKERS = 8
 TARGET_AGE_S = 5.0  # a thumbnail a user waits for; issue 16's example target
 TARGET_BACKLOG_S = 10.0  # the work waiting clears in 10 s at the rate measured
 UP_COOLDOWN_S = 10.0  # a new worker starts and fetches within a few seconds
-DOWN_COOLDOWN_S = 60.0  # KEDA's cooldownPeriod was 300 s; ours stops workers, not pods
+DOWN_COOLDOWN_S = 60.0  # KEDA's cooldownPeriod default is 300 s; ours stops processes, not pods
 # Kubernetes HPA's downscale stabilisation window is 300 s, sized for pods that
 # start in tens of seconds; a worker process starts in about a second, so two
 # minutes of quiet (24 steps of the loop's 5 s) is enough to believe it.
