@@ -6,12 +6,14 @@ envelope), :mod:`.retry` (backoff, jitter, dead letters), :mod:`.outage`
 queue engine implements, with its contract; :mod:`.jetstream` implements it
 on NATS JetStream. :mod:`.worker` is the worker runtime (concurrency,
 heartbeats, graceful shutdown), run as a process by ``python -m
-millionscale.queue``; :mod:`.metrics` its Prometheus metrics. In PostgreSQL, beside the app's
+millionscale.queue``; :mod:`.metrics` its Prometheus metrics; :mod:`.scaler`
+decides how many workers to run, :mod:`.autoscale` applies it. In PostgreSQL, beside the app's
 own tables: :mod:`.outbox` (a job enqueued by a transaction is sent if and
 only if it commits, and :class:`OutboxRelay` sends it) and :mod:`.idempotency`
 (a job's effect recorded with its key, so a redelivery does nothing).
 """
 
+from millionscale.queue.autoscale import Autoscaler, AutoscalerStatistics, SupervisorWorkers
 from millionscale.queue.broker import Accepted, Broker, DeadLetterEntry, Delivery, QueueStatus
 from millionscale.queue.idempotency import (
     EFFECTS_SCHEMA,
@@ -30,6 +32,7 @@ from millionscale.queue.outbox import (
     enqueue_in,
 )
 from millionscale.queue.retry import DeadLetter, Retry, RetryPolicy
+from millionscale.queue.scaler import Hold, Scale, Scaler, ScalerSettings, ScalerStatistics
 from millionscale.queue.worker import Handler, Worker, WorkerStatistics
 
 __all__ = [
@@ -37,11 +40,14 @@ __all__ = [
     "MAX_JOB_BYTES",
     "OUTBOX_SCHEMA",
     "Accepted",
+    "Autoscaler",
+    "AutoscalerStatistics",
     "Broker",
     "DeadLetter",
     "DeadLetterEntry",
     "Delivery",
     "Handler",
+    "Hold",
     "JetStreamBroker",
     "Job",
     "MalformedJob",
@@ -51,6 +57,11 @@ __all__ = [
     "Relayed",
     "Retry",
     "RetryPolicy",
+    "Scale",
+    "Scaler",
+    "ScalerSettings",
+    "ScalerStatistics",
+    "SupervisorWorkers",
     "Worker",
     "WorkerStatistics",
     "claim",
