@@ -187,3 +187,15 @@ def test_a_broker_that_does_not_answer_is_a_one_line_error_without_its_token(mon
     assert err.startswith("error: cannot connect to the broker at nats://127.0.0.1:1 within 5 s")
     assert err.count("\n") == 1
     assert "s3cret-token" not in err
+
+
+def test_a_wrong_token_is_a_one_line_error_that_prints_neither_token(nats, monkeypatch, capsys):
+    wrong = nats.url.replace(token(nats.url), "not-the-token")
+
+    code, out, err = command(monkeypatch, capsys, wrong, "dead-letters")
+
+    assert (code, out) == (2, "")
+    assert "Authorization Violation" in err
+    assert err.count("\n") == 1
+    assert "not-the-token" not in err
+    assert token(nats.url) not in err
