@@ -7,8 +7,9 @@ import pytest
 from factories import resolved
 
 from millionscale.cli import main
-from millionscale.cli._queue import broker_process
-from millionscale.errors import TopologyError
+from millionscale.cli._queue import BrokerAt, broker_process, with_broker
+from millionscale.errors import QueueError, TopologyError
+from millionscale.servers import netns
 from millionscale.topology.model import Topology
 
 TOKEN = "s3cret-token"
@@ -98,4 +99,18 @@ def test_a_topology_without_a_broker_is_a_clear_error(tmp_path):
         "topology 't' runs no message queue (no process with engine 'nats' in tier 'queue') "
         "(start one that does, e.g. 'millionscale up topologies/queued.toml', "
         "or name a broker with --url)"
+    )
+
+
+def test_a_broker_namespace_that_cannot_be_entered_is_a_clear_error():
+    gone = BrokerAt("nats://t@10.1.2.3:4222", "ms-test-gone-queue", "queue")  # no such netns
+    assert not netns.exists("ms-test-gone-queue")
+
+    with pytest.raises(QueueError) as raised:
+        with_broker(gone, "jobs", lambda broker: broker.status())
+
+    assert raised.value.one_line() == (
+        "cannot reach the broker from its network namespace ms-test-gone-queue: "
+        "No such file or directory (run this as the user that started the topology "
+        "(namespaces need root), while it runs)"
     )

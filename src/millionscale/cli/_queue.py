@@ -15,7 +15,7 @@ supervisor probes it.
 
 ``queue status`` also lists the topology's workers (its processes of tier
 ``worker``) as the supervisor sees them: its view, not the broker's, so a worker
-that is up but not connected shows as the supervisor last probed it. With
+that hangs shows as the supervisor last probed it. With
 ``--url`` there is no topology to ask, and no list.
 """
 
@@ -154,7 +154,16 @@ def with_broker(at: BrokerAt, queue: str, work: Callable[[JetStreamBroker], Awai
         return asyncio.run(run())
     from millionscale.servers import netns
 
-    return netns.run_in(at.namespace, lambda: asyncio.run(run()))
+    namespace = at.namespace
+    try:
+        return netns.run_in(namespace, lambda: asyncio.run(run()))
+    except OSError as error:  # entering it: the client's own errors are QueueErrors
+        raise QueueError(
+            f"cannot reach the broker from its network namespace {namespace}: "
+            f"{error.strerror or error}",
+            hint="run this as the user that started the topology (namespaces need root), "
+            "while it runs",
+        ) from None
 
 
 def _queue_name(queue: str) -> str:
