@@ -22,18 +22,19 @@ def test_the_app_holds_every_command_and_group():
 
     assert list(root.commands) == [
         "up", "down", "status", "logs", "version", "bench", "demo", "estimate", "discovery",
-        "scale", "photos", "db", "lb", "cdn", "process",
+        "scale", "photos", "db", "lb", "cdn", "queue", "process",
     ]  # fmt: skip
 
 
 def test_each_group_holds_its_sub_commands():
     commands = group(typer.main.get_command(cli.app)).commands
-    groups = ("photos", "db", "lb", "cdn", "process")
+    groups = ("photos", "db", "lb", "cdn", "queue", "process")
 
     assert {name: list(group(commands[name]).commands) for name in groups} == {
         "photos": ["seed"],
         "db": ["status", "url", "psql", "switchover", "failover"],
         "lb": ["status", "add", "drain", "remove"],
         "cdn": ["purge"],
+        "queue": ["status", "dead-letters", "retry"],
         "process": ["add", "remove"],
     }

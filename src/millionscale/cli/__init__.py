@@ -14,6 +14,9 @@
     millionscale db failover [--yes]         forced: fence the primary, promote a standby
     millionscale lb status|add|drain|remove  the load balancer's backends, live
     millionscale cdn purge --url|--prefix|--tag  drop what the CDN's edges hold (--soft: mark stale)
+    millionscale queue status [--json]       the queue's depth, its oldest job, the workers
+    millionscale queue dead-letters          jobs given up on, with why (--limit N, --json)
+    millionscale queue retry ID|--all        put dead letters back on the queue
     millionscale discovery [--json]          the live snapshot: members, health, role claims
     millionscale process add NAME --like P   a new process made like P; process remove NAME
     millionscale estimate [SCENARIO]         back-of-the-envelope capacity plan, --explain
@@ -29,8 +32,8 @@ become ready exits with code 1 after stopping what it started.
 
 The package's modules, one a command or a group of sub-commands, named after it:
 ``_lifecycle`` (up, down), ``_status``, ``_logs``, ``_bench``, ``_demo``,
-``_estimate``, ``_photos``, ``_db``, ``_lb``, ``_cdn``, ``_discovery``, ``_process``; what
-they share: ``_options`` (bounded numbers, the state directory), ``_console``
+``_estimate``, ``_photos``, ``_db``, ``_lb``, ``_cdn``, ``_queue``, ``_discovery``,
+``_process``; what they share: ``_options`` (bounded numbers, the state directory), ``_console``
 (stdout and stderr), ``_running`` (the topology a state directory holds);
 ``_app`` puts the commands in one tree and ends a run (:func:`main`). Only
 :data:`app` (the typer application) and :func:`main` (the console script) are

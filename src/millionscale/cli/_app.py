@@ -29,6 +29,7 @@ from millionscale.cli._lifecycle import down, up
 from millionscale.cli._logs import logs
 from millionscale.cli._photos import photos_app
 from millionscale.cli._process import process_app
+from millionscale.cli._queue import queue_app
 from millionscale.cli._scale import scale
 from millionscale.cli._status import status
 from millionscale.errors import MillionscaleError
@@ -89,6 +90,7 @@ app.add_typer(photos_app, name="photos")
 app.add_typer(db_app, name="db")
 app.add_typer(lb_app, name="lb")
 app.add_typer(cdn_app, name="cdn")
+app.add_typer(queue_app, name="queue")
 app.command()(discovery)
 app.add_typer(process_app, name="process")
 app.command()(scale)
