@@ -20,6 +20,8 @@ Layers, bottom up:
 - :mod:`.report`: the JSON file and the rich tables;
 - :mod:`.provenance`: what a benchmark result file says about itself (command
   line, date, machine) and the median of repeated runs, with their count;
+- :mod:`.queue_runs` (pure): jobs/s and enqueue→done latency of a queue
+  benchmark run, from its workers' completion records;
 - :mod:`.run`: the glue that loads a live target, used by ``millionscale bench``.
 """
 
