@@ -84,7 +84,7 @@ from millionscale.bench.provenance import at_least, over_runs, provenance
 from millionscale.bench.queue_runs import parse_record, ratio, summarize
 from millionscale.queue.__main__ import URL_ENV
 from millionscale.servers import RunningServer, start_server
-from millionscale.servers.process import log_tail, spawn, terminate
+from millionscale.servers.process import descendants, log_tail, spawn, terminate
 
 BENCH_DIR = Path(__file__).resolve().parent
 WORKER_CPU = 0
@@ -148,7 +148,9 @@ SYSTEMS = {
                             "task_ignore_result=True, --pool threads"),
     DRAMATIQ: System(DRAMATIQ, "Dramatiq 2.2", "redis", "dramatiq",
                      "RedisBroker(url) with its default middleware; --processes 1 --threads "
-                     "CONCURRENCY (acks after the actor returns)"),
+                     "CONCURRENCY (acks after the actor returns); its Redis consumer polls an empty "
+                     "queue with a backoff of up to worker_timeout (1 s by default), which a run "
+                     "starting after an idle pause pays in its first jobs' latency"),
 }  # fmt: skip
 
 
@@ -180,15 +182,33 @@ def wait_drained(recorder: redis.Redis, key: str, jobs: int, timeout_s: float) -
         time.sleep(POLL_S)
 
 
+def worker_cpu_s(workers: list[subprocess.Popen[bytes]]) -> float:
+    """CPU seconds (user + system) the worker processes and theirs have used so far."""
+    ticks = 0
+    for pid in [p for worker in workers for p in (worker.pid, *descendants(worker.pid))]:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_bytes().rpartition(b")")[2].split()
+        except OSError:
+            continue
+        ticks += int(fields[11]) + int(fields[12])  # proc(5) fields 14-15, utime and stime
+    return ticks / os.sysconf("SC_CLK_TCK")
+
+
 def one_run(
-    system: System, env: dict[str, str], recorder: redis.Redis, kind: str, jobs: int, window: int
+    system: System,
+    env: dict[str, str],
+    recorder: redis.Redis,
+    workers: list[subprocess.Popen[bytes]],
+    kind: str,
+    jobs: int,
+    window: int,
 ) -> dict[str, Any]:
     """One timed run: enqueue, wait until all are done, the figures and CPU shares."""
     key = f"done:{system.name}:{kind}:{uuid.uuid4().hex[:8]}"
-    before = _cpu_ticks()
+    before, worker_before = _cpu_ticks(), worker_cpu_s(workers)
     enqueue_s = produce(system, env, kind, jobs, key, window)
     lines = wait_drained(recorder, key, jobs, 30 + jobs * DRAIN_S_PER_JOB)
-    after = _cpu_ticks()
+    after, worker_after = _cpu_ticks(), worker_cpu_s(workers)
     recorder.delete(key)
     figures = summarize((parse_record(line) for line in lines), jobs)
     busy = {
@@ -201,6 +221,8 @@ def one_run(
         "enqueue_per_s": jobs / enqueue_s if enqueue_s > 0 else None,
         "worker_cpu_busy": busy[WORKER_CPU],
         "rest_cpu_busy": busy[REST_CPU],
+        # the workers' own CPU per job: their cost, whoever else shared the core
+        "worker_cpu_ms_per_job": (worker_after - worker_before) * 1000 / jobs,
     }
 
 
@@ -288,6 +310,9 @@ def summarize_runs(runs: dict[str, dict[str, list[dict[str, Any]]]]) -> dict[str
                 "p99_ms": statistics.median(_clean(complete, "p99_ms")),
                 "enqueue_per_s": statistics.median(_clean(complete, "enqueue_per_s")),
                 "worker_cpu_busy": statistics.median(r["worker_cpu_busy"] for r in complete),
+                "worker_cpu_ms_per_job": statistics.median(
+                    r["worker_cpu_ms_per_job"] for r in complete
+                ),
                 "rest_cpu_busy": statistics.median(r["rest_cpu_busy"] for r in complete),
                 "incomplete_runs": len(kind_runs) - len(complete),
             }
@@ -366,7 +391,7 @@ def main() -> None:
                         warm(system, env, recorder, warm_jobs)
                         for kind in KINDS:
                             measure = functools.partial(
-                                one_run, system, env, recorder, kind, args.jobs,
+                                one_run, system, env, recorder, workers, kind, args.jobs,
                                 args.publish_window if system.name == OURS else 1,
                             )  # fmt: skip
                             run = undisturbed(measure, say, patience)
@@ -375,6 +400,7 @@ def main() -> None:
                                 f"round {round_ + 1} {system.label} {kind}: "
                                 f"{run['jobs_per_s']:,.0f} jobs/s, p50 {run['p50_ms']:.1f} ms, "
                                 f"p99 {run['p99_ms']:.1f} ms, enqueue {run['enqueue_per_s']:,.0f}/s, "
+                                f"workers {run['worker_cpu_ms_per_job']:.2f} CPU ms/job, "
                                 f"CPU0 {run['worker_cpu_busy']:.0%}, CPU1 {run['rest_cpu_busy']:.0%}"
                                 + (f", {run['missing']} MISSING" if run["missing"] else "")
                                 + (f", {run['duplicates']} duplicates" if run["duplicates"] else "")
@@ -393,9 +419,10 @@ def main() -> None:
     table = Table(
         title=f"{args.jobs:,} jobs per run, {args.processes} worker process(es) x "
         f"{args.concurrency}, median of {args.rounds} round(s)",
-        caption="latency: enqueue→done; CPU0: the workers' core; CPU1: brokers + producer",
+        caption="latency: enqueue→done; CPU ms/job: the worker processes' own; "
+        "CPU0: the workers' core; CPU1: brokers + producer",
     )
-    for column in ("system", "kind", "jobs/s", "runs", "p50", "p99", "enqueue/s", "CPU0", "CPU1",
+    for column in ("system", "kind", "jobs/s", "runs", "p50", "p99", "enqueue/s", "CPU ms/job", "CPU0", "CPU1",
                    "jobs/s vs Celery", "p99 vs Celery"):  # fmt: skip
         table.add_column(column, justify="left" if column in ("system", "kind") else "right")
     for name, by_kind in medians.items():
@@ -417,6 +444,7 @@ def main() -> None:
                 f"{figures['p50_ms']:.1f} ms",
                 f"{figures['p99_ms']:.1f} ms",
                 f"{figures['enqueue_per_s']:,.0f}",
+                f"{figures['worker_cpu_ms_per_job']:.2f}",
                 f"{figures['worker_cpu_busy']:.0%}",
                 f"{figures['rest_cpu_busy']:.0%}",
                 speed,
