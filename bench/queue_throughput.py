@@ -81,7 +81,7 @@ from rich.progress import Progress
 from rich.table import Table
 
 from millionscale.bench.provenance import at_least, over_runs, provenance
-from millionscale.bench.queue_runs import parse_record, ratio, summarize
+from millionscale.bench.queue_runs import goal_verdict, parse_record, ratio, summarize
 from millionscale.queue.__main__ import URL_ENV
 from millionscale.servers import RunningServer, start_server
 from millionscale.servers.process import descendants, log_tail, spawn, terminate
@@ -210,6 +210,11 @@ def one_run(
     lines = wait_drained(recorder, key, jobs, 30 + jobs * DRAIN_S_PER_JOB)
     after, worker_after = _cpu_ticks(), worker_cpu_s(workers)
     recorder.delete(key)
+    if not lines:
+        raise SystemExit(
+            f"{system.label}: no {kind} job of {jobs} done in {30 + jobs * DRAIN_S_PER_JOB:.0f} s "
+            "(are its workers alive? their logs are kept until the end of the bench)"
+        )
     figures = summarize((parse_record(line) for line in lines), jobs)
     busy = {
         cpu: (after[cpu][0] - before[cpu][0]) / max(1, after[cpu][1] - before[cpu][1])
@@ -337,17 +342,10 @@ def ratios(medians: dict[str, Any]) -> dict[str, Any]:
 
 def verdicts(versus: dict[str, Any]) -> dict[str, str]:
     """The issue's goal against Celery (acks late), per kind, as measured."""
-    out = {}
-    for kind, figures in versus.get(f"ours_to_{CELERY}", {}).items():
-        speed, p99 = figures["jobs_per_s"], figures["p99"]
-        met = speed is not None and p99 is not None and speed >= THROUGHPUT_GOAL and p99 < 1
-        out[kind] = (
-            f"{'met' if met else 'NOT met'}: {speed:.2f}x Celery's jobs/s "
-            f"(goal >= {THROUGHPUT_GOAL}x), p99 {p99:.2f}x Celery's (goal < 1x)"
-            if speed is not None and p99 is not None
-            else "no figure"
-        )
-    return out
+    return {
+        kind: goal_verdict(figures["jobs_per_s"], figures["p99"], THROUGHPUT_GOAL)
+        for kind, figures in versus.get(f"ours_to_{CELERY}", {}).items()
+    }
 
 
 def main() -> None:
@@ -452,7 +450,7 @@ def main() -> None:
             )
     console.print(table)
     for kind, sentence in verdict.items():
-        console.print(f"goal ({kind}): {sentence}")
+        console.print(f"goal against Celery (acks late), {kind}: {sentence}")
     console.print(f"took {elapsed_s:,.0f} s")
     args.json.parent.mkdir(parents=True, exist_ok=True)
     args.json.write_text(

@@ -30,7 +30,16 @@ from dataclasses import dataclass
 
 from millionscale.errors import ConfigError
 
-__all__ = ["Done", "RunFigures", "parse_record", "percentile", "ratio", "record_line", "summarize"]
+__all__ = [
+    "Done",
+    "RunFigures",
+    "goal_verdict",
+    "parse_record",
+    "percentile",
+    "ratio",
+    "record_line",
+    "summarize",
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -133,3 +142,15 @@ def ratio(ours: float, theirs: float) -> float | None:
     if theirs == 0 or not (math.isfinite(ours) and math.isfinite(theirs)):
         return None
     return ours / theirs
+
+
+def goal_verdict(speed: float | None, p99: float | None, goal: float) -> str:
+    """One sentence on the issue's goal: ours at ``goal`` x their jobs/s or more, at a
+    lower p99. ``speed`` and ``p99`` are ours / theirs, as :func:`ratio` gives them."""
+    if speed is None or p99 is None:
+        return "no figure: a system has no complete run"
+    met = speed >= goal and p99 < 1
+    return (
+        f"{'met' if met else 'NOT met'}: {speed:.2f}x their jobs/s (goal >= {goal:g}x), "
+        f"p99 {p99:.2f}x theirs (goal < 1x)"
+    )
