@@ -45,6 +45,11 @@ Still to come: **the scaler** (time to drain a burst of 10,000 jobs with and
 without scaling) is being written elsewhere; :func:`measure_scaler` is where
 it goes, and the JSON says it was not measured.
 
+How long: a default run is about 13 minutes on a quiet 2-core machine, most
+of it the thumbnail runs (~10 ms of CPU each on the one worker core, so ~100
+jobs/s: 50 s per run, 12 runs); ``--systems ours,celery,dramatiq`` saves a
+quarter; every disturbed run is run again (after up to ``--quiet-wait-s``).
+
 ``--quick``: 500 jobs, 1 round, no waiting for a quiet machine (a check that
 it works, not figures; written to ``bench/results/queue_throughput.quick.json``
 unless ``--json`` says otherwise).
