@@ -32,7 +32,10 @@ taken just before its publish; the worker, when the job's work is done
 **recorder**, a separate Redis (no persistence) that no system uses as its
 broker. From those lines (:mod:`millionscale.bench.queue_runs`): jobs/s =
 jobs / (last done - first enqueue), and the enqueue→done latency p50 / p99
-(nearest rank) over the jobs. Each system's workers are started for a round,
+(nearest rank) over the jobs. The producer does not hold a rate: where it
+is faster than the workers (thumbnail) the latency is mostly the backlog's
+wait, so it compares systems at saturation under the same burst, not at a
+steady rate (the enqueue/s column says which side was faster). Each system's workers are started for a round,
 warmed with ``2 x processes x concurrency`` jobs of each kind, then run both
 kinds; ``--rounds`` rounds (3), the order of systems rotated each round;
 medians over the rounds, every run kept, and the ratios ours/Celery
