@@ -49,6 +49,8 @@ demo: engines
 
 peers: venv
 	@$(PY) -m millionscale.servers.install --peers --patroni
+	@$(PY) -c 'import celery, dramatiq' 2>/dev/null || \
+		$(PY) -m pip install -q --disable-pip-version-check -e '.[queue-peers]'
 
 bench: engines peers
 	$(PY) bench/topology_up.py
@@ -64,6 +66,7 @@ bench: engines peers
 	$(PY) bench/cdn_conformance.py --json bench/results/cdn_conformance.json
 	$(PY) bench/cdn_hits.py --json bench/results/cdn_hits.json
 	$(PY) bench/cdn_purge_lag.py --rounds 20 --json bench/results/cdn_purge_lag.json
+	$(PY) bench/queue_throughput.py --json bench/results/queue_throughput.json
 
 clean:
 	-$(BIN)/millionscale down

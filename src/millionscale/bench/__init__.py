@@ -22,6 +22,8 @@ Layers, bottom up:
   line, date, machine) and the median of repeated runs, with their count;
 - :mod:`.wrk`: the side-by-side benchmarks' wrk harness (CPU placement, runs
   on a quiet machine, wrk's output read);
+- :mod:`.queue_runs` (pure): jobs/s and enqueue→done latency of a queue
+  benchmark run, from its workers' completion records;
 - :mod:`.run`: the glue that loads a live target, used by ``millionscale bench``.
 """
 
