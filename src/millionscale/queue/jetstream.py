@@ -64,7 +64,8 @@ DEDUP_WINDOW_S = 120.0  # JetStream's default duplicate window
 MAX_ACK_PENDING = 20_000  # deliveries in flight across all workers (JetStream's default: 1,000)
 REQUEST_TIMEOUT_S = 5.0  # a publish confirm or an API call
 CONNECT_TIMEOUT_S = 2.0
-FIRST_CONNECT_S = 5.0  # a broker that does not answer a new client in this long is down
+FIRST_CONNECT_S = 5.0
+RENEW_AFTER_S = 5.0  # a connection lost this long without reconnecting is replaced  # a broker that does not answer a new client in this long is down
 RECONNECT_WAIT_S = 0.25  # between reconnect attempts; nats-py's default is 2 s
 SCHEDULE_EVERY_S = 0.25  # how often a fetching worker moves due delayed jobs
 MAX_NAK_DELAY_S = 60.0  # a delayed job not due is looked at again at least this often
@@ -91,24 +92,38 @@ def _header(value: str) -> str:
 
 
 class _Watch:
-    """The connection's callbacks: one log line per outage, none when we close it."""
+    """The connection's callbacks: one log line per outage and per distinct error in
+    it (a reconnect that keeps failing says why), none when we close it."""
 
     def __init__(self, address: str) -> None:
         self.address = address
         self.outage = self.closing = False
+        self._errors: set[str] = set()
+        self._lost_at: float | None = None
+
+    def lost_for(self) -> float:
+        """Seconds since the connection was lost (0 while connected)."""
+        return 0.0 if self._lost_at is None else time.monotonic() - self._lost_at
 
     async def disconnected(self) -> None:
         if not (self.outage or self.closing):
             self.outage = True
+            self._lost_at = time.monotonic()
             log.warning(f"lost the broker at {self.address}; reconnecting", broker=self.address)
 
     async def reconnected(self) -> None:
         self.outage = False
+        self._lost_at = None
+        self._errors.clear()
         log.info(f"reconnected to the broker at {self.address}", broker=self.address)
 
     async def error(self, error: Exception) -> None:
-        if not (self.outage or self.closing):
-            log.warning(f"broker connection: {first_line(error)}", broker=self.address)
+        line = first_line(error)
+        if self.closing or line in self._errors:
+            return
+        if self.outage:
+            self._errors.add(line)
+        log.warning(f"broker connection: {line}", broker=self.address)
 
 
 @dataclass(frozen=True, slots=True)
@@ -199,6 +214,7 @@ class JetStreamBroker:
         self._scheduled_at = 0.0
         self._fetching = asyncio.Lock()  # nats-py's pull subscription takes one fetch at a time
         self._watch = _Watch(address)
+        self._url, self._name = "", "millionscale-queue"  # set by connect(), for _renew()
 
     @classmethod
     async def connect(
@@ -211,42 +227,35 @@ class JetStreamBroker:
     ) -> JetStreamBroker:
         """Connect to the NATS server at ``url`` and make sure the queue exists.
         :class:`QueueError` (naming the address, never the token) if it cannot."""
-        address = redact(url)
-        watch = _Watch(address)
-        watch.closing = True  # quiet while the first connection is tried: its error is ours
-        client = Client()
-        options: dict[str, Any] = {  # nats-py types its seconds as int; it takes floats
-            "name": name,
-            "connect_timeout": CONNECT_TIMEOUT_S,
-            "max_reconnect_attempts": -1,  # once connected, reconnect for ever
-            "reconnect_time_wait": RECONNECT_WAIT_S,
-            "allow_reconnect": True,
-            "disconnected_cb": watch.disconnected,
-            "reconnected_cb": watch.reconnected,
-            "error_cb": watch.error,
-        }
-        try:
-            async with asyncio.timeout(FIRST_CONNECT_S):
-                await client.connect(url, **options)
-        except (*_NatsErrors, ValueError) as error:
-            with contextlib.suppress(*_NatsErrors):
-                await client.close()
-            reason = "no answer" if isinstance(error, TimeoutError) else first_line(error)
-            last = f" ({first_line(client.last_error)})" if client.last_error else ""
-            raise QueueError(
-                f"cannot connect to the broker at {address} within {FIRST_CONNECT_S:g} s: "
-                f"{reason}{last}",
-                hint="is nats-server running there, with JetStream on?",
-            ) from None
-        watch.closing = False
-        broker = cls(client, queue, ack_wait_s=ack_wait_s, address=address)
-        broker._watch = watch
+        client, watch = await _open(url, name)
+        broker = cls(client, queue, ack_wait_s=ack_wait_s, address=watch.address)
+        broker._watch, broker._url, broker._name = watch, url, name
         try:
             await broker._ensure()
         except BaseException:
             await client.close()
             raise
         return broker
+
+    async def _renew(self) -> None:
+        """A new connection in place of one that has not reconnected for
+        :data:`RENEW_AFTER_S` (nats-py's reconnect can stall under load); deliveries
+        taken on the old one come back after their ack deadline."""
+        lost_for = self._watch.lost_for()
+        client, watch = await _open(self._url, self._name)
+        old, self._nc, self._watch = self._nc, client, watch
+        self._js = client.jetstream(timeout=REQUEST_TIMEOUT_S)
+        await self._ensure()
+        log.warning(
+            f"a new connection to the broker at {self.address}: the old one had not "
+            f"reconnected in {lost_for:.0f} s",
+            broker=self.address,
+        )
+        old_watch = getattr(old, "_millionscale_watch", None)
+        if old_watch is not None:
+            old_watch.closing = True
+        with contextlib.suppress(*_NatsErrors):
+            await old.close()
 
     async def _ensure(self) -> None:
         names = self._names
@@ -326,20 +335,28 @@ class JetStreamBroker:
     # -- workers ---------------------------------------------------------
 
     async def fetch(self, batch: int, timeout_s: float) -> Sequence[JetStreamDelivery]:
-        async with self._fetching:
-            if self._clock() - self._scheduled_at >= SCHEDULE_EVERY_S:
-                self._scheduled_at = self._clock()
-                await self._schedule()
-            assert self._workers is not None
-            try:
-                messages = await self._workers.fetch(batch, timeout=timeout_s)
-            except (TimeoutError, nats.errors.TimeoutError):
-                return ()
-            except _NatsErrors as error:
-                raise QueueError(
-                    f"cannot fetch jobs from {self.address}: {first_line(error)}"
-                ) from None
+        if self._watch.lost_for() > RENEW_AFTER_S:
+            await self._renew()
+        try:
+            async with asyncio.timeout(timeout_s + REQUEST_TIMEOUT_S), self._fetching:
+                messages = await self._fetch(batch, timeout_s)
+        except TimeoutError:
+            raise QueueError(f"a fetch from {self.address} did not return") from None
         return [JetStreamDelivery(self, message) for message in messages]
+
+    async def _fetch(self, batch: int, timeout_s: float) -> list[Msg]:
+        if self._clock() - self._scheduled_at >= SCHEDULE_EVERY_S:
+            self._scheduled_at = self._clock()
+            await self._schedule()
+        assert self._workers is not None
+        try:
+            return await self._workers.fetch(batch, timeout=timeout_s)
+        except (TimeoutError, nats.errors.TimeoutError):
+            return []
+        except _NatsErrors as error:
+            raise QueueError(
+                f"cannot fetch jobs from {self.address}: {first_line(error)}"
+            ) from None
 
     async def _schedule(self) -> int:
         """Move the delayed jobs that are due to the ready subjects; how many moved."""
@@ -508,3 +525,38 @@ class JetStreamBroker:
             with contextlib.suppress(*_NatsErrors):
                 await self._nc.flush(timeout=1)
         await self._nc.close()
+
+
+async def _open(url: str, name: str) -> tuple[Client, _Watch]:
+    """A connected client to ``url`` and its callbacks; QueueError within
+    :data:`FIRST_CONNECT_S` if the broker does not answer."""
+    address = redact(url)
+    watch = _Watch(address)
+    watch.closing = True  # quiet while the first connection is tried: its error is ours
+    client = Client()
+    options: dict[str, Any] = {  # nats-py types its seconds as int; it takes floats
+        "name": name,
+        "connect_timeout": CONNECT_TIMEOUT_S,
+        "max_reconnect_attempts": -1,  # once connected, reconnect for ever
+        "reconnect_time_wait": RECONNECT_WAIT_S,
+        "allow_reconnect": True,
+        "disconnected_cb": watch.disconnected,
+        "reconnected_cb": watch.reconnected,
+        "error_cb": watch.error,
+    }
+    try:
+        async with asyncio.timeout(FIRST_CONNECT_S):
+            await client.connect(url, **options)
+    except (*_NatsErrors, ValueError) as error:
+        with contextlib.suppress(*_NatsErrors):
+            await client.close()
+        reason = "no answer" if isinstance(error, TimeoutError) else first_line(error)
+        last = f" ({first_line(client.last_error)})" if client.last_error else ""
+        raise QueueError(
+            f"cannot connect to the broker at {address} within {FIRST_CONNECT_S:g} s: "
+            f"{reason}{last}",
+            hint="is nats-server running there, with JetStream on?",
+        ) from None
+    watch.closing = False
+    client._millionscale_watch = watch  # type: ignore[attr-defined]
+    return client, watch
