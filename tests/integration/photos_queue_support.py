@@ -21,6 +21,8 @@ from millionscale.photos.app import Settings, create_app
 from millionscale.photos.jobs import JobSettings, tasks
 from millionscale.queue import QueueStatus, Worker, WorkerStatistics
 
+THUMBNAIL_MADE = "SELECT thumbnail_path FROM photos WHERE thumbnail_path IS NOT NULL"
+
 
 @contextlib.contextmanager
 def queued_app(

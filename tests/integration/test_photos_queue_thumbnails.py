@@ -7,6 +7,7 @@ import io
 
 import pytest
 from photos_queue_support import (
+    THUMBNAIL_MADE,
     job_settings,
     query,
     queued_app,
@@ -23,8 +24,6 @@ from millionscale.photos.queued import thumbnail_job
 from millionscale.servers import RunningServer
 
 pytestmark = pytest.mark.integration
-
-THUMBNAIL_MADE = "SELECT thumbnail_path FROM photos WHERE thumbnail_path IS NOT NULL"
 
 
 @pytest.fixture
