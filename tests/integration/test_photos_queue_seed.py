@@ -40,6 +40,7 @@ def test_seeded_queued_timelines_are_the_fan_out_on_read_ones(database_url: str,
                     before = Cursor(expected[-1].created_at, expected[-1].id)
             async with router.primary_pool.connection() as conn:
                 row = await (await conn.execute("SELECT count(*) FROM celebrities")).fetchone()
+            assert row is not None
             return pages, row[0]
         finally:
             await router.close()

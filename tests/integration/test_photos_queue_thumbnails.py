@@ -107,7 +107,7 @@ def test_a_photo_deleted_while_its_thumbnail_is_made_leaves_no_row_and_no_file(
     alice = photos.user("alice")
     posted = photos.post_photo(alice, jpeg(colour=(9, 99, 199)))
     original = photos.media_files()
-    deleted = []
+    deleted: list[int] = []
 
     def delete_now():
         if not deleted:
@@ -132,7 +132,7 @@ def test_a_photo_deleted_while_its_thumbnail_is_made_leaves_no_row_and_no_file(
                     delete_now()
                 return made
 
-            jobs.media.store_thumbnail = make_then_delete
+            jobs.media.store_thumbnail = make_then_delete  # type: ignore[method-assign]
             await jobs.thumbnail(thumbnail_job(posted["id"]))
 
     asyncio.run(run())
