@@ -261,6 +261,8 @@ def run_demo(settings: DemoSettings, console: Console) -> Path | None:
                 dataset.generate(settings.users, seed=settings.seed),
                 seed_value=settings.seed,
                 progress=lambda step: status.update(f"seeding {step}"),
+                timelines=app.queued,
+                celebrity_followers=app.celebrity_followers,
             )
         console.print(
             "seed: database already seeded"

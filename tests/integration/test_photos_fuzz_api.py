@@ -1,8 +1,9 @@
 """Schemathesis against the photo app's OpenAPI spec: no generated input gets a 5xx.
 
-The app runs as a real process (uvicorn) on a fresh database; requests carry
-the session of a user who has a photo, so authenticated endpoints do real work
-instead of stopping at 401.
+The app runs as a real process (uvicorn) on a fresh database, without a queue
+and in the queued mode (QUEUE_URL: uploads enqueue their jobs, the timeline is
+precomputed); requests carry the session of a user who has a photo, so
+authenticated endpoints do real work instead of stopping at 401.
 """
 
 from __future__ import annotations
@@ -28,8 +29,8 @@ pytestmark = pytest.mark.integration
 EXAMPLES_PER_OPERATION = 40  # ~13 operations: a few hundred requests, well under a minute
 
 
-@pytest.fixture(scope="module")
-def app_url(postgres_session, tmp_path_factory) -> Iterator[str]:
+@pytest.fixture(scope="module", params=["without a queue", "queued"])
+def app_url(request, postgres_session, tmp_path_factory) -> Iterator[str]:
     import psycopg
 
     name = f"fuzz_{secrets.token_hex(4)}"
@@ -44,6 +45,8 @@ def app_url(postgres_session, tmp_path_factory) -> Iterator[str]:
         "MEDIA_DIR": str(workdir / "media"),
         "MAX_UPLOAD_BYTES": str(256 * 1024),
     }
+    if request.param == "queued":
+        env["QUEUE_URL"] = request.getfixturevalue("nats_session").url
     process = spawn(
         [sys.executable, "-m", "millionscale.photos.app", "--port", str(port)],
         log_path=workdir / "app.log",

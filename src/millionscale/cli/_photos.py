@@ -34,6 +34,8 @@ def photos_seed(
             seed_value=seed_value,
             reset=reset,
             progress=lambda step: status.update(f"seeding {step}"),
+            timelines=target.queued,
+            celebrity_followers=target.celebrity_followers,
         )
     if result.skipped:
         console.print("already seeded; pass --reset to replace it")

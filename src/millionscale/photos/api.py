@@ -78,6 +78,7 @@ class Services:
         throttle: LoginThrottle | None = None,
         media_base: str = "",
         purger: Purger | None = None,
+        deferred_thumbnails: bool = False,
     ) -> None:
         self.repo = repo
         self.throttle = throttle or LoginThrottle(MemoryFailureCounter())
@@ -87,6 +88,8 @@ class Services:
         self.max_upload_bytes = max_upload_bytes
         self.media_base = media_base  # photo URLs under this (a CDN's URL), or relative
         self.purger = purger  # deleted photos are purged from the CDN's edges through it
+        # Uploads store the original only; a worker makes the thumbnail (the queued mode).
+        self.deferred_thumbnails = deferred_thumbnails
         self.hasher = hasher()
         # Verified when the username is unknown, so that both failures cost the same.
         self.dummy_hash = self.hasher.hash("not a real password")
@@ -145,7 +148,12 @@ class PhotoOut(BaseModel):
     like_count: int
     liked_by_me: bool
     url: str
-    thumbnail_url: str
+    thumbnail_url: str = Field(
+        description="the 320 px thumbnail; the full image (url) until thumbnail_ready"
+    )
+    thumbnail_ready: bool = Field(
+        description="false while a worker has not made the thumbnail yet (the queued mode)"
+    )
     width: int
     height: int
 
@@ -198,7 +206,8 @@ def photo_out(photo: PhotoRecord, base: str = "") -> PhotoOut:
         like_count=photo.like_count,
         liked_by_me=photo.liked_by_me,
         url=photo_url(photo, photo.media_path, base),
-        thumbnail_url=photo_url(photo, photo.thumbnail_path, base),
+        thumbnail_url=photo_url(photo, photo.thumbnail_path or photo.media_path, base),
+        thumbnail_ready=photo.thumbnail_path is not None,
         width=photo.width,
         height=photo.height,
     )
@@ -365,12 +374,18 @@ async def upload(
     file: Annotated[UploadFile, File(description="a JPEG or PNG image")],
     caption: Annotated[str, Form(max_length=CAPTION_MAX, pattern=NO_NUL)] = "",
 ) -> PhotoOut:
-    """Post a photo. Nothing is kept unless all of it is: files, then the row."""
+    """Post a photo. Nothing is kept unless all of it is: files, then the row.
+
+    With a queue the answer comes before the thumbnail exists
+    (``thumbnail_ready`` false, ``thumbnail_url`` the full image): a worker
+    makes it, and the photo shows it from then on.
+    """
     data = await file.read(svc.max_upload_bytes + 1)
     if len(data) > svc.max_upload_bytes:
         raise HTTPException(413, f"file larger than {svc.max_upload_bytes} bytes")
+    store = svc.media.store_original if svc.deferred_thumbnails else svc.media.store
     try:
-        stored = await run_in_threadpool(svc.media.store, data)
+        stored = await run_in_threadpool(store, data)
     except InvalidImage as error:
         raise HTTPException(415, str(error)) from None
     try:

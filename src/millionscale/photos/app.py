@@ -50,6 +50,18 @@ background (:class:`millionscale.cdn.purge.Purger`). A purge that fails is
 logged and never fails the delete: an edge not reached keeps the photo's files
 until their lifetime runs out, and no page links them any more (the photo is
 gone from every listing, and a new photo gets new URLs).
+
+With a queue (:mod:`millionscale.photos.queued`): ``QUEUE_URL``
+(``nats://TOKEN@HOST:PORT``, the broker's, as the workers take it) switches
+the queued mode on. An upload stores the original and answers before its
+thumbnail exists; a post's thumbnail and its fan-out to followers' timelines
+are jobs enqueued in the post's transaction (the outbox), which this process
+relays to the queue ``QUEUE_NAME`` (``jobs``) in the background; workers run
+them (``python -m millionscale.queue --tasks millionscale.photos.jobs:tasks``).
+The timeline reads precomputed entries merged with celebrities' posts. The
+broker is not part of readiness: while it is down, posts commit and their
+jobs wait in the outbox. Unset, the app works as without a queue: thumbnails
+in the request, the timeline by fan-out on read.
 """
 
 from __future__ import annotations
@@ -99,10 +111,12 @@ from millionscale.obs import MetricsMiddleware, configure_logging, health_routes
 from millionscale.obs.admin import load_token
 from millionscale.photos import pages
 from millionscale.photos.api import ID_MAX, Services, router
-from millionscale.photos.cached import CachedPhotoRepository
+from millionscale.photos.cached import CACHE_NAME, CachedPhotoRepository
 from millionscale.photos.media import MediaStore
+from millionscale.photos.queued import QueuedPhotoRepository, relay_outbox
 from millionscale.photos.repository import DB_SESSION, PostgresPhotoRepository
 from millionscale.photos.schema import migrate
+from millionscale.queue.job import TASK_NAME
 from millionscale.web.caching import PrivateByDefault
 from millionscale.web.security import SecurityHeaders, content_security_policy
 from millionscale.web.sessions import (
@@ -131,6 +145,7 @@ MAX_UPLOAD_BYTES = 10 * 1024 * 1024  # 10 MiB: a 12 MP phone JPEG is 3-5 MB
 IMMUTABLE = "public, max-age=31536000, immutable"  # one year: URLs carry a content hash
 DB_COOKIE = "ms_lsn"
 STATIC_TAG = "static"  # the surrogate key of every static asset
+RELAY_STOP_S = 6.0  # a relay's step (publish_timeout_s 5 s) or a broker connect (5 s), and slack
 PHOTOS_TAG = "photos"  # ... of every photo's files, beside photo-<id> and user-<owner id>
 STATIC_DIR = Path(__file__).parent / "static"
 # Whose X-Forwarded-For and X-Forwarded-Proto are believed: loopback and the private
@@ -176,6 +191,9 @@ class Settings:
     # Deleting a photo purges it from the edges of tier cdn in this discovery source.
     cdn_discovery: str | None = None
     cdn_admin_token: str | None = field(default=None, repr=False)  # the edges' admin token
+    # The queued mode when set: the broker's nats:// URL (with its token), and the queue.
+    queue_url: str | None = field(default=None, repr=False)
+    queue_name: str = "jobs"  # the workers' --queue
 
     @property
     def cdn_origin(self) -> str | None:
@@ -226,6 +244,8 @@ class Settings:
                 cdn_url=_cdn_url(env.get("CDN_URL", "")),
                 cdn_discovery=env.get("CDN_DISCOVERY", "").strip() or None,
                 cdn_admin_token=_cdn_token(env),
+                queue_url=_queue_url(env.get("QUEUE_URL", "")),
+                queue_name=_queue_name(env.get("QUEUE_NAME", "")),
             )
         except ValueError as error:
             raise ConfigError(f"bad value in the environment: {error}", hint="fix it") from None
@@ -241,6 +261,25 @@ def _redis_url(text: str, name: str = "REDIS_URL") -> str | None:
         found = f"not {scheme + sep!r}" if sep else "and has no scheme"  # never echo a password
         raise ValueError(f"{name} must start with redis://, rediss:// or unix://, {found}")
     return text
+
+
+def _queue_url(text: str) -> str | None:
+    """``QUEUE_URL``: None when empty; a nats:// or tls:// URL (never echoed: it holds a token)."""
+    text = text.strip()
+    if not text:
+        return None
+    scheme, sep, _ = text.partition("://")
+    if scheme not in ("nats", "tls") or not sep:
+        raise ValueError("QUEUE_URL must start with nats:// or tls://")
+    return text
+
+
+def _queue_name(text: str) -> str:
+    """``QUEUE_NAME``: ``jobs`` unless said; what the queue's subjects accept."""
+    name = text.strip() or "jobs"
+    if not TASK_NAME.fullmatch(name):
+        raise ValueError(f"QUEUE_NAME must be lowercase letters, digits or '_', not {name!r}")
+    return name
 
 
 def _cdn_url(text: str) -> str | None:
@@ -537,11 +576,15 @@ def create_app(settings: Settings, shutdown: GracefulShutdown | None = None) -> 
         if redis_sessions is not None
         else PostgresSessionStore(PrimaryStatements(db_router))  # across failovers
     )
-    truth = PostgresPhotoRepository(db_router)
+    truth = (
+        PostgresPhotoRepository(db_router)
+        if settings.queue_url is None
+        else QueuedPhotoRepository(db_router)
+    )
     cache = (
         TieredCache(
             settings.cache_url,
-            name="photos",
+            name=CACHE_NAME,
             settings=CacheSettings(l1_admission=cast(L1Admission, settings.cache_l1)),
         )
         if settings.cache_url
@@ -567,8 +610,29 @@ def create_app(settings: Settings, shutdown: GracefulShutdown | None = None) -> 
         throttle=throttle,
         media_base=settings.cdn_url or "",
         purger=purger,
+        deferred_thumbnails=settings.queue_url is not None,
     )
     assets = StaticAssets(STATIC_DIR, settings.cdn_url or "")
+
+    @asynccontextmanager
+    async def relaying(conninfo: str) -> AsyncIterator[None]:
+        """The outbox relay in the background while the app serves (with a queue)."""
+        if settings.queue_url is None:
+            yield
+            return
+        stop = asyncio.Event()
+        relay = asyncio.create_task(
+            relay_outbox(conninfo, settings.queue_url, settings.queue_name, stop)
+        )
+        log.info("posts' jobs relayed to the queue", queue=settings.queue_name)
+        try:
+            yield
+        finally:
+            stop.set()
+            try:
+                await asyncio.wait_for(relay, RELAY_STOP_S)
+            except TimeoutError:
+                log.warning(f"the outbox relay did not stop within {RELAY_STOP_S:g} s")
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
@@ -579,13 +643,14 @@ def create_app(settings: Settings, shutdown: GracefulShutdown | None = None) -> 
                 log.info("schema ready", migrations_applied=applied, primary=db_router.primary)
                 if redis_sessions is not None:
                     log.info("sessions in redis", at=redis_sessions.address)
-                if cache is None:
-                    yield
-                else:
-                    async with cache:  # not part of readiness: a cache outage falls through
-                        where = redis_address(settings.cache_url or "")
-                        log.info("reads cached", l1=settings.cache_l1, l2=where)
+                async with relaying(db_router.primary_dsn):
+                    if cache is None:
                         yield
+                    else:
+                        async with cache:  # not part of readiness: a cache outage falls through
+                            where = redis_address(settings.cache_url or "")
+                            log.info("reads cached", l1=settings.cache_l1, l2=where)
+                            yield
             finally:
                 if purger is not None:
                     await purger.aclose()  # purges issued by the last deletes still go out

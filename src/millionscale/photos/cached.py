@@ -48,7 +48,9 @@ from millionscale.photos.repository import (
     User,
 )
 
-__all__ = ["CACHED_PAGE", "TIMELINE_TTL_S", "CachedPhotoRepository"]
+__all__ = ["CACHED_PAGE", "CACHE_NAME", "TIMELINE_TTL_S", "CachedPhotoRepository", "photo_keys"]
+
+CACHE_NAME = "photos"  # the tiered cache's name: its keys' namespace, shared with the workers
 
 CACHED_PAGE = 50  # photos kept per timeline and profile (the API's pages are 20 by default)
 TIMELINE_TTL_S = 5.0  # how late a follower may see a followee's change
@@ -84,6 +86,17 @@ def _photo(data: dict[str, Any]) -> PhotoRecord:
         created_at=datetime.fromisoformat(data["created_at"]),
         liked_by_me=data["liked_by_me"],
     )
+
+
+def photo_keys(photo_id: int, owner_id: int, owner: str | None) -> list[str]:
+    """The keys that hold photo ``photo_id`` of ``owner_id`` (named ``owner``, if known)
+    as everyone sees it: what a change to the photo's row invalidates. A worker
+    that sets a thumbnail invalidates them too (:mod:`millionscale.photos.jobs`);
+    followers' timelines catch up within :data:`TIMELINE_TTL_S`."""
+    keys = [f"photo:{photo_id}", f"timeline:{owner_id}"]
+    if owner is not None:
+        keys.append(f"profile:{owner}")
+    return keys
 
 
 def _older(photos: list[PhotoRecord], before: Cursor | None) -> list[PhotoRecord]:
@@ -210,18 +223,15 @@ class CachedPhotoRepository:
         return await self._follow_change(follower_id, username, False)
 
     async def _changed_photo(self, photo_id: int, owner_id: int, *more: str) -> None:
-        keys = [f"photo:{photo_id}", f"timeline:{owner_id}", *more]
         owner = await self._username(owner_id)
-        if owner is not None:
-            keys.append(f"profile:{owner}")
-        await self.cache.invalidate(*keys)
+        await self.cache.invalidate(*photo_keys(photo_id, owner_id, owner), *more)
 
     async def add_photo(
         self,
         owner_id: int,
         caption: str,
         media_path: str,
-        thumbnail_path: str,
+        thumbnail_path: str | None,
         width: int,
         height: int,
     ) -> PhotoRecord:

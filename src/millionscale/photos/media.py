@@ -4,7 +4,9 @@ A file is accepted only if Pillow decodes it completely as JPEG or PNG within
 the pixel limit; its name is the SHA-256 of its bytes, so its URL changes
 exactly when its content does (a fingerprinted URL) and may be cached by
 browsers and CDN edges for a year. A thumbnail (longest side 320 px, JPEG) is
-made beside it.
+made beside it: in the upload (:meth:`MediaStore.store`), or later from the
+stored original by a worker (:meth:`MediaStore.store_original` now,
+:meth:`MediaStore.store_thumbnail` then; :mod:`millionscale.photos.jobs`).
 
 What is stored is not the uploaded file but the image re-encoded without its
 metadata (:func:`without_metadata`): no EXIF (GPS position, camera serial,
@@ -39,12 +41,15 @@ __all__ = [
     "MediaStore",
     "StoredPhoto",
     "decode",
+    "thumbnail",
     "without_metadata",
 ]
 
 ROTATED_QUALITY = 95  # a rotated JPEG is re-encoded: near-lossless (Pillow's scale tops at 95)
 MAX_PIXELS = 40_000_000  # 40 MP: above any phone camera, far below a decompression bomb
 THUMBNAIL_SIZE = (320, 320)  # Instagram's grid shows about 300 px wide
+THUMBNAIL_QUALITY = 80
+THUMBNAIL_SUFFIX = ".thumb.jpg"
 FORMATS = {"JPEG": ".jpg", "PNG": ".png"}
 
 
@@ -61,7 +66,7 @@ class Decoded:
 @dataclass(frozen=True, slots=True)
 class StoredPhoto:
     media_path: str  # relative to the media root, e.g. "ab/ab12...ef.jpg"
-    thumbnail_path: str
+    thumbnail_path: str | None  # None: not made yet (a worker makes it)
     width: int
     height: int
     written: tuple[Path, ...]  # files this upload created (not ones it found already there)
@@ -121,6 +126,15 @@ def without_metadata(decoded: Decoded) -> tuple[bytes, Image.Image]:
     return buffer.getvalue(), upright
 
 
+def thumbnail(image: Image.Image) -> bytes:
+    """The JPEG thumbnail of ``image`` (upright already): longest side 320 px, no metadata."""
+    thumb = image.convert("RGB")
+    thumb.thumbnail(THUMBNAIL_SIZE)
+    buffer = io.BytesIO()
+    thumb.save(buffer, "JPEG", quality=THUMBNAIL_QUALITY, optimize=True)
+    return buffer.getvalue()
+
+
 class MediaStore:
     """Photos and thumbnails under one directory, named by content."""
 
@@ -151,22 +165,40 @@ class MediaStore:
 
     def store(self, data: bytes) -> StoredPhoto:
         """Validate ``data`` and write it and its thumbnail; raise InvalidImage if refused."""
+        return self._store(data, with_thumbnail=True)
+
+    def store_original(self, data: bytes) -> StoredPhoto:
+        """Validate ``data`` and write it alone (``thumbnail_path`` None): the thumbnail
+        is made later from the stored file, by :meth:`store_thumbnail`."""
+        return self._store(data, with_thumbnail=False)
+
+    def _store(self, data: bytes, *, with_thumbnail: bool) -> StoredPhoto:
         decoded = decode(data)
         clean, image = without_metadata(decoded)
-        thumb = image.convert("RGB")
-        thumb.thumbnail(THUMBNAIL_SIZE)
-        buffer = io.BytesIO()
-        thumb.save(buffer, "JPEG", quality=80, optimize=True)
+        small = thumbnail(image) if with_thumbnail else None
         written: list[Path] = []
         try:
             media_path, created = self._write(clean, FORMATS[decoded.format])
             written += [created] if created else []
-            thumbnail_path, created = self._write(buffer.getvalue(), ".thumb.jpg")
-            written += [created] if created else []
+            thumbnail_path = None
+            if small is not None:
+                thumbnail_path, created = self._write(small, THUMBNAIL_SUFFIX)
+                written += [created] if created else []
         except BaseException:
             self.remove(written)
             raise
         return StoredPhoto(media_path, thumbnail_path, image.width, image.height, tuple(written))
+
+    def store_thumbnail(self, media_path: str) -> tuple[str, Path | None]:
+        """Make and write the thumbnail of the stored photo ``media_path``: its relative
+        path, and the file if this call created it (None if that content was there).
+
+        The stored file is already upright and clean, so its thumbnail is made
+        from it as it is. FileNotFoundError if the photo's file is gone (the
+        photo was deleted); InvalidImage if it is not an image any more.
+        """
+        data = (self.root / media_path).read_bytes()
+        return self._write(thumbnail(decode(data).image), THUMBNAIL_SUFFIX)
 
     def remove(self, paths: list[Path] | tuple[Path, ...]) -> None:
         for path in paths:

@@ -4,7 +4,7 @@ Handlers never write SQL: they call a :class:`PhotoRepository`. Later tiers
 slot in here without touching handlers: the database router (reads to
 replicas, read-your-writes), the cache tier (cache-aside around ``photo`` and
 ``timeline``), shards (users and their photos placed by user id) and the queue
-(thumbnails off the request path).
+(thumbnails off the request path: :mod:`millionscale.photos.queued`).
 
 :class:`PostgresPhotoRepository` is the implementation on one PostgreSQL. Its
 timeline is fan-out on read: the newest photos of the viewer and of everyone
@@ -28,6 +28,7 @@ from millionscale.db import Router, Session, Strong
 
 __all__ = [
     "DB_SESSION",
+    "PHOTO_COLUMNS",
     "Cursor",
     "PhotoRecord",
     "PhotoRepository",
@@ -36,6 +37,7 @@ __all__ = [
     "RemovedMedia",
     "User",
     "UsernameTaken",
+    "photo_record",
 ]
 
 
@@ -55,7 +57,7 @@ class PhotoRecord:
     owner: User
     caption: str
     media_path: str
-    thumbnail_path: str
+    thumbnail_path: str | None  # None until a worker has made it (the queued mode)
     width: int
     height: int
     like_count: int
@@ -111,7 +113,7 @@ class PhotoRepository(Protocol):
         owner_id: int,
         caption: str,
         media_path: str,
-        thumbnail_path: str,
+        thumbnail_path: str | None,
         width: int,
         height: int,
     ) -> PhotoRecord: ...
@@ -131,14 +133,14 @@ class PhotoRepository(Protocol):
     async def profile(self, username: str, viewer_id: int | None, limit: int) -> Profile | None: ...
 
 
-_PHOTO_COLUMNS = """
+PHOTO_COLUMNS = """
     p.id, p.owner_id, u.username, p.caption, p.media_path, p.thumbnail_path,
     p.width, p.height, p.like_count, p.created_at,
     EXISTS (SELECT 1 FROM likes l WHERE l.photo_id = p.id AND l.user_id = %(viewer)s) AS liked
 """
 
 
-def _photo(row: dict[str, Any]) -> PhotoRecord:
+def photo_record(row: dict[str, Any]) -> PhotoRecord:
     return PhotoRecord(
         id=row["id"],
         owner=User(row["owner_id"], row["username"]),
@@ -255,7 +257,7 @@ class PostgresPhotoRepository:
         owner_id: int,
         caption: str,
         media_path: str,
-        thumbnail_path: str,
+        thumbnail_path: str | None,
         width: int,
         height: int,
     ) -> PhotoRecord:
@@ -279,12 +281,12 @@ class PostgresPhotoRepository:
         async def work(conn: Conn) -> PhotoRecord | None:
             cur = conn.cursor(row_factory=dict_row)
             await cur.execute(
-                f"SELECT {_PHOTO_COLUMNS} FROM photos p JOIN users u ON u.id = p.owner_id"
+                f"SELECT {PHOTO_COLUMNS} FROM photos p JOIN users u ON u.id = p.owner_id"
                 " WHERE p.id = %(id)s",
                 {"id": photo_id, "viewer": viewer_id},
             )
             row = await cur.fetchone()
-            return _photo(row) if row else None
+            return photo_record(row) if row else None
 
         result: PhotoRecord | None = await self._read(work, strong=strong)
         return result
@@ -313,6 +315,8 @@ class PostgresPhotoRepository:
                 return None
             unused = []
             for path in row:
+                if path is None:
+                    continue  # a thumbnail not made yet: its job finds the photo gone
                 used = await conn.execute(
                     "SELECT 1 FROM photos WHERE media_path = %(p)s OR thumbnail_path = %(p)s LIMIT 1",
                     {"p": path},
@@ -369,13 +373,13 @@ class PostgresPhotoRepository:
         async def work(conn: Conn) -> list[PhotoRecord]:
             cur = conn.cursor(row_factory=dict_row)
             await cur.execute(
-                f"SELECT {_PHOTO_COLUMNS} FROM photos p JOIN users u ON u.id = p.owner_id"
+                f"SELECT {PHOTO_COLUMNS} FROM photos p JOIN users u ON u.id = p.owner_id"
                 " WHERE (p.owner_id = %(viewer)s OR p.owner_id IN"
                 "   (SELECT followee_id FROM follows WHERE follower_id = %(viewer)s))"
                 f" {older} ORDER BY p.created_at DESC, p.id DESC LIMIT %(limit)s",
                 params,
             )
-            return [_photo(row) for row in await cur.fetchall()]
+            return [photo_record(row) for row in await cur.fetchall()]
 
         result: list[PhotoRecord] = await self._read(work, strong=strong)
         return result
@@ -400,7 +404,7 @@ class PostgresPhotoRepository:
                 if user is None:
                     return None
                 await cur.execute(
-                    f"SELECT {_PHOTO_COLUMNS} FROM photos p JOIN users u ON u.id = p.owner_id"
+                    f"SELECT {PHOTO_COLUMNS} FROM photos p JOIN users u ON u.id = p.owner_id"
                     " WHERE p.owner_id = %(owner)s ORDER BY p.created_at DESC, p.id DESC"
                     " LIMIT %(limit)s",
                     {"owner": user["id"], "viewer": viewer_id, "limit": limit},
@@ -412,7 +416,7 @@ class PostgresPhotoRepository:
                 following=user["following"],
                 photo_count=user["photo_count"],
                 followed_by_me=bool(user["followed_by_me"]),
-                photos=tuple(_photo(row) for row in photos),
+                photos=tuple(photo_record(row) for row in photos),
             )
 
         result: Profile | None = await self._read(work, strong=strong)

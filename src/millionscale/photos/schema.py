@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import psycopg
 
+from millionscale.queue.idempotency import EFFECTS_SCHEMA
+from millionscale.queue.outbox import OUTBOX_SCHEMA
 from millionscale.web.sessions import SESSIONS_SCHEMA
 from millionscale.web.throttle import FAILURE_TABLE_SCHEMA
 
@@ -58,6 +60,30 @@ MIGRATIONS: tuple[tuple[int, str, str], ...] = (
     ),
     (2, "sessions of the web tier", SESSIONS_SCHEMA),
     (3, "failed logins, counted by the login throttle", FAILURE_TABLE_SCHEMA),
+    (
+        4,
+        "the queued mode: thumbnails made later, precomputed timelines, the outbox",
+        """
+        ALTER TABLE photos ALTER COLUMN thumbnail_path DROP NOT NULL;
+        CREATE TABLE timeline_entries (
+            user_id    bigint NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+            photo_id   bigint NOT NULL REFERENCES photos (id) ON DELETE CASCADE,
+            created_at timestamptz NOT NULL,
+            PRIMARY KEY (user_id, photo_id)
+        );
+        CREATE INDEX timeline_entries_recent
+            ON timeline_entries (user_id, created_at DESC, photo_id DESC);
+        CREATE INDEX timeline_entries_photo ON timeline_entries (photo_id);
+        -- the fan-out's keyset over an author's followers
+        CREATE INDEX follows_followee_follower ON follows (followee_id, follower_id);
+        CREATE TABLE celebrities (
+            user_id   bigint PRIMARY KEY REFERENCES users (id) ON DELETE CASCADE,
+            since     timestamptz NOT NULL DEFAULT now()
+        );
+        """
+        + OUTBOX_SCHEMA
+        + EFFECTS_SCHEMA,
+    ),
 )
 
 

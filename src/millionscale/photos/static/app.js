@@ -68,6 +68,22 @@ document.addEventListener("DOMContentLoaded", () => {
     });
   }
 
+  // A photo posted with a queue shows its full image until a worker has made the
+  // thumbnail; ask for it a few times, then swap it in.
+  document.querySelectorAll("img[data-thumbnail-pending]").forEach((img) => {
+    let tries = 0;
+    const look = async () => {
+      const result = await api("GET", `/api/photos/${img.dataset.thumbnailPending}`);
+      if (result.ok && result.data.thumbnail_ready) {
+        img.src = result.data.thumbnail_url;
+        delete img.dataset.thumbnailPending;
+      } else if (result.ok && ++tries < 30) {
+        setTimeout(look, 1000);
+      }
+    };
+    setTimeout(look, 500);
+  });
+
   document.querySelectorAll("button.like").forEach((button) => {
     button.addEventListener("click", async () => {
       const liked = button.classList.contains("liked");
