@@ -22,19 +22,18 @@ class FlagParser(argparse.ArgumentParser):
         self.exit(2, f"error: {message} (see --help)\n")
 
 
-def run_main(main: Coroutine[Any, Any, None], *, fast: bool = True) -> int:
-    """Run ``main`` to the end on uvloop (else, or with ``fast=False``, asyncio's
-    loop); the exit code.
+def run_main(main: Coroutine[Any, Any, None]) -> int:
+    """Run ``main`` to the end on uvloop (else asyncio's loop); the exit code.
 
     Ctrl-C ends it quietly (0); a :class:`MillionscaleError` is one line on
     stderr and exit code 2.
     """
-    runner: Any = asyncio.run
-    if fast:
-        with contextlib.suppress(ImportError):  # the fast extra is optional
-            import uvloop
+    try:
+        import uvloop
 
-            runner = uvloop.run
+        runner: Any = uvloop.run
+    except ImportError:  # pragma: no cover - the fast extra is optional
+        runner = asyncio.run
     try:
         with contextlib.suppress(KeyboardInterrupt):
             runner(main)

@@ -36,7 +36,7 @@ def test_the_web_server_gets_the_queue_and_its_queued_mode_on_top_of_stage_6():
     stage6, stage8 = load_topology(TOPOLOGIES / "cdn.toml"), load_topology(QUEUED)
     before, web = stage6.processes["web"], stage8.processes["web"]
 
-    assert web.env == before.env | {"QUEUE_URL": "{queue.url}", "PHOTOS_QUEUE": "1"}
+    assert web.env == before.env | {"QUEUE_URL": "{queue.url}"}
     assert web.depends_on == [*before.depends_on, "queue"]
     assert web.command == before.command
 
@@ -56,7 +56,7 @@ def test_two_workers_run_the_photo_tasks_with_what_the_web_server_gets():
 
     assert (worker.tier, worker.replicas, worker.command) == ("worker", 2, WORKER_COMMAND)
     assert worker.env["QUEUE_URL"] == "{queue.url}"
-    for name in ("DATABASE_URL", "DATABASE_DISCOVERY", "MEDIA_DIR"):
+    for name in ("DATABASE_URL", "MEDIA_DIR", "CACHE_URL"):
         assert worker.env[name] == web.env[name], name
     assert worker.readiness.http == "/readyz"
     assert "queue" in worker.depends_on

@@ -145,7 +145,7 @@ def main(argv: list[str] | None = None) -> int:
         tasks = load_tasks(args.tasks)
     except ConfigError as error:
         parser.error(error.one_line())
-    return run_main(run(args, url, tasks), fast=False)
+    return run_main(run(args, url, tasks))
 
 
 if __name__ == "__main__":

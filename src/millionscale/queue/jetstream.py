@@ -64,8 +64,7 @@ DEDUP_WINDOW_S = 120.0  # JetStream's default duplicate window
 MAX_ACK_PENDING = 20_000  # deliveries in flight across all workers (JetStream's default: 1,000)
 REQUEST_TIMEOUT_S = 5.0  # a publish confirm or an API call
 CONNECT_TIMEOUT_S = 2.0
-FIRST_CONNECT_S = 5.0
-RENEW_AFTER_S = 5.0  # a connection lost this long without reconnecting is replaced  # a broker that does not answer a new client in this long is down
+FIRST_CONNECT_S = 5.0  # a broker that does not answer a new client in this long is down
 RECONNECT_WAIT_S = 0.25  # between reconnect attempts; nats-py's default is 2 s
 SCHEDULE_EVERY_S = 0.25  # how often a fetching worker moves due delayed jobs
 MAX_NAK_DELAY_S = 60.0  # a delayed job not due is looked at again at least this often
@@ -99,21 +98,14 @@ class _Watch:
         self.address = address
         self.outage = self.closing = False
         self._errors: set[str] = set()
-        self._lost_at: float | None = None
-
-    def lost_for(self) -> float:
-        """Seconds since the connection was lost (0 while connected)."""
-        return 0.0 if self._lost_at is None else time.monotonic() - self._lost_at
 
     async def disconnected(self) -> None:
         if not (self.outage or self.closing):
             self.outage = True
-            self._lost_at = time.monotonic()
             log.warning(f"lost the broker at {self.address}; reconnecting", broker=self.address)
 
     async def reconnected(self) -> None:
         self.outage = False
-        self._lost_at = None
         self._errors.clear()
         log.info(f"reconnected to the broker at {self.address}", broker=self.address)
 
@@ -214,7 +206,6 @@ class JetStreamBroker:
         self._scheduled_at = 0.0
         self._fetching = asyncio.Lock()  # nats-py's pull subscription takes one fetch at a time
         self._watch = _Watch(address)
-        self._url, self._name = "", "millionscale-queue"  # set by connect(), for _renew()
 
     @classmethod
     async def connect(
@@ -229,33 +220,13 @@ class JetStreamBroker:
         :class:`QueueError` (naming the address, never the token) if it cannot."""
         client, watch = await _open(url, name)
         broker = cls(client, queue, ack_wait_s=ack_wait_s, address=watch.address)
-        broker._watch, broker._url, broker._name = watch, url, name
+        broker._watch = watch
         try:
             await broker._ensure()
         except BaseException:
             await client.close()
             raise
         return broker
-
-    async def _renew(self) -> None:
-        """A new connection in place of one that has not reconnected for
-        :data:`RENEW_AFTER_S` (nats-py's reconnect can stall under load); deliveries
-        taken on the old one come back after their ack deadline."""
-        lost_for = self._watch.lost_for()
-        client, watch = await _open(self._url, self._name)
-        old, self._nc, self._watch = self._nc, client, watch
-        self._js = client.jetstream(timeout=REQUEST_TIMEOUT_S)
-        await self._ensure()
-        log.warning(
-            f"a new connection to the broker at {self.address}: the old one had not "
-            f"reconnected in {lost_for:.0f} s",
-            broker=self.address,
-        )
-        old_watch = getattr(old, "_millionscale_watch", None)
-        if old_watch is not None:
-            old_watch.closing = True
-        with contextlib.suppress(*_NatsErrors):
-            await old.close()
 
     async def _ensure(self) -> None:
         names = self._names
@@ -335,8 +306,6 @@ class JetStreamBroker:
     # -- workers ---------------------------------------------------------
 
     async def fetch(self, batch: int, timeout_s: float) -> Sequence[JetStreamDelivery]:
-        if self._watch.lost_for() > RENEW_AFTER_S:
-            await self._renew()
         try:
             async with asyncio.timeout(timeout_s + REQUEST_TIMEOUT_S), self._fetching:
                 messages = await self._fetch(batch, timeout_s)
@@ -558,5 +527,4 @@ async def _open(url: str, name: str) -> tuple[Client, _Watch]:
             hint="is nats-server running there, with JetStream on?",
         ) from None
     watch.closing = False
-    client._millionscale_watch = watch  # type: ignore[attr-defined]
     return client, watch
