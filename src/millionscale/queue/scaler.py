@@ -85,7 +85,7 @@ class Hold:
 
 @dataclass(frozen=True, slots=True)
 class ScalerSettings:
-    """The scaler's knobs (docs/queue-scaler.md); :class:`ConfigError` for nonsense."""
+    """The scaler's knobs (docs/queue.md); :class:`ConfigError` for nonsense."""
 
     min_workers: int = MIN_WORKERS
     max_workers: int = MAX_WORKERS
