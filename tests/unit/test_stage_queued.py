@@ -24,7 +24,7 @@ def test_it_is_stage_6_with_a_broker_and_workers_added():
     stage6, stage8 = load_topology(TOPOLOGIES / "cdn.toml"), load_topology(QUEUED)
 
     assert (stage6.topology.stage, stage8.topology.stage) == (6, 8)
-    assert set(stage8.processes) - set(stage6.processes) == {"queue", "worker"}
+    assert set(stage8.processes) - set(stage6.processes) == {"queue", "worker", "autoscaler"}
     assert set(stage8.hosts) - set(stage6.hosts) == {"queue", "worker"}
     for name, process in stage6.processes.items():
         if name != "web":
@@ -46,7 +46,10 @@ def test_the_broker_is_nats_in_tier_queue_alone_on_a_private_host():
     broker = topology.processes["queue"]
 
     assert (broker.engine, broker.tier, broker.host) == ("nats", "queue", "queue")
-    assert [n for n, p in topology.processes.items() if p.host == "queue"] == ["queue"]
+    assert [n for n, p in topology.processes.items() if p.host == "queue"] == [
+        "queue",
+        "autoscaler",
+    ]
     assert topology.hosts["queue"].network == "private"
 
 
@@ -79,7 +82,9 @@ def test_every_host_is_of_the_one_size_and_only_the_edges_face_the_public_side(
     ]
 
 
-def test_only_the_web_server_and_the_workers_hold_the_brokers_token(tmp_path, monkeypatch):
+def test_only_the_web_server_the_workers_and_their_autoscaler_hold_the_brokers_token(
+    tmp_path, monkeypatch
+):
     topology = resolved(load_topology(QUEUED), tmp_path / "state", hosts=monkeypatch)
     broker = topology.process("queue")
     url = f"nats://{broker.secret}@{broker.host}:{broker.ports['main']}"
@@ -91,7 +96,7 @@ def test_only_the_web_server_and_the_workers_hold_the_brokers_token(tmp_path, mo
         and any(broker.secret in value for value in [*p.env.values(), *(p.argv or [])])
     ]
 
-    assert holders == ["web", "worker-1", "worker-2"]
+    assert holders == ["web", "worker-1", "worker-2", "autoscaler"]
     assert {topology.process(n).env["QUEUE_URL"] for n in holders} == {url}
 
 
@@ -103,3 +108,12 @@ def test_the_broker_is_reached_by_address_on_the_private_subnet(name, tmp_path, 
     assert broker.netns is not None
     assert client.netns not in (None, broker.netns)  # another host: by address, as machines
     assert f"@{broker.host}:" in client.env["QUEUE_URL"]
+
+
+def test_the_autoscaler_scales_the_workers_through_the_supervisor_within_bounds():
+    autoscaler = load_topology(QUEUED).processes["autoscaler"]
+
+    argv = autoscaler.command
+    assert argv[argv.index("--workers") + 1] == "worker"
+    assert argv[argv.index("--discovery") + 1] == "{discovery}"
+    assert (argv[argv.index("--min") + 1], argv[argv.index("--max") + 1]) == ("1", "3")

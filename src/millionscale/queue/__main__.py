@@ -17,6 +17,16 @@ queue's depth and oldest age, read every :data:`STATUS_EVERY_S`.
 SIGTERM or SIGINT stops it gracefully: no new job is taken, running ones get
 ``--shutdown-s`` seconds, the rest go back to the queue. A bad flag exits 2
 with one line; logs are JSON lines on stderr.
+
+    QUEUE_URL=... python -m millionscale.queue autoscale --workers worker \
+        --discovery unix:PATH [--min 1] [--max 8] [--interval-s 5] [--queue jobs] \
+        [--host 127.0.0.1 --port 0] [--name autoscaler]
+
+runs the :class:`~millionscale.queue.autoscale.Autoscaler` instead: every
+``--interval-s`` it reads the queue's status and scales the replicated process
+``--workers`` between ``--min`` and ``--max`` through the supervisor's control
+endpoint ``--discovery`` (a topology passes ``{discovery}``; the admin token
+comes from the file the supervisor names in the environment).
 """
 
 from __future__ import annotations
@@ -24,8 +34,10 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import logging
 import os
 import signal
+import sys
 from collections.abc import Mapping
 from contextlib import AbstractAsyncContextManager
 from typing import Any
@@ -33,13 +45,16 @@ from typing import Any
 import structlog
 
 from millionscale.aio import FlagParser, run_main
+from millionscale.discovery import HttpDiscovery, connect
 from millionscale.entrypoint import load_factory
 from millionscale.errors import ConfigError, QueueError
 from millionscale.obs.admin import admin_app, listen, serve_app
 from millionscale.obs.logging import configure_logging
+from millionscale.queue.autoscale import INTERVAL_S, Autoscaler
 from millionscale.queue.jetstream import ACK_WAIT_S, JetStreamBroker
 from millionscale.queue.metrics import observe_status
 from millionscale.queue.retry import RetryPolicy
+from millionscale.queue.scaler import Scaler, ScalerSettings
 from millionscale.queue.worker import CONCURRENCY, SHUTDOWN_S, Handler, Worker
 
 __all__ = ["URL_ENV", "load_tasks", "main"]
@@ -113,7 +128,76 @@ def _as_dict(worker: Worker) -> dict[str, Any]:
     return {name: getattr(stats, name) for name in stats.__slots__}
 
 
+async def autoscale(args: argparse.Namespace, url: str) -> None:
+    admin = listen(args.host, args.port, "autoscaler's health and metrics")
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    control = connect(args.discovery)
+    if not isinstance(control, HttpDiscovery):
+        raise ConfigError(
+            f"--discovery {args.discovery!r} is not the supervisor's control endpoint",
+            hint="say unix:PATH ({discovery} in a topology)",
+        )
+    broker = await JetStreamBroker.connect(url, args.queue, name=args.name)
+
+    async def pause(seconds: float) -> None:
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), seconds)
+
+    settings = ScalerSettings(min_workers=args.min, max_workers=args.max)
+    scaler = Autoscaler.through_supervisor(
+        control,
+        args.workers,
+        broker.status,
+        Scaler(settings),
+        interval_s=args.interval_s,
+        sleep=pause,
+    )
+    log.info(f"scaling {args.workers} from {args.min} to {args.max} workers on {broker.address}")
+    try:
+        await asyncio.gather(scaler.run(stop), serve_app(admin_app([], token=""), admin, stop=stop))
+    finally:
+        await broker.close()
+
+
+def autoscale_main(argv: list[str]) -> int:
+    parser = FlagParser(
+        prog="millionscale-autoscaler",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--workers", required=True, help="the replicated process to scale")
+    parser.add_argument("--discovery", required=True, help="unix:PATH of the control endpoint")
+    parser.add_argument("--min", type=int, default=ScalerSettings().min_workers)
+    parser.add_argument("--max", type=int, default=ScalerSettings().max_workers)
+    parser.add_argument("--interval-s", type=float, default=INTERVAL_S)
+    parser.add_argument("--queue", default="jobs")
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=0)
+    parser.add_argument("--name", default="autoscaler")
+    args = parser.parse_args(argv)
+    if not 0 <= args.port <= 65535:
+        parser.error(f"--port {args.port} is not 0 to 65535")
+    try:
+        ScalerSettings(min_workers=args.min, max_workers=args.max)
+    except ConfigError as error:
+        parser.error(error.one_line())
+    if not 0 < args.interval_s <= 3600:
+        parser.error("--interval-s is seconds, above 0 and at most 3600")
+    url = os.environ.get(URL_ENV, "")
+    if not url:
+        parser.error(f"{URL_ENV} is not set: the broker's nats:// URL")
+    configure_logging(args.name)
+    logging.getLogger("httpx").setLevel(logging.WARNING)  # not a line per control request
+    return run_main(autoscale(args, url))
+
+
 def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["autoscale"]:
+        return autoscale_main(argv[1:])
     parser = FlagParser(
         prog="millionscale-worker",
         description=__doc__,
