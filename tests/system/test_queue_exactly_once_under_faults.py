@@ -83,8 +83,9 @@ async def done_at_least(dsn: str, count: int) -> None:
 def ledger(dsn: str) -> tuple[list[str], int]:
     with psycopg.connect(dsn) as conn:
         ids = [row[0] for row in conn.execute("SELECT job_id FROM ledger")]
-        runs = conn.execute("SELECT count(*) FROM runs").fetchone()[0]
-    return ids, runs
+        row = conn.execute("SELECT count(*) FROM runs").fetchone()
+    assert row is not None
+    return ids, row[0]
 
 
 def test_every_accepted_job_completes_exactly_once_through_a_worker_kill_and_a_broker_kill(

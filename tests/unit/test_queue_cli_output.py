@@ -3,6 +3,7 @@ and the workers, dead letters oldest first with why, one line per job put back, 
 broker's address everywhere without its token."""
 
 from datetime import UTC
+from typing import Any
 
 import pytest
 
@@ -25,14 +26,15 @@ DEAD_AT = 1_796_300_000.0  # 2026-12-03 12:13:20 UTC
 
 
 def status(**fields) -> QueueStatus:
-    defaults = {"ready": 2, "in_flight": 1, "delayed": 0, "dead_letters": 0}
+    defaults: dict[str, Any] = {"ready": 2, "in_flight": 1, "delayed": 0, "dead_letters": 0}
     defaults |= {"oldest_age_s": 0.0, "redelivered": 0}
     return QueueStatus(**(defaults | fields))
 
 
 def entry(id: int = 3, job: Job | None = None, **fields) -> DeadLetterEntry:
     job = job or Job("thumbnail", {"photo": 12}, id="job-12")
-    defaults = {"raw": b"{}", "reason": "failed 20 of 20 deliveries", "error": "OSError: disk"}
+    defaults: dict[str, Any] = {"raw": b"{}", "reason": "failed 20 of 20 deliveries"}
+    defaults |= {"error": "OSError: disk"}
     defaults |= {"deliveries": 20, "dead_at": DEAD_AT}
     return DeadLetterEntry(id=id, job=job, **(defaults | fields))
 

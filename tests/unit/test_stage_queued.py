@@ -114,6 +114,7 @@ def test_the_autoscaler_scales_the_workers_through_the_supervisor_within_bounds(
     autoscaler = load_topology(QUEUED).processes["autoscaler"]
 
     argv = autoscaler.command
+    assert argv is not None
     assert argv[argv.index("--workers") + 1] == "worker"
     assert argv[argv.index("--discovery") + 1] == "{discovery}"
     assert (argv[argv.index("--min") + 1], argv[argv.index("--max") + 1]) == ("1", "3")
