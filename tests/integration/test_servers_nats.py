@@ -15,13 +15,15 @@ async def _publish_and_fetch(url: str) -> tuple[int, list[bytes]]:
     client = await nats_py.connect(url, connect_timeout=2, max_reconnect_attempts=0)
     try:
         js = client.jetstream()
-        await js.add_stream(name="jobs", subjects=["jobs.>"])
-        acks = [await js.publish("jobs.resize", f"photo-{i}".encode()) for i in range(3)]
-        sub = await js.pull_subscribe("jobs.>", durable="workers")
+        # Names of its own: the session server is shared (the queue's JOBS stream owns
+        # the subjects jobs.*.* there once a queued photo app has run on it).
+        await js.add_stream(name="servers_check", subjects=["servers_check.>"])
+        sent = [await js.publish("servers_check.resize", f"photo-{i}".encode()) for i in range(3)]
+        sub = await js.pull_subscribe("servers_check.>", durable="servers_check")
         messages = await sub.fetch(3, timeout=5)
         for message in messages:
             await message.ack()
-        return acks[-1].seq, [m.data for m in messages]
+        return sent[-1].seq, [m.data for m in messages]
     finally:
         await client.close()
 
