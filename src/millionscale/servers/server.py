@@ -177,7 +177,12 @@ def start_server(
     run_dir.chmod(0o755)  # the engine's own account must reach its data directory
     try:
         data_dir = prepare_owned_dir(run_dir / "data", engine.run_as())
-        ports = {"main": free_port(host)} | {name: free_port(host) for name in engine.extra_ports}
+        ports = {"main": free_port(host)}
+        for name in engine.extra_ports:  # distinct: two asks of the kernel can get one port
+            port = free_port(host)
+            while port in ports.values():
+                port = free_port(host)
+            ports[name] = port
         endpoint = Endpoint(host=host, ports=ports, secret=secret or secrets.token_urlsafe(18))
         log_path = run_dir / f"{engine.name}.log"
         process = engine.launch(data_dir, endpoint, log_path)
