@@ -83,7 +83,7 @@ class InvalidationListener:
                 reason = " ".join(str(error).split()) or type(error).__name__
             finally:
                 with contextlib.suppress(Exception):
-                    await pubsub.aclose()  # type: ignore[no-untyped-call]
+                    await pubsub.aclose()  # type: ignore[no-untyped-call,unused-ignore]  # typed from redis 8.2
             was_up = self.health.up
             sentence = self.health.lost(reason)
             self._target.on_lost(reason)
