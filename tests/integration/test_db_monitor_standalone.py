@@ -21,7 +21,7 @@ import pytest
 
 from millionscale.db.cluster import PRIMARY_ROLE, cluster_from, read_record
 from millionscale.db.failover import State
-from millionscale.db.monitor import Monitor, build_monitor, parser
+from millionscale.db.monitor import DRAIN_WAIT_S, Monitor, build_monitor, parser
 from millionscale.db.testing import Cluster, replicated_cluster
 from millionscale.discovery import Member, Snapshot, StaticDiscovery
 from millionscale.errors import DatabaseError
@@ -237,3 +237,50 @@ def test_no_standby_is_promoted_until_the_fence_succeeds(tmp_path: Path):
         claim = asyncio.run(discovery.snapshot()).roles[PRIMARY_ROLE]
         assert (claim.holder, claim.epoch) == (monitor.core.record.primary, 2)
         assert not _in_recovery(cluster.replicas[claim.holder].url)
+
+
+def test_a_switchover_waits_out_the_transactions_begun_before_its_drain(tmp_path: Path):
+    """A transaction begun before the drain stays read-write: the switchover lets one
+    that commits soon commit (its clean shutdown would cut a COMMIT, an ambiguous error
+    for the client) and ends one still open after ``DRAIN_WAIT_S`` before it shuts the
+    primary down, so the open one never commits."""
+    with replicated_cluster("r1") as cluster:
+        cluster.sql("main", "CREATE TABLE drained (id int PRIMARY KEY)")
+        monitor = _monitor(cluster, tmp_path)
+        committing = psycopg.connect(cluster.primary.url)
+        committing.execute("INSERT INTO drained VALUES (1)")  # open, read-write
+        lingering = psycopg.connect(cluster.primary.url)
+        lingering.execute("INSERT INTO drained VALUES (2)")  # open, never committed in time
+
+        async def scenario() -> None:
+            stop = asyncio.Event()
+            loop = asyncio.create_task(monitor.run(stop))
+            await _until(
+                lambda: monitor.ready and monitor.reports["r1"].streaming, "r1 streams from main"
+            )
+
+            async def commit_soon() -> None:
+                # later than the old primary's shutdown would come without the wait,
+                # within DRAIN_WAIT_S
+                await asyncio.sleep(DRAIN_WAIT_S * 0.7)
+                await asyncio.to_thread(committing.commit)
+
+            committer = asyncio.create_task(commit_soon())
+            await monitor.switchover("r1")
+            await committer  # committed: its COMMIT was not cut
+            await _until(
+                lambda: monitor.core.record.primary == "r1" and monitor.core.state is State.HEALTHY,
+                "r1 promoted",
+            )
+            stop.set()
+            await loop
+
+        try:
+            asyncio.run(scenario())
+            with pytest.raises(psycopg.OperationalError):
+                lingering.commit()  # its backend was terminated by the drain
+        finally:
+            committing.close()
+            lingering.close()
+        with psycopg.connect(cluster.replicas["r1"].url, autocommit=True) as conn:
+            assert conn.execute("SELECT id FROM drained").fetchall() == [(1,)]

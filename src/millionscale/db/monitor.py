@@ -35,7 +35,10 @@ An admin API on ``--port`` (``Authorization: Bearer`` the token in
 (the shared admin plumbing, :mod:`millionscale.obs.admin`).
 A planned switchover is Patroni's: drain the primary
 (``default_transaction_read_only``, so new write transactions fail fast and
-the router retries them on the new primary), wait until the target has
+the router retries them on the new primary), wait out the transactions that
+began before the drain (they may still write and commit: a clean shutdown
+would cut one waiting in COMMIT for its synchronous standby, an ambiguous
+error for its client), wait until the target has
 replayed everything the primary flushed, shut the old primary down cleanly,
 promote, then re-point the other standbys. Killing is for failovers.
 """
@@ -117,6 +120,15 @@ CATCH_UP_TIMEOUT_S = 10.0  # a switchover target must replay the drained primary
 # LAN. Patroni waits for it without a bound by default (master_stop_timeout 0);
 # we fence a node that has not stopped by then, as a failover would.
 SHUTDOWN_WAIT_S = 10.0
+# A drain waits this long for the transactions that began before it (which stay
+# read-write) to end, then terminates those left (rolled back, never committed).
+DRAIN_WAIT_S = 1.0
+RELOAD_SETTLE_S = 0.05  # the postmaster signals the backends to reload within this
+_OLDER_TRANSACTIONS = """
+SELECT pid FROM pg_stat_activity
+WHERE backend_type = 'client backend' AND pid <> pg_backend_pid()
+  AND xact_start IS NOT NULL AND xact_start < %s
+"""
 PROMOTE_WAIT_S = 30  # pg_promote's own default is 60 s
 PROMOTE_POLL_S = 0.01  # pg_promote(wait => true) looks every 100 ms
 
@@ -488,17 +500,49 @@ class Monitor:
         )
 
     async def _drain(self, primary: str) -> int:
+        """Make the primary refuse new write transactions, wait out (then end) those
+        begun before, and answer the WAL position every write it took is at or below."""
         try:
             conn = await self._connection(primary)
             await conn.execute("ALTER SYSTEM SET default_transaction_read_only = on")
             await conn.execute("SELECT pg_reload_conf()")
-            await asyncio.sleep(0.05)  # backends take the reload between statements
+            # A backend takes the reload after it reads its next command and before it
+            # runs it, so a transaction begun from here on is read-only.
+            await asyncio.sleep(RELOAD_SETTLE_S)
+            await self._end_older_transactions(conn, primary)
             row = await (await conn.execute("SELECT pg_current_wal_flush_lsn()::text")).fetchone()
         except psycopg.Error as error:
             await self._drop(primary)
             raise SwitchoverRefused(f"draining {primary} failed: {first_line(error)}") from None
         assert row is not None
         return parse_lsn(row[0])
+
+    async def _end_older_transactions(self, conn: Connection, primary: str) -> None:
+        """Transactions begun before the drain are still read-write: one may commit,
+        and its COMMIT waits for the synchronous standby. Wait for them to end, for
+        ``DRAIN_WAIT_S``; terminate those left, which then roll back before any COMMIT
+        they had not sent, so their clients retry them elsewhere."""
+        row = await (await conn.execute("SELECT clock_timestamp()")).fetchone()
+        assert row is not None
+        drained_at = row[0]
+        deadline = time.monotonic() + DRAIN_WAIT_S
+        while True:
+            older = [
+                r[0]
+                for r in await (await conn.execute(_OLDER_TRANSACTIONS, (drained_at,))).fetchall()
+            ]
+            if not older:
+                return
+            if time.monotonic() >= deadline:
+                break
+            await asyncio.sleep(0.01)
+        for pid in older:
+            await conn.execute("SELECT pg_terminate_backend(%s)", (pid,))
+        log.warning(
+            f"terminated {len(older)} transaction(s) still open {DRAIN_WAIT_S:.0f} s "
+            "after the drain",
+            node=primary,
+        )
 
     async def _undrain(self, primary: str) -> None:
         with contextlib.suppress(psycopg.Error):
