@@ -94,6 +94,8 @@ POLL_INTERVAL_S = 0.2  # see the module docstring for the peers' intervals
 # that finds the next one: poll this often then (a refused connection costs a
 # millisecond; a node that does not answer still costs a check timeout).
 OUTAGE_POLL_INTERVAL_S = 0.02
+# (also while the primary refuses writes as read-only, drained for a switchover: the
+# poll that finds the promoted standby comes 20 ms after the promotion, not 200)
 CHECK_TIMEOUT_S = 1.0  # a node that cannot answer one tiny query in 1 s is out of rotation
 ACQUIRE_TIMEOUT_S = 5.0  # waiting for a pooled connection; psycopg_pool's default is 30 s
 READ_YOUR_WRITES = ReadYourWrites()
@@ -287,6 +289,7 @@ class Router:
         self._writes = self._fallbacks = self._waits = self._retries = self._failed_checks = 0
         self._write_retries = self._primary_changes = self._added = self._removed = 0
         self._polled = asyncio.Event()
+        self._refused_writes = False  # the primary refused the last write as read-only
         self._poller: asyncio.Task[None] | None = None
         self._follower: asyncio.Task[None] | None = None
 
@@ -463,6 +466,7 @@ class Router:
     def _committed(self, row: tuple[Any, ...] | None, session: Session | None) -> None:
         """Count a committed write; the session learns its position (at or past it)."""
         self._writes += 1
+        self._refused_writes = False
         if session is not None and row is not None and row[0] is not None:
             session.record_write(parse_lsn(row[0]))
 
@@ -496,6 +500,7 @@ class Router:
                 if error.sqlstate in _PRIMARY_MOVED:
                     # Alive but read-only (drained): it stays in rotation for reads
                     # until a poll finds the next primary.
+                    self._refused_writes = True
                     await self._next_poll_before(deadline, first_line(error))
                 else:
                     await self._primary_lost(node, first_line(error))
@@ -720,7 +725,7 @@ class Router:
     async def _poll_forever(self) -> None:
         while True:
             interval = self._poll_interval_s
-            if not self._primary_ready():
+            if self._refused_writes or not self._primary_ready():
                 interval = min(interval, OUTAGE_POLL_INTERVAL_S)
             await asyncio.sleep(interval)
             await self._poll_once()
@@ -756,6 +761,7 @@ class Router:
         new = min(name for name, timeline in claims.items() if timeline == best)
         old, self._primary = self._primary, new
         self._primary_changes += 1
+        self._refused_writes = False
         self._history = ()  # samples of the old primary's positions date nothing now
         log.info(f"db primary is now {new} (was {old}), timeline {best}", node=new)
 
