@@ -7,8 +7,10 @@ discovery file. Posts (a photo row and its ``fanout`` job, in one transaction,
 as :class:`~millionscale.photos.queued.QueuedPhotoRepository` writes them) go
 through a :class:`~millionscale.db.Router` on that file; the relay follows
 ``router.primary_dsn``; a worker runs the photo app's tasks with
-``DATABASE_DISCOVERY`` (their own router). Mid-stream ``main`` is SIGKILLed
-and ``r1`` promoted, the posts going on all along. Then every committed post
+``DATABASE_DISCOVERY`` (their own router). Mid-stream ``main`` goes, the
+posts going on all along: SIGKILLed (a failover), or drained read-only and
+shut down cleanly (a switchover: what ``millionscale db switchover`` does),
+and ``r1`` is promoted. Then every committed post
 is fanned out, the outbox is empty, and the broker stored each post's job
 exactly once: its stream's last sequence is the number of posts.
 """
@@ -16,6 +18,7 @@ exactly once: its stream's last sequence is the number of posts.
 from __future__ import annotations
 
 import asyncio
+import signal
 import time
 from pathlib import Path
 
@@ -44,6 +47,7 @@ MAX_POSTS = 2_000  # the producer's hard bounds, whatever happens
 LOOP_S = 60.0
 DONE_S = 30.0  # every committed post fanned out by then (a promotion takes ~0.1 s)
 SYNC_S = 10.0  # for r1 to become the synchronous standby
+STOP_S = 10.0  # a fast shutdown takes well under a second
 # Generous: a job whose transaction the kill cut during COMMIT fails once, then runs.
 POLICY = RetryPolicy(max_deliveries=20, base_s=0.05, max_backoff_s=0.5)
 
@@ -125,8 +129,21 @@ async def stored_jobs(url: str) -> int:
     return int(info.state.last_seq)
 
 
+async def drain_and_stop(cluster: Cluster) -> None:
+    """A switchover's first half: new transactions on main are read-only (writes get
+    read_only_sql_transaction), then a fast shutdown (clients cut, all WAL sent)."""
+    await asyncio.to_thread(
+        cluster.sql, "main", "ALTER SYSTEM SET default_transaction_read_only = on"
+    )
+    await asyncio.to_thread(cluster.sql, "main", "SELECT pg_reload_conf()")
+    await asyncio.sleep(0.3)  # writes meet the drained primary meanwhile
+    cluster.primary.kill(signal.SIGINT)
+    await asyncio.to_thread(cluster.primary.process.wait, STOP_S)
+
+
+@pytest.mark.parametrize("how", ["killed", "switched over"])
 def test_the_relay_and_a_worker_follow_a_failover_and_send_each_committed_job_once(
-    tmp_path: Path, nats: RunningServer
+    tmp_path: Path, nats: RunningServer, how: str
 ):
     path = tmp_path / "nodes.json"
 
@@ -171,7 +188,10 @@ def test_the_relay_and_a_worker_follow_a_failover_and_send_each_committed_job_on
                 producer = asyncio.create_task(produce())
                 async with asyncio.timeout(LOOP_S):
                     await enough.wait()
-                cluster.primary.kill()
+                if how == "killed":
+                    cluster.primary.kill()
+                else:
+                    await drain_and_stop(cluster)
                 await asyncio.to_thread(cluster.sql, "r1", "SELECT pg_promote(true, 30)")
                 promoted.set()
                 await producer
