@@ -44,9 +44,24 @@ medians over the rounds, every run kept, and the ratios ours/Celery
 Runs during which other processes used over 5% of a CPU are run again, as in
 ``bench/lb_throughput.py`` (``--attempts``, ``--quiet-wait-s``).
 
-Still to come: **the scaler** (time to drain a burst of 10,000 jobs with and
-without scaling) is being written elsewhere; :func:`measure_scaler` is where
-it goes, and the JSON says it was not measured.
+**The scaler** (:func:`measure_scaler`): the time to drain a burst of
+``--scaler-jobs`` (10,000) ``sleep`` jobs (20 ms of waiting each, no CPU: one
+worker's ``--concurrency`` slots are the bottleneck, ~400 jobs/s at 8) from
+the first enqueue to the last done, with one fixed worker process, and with
+:class:`~millionscale.queue.autoscale.Autoscaler` and its pure
+:class:`~millionscale.queue.scaler.Scaler` growing worker processes from 1
+within ``[1, --scaler-max]`` (3); the same placement (every worker on CPU 0).
+The Autoscaler's ``scale`` and ``workers`` are :class:`ProcessWorkers` here,
+worker processes this script starts and stops, instead of the supervisor's.
+Its knobs are :data:`SCALER_SETTINGS` and :data:`SCALER_INTERVAL_S` (shorter
+than the shipped defaults, which are sized for a burst of minutes, not of 25
+s; the JSON says them). The burst is published with a window of
+:data:`BURST_WINDOW` so that it is all queued within a few seconds. Reported:
+median drain time of each side over ``--rounds`` (one run each per round, the
+fixed side first), their ratio, every run's worker counts over time and
+their worker-seconds. ``--scaler-only`` runs just this part (NATS and the
+recorder only; written to ``bench/results/queue_scaler.json``, or
+``queue_scaler.quick.json`` with ``--quick``: 500 jobs).
 
 How long: a default run is about 13 minutes on a quiet 2-core machine, most
 of it the thumbnail runs (~10 ms of CPU each on the one worker core, so ~100
@@ -62,13 +77,17 @@ unless ``--json`` says otherwise).
         [--processes 1] [--concurrency 8] [--systems ours,celery,celery-defaults,dramatiq]
         [--publish-window 1] [--attempts 3] [--quiet-wait-s 120]
         [--json bench/results/queue_throughput.json] [--quick]
+        [--scaler-only] [--scaler-jobs 10000] [--scaler-max 3]
 """
 
 from __future__ import annotations
 
 import argparse
+import asyncio
+import contextlib
 import functools
 import json
+import logging
 import os
 import signal
 import statistics
@@ -77,20 +96,33 @@ import sys
 import tempfile
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
 import redis
-from lb_throughput import Patience, _clean, _cpu_ticks, undisturbed  # type: ignore[import-not-found]
-from queue_peers.work import ACKS_LATE_ENV, BROKER_ENV, KINDS, QUEUE, RECORD_ENV
+import structlog
+from queue_peers.work import ACKS_LATE_ENV, BROKER_ENV, KINDS, QUEUE, RECORD_ENV, SLEEP_KIND
 from rich.console import Console
 from rich.progress import Progress
 from rich.table import Table
 
 from millionscale.bench.provenance import at_least, over_runs, provenance
-from millionscale.bench.queue_runs import goal_verdict, parse_record, ratio, summarize
+from millionscale.bench.queue_runs import (
+    drain_verdict,
+    goal_verdict,
+    parse_record,
+    ratio,
+    since,
+    summarize,
+    worker_seconds,
+)
+from millionscale.bench.wrk import Patience, cpu_ticks, undisturbed, undisturbed_values
+from millionscale.queue import JetStreamBroker
 from millionscale.queue.__main__ import URL_ENV
+from millionscale.queue.autoscale import Autoscaler
+from millionscale.queue.scaler import Scale, Scaler, ScalerSettings
 from millionscale.servers import RunningServer, start_server
 from millionscale.servers.process import descendants, log_tail, spawn, terminate
 
@@ -109,6 +141,17 @@ READY_TIMEOUT_S = 60.0
 STOP_TIMEOUT_S = 15.0
 THROUGHPUT_GOAL = 1.5  # x Celery's jobs/s, at a lower p99: from the issue
 OURS, CELERY, CELERY_DEFAULTS, DRAMATIQ = "ours", "celery", "celery-defaults", "dramatiq"
+SCALER_JOBS = 10_000  # the issue's burst
+QUICK_SCALER_JOBS = 500
+SCALER_MAX = 3
+# One worker drains the burst in ~25 s (400 jobs/s at 8 slots of 20 ms): the loop
+# steps every second and takes a 2 s wait as behind, so that it can act within
+# the burst; the shipped defaults (5 s steps, a 5 s target, a 10 s cooldown) are
+# sized for bursts of minutes. Scale-down needs 2 minutes of quiet: never in a run.
+SCALER_INTERVAL_S = 1.0
+SCALER_TARGET_AGE_S = 2.0
+SCALER_UP_COOLDOWN_S = 2.0  # a worker process starts and fetches within ~1 s
+BURST_WINDOW = 64  # publishes in flight: the burst is queued in seconds, not drained meanwhile
 
 
 @dataclass(frozen=True, slots=True)
@@ -213,10 +256,10 @@ def one_run(
 ) -> dict[str, Any]:
     """One timed run: enqueue, wait until all are done, the figures and CPU shares."""
     key = f"done:{system.name}:{kind}:{uuid.uuid4().hex[:8]}"
-    before, worker_before = _cpu_ticks(), worker_cpu_s(workers)
+    before, worker_before = cpu_ticks(), worker_cpu_s(workers)
     enqueue_s = produce(system, env, kind, jobs, key, window)
     lines = wait_drained(recorder, key, jobs, 30 + jobs * DRAIN_S_PER_JOB)
-    after, worker_after = _cpu_ticks(), worker_cpu_s(workers)
+    after, worker_after = cpu_ticks(), worker_cpu_s(workers)
     recorder.delete(key)
     if not lines:
         raise SystemExit(
@@ -271,11 +314,202 @@ def stop_workers(workers: list[subprocess.Popen[bytes]]) -> None:
         terminate(process, timeout=STOP_TIMEOUT_S)
 
 
-def measure_scaler() -> dict[str, Any]:
-    """The issue's second figure: the time to drain a burst of 10,000 jobs, with and
-    without the scaler. The scaler is being written elsewhere (issue 16); this is
-    where its measurement goes, in the same placement, with the same jobs."""
-    return {"measured": False, "why": "the scaler is not built yet (issue 16)"}
+def scaler_settings(most: int) -> ScalerSettings:
+    return ScalerSettings(
+        min_workers=1,
+        max_workers=most,
+        target_age_s=SCALER_TARGET_AGE_S,
+        up_cooldown_s=SCALER_UP_COOLDOWN_S,
+    )
+
+
+class ProcessWorkers:
+    """Our worker processes, started and stopped by this script: :meth:`count` and
+    :meth:`scale` for an :class:`~millionscale.queue.autoscale.Autoscaler` (where a
+    topology has the supervisor's). Every change is kept, with its time, in
+    :attr:`counts` (seconds since :meth:`start_clock`)."""
+
+    def __init__(self, env: dict[str, str], concurrency: int, logs: Path, label: str) -> None:
+        self.env, self.concurrency, self.logs, self.label = env, concurrency, logs, label
+        self.processes: list[subprocess.Popen[bytes]] = []
+        self.started = 0
+        self.counts: list[tuple[float, int]] = []
+        self.decisions: list[tuple[float, str]] = []
+        self._zero, self.zero_unix = time.monotonic(), time.time()
+
+    def start_clock(self) -> None:
+        """Count from now; :attr:`zero_unix` is now in ``time.time()`` (the jobs' clock)."""
+        self._zero, self.zero_unix = time.monotonic(), time.time()
+        self.counts = [(0.0, len(self.live()))]
+
+    def live(self) -> list[subprocess.Popen[bytes]]:
+        return [process for process in self.processes if process.poll() is None]
+
+    async def count(self) -> int:
+        return len(self.live())
+
+    async def scale(self, replicas: int) -> int:
+        """Start or stop (SIGTERM, graceful) worker processes until ``replicas`` run."""
+        live = self.live()
+        while len(live) < replicas:
+            self.started += 1
+            name = f"{self.label}-{self.started}"
+            argv = SYSTEMS[OURS].worker_argv(self.started, self.concurrency)
+            process = spawn(
+                argv, log_path=self.logs / f"{name}.log", env=self.env, cpus=[WORKER_CPU]
+            )
+            self.processes.append(process)
+            live.append(process)
+        while len(live) > replicas:
+            await asyncio.to_thread(terminate, live.pop(), timeout=STOP_TIMEOUT_S)
+        self.counts.append((time.monotonic() - self._zero, len(live)))
+        return len(live)
+
+    def stop(self) -> None:
+        for process in self.processes:
+            terminate(process, timeout=STOP_TIMEOUT_S)
+        for index, process in enumerate(self.processes, 1):
+            if process.returncode not in (0, -signal.SIGTERM):
+                tail = log_tail(self.logs / f"{self.label}-{index}.log")
+                raise SystemExit(f"scaler bench: worker {index} ended {process.returncode}: {tail}")
+
+
+async def drain_burst(
+    env: dict[str, str], recorder: redis.Redis, args: argparse.Namespace, work: Path, scaled: bool
+) -> dict[str, Any]:
+    """One drain: one worker warmed, then the burst, with the autoscaler running or not."""
+    label = "scaled" if scaled else "fixed"
+    workers = ProcessWorkers(env, args.concurrency, work, label)
+    broker = await JetStreamBroker.connect(env[URL_ENV], QUEUE, name="bench-scaler")
+    stop = asyncio.Event()
+    loop: asyncio.Task[None] | None = None
+    try:
+        await workers.scale(1)
+        warm_jobs = 2 * args.concurrency
+        key = f"warm:scaler:{uuid.uuid4().hex[:8]}"
+        await asyncio.to_thread(produce, SYSTEMS[OURS], env, SLEEP_KIND, warm_jobs, key, 1)
+        warmed = await asyncio.to_thread(wait_drained, recorder, key, warm_jobs, READY_TIMEOUT_S)
+        recorder.delete(key)
+        if len({line.split(b" ", 1)[0] for line in warmed}) < warm_jobs:
+            raise SystemExit(f"scaler bench ({label}): the first worker did not warm up")
+        workers.start_clock()
+        if scaled:
+            autoscaler = Autoscaler(
+                broker.status,
+                workers.scale,
+                Scaler(scaler_settings(args.scaler_max)),
+                workers=workers.count,
+                interval_s=SCALER_INTERVAL_S,
+                name="bench-worker",
+            )
+
+            async def steps() -> None:
+                while not stop.is_set():
+                    decision = await autoscaler.step()
+                    if isinstance(decision, Scale):
+                        workers.decisions.append((workers.counts[-1][0], decision.reason))
+                    with contextlib.suppress(TimeoutError):
+                        await asyncio.wait_for(stop.wait(), SCALER_INTERVAL_S)
+
+            loop = asyncio.create_task(steps())
+        jobs = args.scaler_jobs
+        key = f"done:scaler:{label}:{uuid.uuid4().hex[:8]}"
+        enqueue_s = await asyncio.to_thread(
+            produce, SYSTEMS[OURS], env, SLEEP_KIND, jobs, key, BURST_WINDOW
+        )
+        lines = await asyncio.to_thread(
+            wait_drained, recorder, key, jobs, 30 + jobs * DRAIN_S_PER_JOB
+        )
+        recorder.delete(key)
+    finally:
+        stop.set()
+        if loop is not None:
+            await loop
+        await broker.close()
+        await asyncio.to_thread(workers.stop)
+    if not lines:
+        raise SystemExit(f"scaler bench ({label}): no job of {jobs} done")
+    records = [parse_record(line) for line in lines]
+    figures = summarize(records, jobs)
+    # The counts from the burst's first publish, as the drain time is measured.
+    offset = min(r.enqueued_at for r in records) - workers.zero_unix
+    counts = since(workers.counts, offset)
+    decisions = [(at - offset, why) for at, why in workers.decisions]
+    return {
+        "side": label,
+        "drain_s": figures.wall_s,
+        "jobs_per_s": figures.jobs_per_s,
+        "missing": figures.missing,
+        "duplicates": figures.duplicates,
+        "p99_ms": figures.p99_ms,
+        "enqueue_s": enqueue_s,
+        "worker_counts": counts,  # (seconds since the burst's first publish, workers)
+        "worker_seconds": worker_seconds(counts, figures.wall_s),
+        "most_workers": max(count for _, count in counts),
+        "decisions": decisions,
+    }
+
+
+def drain_once(
+    env: dict[str, str], recorder: redis.Redis, args: argparse.Namespace, work: Path, scaled: bool
+) -> dict[str, Any]:
+    """:func:`drain_burst` in an event loop of its own (a fresh one for each attempt)."""
+    return asyncio.run(drain_burst(env, recorder, args, work, scaled))
+
+
+def measure_scaler(
+    args: argparse.Namespace,
+    nats_url: str,
+    record_url: str,
+    say: Callable[[str], None],
+    patience: Patience,
+    work: Path,
+) -> dict[str, Any]:
+    """The issue's second figure: the time to drain a burst of ``--scaler-jobs`` jobs by
+    one fixed worker, and by workers the scaler grows from 1 to ``--scaler-max``."""
+    env = SYSTEMS[OURS].env(nats_url, record_url)
+    recorder = redis.Redis.from_url(record_url)
+    runs: dict[str, list[dict[str, Any]]] = {"fixed": [], "scaled": []}
+    for round_ in range(args.rounds):
+        for scaled in (False, True):
+            side = "scaled" if scaled else "fixed"
+            folder = work / f"scaler-{round_}-{side}"
+            folder.mkdir(parents=True, exist_ok=True)
+            drain = functools.partial(drain_once, env, recorder, args, folder, scaled)
+            run = undisturbed(drain, say, patience)
+            runs[side].append(run)
+            say(
+                f"scaler round {round_ + 1} {side}: {args.scaler_jobs:,} jobs drained in "
+                f"{run['drain_s']:.1f} s ({run['jobs_per_s']:,.0f} jobs/s), up to "
+                f"{run['most_workers']} worker(s), {run['worker_seconds']:.0f} worker-seconds"
+                + (f", {run['missing']} MISSING" if run["missing"] else "")
+            )
+    medians: dict[str, Any] = {}
+    for side, side_runs in runs.items():
+        complete = [run for run in side_runs if run["missing"] == 0]
+        if complete:
+            medians[side] = {
+                "drain_s": over_runs(undisturbed_values(complete, "drain_s")),
+                "worker_seconds": statistics.median(r["worker_seconds"] for r in complete),
+                "incomplete_runs": len(side_runs) - len(complete),
+            }
+    fixed = medians.get("fixed", {}).get("drain_s", {}).get("median")
+    scaled_s = medians.get("scaled", {}).get("drain_s", {}).get("median")
+    return {
+        "measured": True,
+        "jobs": args.scaler_jobs,
+        "job": f"{SLEEP_KIND}: time.sleep(0.02) in one of the worker's --concurrency slots",
+        "concurrency": args.concurrency,
+        "bounds": [1, args.scaler_max],
+        "scaler_settings": asdict(scaler_settings(args.scaler_max)),
+        "interval_s": SCALER_INTERVAL_S,
+        "burst_publish_window": BURST_WINDOW,
+        "placement": "every worker process on CPU 0; NATS, recorder, producer, autoscaler on CPU 1",
+        "median": medians,
+        "fixed_to_scaled": ratio(fixed, scaled_s) if fixed and scaled_s else None,
+        "verdict": drain_verdict(fixed, scaled_s, args.scaler_max),
+        "runs": runs,
+    }
 
 
 def parse_arguments(argv: list[str] | None = None) -> argparse.Namespace:
@@ -292,14 +526,21 @@ def parse_arguments(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--quiet-wait-s", type=at_least(0), default=None)
     parser.add_argument("--json", type=Path, default=None)
     parser.add_argument("--quick", action="store_true", help="500 jobs, 1 round, no quiet wait")
+    parser.add_argument(
+        "--scaler-only", action="store_true", help="only the scaler's burst drain (ours)"
+    )
+    parser.add_argument("--scaler-jobs", type=at_least(1), default=None)
+    parser.add_argument("--scaler-max", type=at_least(2), default=SCALER_MAX)
     args = parser.parse_args(argv)
     quick = args.quick
+    args.scaler_jobs = args.scaler_jobs or (QUICK_SCALER_JOBS if quick else SCALER_JOBS)
     args.jobs = args.jobs or (QUICK_JOBS if quick else JOBS)
     args.rounds = args.rounds or (1 if quick else 3)
     args.attempts = args.attempts or (1 if quick else ATTEMPTS)
     if args.quiet_wait_s is None:
         args.quiet_wait_s = 0 if quick else QUIET_WAIT_S
-    name = "queue_throughput.quick.json" if quick else "queue_throughput.json"
+    stem = "queue_scaler" if args.scaler_only else "queue_throughput"
+    name = f"{stem}.quick.json" if quick else f"{stem}.json"
     args.json = args.json or Path("bench/results") / name
     unknown = [s for s in args.systems.split(",") if s not in SYSTEMS]
     if unknown or not args.systems:
@@ -318,10 +559,10 @@ def summarize_runs(runs: dict[str, dict[str, list[dict[str, Any]]]]) -> dict[str
             if not complete:
                 continue
             medians[name][kind] = {
-                "jobs_per_s": over_runs(_clean(complete, "jobs_per_s")),
-                "p50_ms": statistics.median(_clean(complete, "p50_ms")),
-                "p99_ms": statistics.median(_clean(complete, "p99_ms")),
-                "enqueue_per_s": statistics.median(_clean(complete, "enqueue_per_s")),
+                "jobs_per_s": over_runs(undisturbed_values(complete, "jobs_per_s")),
+                "p50_ms": statistics.median(undisturbed_values(complete, "p50_ms")),
+                "p99_ms": statistics.median(undisturbed_values(complete, "p99_ms")),
+                "enqueue_per_s": statistics.median(undisturbed_values(complete, "enqueue_per_s")),
                 "worker_cpu_busy": statistics.median(r["worker_cpu_busy"] for r in complete),
                 "worker_cpu_ms_per_job": statistics.median(
                     r["worker_cpu_ms_per_job"] for r in complete
@@ -356,8 +597,28 @@ def verdicts(versus: dict[str, Any]) -> dict[str, str]:
     }
 
 
+def write_scaler_only(
+    args: argparse.Namespace, written_by: dict[str, Any], scaler: dict[str, Any], elapsed_s: float
+) -> None:
+    """``--scaler-only``'s results: the scaler's part alone, in a file of its own."""
+    Console().print(f"scaler: {scaler['verdict']}; took {elapsed_s:,.0f} s")
+    args.json.parent.mkdir(parents=True, exist_ok=True)
+    record = {
+        "benchmark": "queue_throughput --scaler-only",
+        **written_by,
+        "quick": args.quick,
+        "elapsed_s": elapsed_s,
+        "rounds": args.rounds,
+        "scaler": scaler,
+    }
+    args.json.write_text(json.dumps(record, indent=2) + "\n")
+    Console().print(f"written to {args.json}")
+
+
 def main() -> None:
     args = parse_arguments()
+    # The autoscaler says every hold at debug: only its changes (info) are of interest here.
+    structlog.configure(wrapper_class=structlog.make_filtering_bound_logger(logging.INFO))
     written_by = provenance()
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     patience = Patience(args.attempts, args.quiet_wait_s)
@@ -374,15 +635,20 @@ def main() -> None:
     warm_jobs = 2 * args.processes * args.concurrency
     started = time.monotonic()
     servers: list[RunningServer] = []
+    scaler: dict[str, Any] = {"measured": False, "why": "--systems without ours"}
     with tempfile.TemporaryDirectory() as tmp, Progress(console=console) as progress:
         say = progress.console.print
         try:
             nats = start_server("nats")
             servers.append(nats)
-            broker_redis = start_server("redis", durable=True)  # AOF, fsync every second
-            servers.append(broker_redis)
             record = start_server("redis")
             servers.append(record)
+            if args.scaler_only:
+                scaler = measure_scaler(args, nats.url, record.url, say, patience, Path(tmp))
+                write_scaler_only(args, written_by, scaler, time.monotonic() - started)
+                return
+            broker_redis = start_server("redis", durable=True)  # AOF, fsync every second
+            servers.append(broker_redis)
             recorder = redis.Redis.from_url(record.url)
             flush = redis.Redis.from_url(broker_redis.url)
             urls = {"nats": nats.url, "redis": broker_redis.url}
@@ -414,6 +680,9 @@ def main() -> None:
                             progress.advance(task)
                     finally:
                         stop_workers(workers)
+            if OURS in args.systems:
+                flush.flushall()
+                scaler = measure_scaler(args, nats.url, record.url, say, patience, Path(tmp))
         finally:
             for server in reversed(servers):
                 server.stop()
@@ -459,6 +728,8 @@ def main() -> None:
     console.print(table)
     for kind, sentence in verdict.items():
         console.print(f"goal against Celery (acks late), {kind}: {sentence}")
+    if scaler.get("measured"):
+        console.print(f"scaler: {scaler['verdict']}")
     console.print(f"took {elapsed_s:,.0f} s")
     args.json.parent.mkdir(parents=True, exist_ok=True)
     args.json.write_text(
@@ -491,7 +762,7 @@ def main() -> None:
                 "median": medians,
                 "ratios": versus,
                 "goal": verdict,
-                "scaler": measure_scaler(),
+                "scaler": scaler,
                 "runs": runs,
             },
             indent=2,

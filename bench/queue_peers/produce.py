@@ -20,7 +20,7 @@ import os
 import time
 from typing import Any
 
-from queue_peers.work import BROKER_ENV, KINDS, QUEUE, TASK
+from queue_peers.work import ALL_KINDS, BROKER_ENV, QUEUE, TASK
 
 SYSTEMS = ("ours", "celery", "dramatiq")
 
@@ -72,7 +72,7 @@ def _dramatiq(kind: str, jobs: int, key: str) -> float:
 def main() -> None:
     parser = argparse.ArgumentParser(prog="queue_peers.produce")
     parser.add_argument("system", choices=SYSTEMS)
-    parser.add_argument("kind", choices=KINDS)
+    parser.add_argument("kind", choices=ALL_KINDS)
     parser.add_argument("jobs", type=int)
     parser.add_argument("key")
     parser.add_argument("--window", type=int, default=1)

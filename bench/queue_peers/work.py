@@ -1,7 +1,7 @@
 """What a job does, and how its completion is recorded: the same for every system.
 
-A job is ``(kind, seq, enqueued_at, key)``: ``kind`` is ``noop`` or
-``thumbnail``; ``seq`` its number in the run; ``enqueued_at`` the producer's
+A job is ``(kind, seq, enqueued_at, key)``: ``kind`` is ``noop``,
+``thumbnail`` or ``sleep`` (:data:`SLEEP_S`, the scaler's burst); ``seq`` its number in the run; ``enqueued_at`` the producer's
 ``time.time()`` just before it published; ``key`` the Redis list of the run's
 completions. :func:`perform` does the work, then ``RPUSH``es
 :func:`~millionscale.bench.queue_runs.record_line` to ``key`` on the recorder
@@ -41,7 +41,12 @@ RECORD_ENV = "BENCH_QUEUE_RECORD_URL"  # the recorder: redis://
 ACKS_LATE_ENV = (
     "BENCH_QUEUE_CELERY_ACKS_LATE"  # "1": acks_late + prefetch 1; "0": Celery's defaults
 )
-KINDS = ("noop", "thumbnail")
+KINDS = ("noop", "thumbnail")  # the throughput runs'
+# The scaler's burst: a job that waits rather than computes, so a worker's slots (not
+# the worker core) are what one worker lacks, and more workers drain it faster.
+SLEEP_KIND = "sleep"
+SLEEP_S = 0.02
+ALL_KINDS = (*KINDS, SLEEP_KIND)
 TASK = "job"  # the one task (actor) name in every system
 QUEUE = "bench"  # our JetStream queue's name
 SOURCE_SIZE = (1280, 800)  # 1.02 MP, a phone photo scaled down once
@@ -88,6 +93,8 @@ def perform(kind: str, seq: int, enqueued_at: float, key: str) -> None:
     """Do job ``seq`` of kind ``kind``, then record its completion in list ``key``."""
     if kind == "thumbnail":
         thumbnail(source_jpeg())
+    elif kind == SLEEP_KIND:
+        time.sleep(SLEEP_S)
     elif kind != "noop":
         raise ValueError(f"unknown kind of job {kind!r}")
     _recorder().rpush(key, record_line(seq, enqueued_at, time.time()))

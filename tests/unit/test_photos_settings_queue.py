@@ -57,6 +57,18 @@ def test_the_workers_read_the_database_media_and_threshold():
     assert JobSettings.from_env({"DATABASE_URL": "x"}).celebrity_followers == CELEBRITY_FOLLOWERS
 
 
+def test_the_workers_follow_the_database_nodes_of_a_discovery_source_when_given_one():
+    env = {"DATABASE_URL": "postgresql://w@/p", "DATABASE_DISCOVERY": " unix:/run/d.sock "}
+
+    found = JobSettings.from_env(env)
+    tiered = JobSettings.from_env(env | {"DATABASE_TIER": "data"})
+    fixed = JobSettings.from_env({"DATABASE_URL": "postgresql://w@/p", "DATABASE_DISCOVERY": ""})
+
+    assert (found.database_discovery, found.database_tier) == ("unix:/run/d.sock", "db")
+    assert tiered.database_tier == "data"
+    assert fixed.database_discovery is None  # a pool on DATABASE_URL, as before
+
+
 @pytest.mark.parametrize(
     ("env", "message"),
     [

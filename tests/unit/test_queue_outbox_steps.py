@@ -1,8 +1,10 @@
 """A relay step reads as one sentence; a relay refuses knobs it cannot run with."""
 
+import asyncio
+
 import pytest
 
-from millionscale.errors import ConfigError
+from millionscale.errors import ConfigError, DatabaseError
 from millionscale.queue import OutboxRelay, OutboxStatistics, Relayed
 
 
@@ -45,3 +47,21 @@ def test_a_new_relay_has_moved_nothing_and_counts_both_sides_up():
         broker_up=True,
         database_up=True,
     )
+
+
+def test_a_relay_whose_primary_is_not_known_yet_holds_its_rows_and_asks_again():
+    asked: list[int] = []
+
+    def primary() -> str:  # as a router not open yet answers
+        asked.append(1)
+        raise DatabaseError("the router has no primary yet")
+
+    relay = OutboxRelay(primary, broker=None)  # type: ignore[arg-type]
+
+    first = asyncio.run(relay.step())
+    second = asyncio.run(relay.step())
+
+    assert first.held == "the outbox's database failed: the router has no primary yet"
+    assert second.held == first.held
+    assert len(asked) == 2  # asked again for every connection it opens
+    assert relay.statistics().database_up is False

@@ -20,10 +20,16 @@ lines alone, measured the same way for every system, :func:`summarize` gives:
 Percentiles are nearest-rank (the smallest value with at least p% of the
 values at or below it), so p99 of 500 jobs is the 495th fastest, a value that
 was measured, never an interpolation.
+
+The scaler's figure (a burst drained by one fixed worker, then by workers the
+scaler grows) adds :func:`worker_seconds`, what each drain cost in workers
+run, from the counts the run went through, and :func:`drain_verdict`, the
+comparison in one sentence.
 """
 
 from __future__ import annotations
 
+import itertools
 import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -33,12 +39,14 @@ from millionscale.errors import ConfigError
 __all__ = [
     "Done",
     "RunFigures",
+    "drain_verdict",
     "goal_verdict",
     "parse_record",
     "percentile",
     "ratio",
     "record_line",
     "summarize",
+    "worker_seconds",
 ]
 
 
@@ -153,4 +161,45 @@ def goal_verdict(speed: float | None, p99: float | None, goal: float) -> str:
     return (
         f"{'met' if met else 'NOT met'}: {speed:.2f}x their jobs/s (goal >= {goal:g}x), "
         f"p99 {p99:.2f}x theirs (goal < 1x)"
+    )
+
+
+def since(counts: Sequence[tuple[float, int]], start_s: float) -> list[tuple[float, int]]:
+    """``counts`` (``(at_s, workers)`` in time order) re-timed from ``start_s``: the
+    count that held at ``start_s`` is the first, at 0; earlier changes are dropped."""
+    held = [workers for at, workers in counts if at <= start_s]
+    first = [(0.0, held[-1])] if held else []
+    return first + [(at - start_s, workers) for at, workers in counts if at > start_s]
+
+
+def worker_seconds(counts: Sequence[tuple[float, int]], end_s: float) -> float:
+    """Worker-seconds from 0 to ``end_s``: ``counts`` are ``(since_s, workers)``
+    changes in time order (the first at 0), each count holding until the next.
+
+    ConfigError for no counts, a first change after 0, changes out of order or
+    a negative count: the integral of such a timeline is not a figure.
+    """
+    if not counts or counts[0][0] > 0:
+        raise ConfigError("a run's worker counts start at 0 s", hint="record the count at start")
+    ordered = all(a[0] <= b[0] for a, b in itertools.pairwise(counts))
+    if not ordered or any(workers < 0 for _, workers in counts):
+        raise ConfigError(f"worker counts out of order or negative: {list(counts)!r}")
+    ends = [since for since, _ in counts[1:]] + [end_s]
+    return sum(
+        workers * max(0.0, min(until, end_s) - since)
+        for (since, workers), until in zip(counts, ends, strict=True)
+    )
+
+
+def drain_verdict(fixed_s: float | None, scaled_s: float | None, most: int) -> str:
+    """One sentence: the burst's drain time with one fixed worker and with the scaler
+    (growing up to ``most`` workers), medians in seconds; None: no complete run."""
+    if fixed_s is None or scaled_s is None:
+        return "no figure: a side has no complete run"
+    speed = ratio(fixed_s, scaled_s)
+    if speed is None:
+        return "no figure: a drain time is zero or not finite"
+    return (
+        f"the scaler (1 to {most} workers) drained the burst in {scaled_s:.1f} s, "
+        f"{speed:.2f}x as fast as one fixed worker ({fixed_s:.1f} s)"
     )

@@ -615,7 +615,7 @@ def create_app(settings: Settings, shutdown: GracefulShutdown | None = None) -> 
     assets = StaticAssets(STATIC_DIR, settings.cdn_url or "")
 
     @asynccontextmanager
-    async def relaying(conninfo: str) -> AsyncIterator[None]:
+    async def relaying(conninfo: Callable[[], str]) -> AsyncIterator[None]:
         """The outbox relay in the background while the app serves (with a queue)."""
         if settings.queue_url is None:
             yield
@@ -643,7 +643,9 @@ def create_app(settings: Settings, shutdown: GracefulShutdown | None = None) -> 
                 log.info("schema ready", migrations_applied=applied, primary=db_router.primary)
                 if redis_sessions is not None:
                     log.info("sessions in redis", at=redis_sessions.address)
-                async with relaying(db_router.primary_dsn):
+                # The relay asks the router for the primary at each connection: it
+                # follows a failover, as the requests do.
+                async with relaying(lambda: db_router.primary_dsn):
                     if cache is None:
                         yield
                     else:

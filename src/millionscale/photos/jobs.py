@@ -1,10 +1,18 @@
 """The photo app's jobs, run by workers:
 
     QUEUE_URL=nats://... DATABASE_URL=postgresql://... MEDIA_DIR=./media \\
+        [DATABASE_DISCOVERY=unix:PATH] [DATABASE_TIER=db] \\
         [CELEBRITY_FOLLOWERS=10000] [CACHE_URL=redis://...] \\
         python -m millionscale.queue --tasks millionscale.photos.jobs:tasks
 
-:func:`tasks` opens a connection pool to ``DATABASE_URL`` (the primary), the
+:func:`tasks` opens a connection pool to ``DATABASE_URL`` (the primary), or,
+with ``DATABASE_DISCOVERY`` set (as the web app takes it), the data tier's
+:class:`~millionscale.db.Router` on the PostgreSQL nodes of tier
+``DATABASE_TIER`` (``db``), with ``DATABASE_URL`` giving only the user,
+password and database: every statement then runs on the primary the router
+finds, and follows a failover or a switchover (a transaction cut before its
+COMMIT runs again on the next primary; one cut during its COMMIT fails the
+job, whose retry the idempotency claim makes safe). It also opens the
 media directory the web servers write to (``MEDIA_DIR``: a shared directory),
 and, with ``CACHE_URL``, the app's tiered cache for its invalidations; it
 yields the two handlers and closes all of it at the end. The jobs are
@@ -38,17 +46,19 @@ from __future__ import annotations
 
 import asyncio
 import os
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import psycopg
 import structlog
 from psycopg_pool import AsyncConnectionPool
 
 from millionscale.cache import CacheSettings, TieredCache
+from millionscale.db import Router, Strong
+from millionscale.discovery import HttpDiscovery, connect
 from millionscale.errors import ConfigError
 from millionscale.photos.cached import CACHE_NAME, photo_keys
 from millionscale.photos.media import MediaStore
@@ -66,6 +76,8 @@ __all__ = ["JobSettings", "PhotoJobs", "tasks"]
 log = structlog.get_logger()
 
 POOL_MAX = 8  # the worker's default concurrency: one connection per running job
+T = TypeVar("T")
+Conn = psycopg.AsyncConnection[Any]
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,11 +91,15 @@ class JobSettings:
     fanout_batch: int = FANOUT_BATCH
     keep: int = TIMELINE_KEEP
     pool_max: int = POOL_MAX
+    # The nodes from this discovery source instead (database_url: credentials, database).
+    database_discovery: str | None = None
+    database_tier: str = "db"  # the nodes' tier in that source
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> JobSettings:
-        """``DATABASE_URL`` (required), ``MEDIA_DIR`` (``media``), ``CELEBRITY_FOLLOWERS``,
-        ``CACHE_URL`` and ``DB_POOL_MAX``, as the app reads them; ConfigError if bad."""
+        """``DATABASE_URL`` (required), ``DATABASE_DISCOVERY``, ``DATABASE_TIER``,
+        ``MEDIA_DIR`` (``media``), ``CELEBRITY_FOLLOWERS``, ``CACHE_URL`` and
+        ``DB_POOL_MAX``, as the app reads them; ConfigError if bad."""
         env = os.environ if env is None else env
         if not env.get("DATABASE_URL"):
             raise ConfigError(
@@ -106,34 +122,61 @@ class JobSettings:
             celebrity_followers=threshold,
             cache_url=env.get("CACHE_URL", "").strip() or None,
             pool_max=pool_max,
+            database_discovery=env.get("DATABASE_DISCOVERY", "").strip() or None,
+            database_tier=env.get("DATABASE_TIER", "").strip() or "db",
         )
 
 
 class PhotoJobs:
-    """The handlers, on an open pool (and cache); see the module docstring."""
+    """The handlers, on an open pool or router (and cache); see the module docstring.
+
+    ``database`` is a pool on the primary, or a :class:`~millionscale.db.Router`
+    (opened), whose primary every statement runs on, across a failover: a
+    transaction the primary lost before its COMMIT is run again on the next
+    one (:meth:`~millionscale.db.Router.run_write`); an error during COMMIT
+    fails the job, and its redelivery is safe (a claimed key, or ``ON
+    CONFLICT DO NOTHING``).
+    """
 
     def __init__(
         self,
         settings: JobSettings,
-        pool: AsyncConnectionPool[Any],
+        database: AsyncConnectionPool[Any] | Router,
         cache: TieredCache | None = None,
     ) -> None:
         self.settings = settings
-        self.pool = pool
+        self.database = database
         self.cache = cache
         self.media = MediaStore(settings.media_dir)
 
     def handlers(self) -> dict[str, Handler]:
         return {"thumbnail": self.thumbnail, "fanout": self.fanout}
 
+    async def _write(self, work: Callable[[Conn], Awaitable[T]]) -> T:
+        """``work`` in one transaction on the primary (run again if the primary was lost
+        before COMMIT, with a router)."""
+        if isinstance(self.database, Router):
+            return await self.database.run_write(work)
+        async with self.database.connection() as conn, conn.transaction():
+            return await work(conn)
+
+    async def _read(self, work: Callable[[Conn], Awaitable[T]]) -> T:
+        """``work`` (a read, safe to run again) on the primary."""
+        if isinstance(self.database, Router):
+            return await self.database.run_read(work, consistency=Strong())
+        async with self.database.connection() as conn:
+            return await work(conn)
+
     async def _photo(self, photo_id: int) -> tuple[Any, ...] | None:
-        async with self.pool.connection() as conn:
+        async def work(conn: Conn) -> tuple[Any, ...] | None:
             cur = await conn.execute(
                 "SELECT media_path, thumbnail_path, owner_id FROM photos WHERE id = %s",
                 (photo_id,),
             )
             row: tuple[Any, ...] | None = await cur.fetchone()
-        return row
+            return row
+
+        return await self._read(work)
 
     async def thumbnail(self, job: Job) -> None:
         photo_id = int(job.args["photo"])
@@ -146,7 +189,8 @@ class PhotoJobs:
             if await self._photo(photo_id) is None:
                 return  # deleted while we read its file
             raise
-        async with self.pool.connection() as conn, conn.transaction():
+
+        async def work(conn: Conn) -> tuple[Any, ...] | None:
             updated = None
             if await claim(conn, job):
                 cur = await conn.execute(
@@ -163,6 +207,9 @@ class PhotoJobs:
                 )
                 if await used.fetchone() is None:
                     self.media.remove([created])  # written for a photo deleted meanwhile
+            return updated
+
+        updated = await self._write(work)
         if updated is not None and self.cache is not None:
             await self.cache.invalidate(*photo_keys(photo_id, updated[0], updated[1]))
 
@@ -189,7 +236,8 @@ class PhotoJobs:
     async def _celebrity(self, owner_id: int) -> bool:
         """Whether ``owner_id``'s posts are merged at read (recording it if newly so)."""
         limit = self.settings.celebrity_followers + 1  # counting past the threshold is enough
-        async with self.pool.connection() as conn, conn.transaction():
+
+        async def work(conn: Conn) -> str:
             cur = await conn.execute(
                 "SELECT EXISTS (SELECT 1 FROM celebrities WHERE user_id = %(u)s),"
                 " (SELECT count(*) FROM"
@@ -199,13 +247,18 @@ class PhotoJobs:
             row = await cur.fetchone()
             assert row is not None  # a SELECT without FROM returns one row
             if row[0]:
-                return True
+                return "recorded"
             if not is_celebrity(row[1], self.settings.celebrity_followers):
-                return False
+                return "no"
             await conn.execute(
                 "INSERT INTO celebrities (user_id) VALUES (%s) ON CONFLICT DO NOTHING",
                 (owner_id,),
             )
+            return "new"
+
+        verdict = await self._write(work)
+        if verdict != "new":
+            return verdict == "recorded"
         log.info(f"user {owner_id} has over {limit - 1} followers: posts merged at read from now")
         return True
 
@@ -214,7 +267,8 @@ class PhotoJobs:
     ) -> tuple[list[int], int]:
         """One transaction: the next followers after id ``after``, the photo written
         into their timelines, those cut to ``keep``; the followers and the rows added."""
-        async with self.pool.connection() as conn, conn.transaction():
+
+        async def work(conn: Conn) -> tuple[list[int], int]:
             cur = await conn.execute(
                 "SELECT follower_id FROM follows WHERE followee_id = %s AND follower_id > %s"
                 " ORDER BY follower_id LIMIT %s",
@@ -230,7 +284,9 @@ class PhotoJobs:
                 (batch, photo_id),
             )
             await conn.execute(TRIM, {"users": batch, "keep": self.settings.keep})
-        return batch, added.rowcount
+            return batch, added.rowcount
+
+        return await self._write(work)
 
 
 def tasks(
@@ -246,20 +302,46 @@ def tasks(
 
 
 @asynccontextmanager
-async def _opened(settings: JobSettings) -> AsyncIterator[Mapping[str, Handler]]:
-    pool: AsyncConnectionPool[Any] = AsyncConnectionPool(
-        settings.database_url, min_size=1, max_size=settings.pool_max, open=False
-    )
-    await pool.open()
+async def _database(
+    settings: JobSettings,
+) -> AsyncIterator[AsyncConnectionPool[Any] | Router]:
+    """A pool on ``DATABASE_URL``, or with a discovery source, the router on its nodes."""
+    if settings.database_discovery is None:
+        pool: AsyncConnectionPool[Any] = AsyncConnectionPool(
+            settings.database_url, min_size=1, max_size=settings.pool_max, open=False
+        )
+        await pool.open()
+        try:
+            yield pool
+        finally:
+            await pool.close()
+        return
+    # DiscoveryError for a source that cannot be opened (an unknown scheme, no token).
+    discovery = connect(settings.database_discovery)
     try:
+        router = Router.from_discovery(  # the nodes as they come and go, as the web app's
+            discovery,
+            settings.database_url,
+            tier=settings.database_tier,
+            pool_min=1,
+            pool_max=settings.pool_max,
+        )
+        async with router:
+            yield router
+    finally:
+        if isinstance(discovery, HttpDiscovery):
+            await discovery.aclose()
+
+
+@asynccontextmanager
+async def _opened(settings: JobSettings) -> AsyncIterator[Mapping[str, Handler]]:
+    async with _database(settings) as database:
         if settings.cache_url is None:
-            yield PhotoJobs(settings, pool).handlers()
+            yield PhotoJobs(settings, database).handlers()
             return
         # The workers read nothing through the cache: no L1, invalidations only.
         cache = TieredCache(
             settings.cache_url, name=CACHE_NAME, settings=CacheSettings(l1_admission="none")
         )
         async with cache:
-            yield PhotoJobs(settings, pool, cache).handlers()
-    finally:
-        await pool.close()
+            yield PhotoJobs(settings, database, cache).handlers()

@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+from collections.abc import Callable
 from typing import Any
 
 import structlog
@@ -225,11 +226,18 @@ class QueuedPhotoRepository(PostgresPhotoRepository):
 
 
 async def relay_outbox(
-    conninfo: str, queue_url: str, queue: str, stop: asyncio.Event, *, name: str = "photos"
+    conninfo: str | Callable[[], str],
+    queue_url: str,
+    queue: str,
+    stop: asyncio.Event,
+    *,
+    name: str = "photos",
 ) -> None:
     """Connect to the broker (retrying with backoff while it is down, one warning),
     then run an :class:`~millionscale.queue.OutboxRelay` from ``conninfo`` to it until
-    ``stop`` is set. Writes never wait for this: their jobs wait in the outbox."""
+    ``stop`` is set. Writes never wait for this: their jobs wait in the outbox.
+    ``conninfo`` may be a callable returning the current primary's DSN (the app
+    passes its router's), so the relay follows a failover."""
     pause, warned = RETRY_S, False
     broker: JetStreamBroker | None = None
     while broker is None and not stop.is_set():

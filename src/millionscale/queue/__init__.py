@@ -7,7 +7,8 @@ queue engine implements, with its contract; :mod:`.jetstream` implements it
 on NATS JetStream. :mod:`.worker` is the worker runtime (concurrency,
 heartbeats, graceful shutdown), run as a process by ``python -m
 millionscale.queue``; :mod:`.metrics` its Prometheus metrics; :mod:`.scaler`
-decides how many workers to run, :mod:`.autoscale` applies it. In PostgreSQL, beside the app's
+decides how many workers to run, :mod:`.rate` measures what one worker completes per
+second, :mod:`.autoscale` applies it. In PostgreSQL, beside the app's
 own tables: :mod:`.outbox` (a job enqueued by a transaction is sent if and
 only if it commits, and :class:`OutboxRelay` sends it) and :mod:`.idempotency`
 (a job's effect recorded with its key, so a redelivery does nothing).
@@ -31,6 +32,7 @@ from millionscale.queue.outbox import (
     create_outbox_schema,
     enqueue_in,
 )
+from millionscale.queue.rate import WorkerRate
 from millionscale.queue.retry import DeadLetter, Retry, RetryPolicy
 from millionscale.queue.scaler import Hold, Scale, Scaler, ScalerSettings, ScalerStatistics
 from millionscale.queue.worker import Handler, Worker, WorkerStatistics
@@ -63,6 +65,7 @@ __all__ = [
     "ScalerStatistics",
     "SupervisorWorkers",
     "Worker",
+    "WorkerRate",
     "WorkerStatistics",
     "claim",
     "create_effects_schema",

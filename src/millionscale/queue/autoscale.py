@@ -2,7 +2,9 @@
 
 :class:`Autoscaler` is the thin loop around the pure :class:`~.scaler.Scaler`.
 Each step reads the queue's status and the worker count (both injected
-callables), asks the core, applies a :class:`~.scaler.Scale` through the
+callables), measures what one busy worker completes per second from the
+status's count of finished jobs (:class:`~.rate.WorkerRate`, unless a ``rate``
+callable is given), asks the core, applies a :class:`~.scaler.Scale` through the
 injected ``scale`` callable, and logs the decision's sentence (structlog, one
 line a step: ``info`` for a change, ``debug`` for a hold, ``warning`` when
 something could not be read or applied). Time comes from the injected clock,
@@ -42,6 +44,7 @@ import structlog
 from millionscale.discovery import LEAVING, Scaled, Snapshot
 from millionscale.errors import ConfigError, MillionscaleError
 from millionscale.queue.broker import QueueStatus
+from millionscale.queue.rate import WorkerRate
 from millionscale.queue.scaler import Hold, Scale, Scaler
 
 __all__ = ["Autoscaler", "AutoscalerStatistics", "Control", "SupervisorWorkers"]
@@ -53,10 +56,6 @@ log = structlog.get_logger()
 INTERVAL_S = 5.0
 
 Rate = Callable[[], Awaitable[float | None]]
-
-
-async def _unknown() -> float | None:
-    return None
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,8 +71,10 @@ class AutoscalerStatistics:
 
 class Autoscaler:
     """Steps ``core`` every ``interval_s``: ``status()`` and ``workers()`` read the queue and
-    the count, ``scale(n)`` runs ``n`` workers and returns how many now run, ``rate()``
-    is what one busy worker completes per second (None: not measured)."""
+    the count, ``scale(n)`` runs ``n`` workers and returns how many now run. ``rate()``
+    is what one busy worker completes per second (None: not measured); without it the
+    loop measures that from ``status().finished`` over ``meter``'s window (None while
+    the broker does not count, or too little busy time has been seen)."""
 
     def __init__(
         self,
@@ -83,7 +84,8 @@ class Autoscaler:
         clock: Callable[[], float] = time.monotonic,
         *,
         workers: Callable[[], Awaitable[int]],
-        rate: Rate = _unknown,
+        rate: Rate | None = None,
+        meter: WorkerRate | None = None,
         interval_s: float = INTERVAL_S,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
         name: str = "worker",
@@ -100,6 +102,7 @@ class Autoscaler:
         self._scale = scale
         self._workers = workers
         self._rate = rate
+        self.meter = meter or WorkerRate()
         self._clock = clock
         self._sleep = sleep
         self._steps = self._scaled = self._unread = self._refused = 0
@@ -114,7 +117,7 @@ class Autoscaler:
         core: Scaler,
         clock: Callable[[], float] = time.monotonic,
         *,
-        rate: Rate = _unknown,
+        rate: Rate | None = None,
         interval_s: float = INTERVAL_S,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
     ) -> Autoscaler:
@@ -150,14 +153,17 @@ class Autoscaler:
         try:
             status = await self._status()
             workers = await self._workers()
-            rate = await self._rate()
+            rate = await self._rate() if self._rate is not None else None
         except Exception as error:
             self._unread += 1
             hold = Hold(f"holding: the queue or its workers could not be read ({_say(error)})")
             log.warning(hold.reason, group=self.name)
             return hold
         self._count = workers
-        decision = self.core.step(self._clock(), status, workers, rate)
+        now = self._clock()
+        if self._rate is None and status.finished is not None:
+            rate = self.meter.observe(now, status.finished, workers, busy=status.depth > 0)
+        decision = self.core.step(now, status, workers, rate)
         if isinstance(decision, Hold):
             log.debug(decision.reason, group=self.name, workers=workers)
             return decision

@@ -53,6 +53,9 @@ class QueueStatus:
     dead_letters: int
     oldest_age_s: float  # age of the oldest job not done; 0 when there is none
     redelivered: int  # deliveries in flight that are not first deliveries
+    # Jobs the queue is done with since it was made (acked: done, dead-lettered, or a
+    # delayed job moved to ready), cumulative; the scaler's rate. None: not counted.
+    finished: int | None = None
 
     @property
     def depth(self) -> int:

@@ -381,6 +381,7 @@ class JetStreamBroker:
             workers = await self._js.consumer_info(names.stream, "workers")
             scheduler = await self._js.consumer_info(names.stream, "scheduler")
             dead = await self._js.stream_info(names.dead_stream)
+            jobs = await self._js.stream_info(names.stream)
             oldest = await self._oldest_ready()
         except _NatsErrors as error:
             raise QueueError(
@@ -393,6 +394,9 @@ class JetStreamBroker:
             dead_letters=dead.state.messages,
             oldest_age_s=max(0.0, self._clock() - oldest) if oldest is not None else 0.0,
             redelivered=workers.num_redelivered or 0,
+            # Work-queue retention removes a message once acked: every sequence number
+            # handed out and no longer stored is a message the queue is done with.
+            finished=max(0, (jobs.state.last_seq or 0) - (jobs.state.messages or 0)),
         )
 
     async def _oldest_ready(self) -> float | None:

@@ -37,6 +37,20 @@ Guarantees:
   grows; the relay logs one sentence when the outage starts and one when it
   ends, retries with backoff doubling from ``retry_s`` to ``max_retry_s``, and
   sends the backlog once the broker answers. The same for its database.
+- **A failover of its database**: give the relay the primary as a callable
+  (``lambda: router.primary_dsn``, a :class:`~millionscale.db.Router`'s
+  current primary) rather than a fixed DSN. The relay asks it again for every
+  connection it opens, and opens one after every database error, so once the
+  old primary fails (killed, or drained read-only for a switchover: ``SELECT
+  ... FOR UPDATE`` is refused there) the relay's next try reaches the primary
+  the router has found. Nothing is lost or sent twice: a step's transaction
+  cut before its COMMIT rolls back (its rows are published again, once per id
+  at the broker); one cut *during* its COMMIT is ambiguous and is never
+  retried as such: the relay opens a new connection and selects again, so the
+  rows whose ``DELETE`` did not commit are published again, and the broker
+  stores each id once. A row committed on the old primary and not replicated
+  before it died is lost with the write it came with (the database's
+  durability; a synchronous standby keeps it).
 - **A row that is not a job** (its body does not decode, or the broker refuses
   it as malformed) never blocks the rows behind it: it is moved aside to
   ``queue_outbox_rejected`` with the reason, in the same transaction as the
@@ -70,7 +84,7 @@ from prometheus_client import Counter, Gauge
 from psycopg import AsyncConnection
 from psycopg.rows import TupleRow
 
-from millionscale.errors import ConfigError, first_line
+from millionscale.errors import ConfigError, DatabaseError, first_line
 from millionscale.queue._transaction import require_transaction
 from millionscale.queue.broker import Broker
 from millionscale.queue.job import Job, MalformedJob, decode, encode
@@ -222,14 +236,17 @@ class OutboxStatistics:
 class OutboxRelay:
     """Moves committed outbox rows at ``conninfo`` to ``broker``; see the module docstring.
 
-    It opens two connections of its own: one for its steps, one that
-    ``LISTEN``s on :data:`CHANNEL`. It does not own ``broker``: close that
-    yourself after :meth:`close`.
+    ``conninfo`` is the database's connection string, or a callable returning
+    the current primary's (``lambda: router.primary_dsn``), asked again for each
+    connection the relay opens, so the relay follows a failover. It opens two
+    connections of its own: one for its steps, one that ``LISTEN``s on
+    :data:`CHANNEL`. It does not own ``broker``: close that yourself after
+    :meth:`close`.
     """
 
     def __init__(
         self,
-        conninfo: str,
+        conninfo: str | Callable[[], str],
         broker: Broker,
         *,
         batch: int = BATCH,
@@ -313,7 +330,7 @@ class OutboxRelay:
             now = self._clock()
             if self._measured_at is None or now - self._measured_at >= self._poll_interval_s:
                 await self._measure(conn, now)
-        except (psycopg.Error, OSError) as error:
+        except (psycopg.Error, OSError, DatabaseError) as error:
             await self._drop_connection()
             reason = first_line(error)
             sentence = self._database_outage.failed(reason, self._clock())
@@ -405,10 +422,14 @@ class OutboxRelay:
         _PENDING.set(self._pending)
         _OLDEST.set(self._oldest_s)
 
+    def _dsn(self) -> str:
+        """The database to connect to now (a callable's answer changes with a failover)."""
+        return self._conninfo if isinstance(self._conninfo, str) else self._conninfo()
+
     async def _connection(self) -> Connection:
         if self._conn is None or self._conn.closed:
             self._conn = await psycopg.AsyncConnection.connect(
-                self._conninfo, autocommit=True, connect_timeout=CONNECT_TIMEOUT_S
+                self._dsn(), autocommit=True, connect_timeout=CONNECT_TIMEOUT_S
             )
         return self._conn
 
@@ -424,14 +445,14 @@ class OutboxRelay:
         while True:
             try:
                 conn = await psycopg.AsyncConnection.connect(
-                    self._conninfo, autocommit=True, connect_timeout=CONNECT_TIMEOUT_S
+                    self._dsn(), autocommit=True, connect_timeout=CONNECT_TIMEOUT_S
                 )
                 self._listening = conn
                 await conn.execute(f"LISTEN {CHANNEL}")
                 self._wake.set()  # rows may have committed while nobody listened
                 async for _ in conn.notifies():
                     self._wake.set()
-            except (psycopg.Error, OSError):
+            except (psycopg.Error, OSError, DatabaseError):
                 pass  # the steps log the database's outages; polling covers the gap
             finally:
                 listening, self._listening = self._listening, None
