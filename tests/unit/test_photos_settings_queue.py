@@ -57,6 +57,17 @@ def test_the_workers_read_the_database_media_and_threshold():
     assert JobSettings.from_env({"DATABASE_URL": "x"}).celebrity_followers == CELEBRITY_FOLLOWERS
 
 
+def test_the_workers_follow_the_primary_through_discovery_as_the_app_does():
+    settings = JobSettings.from_env(
+        {"DATABASE_URL": "postgresql://w@/p", "DATABASE_DISCOVERY": " unix:/run/ms.sock "}
+    )
+
+    assert (settings.database_discovery, settings.database_tier) == ("unix:/run/ms.sock", "db")
+    assert JobSettings.from_env({"DATABASE_URL": "x"}).database_discovery is None
+    tiered = JobSettings.from_env({"DATABASE_URL": "x", "DATABASE_TIER": "pg"})
+    assert tiered.database_tier == "pg"
+
+
 @pytest.mark.parametrize(
     ("env", "message"),
     [

@@ -7,7 +7,14 @@
 :func:`tasks` opens a connection pool to ``DATABASE_URL`` (the primary), the
 media directory the web servers write to (``MEDIA_DIR``: a shared directory),
 and, with ``CACHE_URL``, the app's tiered cache for its invalidations; it
-yields the two handlers and closes all of it at the end. The jobs are
+yields the two handlers and closes all of it at the end. With
+``DATABASE_DISCOVERY=SOURCE`` (as the app takes it: ``{discovery}`` in a
+topology) the workers follow the primary as the app does, through a
+:class:`~millionscale.db.Router` on the PostgreSQL nodes of tier
+``DATABASE_TIER`` (``db``), ``DATABASE_URL`` giving only the user, password
+and database: after a failover or a switchover their jobs write to the new
+primary (a job that failed on the old one is retried there by the worker's
+backoff), not to the node the topology started with. The jobs are
 enqueued by :class:`~millionscale.photos.queued.QueuedPhotoRepository`.
 
 ``thumbnail`` ``{"photo": ID}``: make the photo's thumbnail from its stored
@@ -42,13 +49,15 @@ from collections.abc import AsyncIterator, Mapping
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import psycopg
 import structlog
 from psycopg_pool import AsyncConnectionPool
 
 from millionscale.cache import CacheSettings, TieredCache
+from millionscale.db import Router
+from millionscale.discovery import HttpDiscovery, connect
 from millionscale.errors import ConfigError
 from millionscale.photos.cached import CACHE_NAME, photo_keys
 from millionscale.photos.media import MediaStore
@@ -61,7 +70,7 @@ from millionscale.photos.timeline import (
 )
 from millionscale.queue import Handler, Job, claim
 
-__all__ = ["JobSettings", "PhotoJobs", "tasks"]
+__all__ = ["Connections", "JobSettings", "PhotoJobs", "PrimaryPool", "tasks"]
 
 log = structlog.get_logger()
 
@@ -79,11 +88,14 @@ class JobSettings:
     fanout_batch: int = FANOUT_BATCH
     keep: int = TIMELINE_KEEP
     pool_max: int = POOL_MAX
+    database_discovery: str | None = None  # follow the primary through discovery
+    database_tier: str = "db"
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> JobSettings:
         """``DATABASE_URL`` (required), ``MEDIA_DIR`` (``media``), ``CELEBRITY_FOLLOWERS``,
-        ``CACHE_URL`` and ``DB_POOL_MAX``, as the app reads them; ConfigError if bad."""
+        ``CACHE_URL``, ``DB_POOL_MAX``, ``DATABASE_DISCOVERY`` and ``DATABASE_TIER``, as
+        the app reads them; ConfigError if bad."""
         env = os.environ if env is None else env
         if not env.get("DATABASE_URL"):
             raise ConfigError(
@@ -106,7 +118,27 @@ class JobSettings:
             celebrity_followers=threshold,
             cache_url=env.get("CACHE_URL", "").strip() or None,
             pool_max=pool_max,
+            database_discovery=env.get("DATABASE_DISCOVERY", "").strip() or None,
+            database_tier=env.get("DATABASE_TIER", "").strip() or "db",
         )
+
+
+class Connections(Protocol):
+    """Where the handlers get a primary connection: a pool, or :class:`PrimaryPool`."""
+
+    def connection(self) -> AbstractAsyncContextManager[psycopg.AsyncConnection[Any]]: ...
+
+
+class PrimaryPool:
+    """The pool of the node ``router`` takes for the primary, asked again for each
+    connection: it changes with a failover (:attr:`~millionscale.db.Router.primary_pool`).
+    Its connections are in autocommit: the handlers write inside ``conn.transaction()``."""
+
+    def __init__(self, router: Router) -> None:
+        self.router = router
+
+    def connection(self) -> AbstractAsyncContextManager[psycopg.AsyncConnection[Any]]:
+        return self.router.primary_pool.connection()
 
 
 class PhotoJobs:
@@ -115,7 +147,7 @@ class PhotoJobs:
     def __init__(
         self,
         settings: JobSettings,
-        pool: AsyncConnectionPool[Any],
+        pool: Connections,
         cache: TieredCache | None = None,
     ) -> None:
         self.settings = settings
@@ -246,12 +278,38 @@ def tasks(
 
 
 @asynccontextmanager
-async def _opened(settings: JobSettings) -> AsyncIterator[Mapping[str, Handler]]:
-    pool: AsyncConnectionPool[Any] = AsyncConnectionPool(
-        settings.database_url, min_size=1, max_size=settings.pool_max, open=False
+async def _connections(settings: JobSettings) -> AsyncIterator[Connections]:
+    """The primary's pool: a router following discovery, else ``DATABASE_URL``'s pool."""
+    if settings.database_discovery is None:
+        pool: AsyncConnectionPool[Any] = AsyncConnectionPool(
+            settings.database_url, min_size=1, max_size=settings.pool_max, open=False
+        )
+        await pool.open()
+        try:
+            yield pool
+        finally:
+            await pool.close()
+        return
+    # DiscoveryError for a source that cannot be opened (an unknown scheme, no token).
+    discovery = connect(settings.database_discovery)
+    router = Router.from_discovery(
+        discovery,
+        settings.database_url,
+        tier=settings.database_tier,
+        pool_min=1,
+        pool_max=settings.pool_max,
     )
-    await pool.open()
     try:
+        async with router:  # finds the primary, wherever a failover has put it
+            yield PrimaryPool(router)
+    finally:
+        if isinstance(discovery, HttpDiscovery):
+            await discovery.aclose()
+
+
+@asynccontextmanager
+async def _opened(settings: JobSettings) -> AsyncIterator[Mapping[str, Handler]]:
+    async with _connections(settings) as pool:
         if settings.cache_url is None:
             yield PhotoJobs(settings, pool).handlers()
             return
@@ -261,5 +319,3 @@ async def _opened(settings: JobSettings) -> AsyncIterator[Mapping[str, Handler]]
         )
         async with cache:
             yield PhotoJobs(settings, pool, cache).handlers()
-    finally:
-        await pool.close()
