@@ -113,7 +113,7 @@ from millionscale.photos import pages
 from millionscale.photos.api import ID_MAX, Services, router
 from millionscale.photos.cached import CACHE_NAME, CachedPhotoRepository
 from millionscale.photos.media import MediaStore
-from millionscale.photos.queued import QueuedPhotoRepository, relay_outbox
+from millionscale.photos.queued import QueuedPhotoRepository, relay_primary_outbox
 from millionscale.photos.repository import DB_SESSION, PostgresPhotoRepository
 from millionscale.photos.schema import migrate
 from millionscale.queue.job import TASK_NAME
@@ -615,14 +615,17 @@ def create_app(settings: Settings, shutdown: GracefulShutdown | None = None) -> 
     assets = StaticAssets(STATIC_DIR, settings.cdn_url or "")
 
     @asynccontextmanager
-    async def relaying(conninfo: str) -> AsyncIterator[None]:
-        """The outbox relay in the background while the app serves (with a queue)."""
+    async def relaying() -> AsyncIterator[None]:
+        """The outbox relay in the background while the app serves (with a queue), on
+        the primary the router finds, following it across a failover."""
         if settings.queue_url is None:
             yield
             return
         stop = asyncio.Event()
         relay = asyncio.create_task(
-            relay_outbox(conninfo, settings.queue_url, settings.queue_name, stop)
+            relay_primary_outbox(
+                lambda: db_router.primary_dsn, settings.queue_url, settings.queue_name, stop
+            )
         )
         log.info("posts' jobs relayed to the queue", queue=settings.queue_name)
         try:
@@ -643,7 +646,7 @@ def create_app(settings: Settings, shutdown: GracefulShutdown | None = None) -> 
                 log.info("schema ready", migrations_applied=applied, primary=db_router.primary)
                 if redis_sessions is not None:
                     log.info("sessions in redis", at=redis_sessions.address)
-                async with relaying(db_router.primary_dsn):
+                async with relaying():
                     if cache is None:
                         yield
                     else:

@@ -25,19 +25,23 @@ What a follower may miss, and for how long: a post is on their timeline once
 its ``fanout`` job has run (the relay's delay, milliseconds, plus the queue's
 backlog). The author sees it at once.
 
-:func:`relay_outbox` is the outbox relay the app runs beside it.
+:func:`relay_outbox` is the outbox relay the app runs beside it, on one
+database; :func:`relay_primary_outbox` runs it on the primary wherever a
+failover or a switchover puts it (the outbox is a table of the primary: a
+relay left on the old one, a standby now, could never take a row again).
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+from collections.abc import Callable
 from typing import Any
 
 import structlog
 from psycopg.rows import dict_row
 
-from millionscale.errors import QueueError
+from millionscale.errors import MillionscaleError, QueueError
 from millionscale.photos.repository import (
     PHOTO_COLUMNS,
     Conn,
@@ -50,7 +54,17 @@ from millionscale.photos.timeline import TIMELINE_KEEP, merge
 from millionscale.queue import JetStreamBroker, Job, OutboxRelay, enqueue_in
 from millionscale.queue.outage import MAX_RETRY_S, RETRY_S
 
-__all__ = ["TRIM", "QueuedPhotoRepository", "fanout_job", "relay_outbox", "thumbnail_job"]
+__all__ = [
+    "PRIMARY_CHECK_S",
+    "TRIM",
+    "QueuedPhotoRepository",
+    "fanout_job",
+    "relay_outbox",
+    "relay_primary_outbox",
+    "thumbnail_job",
+]
+
+PRIMARY_CHECK_S = 0.2  # how often the relay asks who the primary is: the router's own poll
 
 log = structlog.get_logger()
 
@@ -254,3 +268,40 @@ async def relay_outbox(
             await relay.run(stop)
     finally:
         await broker.close()
+
+
+async def relay_primary_outbox(
+    primary: Callable[[], str],
+    queue_url: str,
+    queue: str,
+    stop: asyncio.Event,
+    *,
+    name: str = "photos",
+    check_s: float = PRIMARY_CHECK_S,
+) -> None:
+    """:func:`relay_outbox` on the primary's connection string ``primary()`` (the
+    router's ``primary_dsn``), until ``stop`` is set. Every ``check_s`` it asks again;
+    when the primary has moved it stops that relay (it ends its step first) and starts
+    one on the new primary. Nothing is lost meanwhile: the rows wait in the outbox,
+    which the new primary holds too (the standbys replicate it), and a row published
+    twice across the move is one job (the broker's dedup window). A ``primary()`` that
+    raises (no primary known yet) keeps the relay where it is."""
+    dsn = primary()
+    while not stop.is_set():
+        moved = asyncio.Event()
+        relay = asyncio.create_task(relay_outbox(dsn, queue_url, queue, moved, name=name))
+        try:
+            while not stop.is_set() and not relay.done():
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(stop.wait(), check_s)
+                try:
+                    now = primary()
+                except MillionscaleError:
+                    continue
+                if now != dsn:
+                    log.info("the primary moved: the outbox relay follows it", relay=name)
+                    dsn = now
+                    break
+        finally:
+            moved.set()
+            await relay  # its own errors propagate, as from relay_outbox
