@@ -10,16 +10,21 @@
 4. print a summary table, then the slowest request, when it was sent and what
    caused it (the switchover, when it fell in the switchover's window), the
    CDN's offload (each edge's hit ratio, the share of bytes the origin did not
-   send: :mod:`millionscale.cdn.offload`), and write an HTML report with
-   latency-over-time and throughput charts, the switchover, the CDN and the
-   slowest request in the notes (the JSON report has the CDN's figures under
-   ``"cdn"``);
+   send: :mod:`millionscale.cdn.offload`), the queue's activity (the jobs the
+   workers ended during the load, by outcome and task, and what the queue holds
+   once it drained or 15 s after the load: jobs waiting and the oldest one's
+   age, delayed jobs, dead letters: :mod:`millionscale.queue.activity`), and
+   write an HTML report with latency-over-time and throughput charts, the
+   switchover, the CDN, the queue and the slowest request in the notes (the
+   JSON report has the CDN's figures under ``"cdn"``, the queue's under
+   ``"queue"``);
 5. stop everything, whatever happened in between.
 """
 
 from __future__ import annotations
 
 import asyncio
+import functools
 import json
 import threading
 import time
@@ -29,6 +34,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import httpx
 import redis
 from rich.console import Console
 
@@ -40,10 +46,14 @@ from millionscale.cdn.offload import Offload, StatisticsReading, offload, read_s
 from millionscale.db.control import MonitorControl
 from millionscale.errors import MillionscaleError
 from millionscale.photos.seed import running_app, seed
+from millionscale.queue.activity import QueueActivity, WorkerReading, activity
+from millionscale.queue.broker import QueueStatus
+from millionscale.queue.jetstream import JetStreamBroker
+from millionscale.servers import netns
 from millionscale.topology.admin import FAILOVER_MONITOR, admin_client, admin_clients
 from millionscale.topology.control import Started, start, stop
 from millionscale.topology.hosts import Fleet, HostFigures, host_use
-from millionscale.topology.resolve import ResolvedTopology
+from millionscale.topology.resolve import ResolvedProcess, ResolvedTopology
 from millionscale.topology.state import StateDir
 from millionscale.topology.urls import engine_url
 
@@ -52,6 +62,10 @@ __all__ = ["DemoSettings", "run_demo", "slowest_request"]
 # A request sent up to one timeline window before the switchover began can still
 # be waiting when it runs; one sent in the window it ends in, too.
 _WINDOW_S = 1.0
+_QUEUE = "jobs"  # the queue the app and its workers use (their --queue / QUEUE_NAME default)
+_QUEUE_DRAIN_S = 15.0  # after the load: the last posts' jobs (milliseconds each) run meanwhile
+_QUEUE_POLL_S = 0.5
+_SCRAPE_TIMEOUT_S = 5.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -139,6 +153,81 @@ def _cdn_offload(
     if before is None or after is None:
         return None
     return offload(before, after)
+
+
+def _in_namespace(process: ResolvedProcess, work: Callable[[], Any]) -> Any:
+    """``work()`` from ``process``'s network namespace (its host's), or from here."""
+    return work() if process.netns is None else netns.run_in(process.netns, work)
+
+
+def _broker(topology: ResolvedTopology) -> ResolvedProcess | None:
+    """The topology's queue broker (tier ``queue``, engine ``nats``), or None."""
+    return next((p for p in topology.processes if (p.tier, p.engine) == ("queue", "nats")), None)
+
+
+def _worker_readings(state: StateDir) -> list[WorkerReading] | None:
+    """Every worker's outcome counters now (the topology as it runs: workers the
+    autoscaler added included), or None without a queue. A worker that does not
+    answer is left out."""
+    try:
+        topology = ResolvedTopology.read(state.topology)
+    except (OSError, ValueError):
+        return None
+    if _broker(topology) is None:
+        return None
+    readings = []
+    for process in topology.processes:
+        if process.tier != "worker":
+            continue
+        try:
+            text = _in_namespace(process, functools.partial(_metrics_of, process.address))
+            readings.append(WorkerReading.from_metrics(process.name, text))
+        except (OSError, httpx.HTTPError, MillionscaleError):
+            continue
+    return readings
+
+
+def _metrics_of(address: str) -> str:
+    response = httpx.get(f"http://{address}/metrics", timeout=_SCRAPE_TIMEOUT_S)
+    response.raise_for_status()
+    return response.text
+
+
+def _drained_status(topology: ResolvedTopology) -> QueueStatus | None:
+    """The broker's status once no job is due and not done (at most
+    :data:`_QUEUE_DRAIN_S`), or None when it cannot be read."""
+    broker = _broker(topology)
+    if broker is None:
+        return None
+    url = engine_url(broker)
+
+    async def drained() -> QueueStatus:
+        client = await JetStreamBroker.connect(url, _QUEUE, name="millionscale-demo")
+        try:
+            deadline = time.monotonic() + _QUEUE_DRAIN_S
+            status = await client.status()
+            while status.depth and time.monotonic() < deadline:
+                await asyncio.sleep(_QUEUE_POLL_S)
+                status = await client.status()
+            return status
+        finally:
+            await client.close()
+
+    try:
+        status: QueueStatus = _in_namespace(broker, lambda: asyncio.run(drained()))
+    except (OSError, MillionscaleError):
+        return None
+    return status
+
+
+def _queue_activity(
+    before: list[WorkerReading] | None, topology: ResolvedTopology, state: StateDir
+) -> QueueActivity | None:
+    if before is None:
+        return None
+    status = _drained_status(topology)
+    after = _worker_readings(state)
+    return activity(before, after or [], status)
 
 
 def slowest_request(summary: Summary, switchover: tuple[float, float] | None) -> str | None:
@@ -288,6 +377,7 @@ def run_demo(settings: DemoSettings, console: Console) -> Path | None:
             timer.daemon = True
         lookups = _cache_lookups(started.topology)
         cdn_before = _cdn_readings(started.topology)
+        workers_before = _worker_readings(state)
         fleet = Fleet.observing(started.topology)
         readings: list[list[HostFigures]] = []
 
@@ -312,6 +402,10 @@ def run_demo(settings: DemoSettings, console: Console) -> Path | None:
         cdn = _cdn_offload(cdn_before, _cdn_readings(started.topology))
         if cdn is not None:
             notes.append(cdn.sentence())
+            console.print(notes[-1], markup=False, highlight=False)
+        queue = _queue_activity(workers_before, started.topology, state)
+        if queue is not None:
+            notes.append(queue.sentence())
             console.print(notes[-1], markup=False, highlight=False)
         images = ran[0].images_json() if ran else None
         said = _images_sentence(images) if images else None
@@ -338,6 +432,8 @@ def run_demo(settings: DemoSettings, console: Console) -> Path | None:
         data["cdn"] = cdn.to_json()
     if images is not None:
         data["images"] = images
+    if queue is not None:
+        data["queue"] = queue.to_json()
     stamp = datetime.now(UTC).strftime("%Y%m%d-%H%M%S")
     reports = settings.state_dir / "reports"
     reports.mkdir(parents=True, exist_ok=True)

@@ -128,3 +128,64 @@ def test_the_process_serves_purges_and_stops_on_sigterm(tmp_path: Path) -> None:
         assert any(r["event"] == "stopped" for r in records)
 
     asyncio.run(scenario())
+
+
+STOP_PROMPTLY_S = 5.0  # the supervisor's SIGKILL comes 10 s after its SIGTERM
+
+
+def test_sigterm_stops_it_promptly_while_a_follower_s_long_poll_waits(tmp_path: Path) -> None:
+    """A shield's followers (the edges below it) long-poll its purge log for 25 s; the
+    edges stop first (`down`), and their polls, gone or not, must not hold the shield's
+    graceful shutdown past the supervisor's stop timeout (it was SIGKILLed at 10 s)."""
+
+    async def scenario() -> tuple[float, int]:
+        origin = await Origin(lambda _h: answer(b"hi", (b"cache-control", b"max-age=60"))).start()
+        port, admin_port = _free_port(), _free_port()
+        env = {**os.environ, "CDN_ADMIN_TOKEN": "t0ken"}
+        process = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "millionscale.cdn", "--origin", origin.url,
+            "--port", str(port), "--admin-port", str(admin_port), "--name", "shield-p",
+            "--memory", "16MiB", env=env, stderr=asyncio.subprocess.DEVNULL,
+        )  # fmt: skip
+        try:
+            auth = {"Authorization": "Bearer t0ken"}
+            async with httpx.AsyncClient(
+                base_url=f"http://127.0.0.1:{admin_port}", headers=auth, timeout=60
+            ) as admin:
+                for _ in range(200):
+                    try:
+                        if (await admin.get("/readyz")).status_code == 200:
+                            break
+                    except httpx.TransportError:
+                        await asyncio.sleep(0.05)
+                first = await admin.get("/v1/purges", params={"after": 0, "follower": "edge-1"})
+                position = first.json()
+                poll = asyncio.create_task(
+                    admin.get(
+                        "/v1/purges",
+                        params={
+                            "after": position["last"],
+                            "epoch": position["epoch"],
+                            "follower": "edge-1",
+                            "wait_s": 25,
+                        },
+                    )
+                )
+                await asyncio.sleep(0.3)  # the poll waits at the shield
+                began = asyncio.get_running_loop().time()
+                process.send_signal(signal.SIGTERM)
+                async with asyncio.timeout(30):
+                    code = await process.wait()
+                took = asyncio.get_running_loop().time() - began
+                poll.cancel()
+        finally:
+            if process.returncode is None:
+                process.kill()
+                await process.wait()
+            await origin.stop()
+        return took, code
+
+    took, code = asyncio.run(scenario())
+
+    assert code == 0
+    assert took < STOP_PROMPTLY_S

@@ -53,16 +53,28 @@ def test_demo_reports_with_charts_and_leaves_nothing_running(cli: Cli):
     assert cdn.group(0) in html
     images = re.search(r"images: [\d,]+ fetched \([\d.]+ MB\), \d+% of them answered", html)
     assert images is not None, result.stdout
+    # The web servers hand thumbnails and fan-out to the worker through the queue: the
+    # report says what the workers did during the load and what the queue held after.
+    queue = re.search(
+        r"queue: workers ended [\d,]+ jobs during the load, [\d,]+ done( \([^)]*\))?, "
+        r"[\d,]+ retried, 0 dead-lettered, by \d workers? \(worker-1[^)]*\); "
+        r"at the end 0 waiting, 0 delayed, 0 dead letters",
+        result.stdout,
+    )
+    assert queue is not None, result.stdout
+    assert queue.group(0) in html
     [data] = [json.loads(p.read_text()) for p in (cli.state_dir / "reports").glob("demo-*.json")]
     assert data["cdn"]["served_bytes"] > 0
     assert [m["name"] for m in data["cdn"]["members"]] == ["shield", "edge-1", "edge-2"]
+    assert data["queue"]["done"] == sum(data["queue"]["done_by_task"].values())
+    assert (data["queue"]["dead_lettered"], data["queue"]["end"]["depth"]) == (0, 0)
     # Every process is on a host of its own and only the CDN edges' face the public
     # side (on loopback, unlimited, without root); the console and the report say which,
     # and what each host used of its CPU quota during the load.
     network = re.search(
         r"(private subnet \S+: db-1, db-2, db-3, monitor, sessions, cache, web-1, web-2, "
-        r"balancer, shield, reachable only through edge-1 \(\S+\), edge-2 \(\S+\); "
-        r"12 hosts, each held to its CPU quota)",
+        r"queue, worker-1, balancer, shield, reachable only through edge-1 \(\S+\), "
+        r"edge-2 \(\S+\); 14 hosts, each held to its CPU quota)",
         result.stdout,
     )
     hosts = re.search(r"hosts during the load, CPU used against quota: (.*)", html)
@@ -78,7 +90,8 @@ def test_demo_reports_with_charts_and_leaves_nothing_running(cli: Cli):
     published = json.loads((cli.state_dir / "state.json").read_text())
     log = (cli.state_dir / "logs" / "supervisor.log").read_text()
     started = [int(pid) for pid in re.findall(r"started as pid (\d+)", log)]
-    # db, db-r1, db-r2, db-monitor, sessions, cache, web-1, web-2, lb, shield, edge-1
-    # and edge-2; the old primary, shut down cleanly by the switchover, may restart once
-    assert len(started) in (12, 13)
+    # db, db-r1, db-r2, db-monitor, sessions, cache, queue, web-1, web-2, worker-1,
+    # autoscaler, lb, shield, edge-1 and edge-2; the old primary, shut down cleanly by
+    # the switchover, may restart once, and the autoscaler may start worker-2
+    assert len(started) in (15, 16, 17)
     assert all_dead([*started, published["supervisor_pid"]])

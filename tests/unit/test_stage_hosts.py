@@ -26,8 +26,8 @@ def test_every_process_of_a_stage_is_on_a_host_of_the_one_size(stage: str):
 
 
 def test_the_demo_runs_every_process_on_a_host_of_the_one_size():
-    # The whole system: its quotas add up to more than the machine (3 cores), as a
-    # cloud's do, because its standbys, monitor and sessions' Redis mostly idle.
+    # The whole system: its quotas add up to more than the machine (3.5 cores), as a
+    # cloud's do, because its standbys, monitor, sessions' Redis and broker mostly idle.
     # Users come in at the CDN's edges, the only hosts facing the public side.
     topology = load_topology(TOPOLOGIES / "demo.toml")
 
@@ -40,6 +40,29 @@ def test_the_demo_runs_every_process_on_a_host_of_the_one_size():
         "edge",
         "edge",
     ]
+    assert sum(h.cpus for h in topology.hosts.values()) == 3.5  # worker: a template, one
+
+
+def test_the_demo_runs_the_queue_tier_as_stage_8_does():
+    demo, stage8 = (
+        load_topology(TOPOLOGIES / "demo.toml"),
+        load_topology(TOPOLOGIES / "queued.toml"),
+    )
+    broker, worker = demo.processes["queue"], demo.processes["worker"]
+
+    assert (broker.engine, broker.host) == ("nats", "queue")
+    assert [n for n, p in demo.processes.items() if p.host == "queue"] == ["queue", "autoscaler"]
+    assert (worker.tier, worker.host, worker.replicas) == ("worker", "worker", 1)
+    assert (worker.command, worker.env) == (
+        stage8.processes["worker"].command,
+        stage8.processes["worker"].env,
+    )
+    for name in ("web-1", "web-2"):
+        assert demo.processes[name].env["QUEUE_URL"] == "{queue.url}"
+        assert "queue" in demo.processes[name].depends_on
+    argv = demo.processes["autoscaler"].command or []
+    assert argv[argv.index("--workers") + 1] == "worker"
+    assert (argv[argv.index("--min") + 1], argv[argv.index("--max") + 1]) == ("1", "2")
 
 
 @pytest.mark.parametrize("stage", STAGES_ON_HOSTS)

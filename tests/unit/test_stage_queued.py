@@ -59,8 +59,8 @@ def test_two_workers_run_the_photo_tasks_with_what_the_web_server_gets():
 
     assert (worker.tier, worker.replicas, worker.command) == ("worker", 2, WORKER_COMMAND)
     assert worker.env["QUEUE_URL"] == "{queue.url}"
-    for name in ("DATABASE_URL", "MEDIA_DIR", "CACHE_URL"):
-        assert worker.env[name] == web.env[name], name
+    for name in ("DATABASE_URL", "DATABASE_DISCOVERY", "MEDIA_DIR", "CACHE_URL"):
+        assert worker.env[name] == web.env[name], name  # the primary wherever it moves
     assert worker.readiness.http == "/readyz"
     assert "queue" in worker.depends_on
     assert worker.restart.stop_timeout_s > 10  # past the worker's own 10 s shutdown

@@ -127,10 +127,17 @@ async def run(settings: EdgeSettings, args: argparse.Namespace, token: str) -> N
             )
     public = await edge.serve(args.host, args.port)
     log.info("caching", port=args.port, origin=settings.origin, name=settings.name)
+
+    async def close_feed_on_stop() -> None:
+        await stop.wait()
+        await feed.close()  # the long polls answer: the graceful shutdown waits for them
+
+    closing = asyncio.create_task(close_feed_on_stop())
     try:
         async with public:
             await serve_app(create_app(edge, token, feed), admin, stop=stop)
     finally:
+        closing.cancel()
         if following is not None:
             await following.aclose()
     await edge.stop()

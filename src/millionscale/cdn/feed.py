@@ -193,6 +193,18 @@ class PurgeFeed:
     def __init__(self, log_: PurgeLog) -> None:
         self.log = log_
         self._changed = asyncio.Condition()
+        self._closed = False
+
+    async def close(self) -> None:
+        """Answer every long poll and wait now, and every later one at once, with what
+        the log holds: the process is stopping. Its admin server's graceful shutdown
+        waits for the requests in flight, and a follower's long poll would otherwise
+        hold it for up to :data:`FOLLOW_WAIT_S` (past the supervisor's stop timeout),
+        even when the follower is gone already (an edge stopped first). A follower
+        told nothing new asks again, and finds the next process."""
+        self._closed = True
+        async with self._changed:
+            self._changed.notify_all()
 
     async def publish(self, purge: Entry) -> int:
         seq = self.log.append(purge)
@@ -205,12 +217,13 @@ class PurgeFeed:
         if epoch == self.log.epoch:
             await self._ack(follower, after)
         batch = self.log.since(after, epoch)
-        if batch.purges or batch.gap or wait_s <= 0 or epoch is None:
+        if batch.purges or batch.gap or wait_s <= 0 or epoch is None or self._closed:
             return batch
         async with self._changed:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(
-                    self._changed.wait_for(lambda: self.log.last > after), timeout=wait_s
+                    self._changed.wait_for(lambda: self._closed or self.log.last > after),
+                    timeout=wait_s,
                 )
         return self.log.since(after, epoch)
 
@@ -226,7 +239,7 @@ class PurgeFeed:
         ``active_since`` has applied ``seq``; (those that did, those that did not)."""
 
         def settled() -> bool:
-            return not self.log.acknowledged(seq, since=active_since)[1]
+            return self._closed or not self.log.acknowledged(seq, since=active_since)[1]
 
         async with self._changed:
             with contextlib.suppress(TimeoutError):

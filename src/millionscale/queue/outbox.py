@@ -271,6 +271,7 @@ class OutboxRelay:
         self._broker_outage = Outage("the broker", retry_s, max_retry_s)
         self._database_outage = Outage("the outbox's database", retry_s, max_retry_s)
         self._conn: Connection | None = None
+        self._conn_dsn = ""  # what self._conn was opened with
         self._listening: Connection | None = None
         self._wake = asyncio.Event()
         self._measured_at: float | None = None
@@ -427,10 +428,20 @@ class OutboxRelay:
         return self._conninfo if isinstance(self._conninfo, str) else self._conninfo()
 
     async def _connection(self) -> Connection:
+        """The steps' connection, to the database ``conninfo`` names now: when its
+        answer has changed (the router found a new primary), the connections to the
+        old one are closed first, the listener's too, though the old one still works."""
+        dsn = self._dsn()
+        if self._conn is not None and dsn != self._conn_dsn:
+            await self._drop_connection()
+            if self._listening is not None:  # its task listens again, on the new one
+                with contextlib.suppress(psycopg.Error, OSError):
+                    await self._listening.close()
         if self._conn is None or self._conn.closed:
             self._conn = await psycopg.AsyncConnection.connect(
-                self._dsn(), autocommit=True, connect_timeout=CONNECT_TIMEOUT_S
+                dsn, autocommit=True, connect_timeout=CONNECT_TIMEOUT_S
             )
+            self._conn_dsn = dsn
         return self._conn
 
     async def _drop_connection(self) -> None:
