@@ -37,19 +37,20 @@ import contextlib
 import logging
 import os
 import signal
+import socket
 import sys
-from collections.abc import Mapping
+from collections.abc import Awaitable, Coroutine, Mapping
 from contextlib import AbstractAsyncContextManager
+from dataclasses import dataclass
 from typing import Any
 
 import structlog
 
-from millionscale.aio import FlagParser, run_main
+from millionscale.aio import FlagParser
 from millionscale.discovery import HttpDiscovery, connect
 from millionscale.entrypoint import load_factory
 from millionscale.errors import ConfigError, QueueError
-from millionscale.obs.admin import admin_app, listen, serve_app
-from millionscale.obs.logging import configure_logging
+from millionscale.obs.admin import admin_app, listen, run_admin_process, serve_app
 from millionscale.queue.autoscale import INTERVAL_S, Autoscaler
 from millionscale.queue.jetstream import ACK_WAIT_S, JetStreamBroker
 from millionscale.queue.metrics import observe_status
@@ -91,12 +92,33 @@ async def _watch_status(broker: JetStreamBroker, stop: asyncio.Event) -> None:
             await asyncio.wait_for(stop.wait(), STATUS_EVERY_S)
 
 
+@dataclass(frozen=True, slots=True)
+class _Process:
+    """What the worker and the autoscaler share: ``stop``, set by SIGTERM or SIGINT,
+    and the health and metrics endpoint's socket, bound before anything connects (a
+    port that is taken is one line and exit 2)."""
+
+    stop: asyncio.Event
+    admin: socket.socket
+
+    @classmethod
+    def start(cls, args: argparse.Namespace, what: str) -> _Process:
+        admin = listen(args.host, args.port, what)
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, stop.set)
+        return cls(stop, admin)
+
+    async def serve(self, *work: Awaitable[None]) -> None:
+        """Run ``work`` beside ``/healthz``, ``/readyz`` (ready: the endpoint answers
+        only once the caller is connected) and ``/metrics``, until ``stop`` ends it all."""
+        app = admin_app([], token="")  # health and metrics only: no guarded route
+        await asyncio.gather(*work, serve_app(app, self.admin, stop=self.stop))
+
+
 async def run(args: argparse.Namespace, url: str, tasks: TaskFactory) -> None:
-    admin = listen(args.host, args.port, "worker's health and metrics")
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGTERM, signal.SIGINT):
-        loop.add_signal_handler(sig, stop.set)
+    process = _Process.start(args, "worker's health and metrics")
     broker = await JetStreamBroker.connect(
         url, args.queue, ack_wait_s=args.ack_wait_s, name=args.name
     )
@@ -109,15 +131,12 @@ async def run(args: argparse.Namespace, url: str, tasks: TaskFactory) -> None:
                 policy=RetryPolicy(max_deliveries=args.max_deliveries),
                 shutdown_s=args.shutdown_s,
             )
-            app = admin_app([], token="")  # health and metrics only: no guarded route
             log.info(
                 f"working on {broker.address} queue {args.queue}: "
                 f"{', '.join(sorted(handlers)) or 'no tasks'}",
                 concurrency=args.concurrency,
             )
-            await asyncio.gather(
-                worker.run(stop), _watch_status(broker, stop), serve_app(app, admin, stop=stop)
-            )
+            await process.serve(worker.run(process.stop), _watch_status(broker, process.stop))
             log.info("stopped", **_as_dict(worker))
     finally:
         await broker.close()
@@ -129,11 +148,8 @@ def _as_dict(worker: Worker) -> dict[str, Any]:
 
 
 async def autoscale(args: argparse.Namespace, url: str) -> None:
-    admin = listen(args.host, args.port, "autoscaler's health and metrics")
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGTERM, signal.SIGINT):
-        loop.add_signal_handler(sig, stop.set)
+    logging.getLogger("httpx").setLevel(logging.WARNING)  # not a line per control request
+    process = _Process.start(args, "autoscaler's health and metrics")
     control = connect(args.discovery)
     if not isinstance(control, HttpDiscovery):
         raise ConfigError(
@@ -144,7 +160,7 @@ async def autoscale(args: argparse.Namespace, url: str) -> None:
 
     async def pause(seconds: float) -> None:
         with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(stop.wait(), seconds)
+            await asyncio.wait_for(process.stop.wait(), seconds)
 
     settings = ScalerSettings(min_workers=args.min, max_workers=args.max)
     scaler = Autoscaler.through_supervisor(
@@ -157,7 +173,7 @@ async def autoscale(args: argparse.Namespace, url: str) -> None:
     )
     log.info(f"scaling {args.workers} from {args.min} to {args.max} workers on {broker.address}")
     try:
-        await asyncio.gather(scaler.run(stop), serve_app(admin_app([], token=""), admin, stop=stop))
+        await process.serve(scaler.run(process.stop))
     finally:
         await broker.close()
 
@@ -178,8 +194,6 @@ def autoscale_main(argv: list[str]) -> int:
     parser.add_argument("--port", type=int, default=0)
     parser.add_argument("--name", default="autoscaler")
     args = parser.parse_args(argv)
-    if not 0 <= args.port <= 65535:
-        parser.error(f"--port {args.port} is not 0 to 65535")
     try:
         ScalerSettings(min_workers=args.min, max_workers=args.max)
     except ConfigError as error:
@@ -189,9 +203,7 @@ def autoscale_main(argv: list[str]) -> int:
     url = os.environ.get(URL_ENV, "")
     if not url:
         parser.error(f"{URL_ENV} is not set: the broker's nats:// URL")
-    configure_logging(args.name)
-    logging.getLogger("httpx").setLevel(logging.WARNING)  # not a line per control request
-    return run_main(autoscale(args, url))
+    return run_admin_process(parser, args, None, lambda _token: (args.name, autoscale(args, url)))
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -215,8 +227,6 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if not 1 <= args.concurrency <= 10_000:
         parser.error(f"--concurrency {args.concurrency} is not 1 to 10000")
-    if not 0 <= args.port <= 65535:
-        parser.error(f"--port {args.port} is not 0 to 65535")
     if args.max_deliveries < 1:
         parser.error("--max-deliveries must be at least 1")
     if not 0 < args.ack_wait_s <= 3600 or not 0 <= args.shutdown_s <= 3600:
@@ -224,12 +234,11 @@ def main(argv: list[str] | None = None) -> int:
     url = os.environ.get(URL_ENV, "")
     if not url:
         parser.error(f"{URL_ENV} is not set: the broker's nats:// URL")
-    configure_logging(args.name)
-    try:
-        tasks = load_tasks(args.tasks)
-    except ConfigError as error:
-        parser.error(error.one_line())
-    return run_main(run(args, url, tasks))
+
+    def start(_token: str) -> tuple[str, Coroutine[Any, Any, None]]:
+        return args.name, run(args, url, load_tasks(args.tasks))  # ConfigError: exit 2
+
+    return run_admin_process(parser, args, None, start)
 
 
 if __name__ == "__main__":
