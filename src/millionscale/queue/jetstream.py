@@ -183,29 +183,31 @@ class JetStreamBroker:
 
     Open with ``await JetStreamBroker.connect(url)``; it creates the streams and
     consumers it needs if they are missing (an existing one is used as it is).
+    The constructor takes the client ``connect`` opened and its ``watch`` (the
+    callbacks it was connected with, which know the broker's address).
     """
 
     def __init__(
         self,
         client: Client,
+        watch: _Watch,
         queue: str,
         *,
         ack_wait_s: float = ACK_WAIT_S,
-        address: str = "",
         clock: Any = time.time,
     ) -> None:
         self._nc = client
+        self._watch = watch
         self._js: JetStreamContext = client.jetstream(timeout=REQUEST_TIMEOUT_S)
         self._names = _Names.of(queue)
         self.ack_wait_s = ack_wait_s
         self.dedup_window_s = DEDUP_WINDOW_S
-        self.address = address
+        self.address = watch.address
         self._clock = clock
         self._workers: JetStreamContext.PullSubscription | None = None
         self._scheduler: JetStreamContext.PullSubscription | None = None
         self._scheduled_at = 0.0
         self._fetching = asyncio.Lock()  # nats-py's pull subscription takes one fetch at a time
-        self._watch = _Watch(address)
 
     @classmethod
     async def connect(
@@ -219,11 +221,11 @@ class JetStreamBroker:
         """Connect to the NATS server at ``url`` and make sure the queue exists.
         :class:`QueueError` (naming the address, never the token) if it cannot."""
         client, watch = await _open(url, name)
-        broker = cls(client, queue, ack_wait_s=ack_wait_s, address=watch.address)
-        broker._watch = watch
         try:
+            broker = cls(client, watch, queue, ack_wait_s=ack_wait_s)
             await broker._ensure()
         except BaseException:
+            watch.closing = True  # our close: no "lost the broker" line
             await client.close()
             raise
         return broker
