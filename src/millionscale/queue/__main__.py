@@ -3,7 +3,7 @@
     QUEUE_URL=nats://TOKEN@127.0.0.1:4222 python -m millionscale.queue \\
         --tasks MODULE:FACTORY[=ARG] [--concurrency 8] [--queue jobs] \\
         [--host 127.0.0.1 --port 0] [--name worker-1] [--shutdown-s 10] \\
-        [--max-deliveries 20] [--ack-wait-s 30]
+        [--max-deliveries 20] [--ack-wait-s 30] [--status-gauges]
 
 Runs a :class:`~millionscale.queue.worker.Worker` on the queue at
 ``QUEUE_URL`` (in the environment, not on the command line: it holds the
@@ -11,8 +11,11 @@ broker's token). ``--tasks`` names the handlers: ``FACTORY(ARG)`` (or
 ``FACTORY()``) returns an async context manager that yields a mapping of task
 name to ``async def handler(job)``; it opens what the handlers need (a
 database pool) and closes it at the end. ``--port`` serves ``/healthz``,
-``/readyz`` (ready once connected to the broker) and ``/metrics`` with the
-queue's depth and oldest age, read every :data:`STATUS_EVERY_S`.
+``/readyz`` (ready once connected to the broker) and ``/metrics``: the
+worker's own jobs, and with ``--status-gauges`` the queue's depth and oldest
+age too, read every :data:`STATUS_EVERY_S` (give it to one worker where no
+autoscaler runs: the autoscaler exports them, and each worker reading them
+would be the same reading N times, 4 broker requests each).
 
 SIGTERM or SIGINT stops it gracefully: no new job is taken, running ones get
 ``--shutdown-s`` seconds, the rest go back to the queue. A bad flag exits 2
@@ -26,7 +29,8 @@ runs the :class:`~millionscale.queue.autoscale.Autoscaler` instead: every
 ``--interval-s`` it reads the queue's status and scales the replicated process
 ``--workers`` between ``--min`` and ``--max`` through the supervisor's control
 endpoint ``--discovery`` (a topology passes ``{discovery}``; the admin token
-comes from the file the supervisor names in the environment).
+comes from the file the supervisor names in the environment). Its ``/metrics``
+has the queue's depth and oldest age, from each of those readings.
 """
 
 from __future__ import annotations
@@ -53,7 +57,7 @@ from millionscale.errors import ConfigError, QueueError
 from millionscale.obs.admin import admin_app, listen, run_admin_process, serve_app
 from millionscale.queue.autoscale import INTERVAL_S, Autoscaler
 from millionscale.queue.jetstream import ACK_WAIT_S, JetStreamBroker
-from millionscale.queue.metrics import observe_status
+from millionscale.queue.metrics import observing
 from millionscale.queue.retry import RetryPolicy
 from millionscale.queue.scaler import Scaler, ScalerSettings
 from millionscale.queue.worker import CONCURRENCY, SHUTDOWN_S, Handler, Worker
@@ -84,10 +88,12 @@ def load_tasks(spec: str) -> TaskFactory:
     return tasks  # type: ignore[no-any-return]
 
 
-async def _watch_status(broker: JetStreamBroker, stop: asyncio.Event) -> None:
+async def _watch_status(broker: JetStreamBroker, queue: str, stop: asyncio.Event) -> None:
+    """The queue's gauges every :data:`STATUS_EVERY_S` (a worker with ``--status-gauges``)."""
+    read = observing(queue, broker.status)
     while not stop.is_set():
         with contextlib.suppress(QueueError):
-            observe_status(await broker.status())
+            await read()
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(stop.wait(), STATUS_EVERY_S)
 
@@ -136,7 +142,10 @@ async def run(args: argparse.Namespace, url: str, tasks: TaskFactory) -> None:
                 f"{', '.join(sorted(handlers)) or 'no tasks'}",
                 concurrency=args.concurrency,
             )
-            await process.serve(worker.run(process.stop), _watch_status(broker, process.stop))
+            work = [worker.run(process.stop)]
+            if args.status_gauges:
+                work.append(_watch_status(broker, args.queue, process.stop))
+            await process.serve(*work)
             log.info("stopped", **_as_dict(worker))
     finally:
         await broker.close()
@@ -166,7 +175,7 @@ async def autoscale(args: argparse.Namespace, url: str) -> None:
     scaler = Autoscaler.through_supervisor(
         control,
         args.workers,
-        broker.status,
+        observing(args.queue, broker.status),  # the queue's gauges, once per queue
         Scaler(settings),
         interval_s=args.interval_s,
         sleep=pause,
@@ -224,6 +233,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--shutdown-s", type=float, default=SHUTDOWN_S)
     parser.add_argument("--max-deliveries", type=int, default=RetryPolicy().max_deliveries)
     parser.add_argument("--ack-wait-s", type=float, default=ACK_WAIT_S)
+    parser.add_argument(
+        "--status-gauges",
+        action="store_true",
+        help="export the queue's depth and oldest age (one worker, where no autoscaler runs)",
+    )
     args = parser.parse_args(argv)
     if not 1 <= args.concurrency <= 10_000:
         parser.error(f"--concurrency {args.concurrency} is not 1 to 10000")
