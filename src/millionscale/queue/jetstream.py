@@ -211,6 +211,7 @@ class JetStreamBroker:
         self._workers: JetStreamContext.PullSubscription | None = None
         self._scheduler: JetStreamContext.PullSubscription | None = None
         self._mover: asyncio.Task[None] | None = None  # moves due delayed jobs; see _move_due
+        self._closing = False
         self._fetching = asyncio.Lock()  # nats-py's pull subscription takes one fetch at a time
 
     @classmethod
@@ -312,7 +313,7 @@ class JetStreamBroker:
     # -- workers ---------------------------------------------------------
 
     async def fetch(self, batch: int, timeout_s: float) -> Sequence[JetStreamDelivery]:
-        if self._mover is None and not self._nc.is_closed:
+        if self._mover is None and not (self._closing or self._nc.is_closed):
             self._mover = asyncio.get_running_loop().create_task(
                 self._move_due(), name=f"{self._names.stream} delayed jobs"
             )
@@ -336,10 +337,12 @@ class JetStreamBroker:
 
     async def _move_due(self) -> None:
         """Move due delayed jobs every :data:`SCHEDULE_EVERY_S` until :meth:`close`
-        cancels it. A step that fails (the broker down) is tried again at the next
-        one; the first failure of a run of them is logged, and the step that works again."""
+        (which cancels it, and sets ``_closing`` too: Python 3.11's ``wait_for``, used
+        inside nats-py, can swallow a cancellation that meets a message). A step that
+        fails (the broker down) is tried again at the next one; the first failure of a
+        run of them is logged, and the step that works again."""
         failing = False
-        while True:
+        while not self._closing:
             try:
                 await self._schedule()
             except Exception as error:  # never ends the mover: delayed jobs would wait for ever
@@ -514,10 +517,10 @@ class JetStreamBroker:
     async def close(self) -> None:
         """Stop moving delayed jobs, send what is buffered (acks), then close; never
         waits on a broker that is down."""
+        self._closing = True
         if self._mover is not None:
             self._mover.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._mover
+            await asyncio.wait({self._mover}, timeout=SCHEDULE_EVERY_S + REQUEST_TIMEOUT_S)
         if self._nc.is_closed:
             return
         self._watch.closing = True
