@@ -1,6 +1,7 @@
 """The workers' autoscaler, run by the supervisor as a process of a topology, scales the
 workers through the control endpoint: started with one worker below its minimum of
-two, it brings a second up at once (bounds come before cooldowns)."""
+two, it brings a second up at once (bounds come before cooldowns). The queue's gauges
+come from the autoscaler, which reads the status; a worker exports its own jobs only."""
 
 from __future__ import annotations
 
@@ -9,7 +10,8 @@ import json
 import pytest
 
 from conftest import Cli
-from millionscale.testing import wait_ready
+from millionscale.servers import netns
+from millionscale.testing import Metrics, read_topology, scrape, wait_ready
 
 pytestmark = pytest.mark.system
 
@@ -60,6 +62,15 @@ def workers(cli: Cli) -> list[tuple[str, str]]:
     return [(w["name"], w["state"]) for w in json.loads(result.stdout)["workers"]]
 
 
+def scraped(cli: Cli, name: str) -> Metrics:
+    """Process ``name``'s /metrics, scraped from its own network namespace."""
+    process = read_topology(cli.state_dir).process(name)
+    url = f"http://{process.address}/metrics"
+    return (
+        scrape(url) if process.netns is None else netns.run_in(process.netns, lambda: scrape(url))
+    )
+
+
 def test_the_autoscaler_brings_the_workers_within_its_bounds_through_the_supervisor(cli: Cli):
     path = cli.write_topology(TOPOLOGY)
     started = cli.run("up", str(path), "--detach", "--no-host-limits")
@@ -70,3 +81,15 @@ def test_the_autoscaler_brings_the_workers_within_its_bounds_through_the_supervi
 
     log = (cli.state_dir / "logs" / "autoscaler.log").read_text()
     assert "workers: under the minimum of 2" in log  # its sentence for 1 → 2
+
+    depth = {"queue": "jobs", "state": "ready"}
+    wait_ready(
+        lambda: (
+            scraped(cli, "autoscaler").sample("millionscale_queue_depth", depth, default=-1) == 0
+        ),
+        10,
+        interval=0.5,
+    )
+    worker = scraped(cli, "worker-1")
+    assert worker.sample("millionscale_queue_running_jobs") == 0
+    assert [s for s in worker.samples if s.name.startswith("millionscale_queue_depth")] == []

@@ -81,6 +81,10 @@ MIGRATIONS: tuple[tuple[int, str, str], ...] = (
             since     timestamptz NOT NULL DEFAULT now()
         );
         """
+        # The queue's own DDL, written once in millionscale.queue (what
+        # create_outbox_schema and create_effects_schema run; idempotent). This
+        # migration has run on existing databases: a change to that DDL needs a
+        # migration of its own here, not an edit that only new databases would see.
         + OUTBOX_SCHEMA
         + EFFECTS_SCHEMA,
     ),

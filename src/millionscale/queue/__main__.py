@@ -3,7 +3,7 @@
     QUEUE_URL=nats://TOKEN@127.0.0.1:4222 python -m millionscale.queue \\
         --tasks MODULE:FACTORY[=ARG] [--concurrency 8] [--queue jobs] \\
         [--host 127.0.0.1 --port 0] [--name worker-1] [--shutdown-s 10] \\
-        [--max-deliveries 20] [--ack-wait-s 30]
+        [--max-deliveries 20] [--ack-wait-s 30] [--status-gauges]
 
 Runs a :class:`~millionscale.queue.worker.Worker` on the queue at
 ``QUEUE_URL`` (in the environment, not on the command line: it holds the
@@ -11,8 +11,11 @@ broker's token). ``--tasks`` names the handlers: ``FACTORY(ARG)`` (or
 ``FACTORY()``) returns an async context manager that yields a mapping of task
 name to ``async def handler(job)``; it opens what the handlers need (a
 database pool) and closes it at the end. ``--port`` serves ``/healthz``,
-``/readyz`` (ready once connected to the broker) and ``/metrics`` with the
-queue's depth and oldest age, read every :data:`STATUS_EVERY_S`.
+``/readyz`` (ready once connected to the broker) and ``/metrics``: the
+worker's own jobs, and with ``--status-gauges`` the queue's depth and oldest
+age too, read every :data:`STATUS_EVERY_S` (give it to one worker where no
+autoscaler runs: the autoscaler exports them, and each worker reading them
+would be the same reading N times, 4 broker requests each).
 
 SIGTERM or SIGINT stops it gracefully: no new job is taken, running ones get
 ``--shutdown-s`` seconds, the rest go back to the queue. A bad flag exits 2
@@ -26,7 +29,8 @@ runs the :class:`~millionscale.queue.autoscale.Autoscaler` instead: every
 ``--interval-s`` it reads the queue's status and scales the replicated process
 ``--workers`` between ``--min`` and ``--max`` through the supervisor's control
 endpoint ``--discovery`` (a topology passes ``{discovery}``; the admin token
-comes from the file the supervisor names in the environment).
+comes from the file the supervisor names in the environment). Its ``/metrics``
+has the queue's depth and oldest age, from each of those readings.
 """
 
 from __future__ import annotations
@@ -37,22 +41,23 @@ import contextlib
 import logging
 import os
 import signal
+import socket
 import sys
-from collections.abc import Mapping
+from collections.abc import Awaitable, Coroutine, Mapping
 from contextlib import AbstractAsyncContextManager
+from dataclasses import dataclass
 from typing import Any
 
 import structlog
 
-from millionscale.aio import FlagParser, run_main
+from millionscale.aio import FlagParser
 from millionscale.discovery import HttpDiscovery, connect
 from millionscale.entrypoint import load_factory
 from millionscale.errors import ConfigError, QueueError
-from millionscale.obs.admin import admin_app, listen, serve_app
-from millionscale.obs.logging import configure_logging
+from millionscale.obs.admin import admin_app, listen, run_admin_process, serve_app
 from millionscale.queue.autoscale import INTERVAL_S, Autoscaler
 from millionscale.queue.jetstream import ACK_WAIT_S, JetStreamBroker
-from millionscale.queue.metrics import observe_status
+from millionscale.queue.metrics import observing
 from millionscale.queue.retry import RetryPolicy
 from millionscale.queue.scaler import Scaler, ScalerSettings
 from millionscale.queue.worker import CONCURRENCY, SHUTDOWN_S, Handler, Worker
@@ -83,20 +88,43 @@ def load_tasks(spec: str) -> TaskFactory:
     return tasks  # type: ignore[no-any-return]
 
 
-async def _watch_status(broker: JetStreamBroker, stop: asyncio.Event) -> None:
+async def _watch_status(broker: JetStreamBroker, queue: str, stop: asyncio.Event) -> None:
+    """The queue's gauges every :data:`STATUS_EVERY_S` (a worker with ``--status-gauges``)."""
+    read = observing(queue, broker.status)
     while not stop.is_set():
         with contextlib.suppress(QueueError):
-            observe_status(await broker.status())
+            await read()
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(stop.wait(), STATUS_EVERY_S)
 
 
+@dataclass(frozen=True, slots=True)
+class _Process:
+    """What the worker and the autoscaler share: ``stop``, set by SIGTERM or SIGINT,
+    and the health and metrics endpoint's socket, bound before anything connects (a
+    port that is taken is one line and exit 2)."""
+
+    stop: asyncio.Event
+    admin: socket.socket
+
+    @classmethod
+    def start(cls, args: argparse.Namespace, what: str) -> _Process:
+        admin = listen(args.host, args.port, what)
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, stop.set)
+        return cls(stop, admin)
+
+    async def serve(self, *work: Awaitable[None]) -> None:
+        """Run ``work`` beside ``/healthz``, ``/readyz`` (ready: the endpoint answers
+        only once the caller is connected) and ``/metrics``, until ``stop`` ends it all."""
+        app = admin_app([], token="")  # health and metrics only: no guarded route
+        await asyncio.gather(*work, serve_app(app, self.admin, stop=self.stop))
+
+
 async def run(args: argparse.Namespace, url: str, tasks: TaskFactory) -> None:
-    admin = listen(args.host, args.port, "worker's health and metrics")
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGTERM, signal.SIGINT):
-        loop.add_signal_handler(sig, stop.set)
+    process = _Process.start(args, "worker's health and metrics")
     broker = await JetStreamBroker.connect(
         url, args.queue, ack_wait_s=args.ack_wait_s, name=args.name
     )
@@ -109,15 +137,15 @@ async def run(args: argparse.Namespace, url: str, tasks: TaskFactory) -> None:
                 policy=RetryPolicy(max_deliveries=args.max_deliveries),
                 shutdown_s=args.shutdown_s,
             )
-            app = admin_app([], token="")  # health and metrics only: no guarded route
             log.info(
                 f"working on {broker.address} queue {args.queue}: "
                 f"{', '.join(sorted(handlers)) or 'no tasks'}",
                 concurrency=args.concurrency,
             )
-            await asyncio.gather(
-                worker.run(stop), _watch_status(broker, stop), serve_app(app, admin, stop=stop)
-            )
+            work = [worker.run(process.stop)]
+            if args.status_gauges:
+                work.append(_watch_status(broker, args.queue, process.stop))
+            await process.serve(*work)
             log.info("stopped", **_as_dict(worker))
     finally:
         await broker.close()
@@ -129,11 +157,8 @@ def _as_dict(worker: Worker) -> dict[str, Any]:
 
 
 async def autoscale(args: argparse.Namespace, url: str) -> None:
-    admin = listen(args.host, args.port, "autoscaler's health and metrics")
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGTERM, signal.SIGINT):
-        loop.add_signal_handler(sig, stop.set)
+    logging.getLogger("httpx").setLevel(logging.WARNING)  # not a line per control request
+    process = _Process.start(args, "autoscaler's health and metrics")
     control = connect(args.discovery)
     if not isinstance(control, HttpDiscovery):
         raise ConfigError(
@@ -144,20 +169,20 @@ async def autoscale(args: argparse.Namespace, url: str) -> None:
 
     async def pause(seconds: float) -> None:
         with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(stop.wait(), seconds)
+            await asyncio.wait_for(process.stop.wait(), seconds)
 
     settings = ScalerSettings(min_workers=args.min, max_workers=args.max)
     scaler = Autoscaler.through_supervisor(
         control,
         args.workers,
-        broker.status,
+        observing(args.queue, broker.status),  # the queue's gauges, once per queue
         Scaler(settings),
         interval_s=args.interval_s,
         sleep=pause,
     )
     log.info(f"scaling {args.workers} from {args.min} to {args.max} workers on {broker.address}")
     try:
-        await asyncio.gather(scaler.run(stop), serve_app(admin_app([], token=""), admin, stop=stop))
+        await process.serve(scaler.run(process.stop))
     finally:
         await broker.close()
 
@@ -178,8 +203,6 @@ def autoscale_main(argv: list[str]) -> int:
     parser.add_argument("--port", type=int, default=0)
     parser.add_argument("--name", default="autoscaler")
     args = parser.parse_args(argv)
-    if not 0 <= args.port <= 65535:
-        parser.error(f"--port {args.port} is not 0 to 65535")
     try:
         ScalerSettings(min_workers=args.min, max_workers=args.max)
     except ConfigError as error:
@@ -189,9 +212,7 @@ def autoscale_main(argv: list[str]) -> int:
     url = os.environ.get(URL_ENV, "")
     if not url:
         parser.error(f"{URL_ENV} is not set: the broker's nats:// URL")
-    configure_logging(args.name)
-    logging.getLogger("httpx").setLevel(logging.WARNING)  # not a line per control request
-    return run_main(autoscale(args, url))
+    return run_admin_process(parser, args, None, lambda _token: (args.name, autoscale(args, url)))
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -212,11 +233,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--shutdown-s", type=float, default=SHUTDOWN_S)
     parser.add_argument("--max-deliveries", type=int, default=RetryPolicy().max_deliveries)
     parser.add_argument("--ack-wait-s", type=float, default=ACK_WAIT_S)
+    parser.add_argument(
+        "--status-gauges",
+        action="store_true",
+        help="export the queue's depth and oldest age (one worker, where no autoscaler runs)",
+    )
     args = parser.parse_args(argv)
     if not 1 <= args.concurrency <= 10_000:
         parser.error(f"--concurrency {args.concurrency} is not 1 to 10000")
-    if not 0 <= args.port <= 65535:
-        parser.error(f"--port {args.port} is not 0 to 65535")
     if args.max_deliveries < 1:
         parser.error("--max-deliveries must be at least 1")
     if not 0 < args.ack_wait_s <= 3600 or not 0 <= args.shutdown_s <= 3600:
@@ -224,12 +248,11 @@ def main(argv: list[str] | None = None) -> int:
     url = os.environ.get(URL_ENV, "")
     if not url:
         parser.error(f"{URL_ENV} is not set: the broker's nats:// URL")
-    configure_logging(args.name)
-    try:
-        tasks = load_tasks(args.tasks)
-    except ConfigError as error:
-        parser.error(error.one_line())
-    return run_main(run(args, url, tasks))
+
+    def start(_token: str) -> tuple[str, Coroutine[Any, Any, None]]:
+        return args.name, run(args, url, load_tasks(args.tasks))  # ConfigError: exit 2
+
+    return run_admin_process(parser, args, None, start)
 
 
 if __name__ == "__main__":

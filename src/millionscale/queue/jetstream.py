@@ -11,9 +11,12 @@ Layout, for a queue named ``jobs`` (the default):
   deadline :data:`ACK_WAIT_S` (JetStream's default), no delivery limit of its
   own (the worker's :class:`~millionscale.queue.retry.RetryPolicy` counts, so a
   job whose worker dies every time still ends in dead letters, with a reason);
-- durable pull consumer ``scheduler`` on ``jobs.delayed.>``: whoever fetches
-  moves due delayed jobs to ``jobs.ready`` (a confirmed publish, then the ack)
-  and naks the others until they are due (NATS 2.9 has no scheduled messages);
+- durable pull consumer ``scheduler`` on ``jobs.delayed.>``: a broker that
+  fetches jobs (a worker's) also runs a task of its own, from its first fetch
+  to its close, that every :data:`SCHEDULE_EVERY_S` moves due delayed jobs to
+  ``jobs.ready`` (a confirmed publish, then the ack) and naks the others until
+  they are due (NATS 2.9 has no scheduled messages); a broker that only
+  publishes (a producer's, the CLI's) never reads it;
 - stream ``JOBS_DEAD``, file storage, subjects ``jobs.dead.<task>``: dead letters,
   the original bytes with the reason, the last error and the delivery count in
   headers; ``retry`` republishes one and deletes it.
@@ -66,7 +69,8 @@ REQUEST_TIMEOUT_S = 5.0  # a publish confirm or an API call
 CONNECT_TIMEOUT_S = 2.0
 FIRST_CONNECT_S = 5.0  # a broker that does not answer a new client in this long is down
 RECONNECT_WAIT_S = 0.25  # between reconnect attempts; nats-py's default is 2 s
-SCHEDULE_EVERY_S = 0.25  # how often a fetching worker moves due delayed jobs
+SCHEDULE_EVERY_S = 0.25  # how often a worker's broker moves due delayed jobs: a due job waits
+# at most this long (plus one 10 ms read) before it is ready
 MAX_NAK_DELAY_S = 60.0  # a delayed job not due is looked at again at least this often
 HEADER_CHARS = 1000  # a header value is one line of at most this many characters
 
@@ -183,29 +187,32 @@ class JetStreamBroker:
 
     Open with ``await JetStreamBroker.connect(url)``; it creates the streams and
     consumers it needs if they are missing (an existing one is used as it is).
+    The constructor takes the client ``connect`` opened and its ``watch`` (the
+    callbacks it was connected with, which know the broker's address).
     """
 
     def __init__(
         self,
         client: Client,
+        watch: _Watch,
         queue: str,
         *,
         ack_wait_s: float = ACK_WAIT_S,
-        address: str = "",
         clock: Any = time.time,
     ) -> None:
         self._nc = client
+        self._watch = watch
         self._js: JetStreamContext = client.jetstream(timeout=REQUEST_TIMEOUT_S)
         self._names = _Names.of(queue)
         self.ack_wait_s = ack_wait_s
         self.dedup_window_s = DEDUP_WINDOW_S
-        self.address = address
+        self.address = watch.address
         self._clock = clock
         self._workers: JetStreamContext.PullSubscription | None = None
         self._scheduler: JetStreamContext.PullSubscription | None = None
-        self._scheduled_at = 0.0
+        self._mover: asyncio.Task[None] | None = None  # moves due delayed jobs; see _move_due
+        self._closing = False
         self._fetching = asyncio.Lock()  # nats-py's pull subscription takes one fetch at a time
-        self._watch = _Watch(address)
 
     @classmethod
     async def connect(
@@ -219,11 +226,11 @@ class JetStreamBroker:
         """Connect to the NATS server at ``url`` and make sure the queue exists.
         :class:`QueueError` (naming the address, never the token) if it cannot."""
         client, watch = await _open(url, name)
-        broker = cls(client, queue, ack_wait_s=ack_wait_s, address=watch.address)
-        broker._watch = watch
         try:
+            broker = cls(client, watch, queue, ack_wait_s=ack_wait_s)
             await broker._ensure()
         except BaseException:
+            watch.closing = True  # our close: no "lost the broker" line
             await client.close()
             raise
         return broker
@@ -306,6 +313,10 @@ class JetStreamBroker:
     # -- workers ---------------------------------------------------------
 
     async def fetch(self, batch: int, timeout_s: float) -> Sequence[JetStreamDelivery]:
+        if self._mover is None and not (self._closing or self._nc.is_closed):
+            self._mover = asyncio.get_running_loop().create_task(
+                self._move_due(), name=f"{self._names.stream} delayed jobs"
+            )
         try:
             async with asyncio.timeout(timeout_s + REQUEST_TIMEOUT_S), self._fetching:
                 messages = await self._fetch(batch, timeout_s)
@@ -314,9 +325,6 @@ class JetStreamBroker:
         return [JetStreamDelivery(self, message) for message in messages]
 
     async def _fetch(self, batch: int, timeout_s: float) -> list[Msg]:
-        if self._clock() - self._scheduled_at >= SCHEDULE_EVERY_S:
-            self._scheduled_at = self._clock()
-            await self._schedule()
         assert self._workers is not None
         try:
             return await self._workers.fetch(batch, timeout=timeout_s)
@@ -326,6 +334,27 @@ class JetStreamBroker:
             raise QueueError(
                 f"cannot fetch jobs from {self.address}: {first_line(error)}"
             ) from None
+
+    async def _move_due(self) -> None:
+        """Move due delayed jobs every :data:`SCHEDULE_EVERY_S` until :meth:`close`
+        (which cancels it, and sets ``_closing`` too: Python 3.11's ``wait_for``, used
+        inside nats-py, can swallow a cancellation that meets a message). A step that
+        fails (the broker down) is tried again at the next one; the first failure of a
+        run of them is logged, and the step that works again."""
+        failing = False
+        while not self._closing:
+            try:
+                await self._schedule()
+            except Exception as error:  # never ends the mover: delayed jobs would wait for ever
+                if not failing:
+                    line = error.one_line() if isinstance(error, QueueError) else repr(error)
+                    log.warning(f"{line}; trying again every {SCHEDULE_EVERY_S:g} s")
+                failing = True
+            else:
+                if failing:
+                    log.info(f"moving delayed jobs from {self.address} again")
+                failing = False
+            await asyncio.sleep(SCHEDULE_EVERY_S)
 
     async def _schedule(self) -> int:
         """Move the delayed jobs that are due to the ready subjects; how many moved."""
@@ -490,7 +519,12 @@ class JetStreamBroker:
         await self._js.purge_stream(self._names.dead_stream)
 
     async def close(self) -> None:
-        """Send what is buffered (acks), then close; never waits on a broker that is down."""
+        """Stop moving delayed jobs, send what is buffered (acks), then close; never
+        waits on a broker that is down."""
+        self._closing = True
+        if self._mover is not None:
+            self._mover.cancel()
+            await asyncio.wait({self._mover}, timeout=SCHEDULE_EVERY_S + REQUEST_TIMEOUT_S)
         if self._nc.is_closed:
             return
         self._watch.closing = True
