@@ -109,6 +109,9 @@ class _Process:
 
     @classmethod
     def start(cls, args: argparse.Namespace, what: str) -> _Process:
+        # Not a line per request to the control endpoint (the autoscaler's, and a
+        # worker's tasks following the db tier through discovery).
+        logging.getLogger("httpx").setLevel(logging.WARNING)
         admin = listen(args.host, args.port, what)
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
@@ -157,7 +160,6 @@ def _as_dict(worker: Worker) -> dict[str, Any]:
 
 
 async def autoscale(args: argparse.Namespace, url: str) -> None:
-    logging.getLogger("httpx").setLevel(logging.WARNING)  # not a line per control request
     process = _Process.start(args, "autoscaler's health and metrics")
     control = connect(args.discovery)
     if not isinstance(control, HttpDiscovery):
