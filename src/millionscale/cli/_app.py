@@ -9,6 +9,7 @@ in its traceback.
 
 from __future__ import annotations
 
+import signal
 from importlib.metadata import PackageNotFoundError, version
 from typing import Annotated
 
@@ -113,6 +114,9 @@ def usage_line(error: UsageError) -> str:
 def main() -> None:
     """Entry point: run the app, turning our errors and usage errors into one line and
     exit code 2."""
+    # Ctrl-C stops a foreground `up` or `logs --follow`, even when started from a
+    # shell that ignores SIGINT in its background jobs (Python then keeps it ignored).
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     try:
         code = app(standalone_mode=False, prog_name=PROG)
     except MillionscaleError as error:

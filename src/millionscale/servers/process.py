@@ -91,6 +91,10 @@ def spawn(
         account = pwd.getpwnam(user)
 
     def preexec() -> None:
+        # A process of ours stops on SIGINT (PostgreSQL's fast shutdown, Python's
+        # KeyboardInterrupt) even when we were started with it ignored (a shell's
+        # background job), which exec would pass on.
+        signal.signal(signal.SIGINT, signal.SIG_DFL)
         if netns is not None:
             enter(netns)
         for procs in cgroup_procs:
