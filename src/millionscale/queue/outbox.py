@@ -272,7 +272,6 @@ class OutboxRelay:
         self._database_outage = Outage("the outbox's database", retry_s, max_retry_s)
         self._conn: Connection | None = None
         self._conn_dsn = ""  # what self._conn was opened with
-        self._listening: Connection | None = None
         self._wake = asyncio.Event()
         self._measured_at: float | None = None
         self._pending = 0
@@ -347,10 +346,6 @@ class OutboxRelay:
         """Close the relay's connections (idempotent). Rows being moved by a step
         that is cancelled stay in the outbox: its transaction rolls back."""
         await self._drop_connection()
-        listening, self._listening = self._listening, None
-        if listening is not None:
-            with contextlib.suppress(psycopg.Error, OSError):
-                await listening.close()
 
     async def _move(self, conn: Connection) -> Relayed:
         published: list[int] = []
@@ -429,14 +424,11 @@ class OutboxRelay:
 
     async def _connection(self) -> Connection:
         """The steps' connection, to the database ``conninfo`` names now: when its
-        answer has changed (the router found a new primary), the connections to the
-        old one are closed first, the listener's too, though the old one still works."""
+        answer has changed (the router found a new primary), the connection to the old
+        one is closed first, though the old one still works."""
         dsn = self._dsn()
         if self._conn is not None and dsn != self._conn_dsn:
             await self._drop_connection()
-            if self._listening is not None:  # its task listens again, on the new one
-                with contextlib.suppress(psycopg.Error, OSError):
-                    await self._listening.close()
         if self._conn is None or self._conn.closed:
             self._conn = await psycopg.AsyncConnection.connect(
                 dsn, autocommit=True, connect_timeout=CONNECT_TIMEOUT_S
@@ -452,24 +444,27 @@ class OutboxRelay:
 
     async def _listen(self) -> None:
         """Set the wake event on every notification; after a lost connection, listen
-        again a poll interval later. Returns only when cancelled."""
+        again a poll interval later; when ``conninfo``'s answer changes, listen on the
+        new database at once. Returns only when cancelled.
+
+        The connection is this task's alone: closing it from another task while
+        ``notifies()`` waits on its socket would leave the event loop watching a
+        closed file descriptor, which the next connection to get that number
+        inherits ("connection socket closed" at its connect)."""
         while True:
+            dsn = self._dsn()
             try:
-                conn = await psycopg.AsyncConnection.connect(
-                    self._dsn(), autocommit=True, connect_timeout=CONNECT_TIMEOUT_S
-                )
-                self._listening = conn
-                await conn.execute(f"LISTEN {CHANNEL}")
-                self._wake.set()  # rows may have committed while nobody listened
-                async for _ in conn.notifies():
-                    self._wake.set()
+                async with await psycopg.AsyncConnection.connect(
+                    dsn, autocommit=True, connect_timeout=CONNECT_TIMEOUT_S
+                ) as conn:
+                    await conn.execute(f"LISTEN {CHANNEL}")
+                    self._wake.set()  # rows may have committed while nobody listened
+                    while self._dsn() == dsn:
+                        async for _ in conn.notifies(timeout=self._poll_interval_s):
+                            self._wake.set()
+                continue  # the primary moved: listen there
             except (psycopg.Error, OSError, DatabaseError):
                 pass  # the steps log the database's outages; polling covers the gap
-            finally:
-                listening, self._listening = self._listening, None
-                if listening is not None:
-                    with contextlib.suppress(psycopg.Error, OSError):
-                        await listening.close()
             await asyncio.sleep(self._poll_interval_s)
 
     async def _pause(self, seconds: float, stop: asyncio.Event, *, wakeable: bool) -> None:
