@@ -17,6 +17,7 @@ blames the user. A state machine asked for a move its table lacks
     ├── ConfigError            a topology file or an argument is wrong
     │   ├── TopologyError      the topology file cannot be used as written
     │   │   └── HostLimitsError  it has hosts, and hosts cannot be limited here
+    │   ├── ZoneError          a GeoDNS zone file cannot be used as written
     │   ├── PortInUseError     a fixed port is already taken
     │   └── UnknownProcessError  a process name that the topology lacks
     ├── ServerError            a real engine could not be found or started
@@ -82,6 +83,7 @@ __all__ = [
     "TopologyError",
     "Unauthorized",
     "UnknownProcessError",
+    "ZoneError",
     "first_line",
 ]
 
@@ -116,6 +118,10 @@ class TopologyError(ConfigError):
 
 class HostLimitsError(TopologyError):
     """A topology with hosts where hosts cannot be limited (no root, no cgroups)."""
+
+
+class ZoneError(ConfigError):
+    """A GeoDNS zone file that cannot be used: syntax, unknown key, bad name or record."""
 
 
 class PortInUseError(ConfigError):

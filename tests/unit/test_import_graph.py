@@ -6,7 +6,7 @@ importing: a lazy import inside a function is an edge too.
 
 The rules, and why:
 
-- A **tier** (``lb``, ``web``, ``db``, ``cache``, ``cdn``, ``queue``, ``chaos``,
+- A **tier** (``lb``, ``web``, ``db``, ``cache``, ``cdn``, ``geodns``, ``queue``, ``chaos``,
   ``obs``, ``estimate``, ``discovery``, ``servers``) imports none of ``topology``,
   ``photos``, ``cli``, ``demo`` or ``bench``. A tier must run under
   Patroni, Kubernetes or a user's own supervisor; what it needs of the system
@@ -42,6 +42,7 @@ TIERS = {
     "db",
     "cache",
     "cdn",
+    "geodns",
     "queue",
     "chaos",
     "obs",

@@ -1,0 +1,341 @@
+"""The authoritative answer to one DNS query, sans-IO: bytes and a source address in,
+bytes (or nothing) out.
+
+:meth:`Authority.respond` is all the server's shell calls. It never raises and
+never blocks: every packet gets an answer or, where answering would be wrong,
+none. The rules, and where they come from:
+
+- **Not answered**: fewer than the header's 12 bytes (no ID to answer to), and
+  any message with QR set (a response: answering it could loop two servers).
+- **FORMERR** for what does not parse (RFC 1035 §4.1.1), for a QDCOUNT other
+  than 1 (RFC 9619), for a bad EDNS Client Subnet option (RFC 7871 §7.1.2)
+  and for a query type that only lives in the additional section (OPT, TSIG);
+  the reply is the bare header when the message could not be read.
+- **NOTIMP** for an opcode other than QUERY (RFC 1035 §4.1.1); **NOTAUTH** for
+  a TSIG-signed query, since this server holds no keys (RFC 8945 §5.2).
+- **BADVERS** for an EDNS version above 0, with an OPT of version 0 (RFC 6891
+  §6.1.3); options it does not know are ignored (§6.1.2); the OPT is echoed
+  with this server's payload size, and NSID answered where the zone names one
+  (RFC 5001).
+- **REFUSED**, without AA, for a name outside the zone or a class other than
+  IN (the server is authoritative for one zone of class IN), and for zone
+  transfers (AXFR, IXFR: not offered).
+- **Authoritative answers** (AA set, RA never): the records at the name; a
+  CNAME followed inside the zone; the apex's NS with glue; a *service*'s A or
+  AAAA from the data center :func:`~millionscale.geodns.policy.choose` picks.
+  A name with no records of the type is NODATA (NOERROR, no answer) and a
+  name that does not exist NXDOMAIN, both with the zone's SOA in the
+  authority section at the negative TTL, min(SOA TTL, SOA MINIMUM) (RFC 2308
+  §3, §5). A name above an existing one is an empty non-terminal: NODATA, not
+  NXDOMAIN (RFC 8020). ``ANY`` is answered with every rrset at the name.
+- **Size**: over UDP the reply fits 512 bytes, or the client's EDNS payload
+  size capped at :data:`OUR_PAYLOAD` (values under 512 count as 512, RFC
+  6891 §6.2.5); a reply that does not fit is sent with TC set and its answer,
+  authority and additional sections empty, and the client asks again over
+  TCP (RFC 1035 §4.2.1, RFC 7766), where up to 65,535 bytes go.
+- **The client's location** comes from the EDNS Client Subnet option when the
+  query has one with a source prefix above 0, else from the source address.
+  An ECS option is echoed with the scope the answer holds for: for a service
+  chosen by location, the shorter of the source prefix and the database
+  network's prefix; 0 for an answer that does not depend on the address
+  (RFC 7871 §7.2.1).
+- **SERVFAIL** if building the answer raised: a bug, never a silent drop.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import struct
+from collections import Counter
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import Literal
+
+import dns.edns
+import dns.exception
+import dns.flags
+import dns.message
+import dns.name
+import dns.opcode
+import dns.rcode
+import dns.rdataclass
+import dns.rdatatype
+import dns.rrset
+
+from millionscale.geodns.locate import Address, Location, Locator
+from millionscale.geodns.policy import Choice, choose
+from millionscale.geodns.zone import Service, Zone
+
+__all__ = ["OUR_PAYLOAD", "Authority", "AuthorityStatistics", "Reply", "Transport"]
+
+Transport = Literal["udp", "tcp"]
+
+HEADER = struct.Struct("!HHHHHH")
+MIN_UDP_PAYLOAD = 512  # RFC 1035 §2.3.4; RFC 6891 §6.2.5: smaller EDNS sizes count as 512
+OUR_PAYLOAD = 1232  # DNS Flag Day 2020: fits a 1280-byte IPv6 MTU without fragments
+TCP_MAX = 65535  # RFC 1035 §4.2.2: the two-byte length prefix
+MAX_CNAME_CHAIN = 8  # a loop in the zone file ends here
+_QR = 0x8000
+_OPCODE_SHIFT = 11
+_RD = 0x0100
+_NOT_QUERIES = frozenset({dns.rdatatype.OPT, dns.rdatatype.TSIG, dns.rdatatype.TKEY})
+_TRANSFERS = frozenset({dns.rdatatype.AXFR, dns.rdatatype.IXFR})
+_ADDRESS_TYPES = {4: dns.rdatatype.A, 6: dns.rdatatype.AAAA}
+
+
+@dataclass(frozen=True, slots=True)
+class Reply:
+    """What to send back, and what the metrics count of it."""
+
+    wire: bytes
+    rcode: str  # dns.rcode's name: NOERROR, NXDOMAIN, FORMERR, BADVERS...
+    datacenter: str | None  # the data center a service's answer pointed at
+    truncated: bool
+    problem: str | None = None  # SERVFAIL's cause, for the shell's log
+
+
+@dataclass(frozen=True, slots=True)
+class AuthorityStatistics:
+    queries: int  # packets given to respond()
+    dropped: int  # those not answered (too short, or a response)
+    truncated: int
+    rcodes: Mapping[str, int]
+    datacenters: Mapping[str, int]  # service answers by data center
+
+
+def _bare(header: bytes, rcode: int) -> bytes:
+    """A header-only reply to a message whose header is all that could be read."""
+    ident, flags = struct.unpack_from("!HH", header)
+    opcode = (flags >> _OPCODE_SHIFT) & 0xF
+    reply_flags = _QR | (opcode << _OPCODE_SHIFT) | (flags & _RD) | (rcode & 0xF)
+    return HEADER.pack(ident, reply_flags, 0, 0, 0, 0)
+
+
+def _udp_limit(query: dns.message.Message) -> int:
+    if query.edns < 0:
+        return MIN_UDP_PAYLOAD
+    return max(MIN_UDP_PAYLOAD, min(query.payload, OUR_PAYLOAD))
+
+
+def _ecs_of(query: dns.message.Message) -> dns.edns.ECSOption | None:
+    return next((o for o in query.options if isinstance(o, dns.edns.ECSOption)), None)
+
+
+def _wants_nsid(query: dns.message.Message) -> bool:
+    return any(o.otype == dns.edns.OptionType.NSID for o in query.options)
+
+
+class Authority:
+    """Answers for one :class:`~millionscale.geodns.zone.Zone` (see the module's rules).
+
+    ``locator`` says where clients are (``None``: nobody is located, every
+    service answers from its ``default`` list). Which data centers are healthy
+    comes from :meth:`set_healthy`, which the health checker's shell calls; all
+    of them are until it says otherwise.
+    """
+
+    def __init__(self, zone: Zone, locator: Locator | None = None) -> None:
+        self.zone = zone
+        self._locator = locator
+        self._healthy = frozenset(zone.datacenters)
+        self._negative_soa = dns.rrset.from_rdata(zone.origin, zone.negative_ttl, *zone.soa)
+        self._queries = self._dropped = self._truncated = 0
+        self._rcodes: Counter[str] = Counter()
+        self._datacenters: Counter[str] = Counter()
+
+    @property
+    def healthy(self) -> frozenset[str]:
+        return self._healthy
+
+    def set_healthy(self, names: Iterable[str]) -> None:
+        """The data centers answers may point at from now on (unknown names are ignored)."""
+        self._healthy = frozenset(names) & frozenset(self.zone.datacenters)
+
+    def statistics(self) -> AuthorityStatistics:
+        return AuthorityStatistics(
+            queries=self._queries,
+            dropped=self._dropped,
+            truncated=self._truncated,
+            rcodes=dict(self._rcodes),
+            datacenters=dict(self._datacenters),
+        )
+
+    def respond(self, wire: bytes, source: Address, transport: Transport) -> Reply | None:
+        """The reply to the query ``wire`` from ``source``; ``None``: send nothing."""
+        self._queries += 1
+        reply = self._respond(wire, source, transport)
+        if reply is None:
+            self._dropped += 1
+            return None
+        self._rcodes[reply.rcode] += 1
+        self._truncated += reply.truncated
+        if reply.datacenter is not None:
+            self._datacenters[reply.datacenter] += 1
+        return reply
+
+    def _respond(self, wire: bytes, source: Address, transport: Transport) -> Reply | None:
+        if len(wire) < HEADER.size:
+            return None
+        (flags,) = struct.unpack_from("!H", wire, 2)
+        if flags & _QR:
+            return None
+        if (flags >> _OPCODE_SHIFT) & 0xF != dns.opcode.QUERY:
+            return Reply(_bare(wire, dns.rcode.NOTIMP), "NOTIMP", None, False)
+        try:
+            query = dns.message.from_wire(wire)
+        except dns.message.UnknownTSIGKey:
+            return Reply(_bare(wire, dns.rcode.NOTAUTH), "NOTAUTH", None, False)
+        except Exception:  # anything dnspython cannot read is the client's error
+            return Reply(_bare(wire, dns.rcode.FORMERR), "FORMERR", None, False)
+        if len(query.question) != 1:
+            return Reply(_bare(wire, dns.rcode.FORMERR), "FORMERR", None, False)
+        try:
+            return self._answer(query, source, transport)
+        except Exception as bug:  # ours: say so to the client rather than go silent
+            problem = f"{type(bug).__name__}: {bug}"
+            return Reply(_bare(wire, dns.rcode.SERVFAIL), "SERVFAIL", None, False, problem)
+
+    def _answer(self, query: dns.message.Message, source: Address, transport: Transport) -> Reply:
+        question = query.question[0]
+        response = dns.message.Message(id=query.id)
+        response.flags = dns.flags.QR | (query.flags & (dns.flags.RD | dns.flags.CD))
+        response.question = [question]
+        options: list[dns.edns.Option] = []
+        if query.edns >= 0 and _wants_nsid(query) and self.zone.nsid is not None:
+            options.append(dns.edns.NSIDOption(self.zone.nsid))
+        if query.edns > 0:
+            response.use_edns(0, 0, OUR_PAYLOAD, options=options)
+            response.set_rcode(dns.rcode.BADVERS)
+            return self._render(response, query, transport, None)
+        ecs = _ecs_of(query)
+        datacenter: str | None = None
+        scope = 0
+        if question.rdtype in _NOT_QUERIES:
+            response.set_rcode(dns.rcode.FORMERR)
+        elif (
+            question.rdclass != dns.rdataclass.IN
+            or not self.zone.holds(question.name)
+            or question.rdtype in _TRANSFERS
+        ):
+            response.set_rcode(dns.rcode.REFUSED)
+        else:
+            response.flags |= dns.flags.AA
+            choice, scope = self._fill(response, question.name, question.rdtype, ecs, source)
+            datacenter = choice.datacenter if choice is not None else None
+        if query.edns >= 0:
+            if ecs is not None:
+                options.append(dns.edns.ECSOption(ecs.address, ecs.srclen, scope))
+            response.use_edns(0, 0, OUR_PAYLOAD, options=options)
+        return self._render(response, query, transport, datacenter)
+
+    def _fill(
+        self,
+        response: dns.message.Message,
+        qname: dns.name.Name,
+        qtype: dns.rdatatype.RdataType,
+        ecs: dns.edns.ECSOption | None,
+        source: Address,
+    ) -> tuple[Choice | None, int]:
+        """Put the answer for ``qname``/``qtype`` in ``response``; the service's choice
+        (if a service answered) and the ECS scope it holds for."""
+        zone = self.zone
+        choice: Choice | None = None
+        scope = 0
+        name = qname
+        for _ in range(MAX_CNAME_CHAIN):
+            node = zone.nodes.get(name, {})
+            service = zone.services.get(name)
+            cname = node.get(dns.rdatatype.CNAME)
+            if cname is not None and qtype not in (dns.rdatatype.CNAME, dns.rdatatype.ANY):
+                response.answer.append(cname)
+                target = cname[0].target
+                if not zone.holds(target):
+                    return choice, scope
+                name = target
+                continue
+            found = list(node.values()) if qtype == dns.rdatatype.ANY else []
+            if qtype != dns.rdatatype.ANY and qtype in node:
+                found = [node[qtype]]
+            if service is not None and qtype in (
+                dns.rdatatype.A,
+                dns.rdatatype.AAAA,
+                dns.rdatatype.ANY,
+            ):
+                location, prefix = self._locate(ecs, source)
+                choice = choose(service, location, self._healthy, zone.datacenters)
+                scope = self._scope(ecs, choice, location, prefix)
+                found += self._addresses(service, choice.datacenter, qtype)
+            if found:
+                response.answer.extend(found)
+                if name == zone.origin and dns.rdatatype.NS in node and qtype != dns.rdatatype.ANY:
+                    self._glue(response, node[dns.rdatatype.NS])
+                return choice, scope
+            if not zone.exists(name):  # after a CNAME, the chain's last name's (RFC 6604)
+                response.set_rcode(dns.rcode.NXDOMAIN)
+            response.authority.append(self._negative_soa)
+            return choice, scope
+        return choice, scope  # a CNAME loop: what was followed, no more
+
+    def _locate(
+        self, ecs: dns.edns.ECSOption | None, source: Address
+    ) -> tuple[Location | None, int]:
+        """Where the client is, and the source prefix length that told us (0: not ECS)."""
+        if self._locator is None:
+            return None, 0
+        if ecs is not None and ecs.srclen > 0:
+            address: Address = ipaddress.ip_address(ecs.address)
+            return self._locator.locate(address), ecs.srclen
+        if isinstance(source, ipaddress.IPv6Address) and source.ipv4_mapped is not None:
+            source = source.ipv4_mapped
+        return self._locator.locate(source), 0
+
+    @staticmethod
+    def _scope(
+        ecs: dns.edns.ECSOption | None, choice: Choice, location: Location | None, prefix: int
+    ) -> int:
+        if ecs is None or prefix == 0:
+            return 0
+        if location is not None and choice.located:
+            return min(prefix, location.prefix_len)
+        return prefix  # unknown place: the answer holds for the client's prefix, no wider
+
+    def _addresses(
+        self, service: Service, datacenter: str, qtype: dns.rdatatype.RdataType
+    ) -> list[dns.rrset.RRset]:
+        found: list[dns.rrset.RRset] = []
+        for version, rdtype in _ADDRESS_TYPES.items():
+            if qtype not in (rdtype, dns.rdatatype.ANY):
+                continue
+            values = [
+                str(a) for a in self.zone.datacenters[datacenter].addresses if a.version == version
+            ]
+            if values:
+                found.append(
+                    dns.rrset.from_text_list(service.name, service.ttl, "IN", rdtype, values)
+                )
+        return found
+
+    def _glue(self, response: dns.message.Message, ns: dns.rrset.RRset) -> None:
+        for record in ns:
+            node = self.zone.nodes.get(record.target, {})
+            for rdtype in _ADDRESS_TYPES.values():
+                if rdtype in node:
+                    response.additional.append(node[rdtype])
+
+    def _render(
+        self,
+        response: dns.message.Message,
+        query: dns.message.Message,
+        transport: Transport,
+        datacenter: str | None,
+    ) -> Reply:
+        limit = TCP_MAX if transport == "tcp" else _udp_limit(query)
+        rcode = dns.rcode.to_text(response.rcode())
+        try:
+            return Reply(response.to_wire(max_size=limit), rcode, datacenter, False)
+        except dns.exception.TooBig:
+            response.answer.clear()
+            response.authority.clear()
+            response.additional.clear()
+            response.flags |= dns.flags.TC
+            return Reply(response.to_wire(max_size=limit), rcode, datacenter, True)

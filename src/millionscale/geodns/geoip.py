@@ -1,0 +1,59 @@
+"""A small GeoIP database of one's own: networks and their places, as a MaxMind DB file.
+
+Tests and the demo have no GeoLite2 (it needs a licence key and a download);
+they write the networks their simulated users come from with
+:func:`write_database`, in GeoIP2-City's layout, so that
+:class:`~millionscale.geodns.locate.MaxMindLocator` reads it exactly as it
+reads MaxMind's own files. The writer is ``mmdb-writer``.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from mmdb_writer import MMDBWriter
+from netaddr import IPSet
+
+__all__ = ["Place", "write_database"]
+
+
+@dataclass(frozen=True, slots=True)
+class Place:
+    """Where a network is, in the fields GeoIP2-City records hold."""
+
+    continent: str  # two letters: AF AN AS EU NA OC SA
+    country: str | None = None  # ISO 3166-1 alpha-2
+    latitude: float | None = None
+    longitude: float | None = None
+
+    def record(self) -> dict[str, Any]:
+        record: dict[str, Any] = {"continent": {"code": self.continent}}
+        if self.country is not None:
+            record["country"] = {"iso_code": self.country}
+        if self.latitude is not None and self.longitude is not None:
+            record["location"] = {"latitude": self.latitude, "longitude": self.longitude}
+        return record
+
+
+def write_database(path: Path, networks: Mapping[str, Place]) -> Path:
+    """Write ``networks`` (CIDR → place; IPv4 and IPv6) to a MaxMind DB file at ``path``.
+
+    The tree is IPv6 with IPv4 under ``::/96``, as GeoLite2's; a network written
+    later wins where two overlap."""
+    for cidr in networks:
+        ipaddress.ip_network(cidr)  # ValueError naming the bad one, before writing
+    writer = MMDBWriter(
+        ip_version=6,
+        database_type="GeoIP2-City",
+        description="millionscale: simulated users' networks",
+        ipv4_compatible=True,
+    )
+    for cidr, place in networks.items():
+        writer.insert_network(IPSet([cidr]), place.record())
+    path.parent.mkdir(parents=True, exist_ok=True)
+    writer.to_db_file(str(path))
+    return path
