@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 PY := $(BIN)/python
 
 
-.PHONY: all venv engines browser peers demo test lint typecheck unit integration system soak bench clean
+.PHONY: all venv engines browser dnsclients peers demo test lint typecheck unit integration system soak bench clean
 
 all: test
 
@@ -19,6 +19,9 @@ engines: venv
 
 browser: venv
 	@$(PY) -m millionscale.servers.install --browser
+
+dnsclients: venv
+	@$(PY) -m millionscale.servers.install --dns-clients
 
 lint: venv
 	$(BIN)/ruff check --no-cache src tests bench
@@ -36,7 +39,7 @@ integration: engines
 system: engines
 	$(BIN)/pytest tests/system
 
-test: engines browser lint typecheck
+test: engines browser dnsclients lint typecheck
 	$(BIN)/pytest
 
 # Fault tolerance, at length: 20 SIGKILLs of the primary under writes (CI runs 2).

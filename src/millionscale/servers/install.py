@@ -13,7 +13,8 @@ installs only what is missing:
   non-root machine without it gets a clear error naming what to install.
 
 With ``--browser`` it also installs Debian's Chromium and ChromeDriver for the
-browser tests, with ``--peers`` the benchmarks' peers (nginx, wrk, HAProxy,
+browser tests, with ``--dns-clients`` ``dig`` and ``kdig`` for the GeoDNS tests,
+with ``--peers`` the benchmarks' peers (nginx, wrk, HAProxy,
 Varnish), with
 ``--patroni`` the failover benchmark's peer (Patroni and etcd). When everything
 is present it prints nothing and exits 0.
@@ -33,10 +34,12 @@ from millionscale.servers.binaries import ENGINES, find_bindir
 __all__ = [
     "APT_PACKAGES",
     "BROWSER_PACKAGES",
+    "DNS_CLIENT_PACKAGES",
     "PATRONI_PACKAGES",
     "PEER_PACKAGES",
     "PIP_PACKAGES",
     "ensure_browser",
+    "ensure_dns_clients",
     "ensure_engines",
     "ensure_patroni",
     "ensure_peers",
@@ -172,6 +175,26 @@ def ensure_peers(*, echo: bool = True) -> list[str]:
     return missing
 
 
+DNS_CLIENT_PACKAGES = {"dig": "bind9-dnsutils", "kdig": "knot-dnsutils"}
+
+
+def ensure_dns_clients(*, echo: bool = True) -> list[str]:
+    """Install ``dig`` and ``kdig`` (the GeoDNS tests' real clients) if missing; return
+    those installed. Needs root and apt; elsewhere :class:`BinaryNotFoundError`."""
+    missing = [program for program in DNS_CLIENT_PACKAGES if not shutil.which(program)]
+    if not missing:
+        return []
+    if os.geteuid() != 0 or not shutil.which("apt-get"):
+        raise BinaryNotFoundError(
+            f"the GeoDNS tests need {', '.join(missing)}",
+            hint=f"install the packages {', '.join(DNS_CLIENT_PACKAGES[p] for p in missing)}",
+        )
+    if echo:
+        print(f"installing DNS clients for the tests: {', '.join(missing)}", file=sys.stderr)
+    _apt_install([DNS_CLIENT_PACKAGES[program] for program in missing])
+    return missing
+
+
 PATRONI_PACKAGES = {"patroni": "patroni", "etcd": "etcd-server"}
 
 
@@ -209,6 +232,8 @@ def main(argv: list[str] | None = None) -> int:
         ensure_engines()
         if "--browser" in args:
             ensure_browser()
+        if "--dns-clients" in args:
+            ensure_dns_clients()
         if "--peers" in args:
             ensure_peers()
         if "--patroni" in args:
