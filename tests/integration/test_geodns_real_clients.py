@@ -5,8 +5,10 @@ and whole over TCP."""
 
 from __future__ import annotations
 
+import json
 import shutil
 import subprocess
+import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -157,3 +159,79 @@ def test_dig_retries_a_truncated_answer_over_tcp(server: Server) -> None:
 
     assert "Truncated, retrying in TCP mode" in out
     assert out.count("\tIN\tTXT\t") == 6
+
+
+def _millionscale(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "millionscale.cli", *args],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+
+
+def test_millionscale_dns_query_asks_the_server_as_the_user(server: Server) -> None:
+    done = _millionscale(
+        "dns",
+        "query",
+        "www.photos.test",
+        "--from",
+        "192.0.2.7",
+        "--server",
+        f"127.0.0.1:{server.port}",
+    )
+
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.splitlines()[:2] == [
+        "www.photos.test from 192.0.2.7: NOERROR, authoritative, over UDP"
+        + done.stdout.splitlines()[0].split("over UDP", 1)[1],
+        f"  www.photos.test. 30 IN A {EU}",
+    ]
+    assert "the answer holds for its /24 (ECS scope)" in done.stdout
+
+
+def test_millionscale_dns_query_json_over_tcp(server: Server) -> None:
+    done = _millionscale(
+        "dns",
+        "query",
+        "big.photos.test",
+        "--type",
+        "TXT",
+        "--json",
+        "--tcp",
+        "--server",
+        f"127.0.0.1:{server.port}",
+    )
+
+    answer = json.loads(done.stdout)
+    assert (answer["rcode"], answer["transport"], len(answer["records"])) == ("NOERROR", "tcp", 6)
+
+
+def test_millionscale_dns_query_with_a_zone_explains_without_a_server(tmp_path: Path) -> None:
+    geoip = write_database(tmp_path / "places.mmdb", PLACES)
+
+    done = _millionscale(
+        "dns",
+        "query",
+        "near.photos.test",
+        "--from",
+        "198.51.100.9",
+        "--zone",
+        str(ZONE),
+        "--geoip",
+        str(geoip),
+    )
+
+    assert done.returncode == 0, done.stderr
+    assert f"near.photos.test. 30 IN A {US}" in done.stdout
+    assert "198.51.100.9: continent NA, country US, (40.70, -74.00), network /24" in done.stdout
+    assert "sent to us-east: the nearest to (40.70, -74.00)" in done.stdout
+
+
+def test_millionscale_dns_query_without_a_server_is_one_line() -> None:
+    done = _millionscale("dns", "query", "www.photos.test", "--server", f"127.0.0.1:{free_port()}")
+
+    assert done.returncode == 2
+    assert done.stderr.startswith("error: no answer from 127.0.0.1:")
+    assert len(done.stderr.strip().splitlines()) == 1

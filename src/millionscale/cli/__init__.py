@@ -17,6 +17,7 @@
     millionscale queue status [--json]       the queue's depth, its oldest job, the workers
     millionscale queue dead-letters          jobs given up on, with why (--limit N, --json)
     millionscale queue retry ID|--all        put dead letters back on the queue
+    millionscale dns query NAME --from IP    what a user there is answered (--zone: and why)
     millionscale discovery [--json]          the live snapshot: members, health, role claims
     millionscale process add NAME --like P   a new process made like P; process remove NAME
     millionscale estimate [SCENARIO]         back-of-the-envelope capacity plan, --explain
@@ -32,7 +33,7 @@ become ready exits with code 1 after stopping what it started.
 
 The package's modules, one a command or a group of sub-commands, named after it:
 ``_lifecycle`` (up, down), ``_status``, ``_logs``, ``_bench``, ``_demo``,
-``_estimate``, ``_photos``, ``_db``, ``_lb``, ``_cdn``, ``_queue``, ``_discovery``,
+``_estimate``, ``_photos``, ``_db``, ``_lb``, ``_cdn``, ``_queue``, ``_dns``, ``_discovery``,
 ``_process``; what they share: ``_options`` (bounded numbers, the state directory), ``_console``
 (stdout and stderr), ``_running`` (the topology a state directory holds);
 ``_app`` puts the commands in one tree and ends a run (:func:`main`). Only

@@ -24,6 +24,7 @@ from millionscale.cli._console import err_console
 from millionscale.cli._db import db_app
 from millionscale.cli._demo import demo
 from millionscale.cli._discovery import discovery
+from millionscale.cli._dns import dns_app
 from millionscale.cli._estimate import estimate
 from millionscale.cli._lb import lb_app
 from millionscale.cli._lifecycle import down, up
@@ -92,6 +93,7 @@ app.add_typer(db_app, name="db")
 app.add_typer(lb_app, name="lb")
 app.add_typer(cdn_app, name="cdn")
 app.add_typer(queue_app, name="queue")
+app.add_typer(dns_app, name="dns")
 app.command()(discovery)
 app.add_typer(process_app, name="process")
 app.command()(scale)
