@@ -44,6 +44,7 @@ none. The rules, and where they come from:
 
 from __future__ import annotations
 
+import dataclasses
 import ipaddress
 import struct
 from collections import Counter
@@ -75,6 +76,7 @@ MIN_UDP_PAYLOAD = 512  # RFC 1035 §2.3.4; RFC 6891 §6.2.5: smaller EDNS sizes 
 OUR_PAYLOAD = 1232  # DNS Flag Day 2020: fits a 1280-byte IPv6 MTU without fragments
 TCP_MAX = 65535  # RFC 1035 §4.2.2: the two-byte length prefix
 MAX_CNAME_CHAIN = 8  # a loop in the zone file ends here
+CACHE_ENTRIES = 65536  # replies kept: ~10 MB at most, far more names x resolvers than a zone has
 _QR = 0x8000
 _OPCODE_SHIFT = 11
 _RD = 0x0100
@@ -97,6 +99,7 @@ class Reply:
 @dataclass(frozen=True, slots=True)
 class AuthorityStatistics:
     queries: int  # packets given to respond()
+    cache_hits: int  # of them, answered from the packet cache
     dropped: int  # those not answered (too short, or a response)
     truncated: int
     rcodes: Mapping[str, int]
@@ -129,16 +132,41 @@ class Authority:
     """Answers for one :class:`~millionscale.geodns.zone.Zone` (see the module's rules).
 
     ``locator`` says where clients are (``None``: nobody is located, every
-    service answers from its ``default`` list). Which data centers are healthy
+    service answers from its ``default`` list). Replies are kept in a packet
+    cache of ``cache_entries`` (0: none), keyed by the query's bytes, its
+    source and transport, emptied when the healthy set changes. Which data centers are healthy
     comes from :meth:`set_healthy`, which the health checker's shell calls; all
     of them are until it says otherwise.
     """
 
-    def __init__(self, zone: Zone, locator: Locator | None = None) -> None:
+    def __init__(
+        self, zone: Zone, locator: Locator | None = None, *, cache_entries: int = CACHE_ENTRIES
+    ) -> None:
         self.zone = zone
         self._locator = locator
         self._healthy = frozenset(zone.datacenters)
         self._negative_soa = dns.rrset.from_rdata(zone.origin, zone.negative_ttl, *zone.soa)
+        self._service_rrsets = {
+            (name, dc): {
+                rdtype: dns.rrset.from_text_list(name, service.ttl, "IN", rdtype, values)
+                for version, rdtype in _ADDRESS_TYPES.items()
+                if (
+                    values := [
+                        str(a) for a in zone.datacenters[dc].addresses if a.version == version
+                    ]
+                )
+            }
+            for name, service in zone.services.items()
+            for dc in zone.datacenters
+        }
+        # The packet cache: (query without its ID, source, transport) -> the reply
+        # without its ID. A reply depends on nothing else while the zone and the
+        # healthy set stay (TTLs of an authoritative answer do not count down), so
+        # it is emptied when the healthy set changes; past cache_entries the oldest
+        # entry goes. PowerDNS keeps one too (its packet cache).
+        self._cache: dict[tuple[bytes, Address, Transport], Reply] = {}
+        self._cache_entries = cache_entries
+        self._hits = 0
         self._queries = self._dropped = self._truncated = 0
         self._rcodes: Counter[str] = Counter()
         self._datacenters: Counter[str] = Counter()
@@ -149,11 +177,15 @@ class Authority:
 
     def set_healthy(self, names: Iterable[str]) -> None:
         """The data centers answers may point at from now on (unknown names are ignored)."""
-        self._healthy = frozenset(names) & frozenset(self.zone.datacenters)
+        healthy = frozenset(names) & frozenset(self.zone.datacenters)
+        if healthy != self._healthy:
+            self._healthy = healthy
+            self._cache.clear()
 
     def statistics(self) -> AuthorityStatistics:
         return AuthorityStatistics(
             queries=self._queries,
+            cache_hits=self._hits,
             dropped=self._dropped,
             truncated=self._truncated,
             rcodes=dict(self._rcodes),
@@ -163,15 +195,30 @@ class Authority:
     def respond(self, wire: bytes, source: Address, transport: Transport) -> Reply | None:
         """The reply to the query ``wire`` from ``source``; ``None``: send nothing."""
         self._queries += 1
-        reply = self._respond(wire, source, transport)
-        if reply is None:
-            self._dropped += 1
-            return None
+        key = (wire[2:], source, transport)
+        cached = self._cache.get(key)
+        if cached is not None:
+            self._hits += 1
+            reply = dataclasses.replace(cached, wire=wire[:2] + cached.wire)
+        else:
+            fresh = self._respond(wire, source, transport)
+            if fresh is None:
+                self._dropped += 1
+                return None
+            self._keep(key, fresh)
+            reply = fresh
         self._rcodes[reply.rcode] += 1
         self._truncated += reply.truncated
         if reply.datacenter is not None:
             self._datacenters[reply.datacenter] += 1
         return reply
+
+    def _keep(self, key: tuple[bytes, Address, Transport], reply: Reply) -> None:
+        if reply.problem is not None or self._cache_entries == 0:
+            return  # a SERVFAIL is a bug's: asked again, it is logged again
+        if len(self._cache) >= self._cache_entries:
+            del self._cache[next(iter(self._cache))]  # the oldest (dicts keep insertion order)
+        self._cache[key] = dataclasses.replace(reply, wire=reply.wire[2:])
 
     def _respond(self, wire: bytes, source: Address, transport: Transport) -> Reply | None:
         if len(wire) < HEADER.size:
@@ -302,18 +349,10 @@ class Authority:
     def _addresses(
         self, service: Service, datacenter: str, qtype: dns.rdatatype.RdataType
     ) -> list[dns.rrset.RRset]:
-        found: list[dns.rrset.RRset] = []
-        for version, rdtype in _ADDRESS_TYPES.items():
-            if qtype not in (rdtype, dns.rdatatype.ANY):
-                continue
-            values = [
-                str(a) for a in self.zone.datacenters[datacenter].addresses if a.version == version
-            ]
-            if values:
-                found.append(
-                    dns.rrset.from_text_list(service.name, service.ttl, "IN", rdtype, values)
-                )
-        return found
+        rrsets = self._service_rrsets[service.name, datacenter]
+        if qtype == dns.rdatatype.ANY:
+            return list(rrsets.values())
+        return [rrsets[qtype]] if qtype in rrsets else []
 
     def _glue(self, response: dns.message.Message, ns: dns.rrset.RRset) -> None:
         for record in ns:
