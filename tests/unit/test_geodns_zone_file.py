@@ -71,6 +71,12 @@ def test_a_bad_address_is_refused() -> None:
     assert "10.2.0.300" in refused(ZONE.replace('"10.2.0.10"', '"10.2.0.300"'))
 
 
+def test_a_check_that_is_not_an_http_url_is_refused() -> None:
+    text = ZONE.replace("longitude = -6.3\n", 'longitude = -6.3\ncheck = "ftp://x/readyz"\n')
+
+    assert "is not an http:// or https:// URL" in refused(text)
+
+
 def test_a_country_code_must_be_two_capital_letters() -> None:
     assert "'ca'" in refused(ZONE.replace('CA = ["us-east"]', 'ca = ["us-east"]'))
 

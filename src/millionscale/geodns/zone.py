@@ -43,6 +43,7 @@ from __future__ import annotations
 
 import ipaddress
 import re
+import urllib.parse
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -54,7 +55,7 @@ import dns.rdata
 import dns.rdataclass
 import dns.rdatatype
 import dns.rrset
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from millionscale import tomlfile
 from millionscale.errors import ZoneError
@@ -98,6 +99,16 @@ def _name(text: str, origin: dns.name.Name | None) -> dns.name.Name:
         raise ValueError(f"{text!r} is not a DNS name: {problem}") from None
 
 
+def _ip_addresses(addresses: list[str]) -> list[str]:
+    """``addresses`` if each is an IP address; ValueError naming the first that is not."""
+    for address in addresses:
+        ipaddress.ip_address(address)
+    return addresses
+
+
+Addresses = Annotated[list[str], AfterValidator(_ip_addresses)]
+
+
 class SoaFile(_Strict):
     mname: str
     rname: str
@@ -111,28 +122,23 @@ class SoaFile(_Strict):
 
 class NsFile(_Strict):
     name: str
-    addresses: list[str] = []
-
-    @field_validator("addresses")
-    @classmethod
-    def _addresses(cls, addresses: list[str]) -> list[str]:
-        for address in addresses:
-            ipaddress.ip_address(address)
-        return addresses
+    addresses: Addresses = []
 
 
 class DataCenterFile(_Strict):
-    addresses: list[str] = Field(min_length=1)
+    addresses: Annotated[Addresses, Field(min_length=1)]
     latitude: Annotated[float, Field(ge=-90, le=90)] | None = None
     longitude: Annotated[float, Field(ge=-180, le=180)] | None = None
     check: str | None = None  # the URL whose 2xx says the data center is up
 
-    @field_validator("addresses")
+    @field_validator("check")
     @classmethod
-    def _addresses(cls, addresses: list[str]) -> list[str]:
-        for address in addresses:
-            ipaddress.ip_address(address)
-        return addresses
+    def _check_url(cls, url: str | None) -> str | None:
+        if url is not None:
+            parts = urllib.parse.urlsplit(url)
+            if parts.scheme not in ("http", "https") or not parts.hostname:
+                raise ValueError(f"{url!r} is not an http:// or https:// URL")
+        return url
 
     @model_validator(mode="after")
     def _both_or_neither(self) -> DataCenterFile:
