@@ -69,6 +69,7 @@ bench: engines peers
 	$(PY) bench/cdn_conformance.py --json bench/results/cdn_conformance.json
 	$(PY) bench/cdn_hits.py --json bench/results/cdn_hits.json
 	$(PY) bench/cdn_purge_lag.py --rounds 20 --json bench/results/cdn_purge_lag.json
+	$(PY) bench/geodns_qps.py --json bench/results/geodns_qps.json
 	$(PY) bench/queue_throughput.py --json bench/results/queue_throughput.json
 
 clean:

@@ -121,13 +121,13 @@ def targets() -> Iterator[dict[str, CheckTarget]]:
 
 
 def _zone(tmp_path: Path, targets: dict[str, CheckTarget]) -> Path:
+    """The shipped zone with each data center checked at its target on loopback."""
     text = SHIPPED.read_text()
-    text = text.replace(
-        "http://10.1.0.10:8080/readyz", f"http://127.0.0.1:{targets['us-east'].port}/readyz"
-    )
-    text = text.replace(
-        "http://10.2.0.10:8080/readyz", f"http://127.0.0.1:{targets['eu-west'].port}/readyz"
-    )
+    for name, address in (("us-east", "10.1.0.10"), ("eu-west", "10.2.0.10")):
+        line = f'addresses = ["{address}"]'
+        assert line in text
+        url = f"http://127.0.0.1:{targets[name].port}/readyz"
+        text = text.replace(line, f'{line}\ncheck = "{url}"')
     path = tmp_path / "zone.toml"
     path.write_text(text)
     return path

@@ -47,7 +47,7 @@ from __future__ import annotations
 import dataclasses
 import ipaddress
 import struct
-from collections import Counter
+from collections import Counter, OrderedDict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Literal
@@ -164,7 +164,7 @@ class Authority:
         # healthy set stay (TTLs of an authoritative answer do not count down), so
         # it is emptied when the healthy set changes; past cache_entries the oldest
         # entry goes. PowerDNS keeps one too (its packet cache).
-        self._cache: dict[tuple[bytes, Address, Transport], Reply] = {}
+        self._cache: OrderedDict[tuple[bytes, Address, Transport], Reply] = OrderedDict()
         self._cache_entries = cache_entries
         self._hits = 0
         self._queries = self._dropped = self._truncated = 0
@@ -217,7 +217,7 @@ class Authority:
         if reply.problem is not None or self._cache_entries == 0:
             return  # a SERVFAIL is a bug's: asked again, it is logged again
         if len(self._cache) >= self._cache_entries:
-            del self._cache[next(iter(self._cache))]  # the oldest (dicts keep insertion order)
+            self._cache.popitem(last=False)  # the oldest: O(1), where a dict's first key is not
         self._cache[key] = dataclasses.replace(reply, wire=reply.wire[2:])
 
     def _respond(self, wire: bytes, source: Address, transport: Transport) -> Reply | None:
@@ -314,7 +314,7 @@ class Authority:
                 found += self._addresses(service, choice.datacenter, qtype)
             if found:
                 response.answer.extend(found)
-                if name == zone.origin and dns.rdatatype.NS in node and qtype != dns.rdatatype.ANY:
+                if name == zone.origin and qtype == dns.rdatatype.NS:
                     self._glue(response, node[dns.rdatatype.NS])
                 return choice, scope
             if not zone.exists(name):  # after a CNAME, the chain's last name's (RFC 6604)

@@ -2,7 +2,8 @@
 
 Tests and the demo have no GeoLite2 (it needs a licence key and a download);
 they write the networks their simulated users come from with
-:func:`write_database`, in GeoIP2-City's layout, so that
+:func:`write_database`, in GeoIP2-City's layout (with the ``accuracy_radius`` MaxMind's files give every
+location, which PowerDNS needs), so that
 :class:`~millionscale.geodns.locate.MaxMindLocator` reads it exactly as it
 reads MaxMind's own files. The writer is ``mmdb-writer``.
 """
@@ -15,10 +16,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from mmdb_writer import MMDBWriter
+from mmdb_writer import MmdbU16, MMDBWriter
 from netaddr import IPSet
 
-__all__ = ["Place", "write_database"]
+__all__ = ["ACCURACY_RADIUS_KM", "Place", "write_database"]
+
+# GeoLite2-City gives every location an accuracy radius (km, a uint16); PowerDNS's
+# GeoIP backend reads no latitude and longitude from a record without one.
+ACCURACY_RADIUS_KM = 100
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,7 +40,11 @@ class Place:
         if self.country is not None:
             record["country"] = {"iso_code": self.country}
         if self.latitude is not None and self.longitude is not None:
-            record["location"] = {"latitude": self.latitude, "longitude": self.longitude}
+            record["location"] = {
+                "latitude": self.latitude,
+                "longitude": self.longitude,
+                "accuracy_radius": MmdbU16(ACCURACY_RADIUS_KM),
+            }
         return record
 
 

@@ -44,6 +44,11 @@ class GeoDnsCollector(Collector):
             value=stats.dropped,
         )
         yield CounterMetricFamily(
+            "millionscale_geodns_cache_hits",
+            "Queries answered from the packet cache",
+            value=stats.cache_hits,
+        )
+        yield CounterMetricFamily(
             "millionscale_geodns_truncated",
             "UDP replies sent truncated (TC)",
             value=stats.truncated,

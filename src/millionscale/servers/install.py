@@ -15,13 +15,14 @@ installs only what is missing:
 With ``--browser`` it also installs Debian's Chromium and ChromeDriver for the
 browser tests, with ``--dns-clients`` ``dig`` and ``kdig`` for the GeoDNS tests,
 with ``--peers`` the benchmarks' peers (nginx, wrk, HAProxy,
-Varnish), with
+Varnish; dnsperf, PowerDNS with its GeoIP backend and gdnsd), with
 ``--patroni`` the failover benchmark's peer (Patroni and etcd). When everything
 is present it prints nothing and exits 0.
 """
 
 from __future__ import annotations
 
+import glob
 import os
 import shutil
 import subprocess
@@ -36,6 +37,7 @@ __all__ = [
     "BROWSER_PACKAGES",
     "DNS_CLIENT_PACKAGES",
     "PATRONI_PACKAGES",
+    "PEER_MODULES",
     "PEER_PACKAGES",
     "PIP_PACKAGES",
     "ensure_browser",
@@ -44,6 +46,7 @@ __all__ = [
     "ensure_patroni",
     "ensure_peers",
     "missing_engines",
+    "missing_peers",
 ]
 
 APT_PACKAGES = {"postgres": "postgresql", "redis": "redis-server", "nats": "nats-server"}
@@ -151,28 +154,66 @@ PEER_PACKAGES = {
     "wrk": "wrk",
     "haproxy": "haproxy",
     "varnishd": "varnish",  # the CDN benchmarks' peer; Debian ships it as /usr/sbin/varnishd
+    "dnsperf": "dnsperf",  # the GeoDNS benchmark's load generator
+    "pdns_server": "pdns-server",  # the GeoDNS benchmark's peers: PowerDNS ...
+    "gdnsd": "gdnsd",  # ... and gdnsd (Debian ships both in /usr/sbin)
+}
+# Peers that are a loadable module rather than a program: the module's path under
+# a library directory (/usr/lib/<multiarch>/ or /usr/lib/), and its package.
+PEER_MODULES = {
+    "pdns/libgeoipbackend.so": "pdns-backend-geoip",  # PowerDNS's GeoIP backend (launch=geoip)
 }
 
 
-def ensure_peers(*, echo: bool = True) -> list[str]:
-    """Install the benchmark peers (nginx, wrk, HAProxy, Varnish) that are missing.
+def _has_program(program: str) -> bool:
+    """Whether ``program`` is on the PATH or in /usr/sbin (not on every user's PATH)."""
+    return bool(shutil.which(program) or shutil.which(program, path="/usr/sbin"))
 
-    Returns the programs installed. The temporary ``policy-rc.d`` keeps the
-    packages' system-wide services (nginx's, Varnish's on port 6081) from
-    starting: the benchmarks start their own, on free loopback ports.
+
+def _has_module(relative: str) -> bool:
+    """Whether the loadable module ``relative`` is under a library directory."""
+    return any(
+        Path(directory, relative).exists()
+        for directory in (*glob.glob("/usr/lib/*-linux-gnu"), "/usr/lib")
+    )
+
+
+def missing_peers() -> dict[str, str]:
+    """The benchmark peers not installed: each program or module, and its package."""
+    missing = {p: package for p, package in PEER_PACKAGES.items() if not _has_program(p)}
+    missing |= {m: package for m, package in PEER_MODULES.items() if not _has_module(m)}
+    return missing
+
+
+def ensure_peers(*, echo: bool = True) -> list[str]:
+    """Install the benchmark peers that are missing; return the programs and modules installed.
+
+    The peers are nginx, wrk, HAProxy and Varnish (the balancer's and the CDN's
+    benchmarks), dnsperf, PowerDNS with its GeoIP backend (a module, found by
+    its file) and gdnsd (the GeoDNS benchmark). The temporary ``policy-rc.d``
+    keeps the packages' system-wide services (nginx's, Varnish's on port 6081,
+    PowerDNS's and gdnsd's on port 53) from starting: the benchmarks start
+    their own, on free loopback ports.
     """
-    missing = [program for program in PEER_PACKAGES if not shutil.which(program)]
+    missing = missing_peers()
     if not missing:
         return []
+    packages = list(dict.fromkeys(missing.values()))
     if os.geteuid() != 0 or not shutil.which("apt-get"):
         raise BinaryNotFoundError(
             f"the benchmarks need {', '.join(missing)}",
-            hint=f"install the packages {', '.join(PEER_PACKAGES[p] for p in missing)}",
+            hint=f"install the packages {', '.join(packages)}",
         )
     if echo:
         print(f"installing benchmark peers: {', '.join(missing)}", file=sys.stderr)
-    _apt_install([PEER_PACKAGES[program] for program in missing])
-    return missing
+    _apt_install(packages)
+    still = list(missing_peers())
+    if still:
+        raise BinaryNotFoundError(
+            f"installed packages but still cannot find {', '.join(still)}",
+            hint=f"install the packages {', '.join(packages)}",
+        )
+    return list(missing)
 
 
 DNS_CLIENT_PACKAGES = {"dig": "bind9-dnsutils", "kdig": "knot-dnsutils"}
