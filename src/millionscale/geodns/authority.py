@@ -63,6 +63,7 @@ import dns.rdataclass
 import dns.rdatatype
 import dns.rrset
 
+from millionscale.geodns.fast import Common, canonical, encode_rrset, opt_record, read_common
 from millionscale.geodns.locate import Address, Location, Locator
 from millionscale.geodns.policy import Choice, choose
 from millionscale.geodns.zone import Service, Zone
@@ -78,10 +79,16 @@ TCP_MAX = 65535  # RFC 1035 §4.2.2: the two-byte length prefix
 MAX_CNAME_CHAIN = 8  # a loop in the zone file ends here
 CACHE_ENTRIES = 65536  # replies kept: ~10 MB at most, far more names x resolvers than a zone has
 _QR = 0x8000
+_AA = 0x0400
+_CD = 0x0010
 _OPCODE_SHIFT = 11
 _RD = 0x0100
 _NOT_QUERIES = frozenset({dns.rdatatype.OPT, dns.rdatatype.TSIG, dns.rdatatype.TKEY})
 _TRANSFERS = frozenset({dns.rdatatype.AXFR, dns.rdatatype.IXFR})
+# Types the fast path leaves to the full one: meta types, ANY, transfers.
+_FULL_PATH_TYPES = frozenset(
+    {*_NOT_QUERIES, *_TRANSFERS, dns.rdatatype.ANY, dns.rdatatype.MAILA, dns.rdatatype.MAILB}
+)
 _ADDRESS_TYPES = {4: dns.rdatatype.A, 6: dns.rdatatype.AAAA}
 
 
@@ -114,6 +121,36 @@ def _bare(header: bytes, rcode: int) -> bytes:
     return HEADER.pack(ident, reply_flags, 0, 0, 0, 0)
 
 
+def _common_udp_limit(common: Common) -> int:
+    if not common.edns:
+        return MIN_UDP_PAYLOAD
+    return max(MIN_UDP_PAYLOAD, min(common.payload, OUR_PAYLOAD))
+
+
+@dataclass(frozen=True, slots=True)
+class _FastNode:
+    """What the fast path needs of a name: its rrsets on the wire, by type."""
+
+    rrsets: dict[int, tuple[int, bytes]]
+    service: Service | None
+    cname: bool
+    apex: bool
+
+
+def _fast_nodes(zone: Zone) -> dict[bytes, _FastNode]:
+    return {
+        canonical(name): _FastNode(
+            rrsets={
+                rdtype: encode_rrset(rrset) for rdtype, rrset in zone.nodes.get(name, {}).items()
+            },
+            service=zone.services.get(name),
+            cname=dns.rdatatype.CNAME in zone.nodes.get(name, {}),
+            apex=name == zone.origin,
+        )
+        for name in zone.names
+    }
+
+
 def _udp_limit(query: dns.message.Message) -> int:
     if query.edns < 0:
         return MIN_UDP_PAYLOAD
@@ -134,13 +171,20 @@ class Authority:
     ``locator`` says where clients are (``None``: nobody is located, every
     service answers from its ``default`` list). Replies are kept in a packet
     cache of ``cache_entries`` (0: none), keyed by the query's bytes, its
-    source and transport, emptied when the healthy set changes. Which data centers are healthy
+    source and transport, emptied when the healthy set changes. ``fast`` answers
+    queries of the common shape at the byte level (:mod:`.fast`), the same
+    answers the full path gives. Which data centers are healthy
     comes from :meth:`set_healthy`, which the health checker's shell calls; all
     of them are until it says otherwise.
     """
 
     def __init__(
-        self, zone: Zone, locator: Locator | None = None, *, cache_entries: int = CACHE_ENTRIES
+        self,
+        zone: Zone,
+        locator: Locator | None = None,
+        *,
+        cache_entries: int = CACHE_ENTRIES,
+        fast: bool = True,
     ) -> None:
         self.zone = zone
         self._locator = locator
@@ -167,6 +211,15 @@ class Authority:
         self._cache: OrderedDict[tuple[bytes, Address, Transport], Reply] = OrderedDict()
         self._cache_entries = cache_entries
         self._hits = 0
+        self._fast = fast
+        self._fast_nodes = _fast_nodes(zone)
+        self._fast_services: dict[tuple[bytes, str, int], tuple[int, bytes]] = {
+            (canonical(name), dc, rdtype): encode_rrset(rrset)
+            for (name, dc), rrsets in self._service_rrsets.items()
+            for rdtype, rrset in rrsets.items()
+        }
+        self._fast_negative = encode_rrset(self._negative_soa, owner=canonical(zone.origin))
+        self._fast_origin = canonical(zone.origin)
         self._queries = self._dropped = self._truncated = 0
         self._rcodes: Counter[str] = Counter()
         self._datacenters: Counter[str] = Counter()
@@ -228,6 +281,15 @@ class Authority:
             return None
         if (flags >> _OPCODE_SHIFT) & 0xF != dns.opcode.QUERY:
             return Reply(_bare(wire, dns.rcode.NOTIMP), "NOTIMP", None, False)
+        if self._fast:
+            try:
+                common = read_common(wire)
+                fast = self._fast_answer(common, source, transport) if common else None
+            except Exception as bug:
+                problem = f"{type(bug).__name__}: {bug}"
+                return Reply(_bare(wire, dns.rcode.SERVFAIL), "SERVFAIL", None, False, problem)
+            if fast is not None:
+                return fast
         try:
             query = dns.message.from_wire(wire)
         except dns.message.UnknownTSIGKey:
@@ -241,6 +303,56 @@ class Authority:
         except Exception as bug:  # ours: say so to the client rather than go silent
             problem = f"{type(bug).__name__}: {bug}"
             return Reply(_bare(wire, dns.rcode.SERVFAIL), "SERVFAIL", None, False, problem)
+
+    def _in_zone(self, name: bytes) -> bool:
+        """Whether the canonical wire name ``name`` is at or under the origin."""
+        at = 0
+        while at < len(name):
+            if name[at:] == self._fast_origin:
+                return True
+            at += name[at] + 1
+        return False
+
+    def _fast_answer(self, common: Common, source: Address, transport: Transport) -> Reply | None:
+        """The reply to a :class:`~.fast.Common` query, or ``None``: the full path's to make."""
+        qtype = common.qtype
+        if qtype in _FULL_PATH_TYPES:
+            return None
+        key = common.qname.lower()
+        node = self._fast_nodes.get(key)
+        if node is None and not self._in_zone(key):
+            return None  # REFUSED: the full path's
+        if node is not None and (node.cname or (node.apex and qtype == dns.rdatatype.NS)):
+            return None  # a chain to follow, glue to add
+        answer: tuple[int, bytes] | None = None
+        datacenter: str | None = None
+        scope = 0
+        rcode = dns.rcode.NOERROR
+        if node is None:
+            rcode = dns.rcode.NXDOMAIN
+        elif node.service is not None and qtype in _ADDRESS_TYPES.values():
+            ecs = common.ecs
+            location, prefix = self._locate(ecs[3] if ecs else None, ecs[1] if ecs else 0, source)
+            choice = choose(node.service, location, self._healthy, self.zone.datacenters)
+            scope = self._scope(ecs is not None, choice, location, prefix)
+            datacenter = choice.datacenter
+            answer = self._fast_services.get((key, datacenter, qtype))
+        else:
+            answer = node.rrsets.get(qtype)
+        counts = (answer[0], 0) if answer else (0, self._fast_negative[0])
+        body = answer[1] if answer else self._fast_negative[1]
+        opt = b""
+        if common.edns:
+            nsid = self.zone.nsid if common.wants_nsid else None
+            ecs_echo = (common.ecs[0], common.ecs[1], common.ecs[2], scope) if common.ecs else None
+            opt = opt_record(OUR_PAYLOAD, nsid, ecs_echo)
+        flags = _QR | _AA | (common.flags & (_RD | _CD)) | rcode
+        header = HEADER.pack(common.ident, flags, 1, counts[0], counts[1], 1 if opt else 0)
+        wire = header + common.question + body + opt
+        limit = TCP_MAX if transport == "tcp" else _common_udp_limit(common)
+        if len(wire) > limit:
+            return None  # TC: the full path's
+        return Reply(wire, dns.rcode.to_text(rcode), datacenter, False)
 
     def _answer(self, query: dns.message.Message, source: Address, transport: Transport) -> Reply:
         question = query.question[0]
@@ -308,9 +420,10 @@ class Authority:
                 dns.rdatatype.AAAA,
                 dns.rdatatype.ANY,
             ):
-                location, prefix = self._locate(ecs, source)
+                subnet = ipaddress.ip_address(ecs.address) if ecs is not None else None
+                location, prefix = self._locate(subnet, ecs.srclen if ecs else 0, source)
                 choice = choose(service, location, self._healthy, zone.datacenters)
-                scope = self._scope(ecs, choice, location, prefix)
+                scope = self._scope(ecs is not None, choice, location, prefix)
                 found += self._addresses(service, choice.datacenter, qtype)
             if found:
                 response.answer.extend(found)
@@ -324,23 +437,22 @@ class Authority:
         return choice, scope  # a CNAME loop: what was followed, no more
 
     def _locate(
-        self, ecs: dns.edns.ECSOption | None, source: Address
+        self, subnet: Address | None, srclen: int, source: Address
     ) -> tuple[Location | None, int]:
-        """Where the client is, and the source prefix length that told us (0: not ECS)."""
+        """Where the client is, and the source prefix length that told us (0: not ECS).
+
+        ``subnet`` and ``srclen`` are the ECS option's (``None`` and 0 without one)."""
         if self._locator is None:
             return None, 0
-        if ecs is not None and ecs.srclen > 0:
-            address: Address = ipaddress.ip_address(ecs.address)
-            return self._locator.locate(address), ecs.srclen
+        if subnet is not None and srclen > 0:
+            return self._locator.locate(subnet), srclen
         if isinstance(source, ipaddress.IPv6Address) and source.ipv4_mapped is not None:
             source = source.ipv4_mapped
         return self._locator.locate(source), 0
 
     @staticmethod
-    def _scope(
-        ecs: dns.edns.ECSOption | None, choice: Choice, location: Location | None, prefix: int
-    ) -> int:
-        if ecs is None or prefix == 0:
+    def _scope(has_ecs: bool, choice: Choice, location: Location | None, prefix: int) -> int:
+        if not has_ecs or prefix == 0:
             return 0
         if location is not None and choice.located:
             return min(prefix, location.prefix_len)
