@@ -16,7 +16,36 @@ from hypothesis import strategies as st
 
 from millionscale.geodns import Authority
 
+# The factories' zone, plus a CNAME out of the zone, a chain of two, a CNAME to nothing,
+# and a second name server with IPv4 and IPv6 glue.
+EXTRA = """
+[[records]]
+name = "ext"
+type = "CNAME"
+value = "example.com."
+
+[[records]]
+name = "c1"
+type = "CNAME"
+value = "static"
+
+[[records]]
+name = "gone"
+type = "CNAME"
+value = "nothing"
+"""
+FULL_ZONE = (
+    ZONE.replace(
+        '[[ns]]\nname = "ns1"\naddresses = ["10.53.0.2"]',
+        '[[ns]]\nname = "ns1"\naddresses = ["10.53.0.2"]\n\n[[ns]]\nname = "ns2"\naddresses = ["10.53.0.3", "2001:db8::53"]',
+    )
+    + EXTRA
+)
 NAMES = [
+    "ext.photos.test.",
+    "c1.photos.test.",
+    "gone.photos.test.",
+    "ns2.photos.test.",
     "www.photos.test.",
     "WWW.Photos.Test.",
     "near.photos.test.",
@@ -36,7 +65,8 @@ TYPES = ["A", "AAAA", "TXT", "SOA", "NS", "MX", "CNAME", "ANY", "SRV"]
 @pytest.fixture(scope="module")
 def servers(tmp_path_factory: pytest.TempPathFactory) -> tuple[Authority, Authority]:
     tmp: Path = tmp_path_factory.mktemp("fast")
-    compiled = zone(ZONE)
+    compiled = zone(FULL_ZONE)
+    assert len(compiled.nodes) > len(zone(ZONE).nodes) + 3
     both = (
         Authority(compiled, geoip(tmp), cache_entries=0, fast=True),
         Authority(compiled, geoip(tmp), cache_entries=0, fast=False),

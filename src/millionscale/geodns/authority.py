@@ -63,7 +63,14 @@ import dns.rdataclass
 import dns.rdatatype
 import dns.rrset
 
-from millionscale.geodns.fast import Common, canonical, encode_rrset, opt_record, read_common
+from millionscale.geodns.fast import (
+    QUESTION_NAME,
+    Common,
+    canonical,
+    encode_rrset,
+    opt_record,
+    read_common,
+)
 from millionscale.geodns.locate import Address, Location, Locator
 from millionscale.geodns.policy import Choice, choose
 from millionscale.geodns.zone import Service, Zone
@@ -131,9 +138,10 @@ def _common_udp_limit(common: Common) -> int:
 class _FastNode:
     """What the fast path needs of a name: its rrsets on the wire, by type."""
 
-    rrsets: dict[int, tuple[int, bytes]]
+    rrsets: dict[int, tuple[int, bytes]]  # owned by the question's name (a pointer)
+    objects: dict[int, dns.rrset.RRset]  # the same, to render under another owner
     service: Service | None
-    cname: bool
+    cname: bytes | None  # the CNAME's target, canonical
     apex: bool
 
 
@@ -143,12 +151,29 @@ def _fast_nodes(zone: Zone) -> dict[bytes, _FastNode]:
             rrsets={
                 rdtype: encode_rrset(rrset) for rdtype, rrset in zone.nodes.get(name, {}).items()
             },
+            objects={int(t): rrset for t, rrset in zone.nodes.get(name, {}).items()},
             service=zone.services.get(name),
-            cname=dns.rdatatype.CNAME in zone.nodes.get(name, {}),
+            cname=(
+                canonical(zone.nodes[name][dns.rdatatype.CNAME][0].target)
+                if dns.rdatatype.CNAME in zone.nodes.get(name, {})
+                else None
+            ),
             apex=name == zone.origin,
         )
         for name in zone.names
     }
+
+
+def _glue_of(zone: Zone) -> tuple[int, bytes]:
+    """The apex NS's glue on the wire, in the full path's order: each NS, A then AAAA."""
+    parts = [
+        encode_rrset(node[rdtype], owner=canonical(record.target))
+        for record in zone.nodes[zone.origin][dns.rdatatype.NS]
+        for node in [zone.nodes.get(record.target, {})]
+        for rdtype in _ADDRESS_TYPES.values()
+        if rdtype in node
+    ]
+    return sum(n for n, _ in parts), b"".join(data for _, data in parts)
 
 
 def _udp_limit(query: dns.message.Message) -> int:
@@ -220,6 +245,7 @@ class Authority:
         }
         self._fast_negative = encode_rrset(self._negative_soa, owner=canonical(zone.origin))
         self._fast_origin = canonical(zone.origin)
+        self._fast_glue = _glue_of(zone)
         self._queries = self._dropped = self._truncated = 0
         self._rcodes: Counter[str] = Counter()
         self._datacenters: Counter[str] = Counter()
@@ -322,36 +348,69 @@ class Authority:
         node = self._fast_nodes.get(key)
         if node is None and not self._in_zone(key):
             return None  # REFUSED: the full path's
-        if node is not None and (node.cname or (node.apex and qtype == dns.rdatatype.NS)):
-            return None  # a chain to follow, glue to add
-        answer: tuple[int, bytes] | None = None
+        answers: list[tuple[int, bytes]] = []
+        owner = QUESTION_NAME  # the answer's owner: the name asked, or a CNAME's target
+        if node is not None and node.cname is not None and qtype != dns.rdatatype.CNAME:
+            answers.append(node.rrsets[dns.rdatatype.CNAME])
+            target = node.cname
+            if not self._in_zone(target):
+                return self._fast_reply(common, transport, answers, None, (0, b""), 0)
+            node = self._fast_nodes.get(target)
+            if node is not None and node.cname is not None:
+                return None  # a longer chain: the full path's
+            key, owner = target, target
         datacenter: str | None = None
         scope = 0
-        rcode = dns.rcode.NOERROR
-        if node is None:
-            rcode = dns.rcode.NXDOMAIN
-        elif node.service is not None and qtype in _ADDRESS_TYPES.values():
+        found: dns.rrset.RRset | None = None
+        glue = (0, b"")
+        if node is not None and node.service is not None and qtype in _ADDRESS_TYPES.values():
             ecs = common.ecs
             location, prefix = self._locate(ecs[3] if ecs else None, ecs[1] if ecs else 0, source)
             choice = choose(node.service, location, self._healthy, self.zone.datacenters)
             scope = self._scope(ecs is not None, choice, location, prefix)
             datacenter = choice.datacenter
-            answer = self._fast_services.get((key, datacenter, qtype))
-        else:
-            answer = node.rrsets.get(qtype)
-        counts = (answer[0], 0) if answer else (0, self._fast_negative[0])
-        body = answer[1] if answer else self._fast_negative[1]
+            found = self._service_rrsets[node.service.name, datacenter].get(
+                dns.rdatatype.RdataType.make(qtype)
+            )
+        elif node is not None:
+            found = node.objects.get(qtype)
+            if node.apex and qtype == dns.rdatatype.NS:
+                glue = self._fast_glue
+        if found is not None:
+            answers.append(encode_rrset(found, owner=owner))
+            return self._fast_reply(common, transport, answers, datacenter, glue, scope)
+        rcode = dns.rcode.NXDOMAIN if node is None else dns.rcode.NOERROR
+        return self._fast_reply(common, transport, answers, datacenter, (0, b""), scope, rcode)
+
+    def _fast_reply(
+        self,
+        common: Common,
+        transport: Transport,
+        answers: list[tuple[int, bytes]],
+        datacenter: str | None,
+        glue: tuple[int, bytes],
+        scope: int,
+        negative: dns.rcode.Rcode | None = None,
+    ) -> Reply | None:
+        """The reply's bytes: ``answers``, then the SOA if ``negative`` (its rcode), then
+        ``glue`` and the OPT; ``None`` where it does not fit (TC: the full path's)."""
+        rcode = dns.rcode.NOERROR if negative is None else negative
+        authority = self._fast_negative if negative is not None else (0, b"")
         opt = b""
         if common.edns:
             nsid = self.zone.nsid if common.wants_nsid else None
             ecs_echo = (common.ecs[0], common.ecs[1], common.ecs[2], scope) if common.ecs else None
             opt = opt_record(OUR_PAYLOAD, nsid, ecs_echo)
         flags = _QR | _AA | (common.flags & (_RD | _CD)) | rcode
-        header = HEADER.pack(common.ident, flags, 1, counts[0], counts[1], 1 if opt else 0)
-        wire = header + common.question + body + opt
+        count = sum(n for n, _ in answers)
+        header = HEADER.pack(
+            common.ident, flags, 1, count, authority[0], glue[0] + (1 if opt else 0)
+        )
+        body = b"".join(data for _, data in answers)
+        wire = header + common.question + body + authority[1] + glue[1] + opt
         limit = TCP_MAX if transport == "tcp" else _common_udp_limit(common)
         if len(wire) > limit:
-            return None  # TC: the full path's
+            return None
         return Reply(wire, dns.rcode.to_text(rcode), datacenter, False)
 
     def _answer(self, query: dns.message.Message, source: Address, transport: Transport) -> Reply:
