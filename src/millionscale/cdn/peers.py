@@ -33,7 +33,6 @@ from __future__ import annotations
 
 import os
 import secrets
-import shutil
 import subprocess
 import sys
 import time
@@ -43,8 +42,9 @@ from pathlib import Path
 
 import httpx
 
-from millionscale.errors import BinaryNotFoundError, ServerStartError
+from millionscale.errors import ServerStartError
 from millionscale.servers import free_port
+from millionscale.servers.install import peer_program
 from millionscale.servers.process import log_tail, spawn, terminate
 
 __all__ = [
@@ -175,16 +175,6 @@ class Peer:
         )
 
 
-def _program(name: str) -> str:
-    found = shutil.which(name) or shutil.which(name, path="/usr/sbin")
-    if found is None:
-        raise BinaryNotFoundError(
-            f"{name} is not installed",
-            hint="run .venv/bin/python -m millionscale.servers.install --peers",
-        )
-    return found
-
-
 def start_varnish(
     origin_host: str,
     origin_port: int,
@@ -195,7 +185,7 @@ def start_varnish(
     extra_parameters: Sequence[str] = (),
 ) -> Peer:
     """varnishd in the foreground on a free port (not yet ready: :meth:`Peer.wait_ready`)."""
-    varnishd = _program("varnishd")
+    varnishd = peer_program("varnishd")
     workdir.mkdir(parents=True, exist_ok=True)
     vcl = workdir / "default.vcl"
     vcl.write_text(VARNISH_VCL.format(host=origin_host, port=origin_port))
@@ -218,7 +208,7 @@ def start_nginx_cache(
     port: int | None = None,
 ) -> Peer:
     """nginx with proxy_cache in the foreground on a free port (not yet ready)."""
-    nginx = _program("nginx")
+    nginx = peer_program("nginx")
     workdir.mkdir(parents=True, exist_ok=True)
     listen = port or free_port()
     conf = workdir / "nginx.conf"

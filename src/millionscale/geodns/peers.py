@@ -55,7 +55,6 @@ from __future__ import annotations
 
 import ipaddress
 import json
-import shutil
 import subprocess
 import sys
 import time
@@ -72,10 +71,11 @@ import dns.rcode
 import dns.rdatatype
 import maxminddb
 
-from millionscale.errors import BinaryNotFoundError, ConfigError, ServerStartError
+from millionscale.errors import ConfigError, ServerStartError
 from millionscale.geodns.locate import MaxMindLocator
 from millionscale.geodns.zone import Service, Zone, load_zone
 from millionscale.servers import free_port
+from millionscale.servers.install import peer_program
 from millionscale.servers.process import log_tail, spawn, terminate
 
 __all__ = [
@@ -143,16 +143,6 @@ class Peer:
             hint=f"read {self.log}",
             log_tail=log_tail(self.log),
         )
-
-
-def _program(name: str) -> str:
-    found = shutil.which(name) or shutil.which(name, path="/usr/sbin")
-    if found is None:
-        raise BinaryNotFoundError(
-            f"{name} is not installed",
-            hint="run .venv/bin/python -m millionscale.servers.install --peers",
-        )
-    return found
 
 
 def _text(name: dns.name.Name) -> str:
@@ -326,7 +316,7 @@ def start_powerdns(
 ) -> Peer:
     """pdns_server with the GeoIP backend serving ``zone_file`` (not yet ready:
     :meth:`Peer.wait_ready`)."""
-    pdns = _program("pdns_server")
+    pdns = peer_program("pdns_server")
     zone = load_zone(zone_file)
     _check_datacenter_places(zone, geoip)
     workdir.mkdir(parents=True, exist_ok=True)
@@ -478,7 +468,7 @@ def start_gdnsd(
 ) -> Peer:
     """gdnsd in the foreground (``start``) serving ``zone_file`` (not yet ready:
     :meth:`Peer.wait_ready`)."""
-    gdnsd = _program("gdnsd")
+    gdnsd = peer_program("gdnsd")
     zone = load_zone(zone_file)
     workdir.mkdir(parents=True, exist_ok=True)
     (workdir / "zones").mkdir(exist_ok=True)

@@ -47,6 +47,7 @@ __all__ = [
     "ensure_peers",
     "missing_engines",
     "missing_peers",
+    "peer_program",
 ]
 
 APT_PACKAGES = {"postgres": "postgresql", "redis": "redis-server", "nats": "nats-server"}
@@ -168,6 +169,18 @@ PEER_MODULES = {
 def _has_program(program: str) -> bool:
     """Whether ``program`` is on the PATH or in /usr/sbin (not on every user's PATH)."""
     return bool(shutil.which(program) or shutil.which(program, path="/usr/sbin"))
+
+
+def peer_program(name: str) -> str:
+    """The path of the benchmark peer ``name`` (on the PATH or in /usr/sbin);
+    :class:`BinaryNotFoundError` saying how to install it if it is not there."""
+    found = shutil.which(name) or shutil.which(name, path="/usr/sbin")
+    if found is None:
+        raise BinaryNotFoundError(
+            f"{name} is not installed",
+            hint="run .venv/bin/python -m millionscale.servers.install --peers",
+        )
+    return found
 
 
 def _has_module(relative: str) -> bool:
