@@ -22,13 +22,13 @@ def test_the_app_holds_every_command_and_group():
 
     assert list(root.commands) == [
         "up", "down", "status", "logs", "version", "bench", "demo", "estimate", "discovery",
-        "scale", "photos", "db", "lb", "cdn", "queue", "dns", "process",
+        "scale", "photos", "db", "lb", "cdn", "queue", "dns", "dc", "process",
     ]  # fmt: skip
 
 
 def test_each_group_holds_its_sub_commands():
     commands = group(typer.main.get_command(cli.app)).commands
-    groups = ("photos", "db", "lb", "cdn", "queue", "dns", "process")
+    groups = ("photos", "db", "lb", "cdn", "queue", "dns", "dc", "process")
 
     assert {name: list(group(commands[name]).commands) for name in groups} == {
         "photos": ["seed"],
@@ -37,5 +37,6 @@ def test_each_group_holds_its_sub_commands():
         "cdn": ["purge"],
         "queue": ["status", "dead-letters", "retry"],
         "dns": ["query"],
+        "dc": ["status", "cut", "join"],
         "process": ["add", "remove"],
     }

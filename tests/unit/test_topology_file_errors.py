@@ -84,7 +84,7 @@ def test_an_unknown_top_level_key_is_an_error():
         )
 
     assert caught.value.message == "t.toml:1: nam: unknown key"
-    assert caught.value.hint == "allowed: topology, hosts, processes"
+    assert caught.value.hint == "allowed: topology, hosts, processes, wan"
 
 
 def test_a_missing_required_key_points_at_its_table():

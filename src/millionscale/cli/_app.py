@@ -22,6 +22,7 @@ from millionscale.cli._bench import bench
 from millionscale.cli._cdn import cdn_app
 from millionscale.cli._console import err_console
 from millionscale.cli._db import db_app
+from millionscale.cli._dc import dc_app
 from millionscale.cli._demo import demo
 from millionscale.cli._discovery import discovery
 from millionscale.cli._dns import dns_app
@@ -94,6 +95,7 @@ app.add_typer(lb_app, name="lb")
 app.add_typer(cdn_app, name="cdn")
 app.add_typer(queue_app, name="queue")
 app.add_typer(dns_app, name="dns")
+app.add_typer(dc_app, name="dc")
 app.command()(discovery)
 app.add_typer(process_app, name="process")
 app.command()(scale)

@@ -97,6 +97,7 @@ __all__ = [
 
 ENGINE_NAMES = ("postgres", "redis", "nats")
 NAME_PATTERN = r"^[a-z][a-z0-9-]{0,39}$"
+DATACENTER_PATTERN = r"^[a-z][a-z0-9-]{0,15}$"
 PLACEHOLDER = re.compile(r"\{([a-z_][a-z0-9_.-]*)\}")
 LOOPBACK = "127.0.0.1"  # where a process that is on no host and no subnet listens
 MIB = 1024 * 1024
@@ -193,7 +194,8 @@ class ProcessSpec(_Strict):
     """One process of the topology, as written in the file."""
 
     tier: str = Field(pattern=r"^[a-z][a-z0-9-]*$")
-    datacenter: str = Field(default="dc1", pattern=r"^[a-z][a-z0-9-]*$")
+    # Its host's when it is on one; "dc1" when neither says.
+    datacenter: str | None = Field(default=None, pattern=DATACENTER_PATTERN)
     role: str = Field(default="", pattern=r"^[a-z0-9-]*$")
     engine: Literal["postgres", "redis", "nats"] | None = None
     command: list[str] | None = None
@@ -294,7 +296,23 @@ class HostSpec(_Strict):
     cpus: float = Field(ge=0.01, le=1024)  # cores' worth of CPU time, shared by its processes
     memory: Memory
     network: Literal["private", "edge"] = "private"
-    datacenter: str = Field(default="dc1", pattern=r"^[a-z][a-z0-9-]*$")
+    datacenter: str = Field(default="dc1", pattern=DATACENTER_PATTERN)
+
+
+class WanSpec(_Strict):
+    """``[wan]``: the wide-area link between the data centers (docs/geodns.md)."""
+
+    latency_ms: float = Field(default=0.0, ge=0, le=5000)  # one way, any two data centers
+    jitter_ms: float = Field(default=0.0, ge=0, le=5000)
+
+    @model_validator(mode="after")
+    def _bounded(self) -> WanSpec:
+        if self.jitter_ms > self.latency_ms:
+            raise ValueError(
+                f"jitter_ms = {self.jitter_ms:g} is more than latency_ms = "
+                f"{self.latency_ms:g}: a frame cannot arrive before it was sent"
+            )
+        return self
 
 
 class TopologyMeta(_Strict):
@@ -324,6 +342,21 @@ class Topology(_Strict):
     topology: TopologyMeta
     hosts: dict[Annotated[str, Field(pattern=NAME_PATTERN)], HostSpec] = Field(default_factory=dict)
     processes: dict[Annotated[str, Field(pattern=NAME_PATTERN)], ProcessSpec] = Field(min_length=1)
+    wan: WanSpec | None = None
+
+    def datacenter_of(self, name: str) -> str:
+        """Where process ``name`` stands: its own ``datacenter``, else its host's, else dc1."""
+        spec = self.processes[name]
+        if spec.datacenter is not None:
+            return spec.datacenter
+        return self.hosts[spec.host].datacenter if spec.host is not None else "dc1"
+
+    @property
+    def datacenters(self) -> list[str]:
+        """Every data center named, hosts' first, in the file's order."""
+        named = [h.datacenter for h in self.hosts.values()]
+        named += [self.datacenter_of(n) for n in self.processes]
+        return list(dict.fromkeys(named))
 
     def network_of(self, name: str) -> Literal["host", "private", "edge"]:
         """Where process ``name`` is: its host's network if it is on one, else its own."""
@@ -344,6 +377,20 @@ class Topology(_Strict):
                     f"processes.{name} has a namespace of its own and so does host {name!r}: "
                     "give one of them another name"
                 )
+            if spec.host is not None and spec.datacenter not in (
+                None,
+                self.hosts[spec.host].datacenter,
+            ):
+                raise ValueError(
+                    f"processes.{name}.datacenter = {spec.datacenter!r}, but its host "
+                    f"{spec.host!r} stands in {self.hosts[spec.host].datacenter!r}: a process "
+                    "is where its host is; drop the key or move the host"
+                )
+        if self.wan is not None and len(self.datacenters) < 2:
+            raise ValueError(
+                "[wan] joins data centers, and every host here stands in "
+                f"{self.datacenters[0]!r}: give hosts a datacenter, or drop [wan]"
+            )
         return self
 
     @model_validator(mode="after")

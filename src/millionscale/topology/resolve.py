@@ -94,7 +94,21 @@ def _network(
                 hint=NO_HOST_LIMITS_HINT,
             )
         return None, f"no private subnet ({why}): every process listens on loopback"
-    return plan(state_dir, private, edges, topology.topology.private_subnet), None
+    sites = {h: spec.datacenter for h, spec in topology.hosts.items()}
+    sites |= {n: topology.datacenter_of(n) for n in own}
+    wan = topology.wan
+    return (
+        plan(
+            state_dir,
+            private,
+            edges,
+            topology.topology.private_subnet,
+            datacenters=sites,
+            wan_latency_ms=wan.latency_ms if wan else 0.0,
+            wan_jitter_ms=wan.jitter_ms if wan else 0.0,
+        ),
+        None,
+    )
 
 
 NO_HOST_LIMITS_HINT = (
@@ -471,7 +485,7 @@ def resolve(
             ResolvedProcess(
                 name=name,
                 tier=spec.tier,
-                datacenter=spec.datacenter,
+                datacenter=topology.datacenter_of(name),
                 role=spec.role,
                 engine=spec.engine,
                 durable=spec.durable,
@@ -622,7 +636,7 @@ def clone(
     return ResolvedProcess(
         name=name,
         tier=spec.tier,
-        datacenter=spec.datacenter,
+        datacenter=spec.datacenter or (original.datacenter if original is not None else "dc1"),
         role=spec.role,
         engine=None,
         durable=spec.durable,

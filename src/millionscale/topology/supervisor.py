@@ -58,6 +58,7 @@ from millionscale.topology.network import (
     join,
     leave,
     teardown,
+    wan_command,
     with_member,
     without_member,
 )
@@ -71,6 +72,7 @@ from millionscale.topology.supervision import Kill, Plan, Probe, Spawn, Supervis
 __all__ = ["Supervisor", "engine_for_process", "main", "probe"]
 
 REAP_INTERVAL_S = 0.05
+WAN_RESTART_S = 1.0  # the wide-area link is started again at most this often
 HOST_FIGURES_S = 1.0  # how often the hosts' figures are read and published (status' CPU use)
 DRAIN_S = 5.0  # a removed process is drained this long: a few balancer health checks
 CAUSE_SCAN_BYTES = 65536  # of a crashed process's log: enough for a traceback's end
@@ -207,6 +209,8 @@ class Supervisor:
             )
         self.view = LiveView(roles_file=self.state.roles)
         self.fleet = Fleet(topology.hosts, topology.cgroup_version)
+        self.wan: subprocess.Popen[bytes] | None = None  # the link between data centers
+        self._wan_started = 0.0
         self._hosts_read_at = -HOST_FIGURES_S
         self._host_figures: list[dict[str, object]] = []
         self.drain_s = drain_s
@@ -421,8 +425,10 @@ class Supervisor:
         if new_host is not None:
             made = self._open_host(new_host)
             place = (made.address, made.namespace) if made.namespace is not None else None
+            if spec.datacenter is None:  # a process is where its host is
+                spec = spec.model_copy(update={"datacenter": made.datacenter})
         elif own_namespace and network is not None:
-            grown = with_member(network, name)
+            grown = with_member(network, name, spec.datacenter or "dc1")
             joined = grown.member(name)
             assert joined is not None
             join(grown, joined)
@@ -466,7 +472,7 @@ class Supervisor:
             )
         member = None
         if network is not None:
-            grown = with_member(network, name)
+            grown = with_member(network, name, like.datacenter)
             member = grown.member(name)
             assert member is not None
             join(grown, member)
@@ -710,6 +716,28 @@ class Supervisor:
 
     # -- the loop ------------------------------------------------------------
 
+    # -- the wide-area link ----------------------------------------------------
+
+    def _start_wan(self) -> None:
+        """Start the link between the data centers' bridges, when there are several."""
+        network = self.topology.network
+        argv = wan_command(network, sys.executable) if network is not None else None
+        if network is None or argv is None:
+            return
+        self.wan = spawn(argv, log_path=self.state.logs / "wanlink.log")
+        self._wan_started = time.monotonic()
+        log.info("wide-area link started", pid=self.wan.pid, latency_ms=network.wan_latency_ms)
+
+    def _keep_wan(self) -> None:
+        """Start the link again if it died (at most once a second): while it is down
+        the data centers cannot reach each other."""
+        if self.wan is None or self.wan.poll() is None:
+            return
+        if time.monotonic() - self._wan_started < WAN_RESTART_S:
+            return
+        log.error("the wide-area link exited; starting it again", code=self.wan.returncode)
+        self._start_wan()
+
     def request_stop(self, signum: int = 0, _frame: FrameType | None = None) -> None:
         self.core.request_stop()
 
@@ -733,12 +761,14 @@ class Supervisor:
         try:
             if network is not None:
                 build(network)
+                self._start_wan()
             self.fleet.create()
             self._publish()
             endpoint.start()
             write_private(self.state.control_pointer, f"{endpoint.path}\n", 0o644)
             log.info("control endpoint", socket=str(endpoint.path))
             while True:
+                self._keep_wan()
                 self._reap()
                 self._collect_probes()
                 self._take_orders()
@@ -761,6 +791,9 @@ class Supervisor:
                 self._signal(name, signal.SIGKILL)
             self.pool.shutdown(wait=False, cancel_futures=True)
             self.fleet.remove()
+            if self.wan is not None:
+                self.wan.kill()
+                self.wan.wait()
             if network is not None:
                 teardown(network)
         log.info("stopped", failed=self.core.any_failed)
