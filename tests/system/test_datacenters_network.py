@@ -82,11 +82,12 @@ def test_two_data_centers_meet_late_and_a_cut_loses_one(cli: Cli, tmp_path: Path
     db, web = topology.process("db"), topology.process("web")
     assert (db.datacenter, web.datacenter) == ("east", "west")
     assert web.netns is not None
+    namespace = web.netns
     target = (db.host, db.ports["main"])
 
     # A TCP handshake is one round trip: twice the one-way latency, never less (but for
     # the event loop's timers, which fire to the millisecond).
-    rtts = [connect_ms(web.netns, target) for _ in range(5)]
+    rtts = [connect_ms(namespace, target) for _ in range(5)]
     assert min(rtts) >= 2 * LATENCY_MS - 1, rtts
     assert sorted(rtts)[2] < 2 * LATENCY_MS + 50, rtts
 
@@ -98,13 +99,13 @@ def test_two_data_centers_meet_late_and_a_cut_loses_one(cli: Cli, tmp_path: Path
     cut = cli.run("dc", "cut", "east")
     assert cut.returncode == 0, cut.stderr
     assert "east cut off" in cut.stdout
-    assert connect_result(target, netns.socket_in(web.netns)) == "TimeoutError"  # as a lost site
+    assert connect_result(target, netns.socket_in(namespace)) == "TimeoutError"  # as a lost site
     assert "cut off" in cli.run("dc", "status").stdout
 
     joined = cli.run("dc", "join", "east")
     assert joined.returncode == 0, joined.stderr
     wait_ready(
-        lambda: connect_result(target, netns.socket_in(web.netns)) == "connected", timeout=10
+        lambda: connect_result(target, netns.socket_in(namespace)) == "connected", timeout=10
     )
 
     # The link killed: the supervisor starts it again, and the sites meet again.
@@ -112,7 +113,7 @@ def test_two_data_centers_meet_late_and_a_cut_loses_one(cli: Cli, tmp_path: Path
     os.kill(killed, signal.SIGKILL)
     wait_ready(lambda: wan_pid(cli.state_dir) != killed, timeout=10)
     wait_ready(
-        lambda: connect_result(target, netns.socket_in(web.netns)) == "connected", timeout=10
+        lambda: connect_result(target, netns.socket_in(namespace)) == "connected", timeout=10
     )
 
     plan = topology.network

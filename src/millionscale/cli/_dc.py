@@ -26,7 +26,9 @@ from millionscale.topology.network import NetworkPlan, cut, is_cut
 from millionscale.topology.resolve import ResolvedTopology
 from millionscale.topology.state import DEFAULT_STATE_DIR
 
-dc_app = typer.Typer(help="Data centers: see them, cut one off, join it again.", no_args_is_help=True)
+dc_app = typer.Typer(
+    help="Data centers: see them, cut one off, join it again.", no_args_is_help=True
+)
 
 NameArgument = Annotated[str, typer.Argument(help="The data center, as the topology names it.")]
 
