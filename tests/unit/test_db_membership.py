@@ -248,3 +248,14 @@ def test_the_primary_is_never_left_without_a_node(members, nodes, primary):
 
     assert primary in applied(nodes, plan)
     assert set(plan.held) <= {primary}
+
+
+def test_a_node_added_carries_the_data_center_its_member_stands_in():
+    far = Member("db-r1", "db", "10.0.0.7", {"main": 5432}, role="replica", datacenter="eu-west")
+
+    plan = reconcile([], snapshot(member("db", "primary"), far), "db", primary=None)
+
+    assert [(d.name, d.datacenter) for d in plan.decisions if isinstance(d, AddNode)] == [
+        ("db", "local"),
+        ("db-r1", "eu-west"),
+    ]

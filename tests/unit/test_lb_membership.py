@@ -199,3 +199,15 @@ def test_applying_a_plan_and_reconciling_again_gives_nothing_more_to_do(view, ba
     staying = {m.name for m in view.members if m.health not in LEAVING}
     assert set(after) <= staying
     assert {m.name for m in view.members if m.ready} <= set(after)
+
+
+def test_a_data_centers_balancer_takes_the_members_standing_there_only():
+    east = Member("web-1", "web", "10.0.1.2", {"main": 8001}, datacenter="us-east")
+    west = Member("web-2", "web", "10.0.1.3", {"main": 8002}, datacenter="eu-west")
+
+    plan = reconcile([], snapshot(east, west), "web", initial=True, datacenter="us-east")
+
+    assert [d.name for d in plan.decisions] == ["web-1"]
+    assert plan.followed == {"web-1": "10.0.1.2:8001"}
+    # Everything, without a data center, as before.
+    assert len(reconcile([], snapshot(east, west), "web", initial=True).decisions) == 2

@@ -26,10 +26,10 @@ import sys
 
 import structlog
 
-from millionscale.aio import run_main
+from millionscale.aio import FlagParser, run_main
 from millionscale.chaos.faults import Link
 from millionscale.chaos.wan import WanSwitch
-from millionscale.errors import ConfigError, MillionscaleError
+from millionscale.errors import ConfigError
 from millionscale.obs.logging import configure_logging
 from millionscale.servers import netns
 
@@ -114,7 +114,7 @@ def _milliseconds(text: str) -> float:
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = FlagParser(
         prog="python -m millionscale.chaos.wanlink",
         description="Carry Ethernet frames between data centers' ports, late.",
     )
@@ -146,12 +146,7 @@ async def _serve(args: argparse.Namespace) -> None:
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(sys.argv[1:] if argv is None else argv)
     configure_logging("wanlink")
-    try:
-        WanSwitch(tuple(args.ports), Link())  # the ports' rules, before anything opens
-        return run_main(_serve(args))
-    except MillionscaleError as error:
-        print(f"error: {error.one_line()}", file=sys.stderr)
-        return 2
+    return run_main(_serve(args))  # a MillionscaleError: one line, exit 2
 
 
 if __name__ == "__main__":

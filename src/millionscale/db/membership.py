@@ -82,6 +82,7 @@ class AddNode:
     host: str
     port: int
     reason: str
+    datacenter: str = "local"  # where its member stands (discovery's default, as there)
 
     @property
     def address(self) -> str:
@@ -184,6 +185,7 @@ def _add(member: Member, port: str, reason: str) -> AddNode:
         member.host,
         member.ports[port],
         f"{reason}, out of rotation until a check passes",
+        member.datacenter,
     )
 
 

@@ -185,6 +185,7 @@ class Router:
         clock: Callable[[], float] = time.monotonic,
         rng: random.Random | None = None,
     ) -> None:
+        # (A fixed set of nodes says no data center: every one is taken for local.)
         if primary_name in replicas:
             raise DatabaseError(
                 f"node name {primary_name!r} is both the primary and a replica",
@@ -221,6 +222,7 @@ class Router:
         pool_max: int = 10,
         clock: Callable[[], float] = time.monotonic,
         rng: random.Random | None = None,
+        datacenter: str | None = None,
     ) -> Router:
         """A router whose nodes are ``discovery``'s PostgreSQL nodes of ``tier``, followed.
 
@@ -235,9 +237,10 @@ class Router:
         request and its pool is closed once its requests in flight end.
         Discovery is a hint: the ``db/primary`` claim (or the member whose role
         is ``primary``) is where the router starts looking, and its own checks
-        decide who the primary is. The other arguments are as for
-        :class:`Router`. Raises DatabaseError at once if ``conninfo`` is no
-        connection string.
+        decide who the primary is. ``datacenter`` is the router's own: reads
+        go to the nodes whose members stand there first (routing rule 4). The
+        other arguments are as for :class:`Router`. Raises DatabaseError at
+        once if ``conninfo`` is no connection string.
         """
         conninfo_of(conninfo)
         router = cls.__new__(cls)
@@ -252,6 +255,7 @@ class Router:
             clock=clock,
             rng=rng,
         )
+        router._datacenter = datacenter
         return router
 
     def _configure(
@@ -278,6 +282,8 @@ class Router:
         self._clock = clock
         self._pool_sizes = pool_sizes
         self._nodes: dict[str, NodePool] = {}
+        self._datacenter: str | None = None  # the router's own; None: every node is local
+        self._sites: dict[str, str] = {}  # node -> the data center its member stands in
         self._leaving: set[NodePool] = set()  # removed, their pools not closed yet
         self._retirements: set[asyncio.Task[None]] = set()
         self._held: Mapping[str, str] = {}  # nodes kept though discovery dropped them
@@ -295,9 +301,11 @@ class Router:
 
     # -- membership ----------------------------------------------------------
 
-    def _add(self, name: str, dsn: str, reason: str) -> None:
+    def _add(self, name: str, dsn: str, reason: str, datacenter: str | None = None) -> None:
         """A node out of rotation (``reason`` says why) until a check passes. Its pool
         is opened by :meth:`open` at the start, later by the check that passes."""
+        if datacenter is not None:
+            self._sites[name] = datacenter
         self._nodes[name] = NodePool(
             name, dsn, sizes=self._pool_sizes, health=NodeHealth.unknown(reason)
         )
@@ -335,8 +343,8 @@ class Router:
                 case RemoveNode(name):
                     self._remove(name)
                     self._removed += 1
-                case AddNode(name, host, port, reason):
-                    self._add(name, node_dsn(source.conninfo, host, port), reason)
+                case AddNode(name, host, port, reason, datacenter):
+                    self._add(name, node_dsn(source.conninfo, host, port), reason, datacenter)
                     if self._poller is not None:  # not one of those found at open
                         self._added += 1
         for name, why in plan.held.items():
@@ -619,6 +627,7 @@ class Router:
                     replay_lsn=health.lsn,
                     lag_s=0.0 if primary else staleness_bound(self._history, health.lsn, now),
                     outstanding=node.outstanding,
+                    local=self._datacenter in (None, self._sites.get(name, self._datacenter)),
                 )
             )
         return tuple(states)

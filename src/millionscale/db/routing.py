@@ -9,9 +9,13 @@ Rules, in order (each decision carries a one-line ``reason`` saying which applie
 3. :class:`Eventual` reads use any replica in rotation;
    :class:`BoundedStaleness` ones only a replica whose bound is within theirs;
    :class:`ReadYourWrites` ones only a replica that has replayed ``min_lsn``.
-4. Among the eligible replicas, two are drawn at random (the "power of two
-   choices", Mitzenmacher 2001) and the one with fewer outstanding requests
-   wins, then the lower lag; a single eligible replica is used as is.
+4. Nearest first (MongoDB's ``nearest`` read preference, by data center):
+   the eligible replicas in the router's own data center (``local``); with
+   none there, the primary if it is there and in rotation; else every
+   eligible replica. A router that knows no data center takes every node for
+   local. Among those, two are drawn at random (the "power of two choices",
+   Mitzenmacher 2001) and the one with fewer outstanding requests wins, then
+   the lower lag; a single one is used as is.
 5. No eligible replica: a read-your-writes read with some replica in rotation
    that may still catch up waits until ``started_at + catch_up_wait_s`` (the
    shell re-asks after each health poll); every other case, and that one
@@ -70,7 +74,8 @@ class NodeState:
     position for the primary), as of the last poll: it may be older than the
     truth, never newer, so decisions from it err towards the primary.
     ``lag_s`` is the staleness upper bound; ``outstanding`` the reads the
-    router has running on the node now.
+    router has running on the node now; ``local`` whether it stands in the
+    router's data center.
     """
 
     name: str
@@ -79,6 +84,7 @@ class NodeState:
     replay_lsn: int | None = None
     lag_s: float = 0.0
     outstanding: int = 0
+    local: bool = True  # in the router's own data center (every node, when it has none)
 
 
 @dataclass(frozen=True, slots=True)
@@ -218,7 +224,12 @@ class Routing:
                 ]
                 wanted = f"at {format_lsn(min_lsn)}"
         if eligible:
-            chosen = self._choose(eligible)
+            near = [n for n in eligible if n.local]
+            if not near and primary.local and primary.healthy:  # next door beats far away
+                return UseNode(
+                    primary.name, f"no replica {wanted} in this data center; the primary is here"
+                )
+            chosen = self._choose(near or eligible)
             return UseNode(chosen.name, f"replica {chosen.name} is {wanted}, {_load(chosen)}")
         if isinstance(consistency, ReadYourWrites):
             deadline = (now if started_at is None else started_at) + self.policy.catch_up_wait_s

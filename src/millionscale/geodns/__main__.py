@@ -1,13 +1,17 @@
 """The GeoDNS server process.
 
-    python -m millionscale.geodns --zone FILE [--geoip FILE.mmdb] \\
+    python -m millionscale.geodns --zone FILE [--geoip FILE.mmdb|FILE.toml] \\
+        [--address DC=IP[,IP...]] [--check DC=URL] \\
         [--host 127.0.0.1] [--port 5353] [--admin-host 127.0.0.1 --admin-port 0] \\
         [--name geodns]
 
 Serves the zone in ``--zone`` (docs/geodns.md) over UDP and TCP on ``--port``,
 locating clients with the MaxMind DB ``--geoip`` (none: every service answers
-from its ``default`` list), and checks every data center's ``check`` URL
-(:mod:`millionscale.geodns.checker`). ``--admin-port`` serves ``/healthz``,
+from its ``default`` list; a ``.toml`` file lists networks, written to a
+database at start: :func:`millionscale.geodns.geoip.load_networks`), and checks
+every data center's ``check`` URL (:mod:`millionscale.geodns.checker`).
+``--address`` and ``--check`` (repeatable) set a data center's addresses and
+check over the zone file's: a topology knows them only once it runs. ``--admin-port`` serves ``/healthz``,
 ``/readyz`` (ready once listening) and ``/metrics``. SIGTERM or SIGINT stops it.
 A bad flag or zone file exits 2 with one line; logs are JSON lines on stderr.
 """
@@ -18,8 +22,9 @@ import argparse
 import asyncio
 import logging
 import signal
+import tempfile
 import time
-from collections.abc import Coroutine
+from collections.abc import Callable, Coroutine
 from pathlib import Path
 from typing import Any
 
@@ -29,6 +34,7 @@ from prometheus_client import REGISTRY
 from millionscale.aio import FlagParser
 from millionscale.geodns.authority import Authority
 from millionscale.geodns.checker import DataCenterHealth, check_forever, detection_bound_s
+from millionscale.geodns.geoip import load_networks, write_database
 from millionscale.geodns.locate import MaxMindLocator
 from millionscale.geodns.metrics import GeoDnsCollector
 from millionscale.geodns.server import DnsServer
@@ -72,6 +78,29 @@ async def run(args: argparse.Namespace, zone: Zone, locator: MaxMindLocator | No
         log.info("stopped", queries=stats.queries, rcodes=dict(stats.rcodes))
 
 
+def _placed(key: str) -> Callable[[str], tuple[str, str, object]]:
+    """A ``DC=VALUE`` flag as ``(dc, key, value)``; addresses are a comma-separated list."""
+
+    def parse(text: str) -> tuple[str, str, object]:
+        name, equals, value = text.partition("=")
+        if not equals or not name or not value:
+            raise argparse.ArgumentTypeError(f"{text[:60]!r} is not DC=VALUE")
+        return name, key, value.split(",") if key == "addresses" else value
+
+    return parse
+
+
+def _locator(path: Path | None) -> MaxMindLocator | None:
+    """The GeoIP database at ``path``; a ``.toml`` listing is written to one first."""
+    if path is None:
+        return None
+    if path.suffix != ".toml":
+        return MaxMindLocator(path)
+    networks = load_networks(path)  # ConfigError: one line, exit 2
+    with tempfile.TemporaryDirectory(prefix="geodns-") as scratch:
+        return MaxMindLocator(write_database(Path(scratch) / "users.mmdb", networks), memory=True)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = FlagParser(
         prog="millionscale-geodns",
@@ -79,7 +108,25 @@ def main(argv: list[str] | None = None) -> int:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("--zone", type=Path, required=True, help="the zone file (TOML)")
-    parser.add_argument("--geoip", type=Path, default=None, help="a MaxMind DB file (.mmdb)")
+    parser.add_argument(
+        "--geoip", type=Path, default=None, help="a MaxMind DB file (.mmdb), or networks (.toml)"
+    )
+    parser.add_argument(
+        "--address",
+        type=_placed("addresses"),
+        action="append",
+        default=[],
+        metavar="DC=IP[,IP...]",
+        help="a data center's addresses, over the zone file's",
+    )
+    parser.add_argument(
+        "--check",
+        type=_placed("check"),
+        action="append",
+        default=[],
+        metavar="DC=URL",
+        help="a data center's check URL, over the zone file's",
+    )
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=PORT)
     parser.add_argument("--admin-host", default="127.0.0.1")
@@ -88,9 +135,11 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     def start(_token: str) -> tuple[str, Coroutine[Any, Any, None]]:
-        zone = load_zone(args.zone)  # ZoneError: one line, exit 2
-        locator = MaxMindLocator(args.geoip) if args.geoip is not None else None
-        return args.name, run(args, zone, locator)
+        placed: dict[str, dict[str, object]] = {}
+        for name, key, value in [*args.address, *args.check]:
+            placed.setdefault(name, {})[key] = value
+        zone = load_zone(args.zone, placed)  # ZoneError: one line, exit 2
+        return args.name, run(args, zone, _locator(args.geoip))
 
     return run_admin_process(parser, args, None, start)
 

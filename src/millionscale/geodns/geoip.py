@@ -6,6 +6,15 @@ they write the networks their simulated users come from with
 location, which PowerDNS needs), so that
 :class:`~millionscale.geodns.locate.MaxMindLocator` reads it exactly as it
 reads MaxMind's own files. The writer is ``mmdb-writer``.
+
+A topology lists its users' networks in TOML (:func:`load_networks`), and the
+server writes them to a database when it starts::
+
+    [networks."198.18.0.0/24"]        # users in the east of North America
+    continent = "NA"
+    country = "US"
+    latitude = 40.7
+    longitude = -74.0
 """
 
 from __future__ import annotations
@@ -18,8 +27,12 @@ from typing import Any
 
 from mmdb_writer import MmdbU16, MMDBWriter
 from netaddr import IPSet
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-__all__ = ["ACCURACY_RADIUS_KM", "Place", "write_database"]
+from millionscale import tomlfile
+from millionscale.errors import ConfigError
+
+__all__ = ["ACCURACY_RADIUS_KM", "Place", "load_networks", "write_database"]
 
 # GeoLite2-City gives every location an accuracy radius (km, a uint16); PowerDNS's
 # GeoIP backend reads no latitude and longitude from a record without one.
@@ -66,3 +79,36 @@ def write_database(path: Path, networks: Mapping[str, Place]) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     writer.to_db_file(str(path))
     return path
+
+
+class _PlaceFile(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    continent: str = Field(pattern=r"^(AF|AN|AS|EU|NA|OC|SA)$")
+    country: str | None = Field(default=None, pattern=r"^[A-Z]{2}$")
+    latitude: float | None = Field(default=None, ge=-90, le=90)
+    longitude: float | None = Field(default=None, ge=-180, le=180)
+
+
+class _NetworksFile(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    networks: dict[str, _PlaceFile] = Field(min_length=1)
+
+    @field_validator("networks")
+    @classmethod
+    def _cidrs(cls, networks: dict[str, _PlaceFile]) -> dict[str, _PlaceFile]:
+        for cidr in networks:
+            ipaddress.ip_network(cidr)  # ValueError: "... does not appear to be an IPv4 or..."
+        return networks
+
+
+def load_networks(path: Path) -> dict[str, Place]:
+    """The networks listed in the TOML file at ``path`` (see the module's doc), checked;
+    :class:`~millionscale.errors.ConfigError` naming the line and key if not."""
+    text = tomlfile.read(path, what="networks", example="topologies/multi-dc/users.toml")
+    spec = tomlfile.parse(text, _NetworksFile, source=str(path), error=ConfigError)
+    return {
+        cidr: Place(p.continent, p.country, p.latitude, p.longitude)
+        for cidr, p in spec.networks.items()
+    }

@@ -83,11 +83,13 @@ def location_of(record: object, prefix_len: int) -> Location | None:
 
 
 class MaxMindLocator:
-    """A :class:`Locator` on a MaxMind DB file, memory-mapped where the platform allows."""
+    """A :class:`Locator` on a MaxMind DB file, memory-mapped where the platform allows
+    (``memory``: read whole, so that the file may be removed)."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, *, memory: bool = False) -> None:
+        mode = maxminddb.MODE_MEMORY if memory else maxminddb.MODE_AUTO  # memory: path may go
         try:
-            self._reader = maxminddb.open_database(str(path), maxminddb.MODE_AUTO)
+            self._reader = maxminddb.open_database(str(path), mode)
         except FileNotFoundError:
             raise ConfigError(
                 f"GeoIP database {path} does not exist",

@@ -55,7 +55,15 @@ import dns.rdata
 import dns.rdataclass
 import dns.rdatatype
 import dns.rrset
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from millionscale import tomlfile
 from millionscale.errors import ZoneError
@@ -401,8 +409,25 @@ def compile_zone(spec: ZoneFile) -> Zone:
 EXAMPLE = "topologies/geodns/photos.zone.toml"
 
 
-def load_zone(path: Path) -> Zone:
-    """The zone in the file at ``path``, checked and compiled; :class:`ZoneError` if not."""
+def load_zone(path: Path, placed: Mapping[str, Mapping[str, object]] | None = None) -> Zone:
+    """The zone in the file at ``path``, checked and compiled; :class:`ZoneError` if not.
+
+    ``placed`` sets keys of named data centers over the file's (``{"us-east":
+    {"addresses": ["10.1.0.10"], "check": "http://..."}}``): where a topology
+    puts its data centers is known only once it runs, so the server is told on
+    its command line (``--address``, ``--check``)."""
     text = tomlfile.read(path, what="zone", example=EXAMPLE, error=ZoneError)
     spec = tomlfile.parse(text, ZoneFile, source=str(path), error=ZoneError)
+    for name, keys in (placed or {}).items():
+        known = spec.datacenters.get(name)
+        if known is None:
+            raise ZoneError(
+                f"{path} has no data center {name!r} to place",
+                hint=f"its data centers: {', '.join(sorted(spec.datacenters)) or 'none'}",
+            )
+        try:
+            spec.datacenters[name] = DataCenterFile.model_validate(known.model_dump() | dict(keys))
+        except ValidationError as problem:
+            reason = problem.errors(include_url=False)[0]["msg"]
+            raise ZoneError(f"data center {name}: {reason}") from None
     return compile_zone(spec)

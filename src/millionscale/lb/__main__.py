@@ -3,11 +3,11 @@
     python -m millionscale.lb --port 8080 --admin-port 8081 \\
         --backend web-1=127.0.0.1:8001 --backend web-2=127.0.0.1:8002 [--policy p2c-ewma]
     python -m millionscale.lb --port 8080 --admin-port 8081 \\
-        --discovery file:members.json --tier web
+        --discovery file:members.json --tier web [--datacenter us-east]
 
 Public traffic on ``--port`` goes to the backends: the ``--tier`` members
 that ``--discovery`` names (followed as they change: added when ready,
-drained when gone), or the fixed ``--backend`` list (a static discovery of
+drained when gone; with ``--datacenter``, those standing there only), or the fixed ``--backend`` list (a static discovery of
 those). Every knob of :class:`~millionscale.lb.settings.BalancerSettings`
 has a flag (``--help`` lists them; docs/lb.md's settings table gives their
 defaults); a bad one exits 2 with one line. The admin API on
@@ -49,7 +49,7 @@ async def run(
 ) -> None:
     balancer = Balancer(settings)
     if discovery is not None:
-        await balancer.follow(discovery, args.tier)
+        await balancer.follow(discovery, args.tier, args.datacenter)
     balancer.start()
     public = await balancer.serve(args.host, args.port, backlog=1024)
     admin = listen(args.admin_host, args.admin_port, "balancer's admin API")
@@ -106,6 +106,11 @@ def main(argv: list[str] | None = None) -> int:
         help="file:PATH (a snapshot file, watched) or unix:PATH (the supervisor's endpoint)",
     )
     parser.add_argument("--tier", default="web", help="the tier whose members are backends")
+    parser.add_argument(
+        "--datacenter",
+        default=None,
+        help="with --discovery: only the tier's members in this data center",
+    )
     parser.add_argument("--state-dir", type=Path, default=None)
     parser.add_argument("--name", default="lb")
     add_flags(parser)

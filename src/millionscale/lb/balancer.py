@@ -178,34 +178,46 @@ class Balancer:
         HEALTHY.labels(name).set(0)
         log.info(f"backend {name} removed", backend=name)
 
-    async def follow(self, discovery: Discovery, tier: str) -> None:
+    async def follow(self, discovery: Discovery, tier: str, datacenter: str | None = None) -> None:
         """Take ``tier``'s ready members from ``discovery`` as backends now (they serve at
         once, as backends there at the start do), then follow its changes in a task
-        (:mod:`.membership`'s rules) until :meth:`stop`.
+        (:mod:`.membership`'s rules) until :meth:`stop`; with ``datacenter``, only the
+        members standing there (a data center's balancer sends nothing across the
+        wide-area link).
 
         Raises :class:`~millionscale.errors.DiscoveryError` if the first snapshot
         cannot be had; later, an unreachable source keeps the last view.
         """
         snapshot = await discovery.snapshot()
-        self._reconcile(snapshot, tier, initial=True)
+        self._reconcile(snapshot, tier, datacenter, initial=True)
         self._follower = asyncio.create_task(
-            self._follow(discovery, tier, snapshot), name="lb-membership"
+            self._follow(discovery, tier, datacenter, snapshot), name="lb-membership"
         )
 
-    async def _follow(self, discovery: Discovery, tier: str, first: Snapshot) -> None:
+    async def _follow(
+        self, discovery: Discovery, tier: str, datacenter: str | None, first: Snapshot
+    ) -> None:
         async for snapshot in follow(discovery, first, every_s=RECONCILE_S):
             try:
-                self._reconcile(snapshot, tier, initial=False)
+                self._reconcile(snapshot, tier, datacenter, initial=False)
             except MillionscaleError as error:  # a decision the state refused: next time
                 log.warning(f"membership: {error.one_line()}")
 
-    def _reconcile(self, snapshot: Snapshot, tier: str, *, initial: bool) -> None:
+    def _reconcile(
+        self, snapshot: Snapshot, tier: str, datacenter: str | None, *, initial: bool
+    ) -> None:
         present = [
             Present(b.name, b.address, b.health.state is State.DRAINING, b.outstanding)
             for b in self.backends.values()
         ]
         plan = reconcile(
-            present, snapshot, tier, followed=self._followed, leaving=self._leaving, initial=initial
+            present,
+            snapshot,
+            tier,
+            followed=self._followed,
+            leaving=self._leaving,
+            initial=initial,
+            datacenter=datacenter,
         )
         self._followed, self._leaving = plan.followed, plan.leaving
         for decision in plan.decisions:

@@ -113,16 +113,20 @@ def reconcile(
     leaving: frozenset[str] = frozenset(),
     initial: bool = False,
     port: str = "main",
+    datacenter: str | None = None,
 ) -> Plan:
     """The decisions that bring ``backends`` to ``snapshot``'s members of ``tier``.
 
     ``followed`` and ``leaving`` are the previous plan's (empty at the start); ``initial`` says
     the balancer is starting (members added now serve at once); ``port`` is
     the name of the members' port to balance to (a member without it is not
-    a backend).
+    a backend); ``datacenter``, when given, keeps the members that stand there
+    only (one elsewhere is as one that left the tier).
     """
     was = dict(followed or {})
-    members = {m.name: m for m in snapshot.tier(tier)}
+    members = {
+        m.name: m for m in snapshot.tier(tier) if datacenter is None or m.datacenter == datacenter
+    }
     wanted = {name: m for name, m in members.items() if m.health not in LEAVING and port in m.ports}
     now: dict[str, str] = {}
     going: set[str] = set()

@@ -31,7 +31,8 @@ takes; ``{discovery}`` in a topology) the router follows the PostgreSQL nodes
 of tier ``DATABASE_TIER`` (``db`` by default) as they come and go
 (:meth:`millionscale.db.Router.from_discovery`), and ``DATABASE_URL`` gives
 only the user, password and database they share: its host and port are not
-used.
+used. ``DATACENTER`` (``{datacenter}`` in a topology) names the process's data
+center: reads go to the nodes there first, the primary next if it is there.
 
 Behind a CDN (:mod:`millionscale.cdn`): with ``CDN_URL`` set (``https://cdn.example``,
 ``http://127.0.0.1:8300``) the pages and the API's ``url`` and
@@ -170,6 +171,7 @@ class Settings:
     # The nodes from this discovery source instead (database_url: credentials, database).
     database_discovery: str | None = None
     database_tier: str = "db"  # the nodes' tier in that source
+    datacenter: str | None = None  # this process's: reads go to its data center's nodes first
     max_upload_bytes: int = MAX_UPLOAD_BYTES
     secure_cookies: bool = False
     pool_min: int = 2
@@ -220,6 +222,7 @@ class Settings:
                 replica_urls=_replicas(env.get("DATABASE_REPLICA_URLS", "")),
                 database_discovery=_discovery(env),
                 database_tier=env.get("DATABASE_TIER", "").strip() or "db",
+                datacenter=env.get("DATACENTER", "").strip() or None,
                 max_upload_bytes=int(env.get("MAX_UPLOAD_BYTES", MAX_UPLOAD_BYTES)),
                 secure_cookies=env.get("SECURE_COOKIES", "") in ("1", "true", "yes"),
                 pool_min=int(env.get("DB_POOL_MIN", 2)),
@@ -567,6 +570,7 @@ def create_app(settings: Settings, shutdown: GracefulShutdown | None = None) -> 
             tier=settings.database_tier,
             pool_min=settings.pool_min,
             pool_max=settings.pool_max,
+            datacenter=settings.datacenter,
         )
     )
     media = MediaStore(settings.media_dir)

@@ -474,6 +474,7 @@ def resolve(
             "topology_dir": str(home.root),
             "discovery": f"unix:{control_socket_for(state_dir)}",
             "secret": secrets_by_name[name],
+            "datacenter": topology.datacenter_of(name),
         }
         if SHARED in secrets_by_name:
             own["shared_secret"] = secrets_by_name[SHARED]
@@ -614,6 +615,7 @@ def clone(
             )
     secret = secrets.token_urlsafe(32)
     state_dir = Path(topology.state_dir)
+    datacenter = spec.datacenter or (original.datacenter if original is not None else "dc1")
     own = {
         "python": sys.executable,
         "name": name,
@@ -621,6 +623,7 @@ def clone(
         "topology_dir": topology.home,
         "discovery": f"unix:{control_socket_for(state_dir)}",
         "secret": secret,
+        "datacenter": datacenter,
     }
     shared = _load_secrets(Path(topology.home) / "secrets.json").get(SHARED)
     if shared is not None:
@@ -636,7 +639,7 @@ def clone(
     return ResolvedProcess(
         name=name,
         tier=spec.tier,
-        datacenter=spec.datacenter or (original.datacenter if original is not None else "dc1"),
+        datacenter=datacenter,
         role=spec.role,
         engine=None,
         durable=spec.durable,
