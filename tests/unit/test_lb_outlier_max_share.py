@@ -1,4 +1,5 @@
-"""Outlier detection never ejects more than the maximum share (at least one, by default)."""
+"""Outlier detection never ejects more than the maximum share (at least one, by default),
+and never the last backend in rotation."""
 
 import pytest
 from hypothesis import given
@@ -39,9 +40,24 @@ def test_without_always_eject_one_a_small_pool_ejects_nothing_as_envoy_since_1_2
     assert isinstance(event, Overflow)
 
 
-@pytest.mark.parametrize(("backends", "most"), [(1, 1), (3, 1), (9, 1), (10, 1), (20, 2), (35, 3)])
+@pytest.mark.parametrize(("backends", "most"), [(2, 1), (3, 1), (9, 1), (10, 1), (20, 2), (35, 3)])
 def test_the_most_ejected_at_once_is_ten_percent_and_at_least_one(backends, most):
     assert OutlierPolicy().max_ejected(backends) == most
+
+
+def test_the_only_backend_is_never_ejected_and_a_pool_never_emptied():
+    alone = OutlierDetector(["web-1"])
+
+    event = failing(alone, "web-1", 1000.0)
+
+    assert event == Overflow(
+        "web-1",
+        1000.0,
+        "web-1 not ejected after 5 consecutive gateway errors, the last 503: "
+        "it is the last backend in rotation, and a pool is never emptied",
+    )
+    assert alone.ejected(1000.0) == set()
+    assert OutlierPolicy(max_ejection_percent=100).max_ejected(4) == 3
 
 
 @given(
@@ -61,7 +77,7 @@ def test_the_ejected_share_never_exceeds_the_maximum(pool, percent, always_one, 
         always_eject_one=always_one,
     )
     detector = OutlierDetector(names, policy)
-    allowed = max(pool * percent // 100, 1 if always_one else 0)
+    allowed = min(max(pool * percent // 100, 1 if always_one else 0), pool - 1)
     now = 0.0
     for index, status, pause in script:
         now += pause

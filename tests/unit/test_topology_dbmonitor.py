@@ -52,6 +52,21 @@ def test_each_member_takes_its_role_from_the_claimed_primary(tmp_path: Path):
     assert cluster.roles("gone") == cluster.roles(None)
 
 
+def test_the_members_start_after_the_claimed_primary_not_the_files(tmp_path: Path):
+    web = {"tier": "web", "command": ["sh"], "depends_on": ["db", "r1"]}
+    resolved = _resolve(tmp_path, db=pg(synchronous=1), r1=replica(), r2=replica(), web=web)
+    cluster = cluster_of(resolved.processes)
+    assert cluster is not None
+    after = {
+        claim: {p.name: cluster.depends_on(p, claim) for p in resolved.processes}
+        for claim in (None, "r1")
+    }
+
+    assert after[None] == {"db": [], "r1": ["db"], "r2": ["db"], "web": ["db", "r1"]}
+    # After a failover to r1 (the old primary a standby that needs r1 to start), r1 first.
+    assert after["r1"] == {"db": ["r1"], "r1": [], "r2": ["r1"], "web": ["db", "r1"]}
+
+
 def test_the_seam_is_the_role_the_monitor_claims():
     assert PRIMARY_CLAIM == PRIMARY_ROLE  # neither package imports the other
     assert claimed_primary({PRIMARY_CLAIM: RoleClaim("r1", 3)}) == "r1"

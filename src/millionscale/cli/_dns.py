@@ -114,7 +114,8 @@ def query(
         typer.Option("--zone", help="Ask no server: work it out from this zone file."),
     ] = None,
     geoip: Annotated[
-        Path | None, typer.Option("--geoip", help="With --zone: the MaxMind DB file.")
+        Path | None,
+        typer.Option("--geoip", help="With --zone: the MaxMind DB file, or networks (.toml)."),
     ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,
 ) -> None:

@@ -22,7 +22,6 @@ import argparse
 import asyncio
 import logging
 import signal
-import tempfile
 import time
 from collections.abc import Callable, Coroutine
 from pathlib import Path
@@ -34,7 +33,7 @@ from prometheus_client import REGISTRY
 from millionscale.aio import FlagParser
 from millionscale.geodns.authority import Authority
 from millionscale.geodns.checker import DataCenterHealth, check_forever, detection_bound_s
-from millionscale.geodns.geoip import load_networks, write_database
+from millionscale.geodns.geoip import open_locator
 from millionscale.geodns.locate import MaxMindLocator
 from millionscale.geodns.metrics import GeoDnsCollector
 from millionscale.geodns.server import DnsServer
@@ -90,17 +89,6 @@ def _placed(key: str) -> Callable[[str], tuple[str, str, object]]:
     return parse
 
 
-def _locator(path: Path | None) -> MaxMindLocator | None:
-    """The GeoIP database at ``path``; a ``.toml`` listing is written to one first."""
-    if path is None:
-        return None
-    if path.suffix != ".toml":
-        return MaxMindLocator(path)
-    networks = load_networks(path)  # ConfigError: one line, exit 2
-    with tempfile.TemporaryDirectory(prefix="geodns-") as scratch:
-        return MaxMindLocator(write_database(Path(scratch) / "users.mmdb", networks), memory=True)
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = FlagParser(
         prog="millionscale-geodns",
@@ -139,7 +127,7 @@ def main(argv: list[str] | None = None) -> int:
         for name, key, value in [*args.address, *args.check]:
             placed.setdefault(name, {})[key] = value
         zone = load_zone(args.zone, placed)  # ZoneError: one line, exit 2
-        return args.name, run(args, zone, _locator(args.geoip))
+        return args.name, run(args, zone, open_locator(args.geoip))
 
     return run_admin_process(parser, args, None, start)
 

@@ -30,7 +30,8 @@ import dns.rdatatype
 
 from millionscale.errors import ConfigError
 from millionscale.geodns.authority import Authority
-from millionscale.geodns.locate import Address, Location, MaxMindLocator
+from millionscale.geodns.geoip import open_locator
+from millionscale.geodns.locate import Address, Location
 from millionscale.geodns.policy import Choice, choose
 from millionscale.geodns.zone import load_zone
 
@@ -114,7 +115,7 @@ def explain(
 ) -> Asked:
     """The answer the zone gives ``query`` from ``source``, worked out here, and why."""
     zone = load_zone(zone_path)
-    locator = MaxMindLocator(geoip) if geoip is not None else None
+    locator = open_locator(geoip)
     try:
         start = time.monotonic()
         reply = Authority(zone, locator).respond(query.to_wire(), source, "tcp")

@@ -20,6 +20,7 @@ server writes them to a database when it starts::
 from __future__ import annotations
 
 import ipaddress
+import tempfile
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -31,8 +32,9 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from millionscale import tomlfile
 from millionscale.errors import ConfigError
+from millionscale.geodns.locate import MaxMindLocator
 
-__all__ = ["ACCURACY_RADIUS_KM", "Place", "load_networks", "write_database"]
+__all__ = ["ACCURACY_RADIUS_KM", "Place", "load_networks", "open_locator", "write_database"]
 
 # GeoLite2-City gives every location an accuracy radius (km, a uint16); PowerDNS's
 # GeoIP backend reads no latitude and longitude from a record without one.
@@ -112,3 +114,15 @@ def load_networks(path: Path) -> dict[str, Place]:
         cidr: Place(p.continent, p.country, p.latitude, p.longitude)
         for cidr, p in spec.networks.items()
     }
+
+
+def open_locator(path: Path | None) -> MaxMindLocator | None:
+    """The GeoIP database at ``path`` (None: none); a ``.toml`` listing of networks
+    (:func:`load_networks`) is written to one first, read whole, and removed."""
+    if path is None:
+        return None
+    if path.suffix != ".toml":
+        return MaxMindLocator(path)
+    networks = load_networks(path)
+    with tempfile.TemporaryDirectory(prefix="geodns-") as scratch:
+        return MaxMindLocator(write_database(Path(scratch) / "users.mmdb", networks), memory=True)

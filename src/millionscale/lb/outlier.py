@@ -33,6 +33,12 @@ outlier_detection_impl.cc``), with Envoy's default of not telling local
   (10 %) of the backends, or, with ``always_eject_one``, if no backend is
   ejected yet. A detection that would go past the share is an
   :class:`Overflow`: reported, not ejected.
+- **Never the whole pool.** The last backend in rotation is never ejected
+  (a pool of one ejects nothing): an empty pool refuses every request for the
+  ejection time, while the backend's own answers may be passing errors (a
+  data center's only web server during its database's failover). Envoy
+  ejects it and then, below its 50 % panic threshold, sends to every host
+  as if none were ejected; we keep it in rotation, which is the same.
 
 About "at least one": Envoy's documentation of ``max_ejection_percent`` says
 "defaults to 10% but will eject at least one host regardless of the value",
@@ -113,7 +119,12 @@ class OutlierPolicy:
         return math.ceil(self.max_ejection_s / self.base_ejection_s)
 
     def max_ejected(self, backends: int) -> int:
-        """The most backends that may be ejected at once out of ``backends``."""
+        """The most backends that may be ejected at once out of ``backends``: never all."""
+        return min(self.share_ejected(backends), max(backends - 1, 0))
+
+    def share_ejected(self, backends: int) -> int:
+        """The most the share allows out of ``backends`` (at least one with
+        ``always_eject_one``), before the rule that the pool is never emptied."""
         share = math.floor(backends * self.max_ejection_percent / 100 + 1e-9)
         return max(share, 1 if self.always_eject_one and backends > 0 else 0)
 
@@ -272,11 +283,14 @@ class OutlierDetector:
     def _eject(self, backend: str, host: _Host, run: str, now: float) -> Ejection | Overflow:
         policy = self.policy
         active = sum(1 for h in self._hosts.values() if h.ejected_until is not None)
-        allowed = policy.max_ejected(len(self._hosts))
-        if active >= allowed:
+        pool = len(self._hosts)
+        if active >= policy.max_ejected(pool):
             self._overflows += 1
-            share = f"{active} of {len(self._hosts)} backends already ejected, the most {policy.max_ejection_percent:g} % allows"
-            return Overflow(backend, now, f"{backend} not ejected after {run}: {share}")
+            if active < policy.share_ejected(pool):
+                why = "it is the last backend in rotation, and a pool is never emptied"
+            else:
+                why = f"{active} of {pool} backends already ejected, the most {policy.max_ejection_percent:g} % allows"
+            return Overflow(backend, now, f"{backend} not ejected after {run}: {why}")
         if host.returned_at is not None:
             back_for = max(now - host.returned_at, 0.0)
             host.multiplier = max(host.multiplier - int(back_for // policy.interval_s), 0)

@@ -26,7 +26,8 @@ Each process has exactly one of ``engine`` and ``command``. Placeholders in
 ``{topology_dir}`` (this topology's own part of it, for its data: uploads and such),
 ``{shared_secret}`` (one for the whole topology), ``{secret}`` (generated once per
 process and kept in ``.millionscale/topologies/NAME/secrets.json``), ``{datacenter}``
-(the data center it stands in), and for a process it depends on,
+(the data center it stands in), ``{source_dir}`` (the directory of the topology
+file, for files that come with it), and for a process it depends on,
 ``{db.url}``, ``{db.host}``, ``{db.port}``, ``{db.address}``. Unknown keys are
 errors: a misspelt key must not be silently ignored.
 

@@ -50,6 +50,17 @@ class ReplicatedCluster:
         primary = self.current_primary(claimed)
         return {name: "primary" if name == primary else "replica" for name in self.members}
 
+    def depends_on(self, process: ResolvedProcess, claimed: str | None) -> list[str]:
+        """Whom ``process`` waits for before it starts, once the cluster has a claimed
+        primary: a member waits for the primary now, not for the topology file's (which
+        after a failover is a standby that needs the new primary to start: waiting for
+        it would wait for ever); anyone else as the file says."""
+        if process.name not in self.members:
+            return list(process.depends_on)
+        primary = self.current_primary(claimed)
+        kept = [d for d in process.depends_on if d not in self.members]
+        return kept if process.name == primary else [*kept, primary]
+
     def synchronous_standby_names(self, node: str) -> str | None:
         """The setting ``node`` carries whatever its role: ANY k of every other member.
 

@@ -475,6 +475,7 @@ def resolve(
             "discovery": f"unix:{control_socket_for(state_dir)}",
             "secret": secrets_by_name[name],
             "datacenter": topology.datacenter_of(name),
+            "source_dir": str(source.resolve().parent),
         }
         if SHARED in secrets_by_name:
             own["shared_secret"] = secrets_by_name[SHARED]
@@ -624,6 +625,7 @@ def clone(
         "discovery": f"unix:{control_socket_for(state_dir)}",
         "secret": secret,
         "datacenter": datacenter,
+        "source_dir": str(Path(topology.source).resolve().parent),
     }
     shared = _load_secrets(Path(topology.home) / "secrets.json").get(SHARED)
     if shared is not None:

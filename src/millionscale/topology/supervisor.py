@@ -66,7 +66,7 @@ from millionscale.topology.replicas import replica, replica_name
 from millionscale.topology.replication import claimed_primary, cluster_of
 from millionscale.topology.resolve import ResolvedHost, ResolvedProcess, ResolvedTopology, clone
 from millionscale.topology.scaling import plan_scale, replica_set
-from millionscale.topology.state import StateDir, control_socket_for, write_private
+from millionscale.topology.state import StateDir, control_socket_for, read_claims, write_private
 from millionscale.topology.supervision import Kill, Plan, Probe, Spawn, Supervision, Terminate
 
 __all__ = ["Supervisor", "engine_for_process", "main", "probe"]
@@ -128,10 +128,11 @@ def probe(process: ResolvedProcess, engine: Engine | None) -> bool:
         return False
 
 
-def _plan(process: ResolvedProcess) -> Plan:
-    """What the decision core needs: a command without ``http`` or ``none`` is probed by TCP."""
+def _plan(process: ResolvedProcess, depends_on: list[str] | None = None) -> Plan:
+    """What the decision core needs: a command without ``http`` or ``none`` is probed by
+    TCP; ``depends_on`` over the process's own (a replicated cluster's, by its claim)."""
     return Plan(
-        depends_on=tuple(process.depends_on),
+        depends_on=tuple(process.depends_on if depends_on is None else depends_on),
         readiness=process.readiness,
         restart=process.restart,
         probed=not process.readiness.none,
@@ -187,13 +188,21 @@ class Supervisor:
             for p in topology.processes
             if p.engine is not None
         }
-        self.core = Supervision({p.name: _plan(p) for p in topology.processes}, clock)
+        cluster = cluster_of(topology.processes)
+        claimed = claimed_primary(read_claims(self.state.roles))
+        self.core = Supervision(
+            {
+                p.name: _plan(p, cluster.depends_on(p, claimed) if cluster else p.depends_on)
+                for p in topology.processes
+            },
+            clock,
+        )
         self.children: dict[str, subprocess.Popen[bytes]] = {}
         self.log_offsets: dict[str, int] = {}  # where each process's log of this run begins
         self.probes: dict[str, Future[bool]] = {}
         self.pool = ThreadPoolExecutor(max_workers=4, thread_name_prefix="probe")
         self._published: list[Any] | None = None
-        self.cluster = cluster_of(topology.processes)
+        self.cluster = cluster
         if (
             self.cluster is not None
             and self.state.cluster.exists()
