@@ -86,6 +86,7 @@ from millionscale.db.failover import (
 )
 from millionscale.db.fencing import Fencer, load_fencer
 from millionscale.db.lsn import format_lsn, parse_lsn
+from millionscale.db.pools import network_dsn
 from millionscale.db.promotion import Durability
 from millionscale.discovery import RoleRegistry, connect
 from millionscale.errors import (
@@ -208,7 +209,7 @@ class Monitor:
         conn = self._conns[name]
         if conn is None or conn.closed:
             conn = self._conns[name] = await psycopg.AsyncConnection.connect(
-                self.urls[name], autocommit=True, connect_timeout=2
+                network_dsn(self.urls[name]), autocommit=True
             )
         return conn
 

@@ -45,16 +45,40 @@ from millionscale.errors import DatabaseError, first_line
 
 __all__ = [
     "CONNECT_TIMEOUT_S",
+    "NETWORK_OPTIONS",
     "NodePool",
     "address_of",
     "conninfo_of",
     "misconfigured",
+    "network_dsn",
     "node_dsn",
 ]
 
 Connection = psycopg.AsyncConnection[TupleRow]
 
 CONNECT_TIMEOUT_S = 2  # libpq's connect_timeout; it treats values below 2 as 2
+# A node cut off (its data center lost, a partition) answers nothing, not even a reset:
+# a query on an open connection would wait for TCP's retransmissions (minutes), and
+# one cancelled by a timeout for psycopg's cancel request (up to 5 s for the request
+# on a new connection that gets no answer either, then 5 s more for the query). With
+# these libpq options the kernel gives up on a connection whose data stays
+# unacknowledged for 750 ms (TCP_USER_TIMEOUT, RFC 5482), and probes an idle one
+# after 2 s: the query fails at once, before the checks' 1 s timeouts, which then
+# cancel nothing. 750 ms is several retransmissions on any link a data tier spans.
+NETWORK_OPTIONS: dict[str, int] = {
+    "connect_timeout": CONNECT_TIMEOUT_S,
+    "tcp_user_timeout": 750,
+    "keepalives": 1,
+    "keepalives_idle": 2,
+    "keepalives_interval": 1,
+    "keepalives_count": 2,
+}
+
+
+def network_dsn(dsn: str) -> str:
+    """``dsn`` with :data:`NETWORK_OPTIONS` (its own settings of them win)."""
+    own = conninfo_of(dsn)
+    return make_conninfo(dsn, **{k: str(v) for k, v in NETWORK_OPTIONS.items() if k not in own})
 
 
 def conninfo_of(dsn: str) -> dict[str, Any]:
@@ -269,9 +293,7 @@ class NodePool:
     # -- inside ----------------------------------------------------------------------
 
     async def _connection(self) -> Connection:
-        return await psycopg.AsyncConnection.connect(
-            self.dsn, autocommit=True, connect_timeout=CONNECT_TIMEOUT_S
-        )
+        return await psycopg.AsyncConnection.connect(network_dsn(self.dsn), autocommit=True)
 
     async def _drop_checker(self) -> None:
         conn, self._checker = self._checker, None
@@ -282,10 +304,10 @@ class NodePool:
     def _new_pool(self) -> AsyncConnectionPool:
         low, high = self._sizes
         return AsyncConnectionPool(
-            self.dsn,
+            network_dsn(self.dsn),
             min_size=low,
             max_size=high,
             open=False,
             name=f"db-{self.name}",
-            kwargs={"autocommit": True, "connect_timeout": CONNECT_TIMEOUT_S},
+            kwargs={"autocommit": True},
         )

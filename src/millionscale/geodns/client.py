@@ -10,6 +10,11 @@
   server, through the same :class:`~millionscale.geodns.authority.Authority`,
   and says why: where the database puts the address and which data center the
   policy picked.
+
+:class:`UserResolver` is a simulated user's resolver, for load and fault tests
+and benchmarks: it asks with the user's subnet and keeps each answer for its
+TTL, as a caching resolver does (RFC 1035 §7.4), so that users move to another
+data center only as fast as the TTL lets them.
 """
 
 from __future__ import annotations
@@ -17,9 +22,11 @@ from __future__ import annotations
 import dataclasses
 import ipaddress
 import time
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from pathlib import Path
 
+import dns.asyncquery
 import dns.edns
 import dns.exception
 import dns.flags
@@ -35,7 +42,7 @@ from millionscale.geodns.locate import Address, Location
 from millionscale.geodns.policy import Choice, choose
 from millionscale.geodns.zone import load_zone
 
-__all__ = ["Asked", "ask_server", "client_subnet", "explain", "query_for"]
+__all__ = ["Asked", "UserResolver", "ask_server", "client_subnet", "explain", "query_for"]
 
 ECS_PREFIX = {4: 24, 6: 56}  # what public resolvers send (RFC 7871 §11.1 recommends these)
 
@@ -132,3 +139,47 @@ def explain(
         if locator is not None:
             locator.close()
     return dataclasses.replace(asked, location=location, choice=choice)
+
+
+@dataclass(slots=True)
+class UserResolver:
+    """The resolver of a user at ``source``: ``name``'s first address, asked of the
+    server at ``host``:``port`` with ``source``'s subnet (ECS), kept for the answer's TTL.
+
+    :meth:`address` answers from the cache while the TTL lasts; then it asks
+    again (``timeout_s`` at most). When the server does not answer, the last
+    address is kept (resolvers serve stale, RFC 8767) and ``failures`` counts it.
+    """
+
+    host: str
+    port: int
+    source: Address
+    name: str
+    timeout_s: float = 1.0
+    clock: Callable[[], float] = time.monotonic
+    cached: str | None = None
+    expires_at: float = field(default=float("-inf"))
+    asked: int = 0
+    failures: int = 0
+
+    async def address(self) -> str | None:
+        """The address to use now; None if none was ever had."""
+        now = self.clock()
+        if self.cached is not None and now < self.expires_at:
+            return self.cached
+        query = query_for(self.name, "A", self.source)
+        self.asked += 1
+        try:
+            reply = await dns.asyncquery.udp(
+                query, self.host, port=self.port, timeout=self.timeout_s
+            )
+        except (dns.exception.DNSException, OSError):
+            self.failures += 1
+            return self.cached
+        rrset = next((r for r in reply.answer if r.rdtype == dns.rdatatype.A), None)
+        if rrset is None or not len(rrset):
+            self.failures += 1
+            return self.cached
+        self.cached = rrset[0].to_text()
+        self.expires_at = self.clock() + rrset.ttl
+        return self.cached
