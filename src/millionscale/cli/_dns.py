@@ -1,6 +1,8 @@
 """``millionscale dns query``: what a user at an address is answered, and why.
 
-    millionscale dns query www.photos.test --from 192.0.2.7               ask 127.0.0.1:5353
+    millionscale dns query www.photos.test --from 192.0.2.7               ask the running
+                                                                           topology's server
+                                                                           (else 127.0.0.1:5353)
     millionscale dns query www.photos.test --from 192.0.2.7 --server H:P  ask another server
     millionscale dns query www.photos.test --from 192.0.2.7 \\
         --zone topologies/geodns/photos.zone.toml [--geoip FILE.mmdb]      no server: explain
@@ -23,7 +25,10 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from millionscale.cli._console import console
+from millionscale.cli._options import StateOption
+from millionscale.cli._running import resolved_topology
 from millionscale.errors import ConfigError
+from millionscale.topology.state import DEFAULT_STATE_DIR, StateDir
 
 if TYPE_CHECKING:
     from millionscale.geodns.client import Asked
@@ -48,6 +53,17 @@ def parse_server(text: str) -> tuple[str, int]:
             f"--server {text!r} is not HOST:PORT", hint="for instance --server 127.0.0.1:5353"
         )
     return host, number
+
+
+def running_server(state_dir: Path) -> str | None:
+    """``HOST:PORT`` of the GeoDNS process (tier ``dns``) the topology in ``state_dir``
+    runs, if one runs there."""
+    state = StateDir(state_dir)
+    if state.supervisor_pid() is None:
+        return None
+    topology = resolved_topology(state)
+    dns = next((p for p in topology.processes if p.tier == "dns"), None) if topology else None
+    return f"{dns.host}:{dns.ports['main']}" if dns is not None else None
 
 
 def parse_from(text: str) -> Address:
@@ -106,8 +122,13 @@ def query(
     ] = "127.0.0.1",
     rdtype: Annotated[str, typer.Option("--type", help="The record type.")] = "A",
     server: Annotated[
-        str, typer.Option("--server", help="The GeoDNS server to ask, HOST:PORT.")
-    ] = DEFAULT_SERVER,
+        str | None,
+        typer.Option(
+            "--server",
+            help="The GeoDNS server to ask, HOST:PORT (default: the running topology's "
+            f"GeoDNS process, else {DEFAULT_SERVER}).",
+        ),
+    ] = None,
     tcp: Annotated[bool, typer.Option("--tcp", help="Ask over TCP.")] = False,
     zone: Annotated[
         Path | None,
@@ -118,6 +139,7 @@ def query(
         typer.Option("--geoip", help="With --zone: the MaxMind DB file, or networks (.toml)."),
     ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,
+    state_dir: StateOption = DEFAULT_STATE_DIR,
 ) -> None:
     """What a user at --from is answered for NAME: asked of a server, or explained."""
     from millionscale.geodns.client import ask_server, explain, query_for
@@ -129,7 +151,7 @@ def query(
     if zone is not None:
         asked = explain(zone, geoip, message, address)
     else:
-        host, port = parse_server(server)
+        host, port = parse_server(server or running_server(state_dir) or DEFAULT_SERVER)
         asked = ask_server(host, port, message, tcp=tcp)
     if as_json:
         print(json.dumps({"name": name, "from": str(address), **asdict(asked)}, default=str))
