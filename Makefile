@@ -71,6 +71,7 @@ bench: engines peers
 	$(PY) bench/cdn_purge_lag.py --rounds 20 --json bench/results/cdn_purge_lag.json
 	$(PY) bench/geodns_qps.py --json bench/results/geodns_qps.json
 	$(PY) bench/queue_throughput.py --json bench/results/queue_throughput.json
+	$(PY) bench/datacenters.py --runs 3 --json bench/results/datacenters.json
 
 clean:
 	-$(BIN)/millionscale down

@@ -17,7 +17,10 @@
    write an HTML report with latency-over-time and throughput charts, the
    switchover, the CDN, the queue and the slowest request in the notes (the
    JSON report has the CDN's figures under ``"cdn"``, the queue's under
-   ``"queue"``);
+   ``"queue"``); with GeoDNS in front of two data centers (stage 7), a user in
+   New York and one in Paris read their timelines, each where GeoDNS sends it
+   and then in us-east, through injected distances, and the report says where
+   each was sent and what it saved them (``"geo"``);
 5. stop everything, whatever happened in between.
 """
 
@@ -39,6 +42,7 @@ import redis
 from rich.console import Console
 
 from millionscale.bench import dataset, run, scenario
+from millionscale.bench.datacenters import edges, geo_sentence, sign_up, targets, user_latency
 from millionscale.bench.html_report import write_report
 from millionscale.bench.recorder import Summary
 from millionscale.bench.report import summary_table
@@ -66,6 +70,7 @@ _QUEUE = "jobs"  # the queue the app and its workers use (their --queue / QUEUE_
 _QUEUE_DRAIN_S = 15.0  # after the load: the last posts' jobs (milliseconds each) run meanwhile
 _QUEUE_POLL_S = 0.5
 _SCRAPE_TIMEOUT_S = 5.0
+_GEO_SECONDS = 5.0  # per mode: where GeoDNS sends each city's users, then all to us-east
 
 
 @dataclass(frozen=True, slots=True)
@@ -300,6 +305,20 @@ def _load(
     )
 
 
+def _geo(topology: ResolvedTopology, say: Callable[[str], None]) -> tuple[str, Any] | None:
+    """Stage 7, when the topology runs GeoDNS in front of us-east and eu-west: a user in
+    New York and one in Paris, each resolving with its network, read their timelines
+    through injected distances (:func:`millionscale.bench.datacenters.user_latency`)."""
+    if not any(p.tier == "dns" for p in topology.processes):
+        return None
+    if not {"us-east", "eu-west"} <= set(edges(topology)):
+        return None
+    writers = sign_up(topology, per_city=1, suffix=datetime.now(UTC).strftime("%H%M%S"))
+    follow = targets(running_app(topology).database_url)
+    figures = asyncio.run(user_latency(topology, writers, follow, seconds=_GEO_SECONDS, say=say))
+    return geo_sentence(topology, writers, figures), figures
+
+
 def _hosts_sentence(use: dict[str, dict[str, float]]) -> str | None:
     """Each host's CPU during the load, busiest first, as a share of its quota."""
     if not use:
@@ -416,6 +435,11 @@ def run_demo(settings: DemoSettings, console: Console) -> Path | None:
             switchover.done.wait(timeout=60)
             notes.append(switchover.sentence or "the switchover did not finish in time")
             console.print(notes[-1], markup=False, highlight=False)
+        with console.status("GeoDNS: users in New York and Paris"):
+            geo = _geo(started.topology, lambda s: None)
+        if geo is not None:
+            notes.append(geo[0])
+            console.print(notes[-1], markup=False, highlight=False)
     finally:
         with console.status("stopping"):
             stop(state)
@@ -434,6 +458,8 @@ def run_demo(settings: DemoSettings, console: Console) -> Path | None:
         data["images"] = images
     if queue is not None:
         data["queue"] = queue.to_json()
+    if geo is not None:
+        data["geo"] = geo[1]
     stamp = datetime.now(UTC).strftime("%Y%m%d-%H%M%S")
     reports = settings.state_dir / "reports"
     reports.mkdir(parents=True, exist_ok=True)

@@ -67,13 +67,15 @@ def test_losing_the_primarys_data_center_moves_users_and_loses_no_acknowledged_w
         assert before == {east if writer.city == "new-york" else drill.survivor}, writer.name
         assert any(t < drill.lost_at for t, _ in writer.acked), f"{writer.name} wrote nothing"
 
-    # New resolutions avoid us-east within the checks' bound, and keep avoiding it.
+    # New resolutions avoid us-east within the checks' bound,
     moved = drill.moved_s()
     assert moved is not None, drill.answers[-5:]
     assert moved <= detection_bound_s() + SLACK_S, drill.summary()
-    later = [a for t, a in drill.answers if t - drill.lost_at > moved + 1.0]
-    assert later
-    assert set(later) == {drill.survivor}
+    # and keep avoiding it ("-": a query unanswered in time on this loaded machine).
+    later = [(t - drill.lost_at, a) for t, a in drill.answers if t - drill.lost_at > moved + 1.0]
+    assert [a for _, a in later].count(drill.survivor) > len(later) // 2, later
+    back = [(round(t, 1), a) for t, a in later if a not in (drill.survivor, "-")]
+    assert not back, (moved, back, drill.summary())
 
     # Every writer wrote again through eu-west: New York's once its answer expired.
     for writer in writers:

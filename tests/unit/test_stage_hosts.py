@@ -26,21 +26,28 @@ def test_every_process_of_a_stage_is_on_a_host_of_the_one_size(stage: str):
 
 
 def test_the_demo_runs_every_process_on_a_host_of_the_one_size():
-    # The whole system: its quotas add up to more than the machine (3.5 cores), as a
-    # cloud's do, because its standbys, monitor, sessions' Redis and broker mostly idle.
-    # Users come in at the CDN's edges, the only hosts facing the public side.
+    # The whole system: its quotas add up to more than the machine (4.75 cores), as a
+    # cloud's do, because its standbys, monitor, sessions' Redis, broker, GeoDNS and
+    # eu-west mostly idle. Users come in at the CDN's edges, asking GeoDNS which: the
+    # only hosts facing the public side.
     topology = load_topology(TOPOLOGIES / "demo.toml")
 
     assert {(h.cpus, h.memory) for h in topology.hosts.values()} == {HOST_SIZE}
     assert [n for n, p in topology.processes.items() if p.host is None] == []
-    assert [n for n, h in topology.hosts.items() if h.network == "edge"] == ["edge-1", "edge-2"]
+    public = [n for n, h in topology.hosts.items() if h.network == "edge"]
+    assert public == ["edge-1", "edge-2", "edge-3", "dns"]
     assert topology.processes["lb"].host == "balancer"
     assert [p.role for p in topology.processes.values() if p.tier == "cdn"] == [
         "shield",
         "edge",
         "edge",
+        "edge",
     ]
-    assert sum(h.cpus for h in topology.hosts.values()) == 3.5  # worker: a template, one
+    assert sum(h.cpus for h in topology.hosts.values()) == 4.75  # worker: a template, one
+    # Stage 7: every host in a data center; the standbys outside the primary's.
+    sites = {n: h.datacenter for n, h in topology.hosts.items()}
+    assert set(sites.values()) == {"us-east", "eu-west", "witness"}
+    assert (sites["db-1"], sites["db-2"], sites["db-3"]) == ("us-east", "eu-west", "witness")
 
 
 def test_the_demo_runs_the_queue_tier_as_stage_8_does():

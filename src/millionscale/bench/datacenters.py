@@ -51,6 +51,7 @@ __all__ = [
     "USER_LATENCY_MS",
     "Drill",
     "Writer",
+    "geo_sentence",
     "lose",
     "loss_drill",
     "sign_up",
@@ -59,7 +60,6 @@ __all__ = [
 ]
 
 SITE = "www.photos.test"
-EDGE_PORT = 8080  # every edge's, in topologies/multi-dc.toml
 CITIES = {"new-york": "198.18.0.7", "paris": "198.18.1.7"}  # topologies/multi-dc/users.toml
 HOME = {"new-york": "us-east", "paris": "eu-west"}  # each city's nearest data center
 # One way, from a city's users to a data center: a few ms to the one in their region,
@@ -94,8 +94,18 @@ class Writer:
 
 
 def edges(topology: ResolvedTopology) -> dict[str, str]:
-    """Each data center's edge address (public), by data center."""
-    return {p.datacenter: p.host for p in topology.processes if p.tier == "cdn"}
+    """Each data center's way in, ``host:port`` by data center: its first CDN edge (the
+    address GeoDNS answers for it), else its first balancer."""
+    found: dict[str, str] = {}
+    for role in ("edge", "balancer"):
+        for process in topology.processes:
+            if process.role == role and process.netns is not None:
+                found.setdefault(process.datacenter, f"{process.host}:{process.ports['main']}")
+    return found
+
+
+def _host(address: str) -> str:
+    return address.rsplit(":", 1)[0]
 
 
 def resolver_for(topology: ResolvedTopology, city: str) -> UserResolver:
@@ -103,15 +113,16 @@ def resolver_for(topology: ResolvedTopology, city: str) -> UserResolver:
     return UserResolver(dns.host, dns.ports["main"], ipaddress.ip_address(CITIES[city]), SITE)
 
 
-def sign_up(topology: ResolvedTopology, per_city: int) -> list[Writer]:
-    """``per_city`` new users in each city, signed up at their home data center's edge."""
+def sign_up(topology: ResolvedTopology, per_city: int, suffix: str = "") -> list[Writer]:
+    """``per_city`` new users in each city (``newyork0``..., ``paris0``..., then
+    ``suffix``), signed up at their home data center's edge."""
     at = edges(topology)
     writers = []
     for city in CITIES:
         for n in range(per_city):
-            name = f"{city.replace('-', '')}{n}"
+            name = f"{city.replace('-', '')}{n}{suffix}"
             response = httpx.post(
-                f"http://{at[HOME[city]]}:{EDGE_PORT}/api/signup",
+                f"http://{at[HOME[city]]}/api/signup",
                 json={"username": name, "password": PASSWORD},
                 timeout=30,
             )
@@ -157,14 +168,15 @@ async def user_latency(
 ) -> dict[str, Any]:
     """Each city's read and write latencies (ms), ``geo`` and ``one-dc``; see the module."""
     at = edges(topology)
-    by_address = {address: dc for dc, address in at.items()}
+    by_address = {_host(address): dc for dc, address in at.items()}
     figures: dict[str, Any] = {}
     async with AsyncExitStack() as stack:
         proxies: dict[tuple[str, str], FaultProxy] = {}
         for (city, dc), one_way in USER_LATENCY_MS.items():
             link = Link(latency_s=one_way / 1000)
+            host, port = at[dc].rsplit(":", 1)
             proxy = FaultProxy(
-                (at[dc], EDGE_PORT), faults=Faults.both_ways(link), name=f"{city}-{dc}"
+                (host, int(port)), faults=Faults.both_ways(link), name=f"{city}-{dc}"
             )
             await proxy.start()
             stack.push_async_callback(proxy.stop)
@@ -304,7 +316,9 @@ class Drill:
         }
 
 
-async def _write_until(writer: Writer, follow: Sequence[tuple[int, str]], deadline: float) -> None:
+async def _write_until(
+    writer: Writer, ports: dict[str, str], follow: Sequence[tuple[int, str]], deadline: float
+) -> None:
     async with httpx.AsyncClient(timeout=REQUEST_TIMEOUT_S) as client:
         for followee_id, username in follow:
             now = time.monotonic()
@@ -317,7 +331,7 @@ async def _write_until(writer: Writer, follow: Sequence[tuple[int, str]], deadli
                 writer.via.append((now, address))
                 try:
                     response = await client.post(
-                        f"http://{address}:{EDGE_PORT}/api/users/{username}/follow",
+                        f"http://{address}:{ports.get(address, '80')}/api/users/{username}/follow",
                         headers={"Cookie": writer.cookie},
                     )
                     if response.status_code == 204:
@@ -333,8 +347,10 @@ async def _fresh_answers(resolver: UserResolver, deadline: float) -> list[tuple[
     answers = []
     while time.monotonic() < deadline:
         resolver.expires_at = float("-inf")  # never from the cache: what a new resolver gets
+        failures = resolver.failures
         address = await resolver.address()
-        answers.append((time.monotonic(), address or "-"))
+        # A query unanswered is "-", not the stale address the resolver would keep.
+        answers.append((time.monotonic(), "-" if resolver.failures > failures else address or "-"))
         await asyncio.sleep(0.1)
     return answers
 
@@ -351,10 +367,12 @@ async def loss_drill(
 ) -> Drill:
     """Write for ``before_s``, lose ``datacenter``, write on for ``after_s``; see the module."""
     share = len(follow) // len(writers)
+    at = edges(topology)
+    ports = {_host(a): a.rsplit(":", 1)[1] for a in at.values()}
     began = time.monotonic()
     deadline = began + before_s + after_s
     load = [
-        asyncio.create_task(_write_until(w, follow[i * share : (i + 1) * share], deadline))
+        asyncio.create_task(_write_until(w, ports, follow[i * share : (i + 1) * share], deadline))
         for i, w in enumerate(writers)
     ]
     await asyncio.sleep(before_s)
@@ -362,5 +380,28 @@ async def loss_drill(
     polling = asyncio.create_task(_fresh_answers(resolver_for(topology, "new-york"), deadline))
     killed = await asyncio.to_thread(lose, topology, state, datacenter)
     await asyncio.gather(*load)
-    survivor = next(a for dc, a in edges(topology).items() if dc != datacenter)
+    survivor = next(_host(a) for dc, a in at.items() if dc != datacenter)
     return Drill(datacenter, lost_at, killed, writers, await polling, survivor)
+
+
+def geo_sentence(
+    topology: ResolvedTopology, writers: Sequence[Writer], figures: dict[str, Any]
+) -> str:
+    """One line for a report: where each city was sent, and its reads' medians both ways."""
+    names = {f"{p.host}": p.name for p in topology.processes if p.role == "edge"}
+    sent = " and ".join(
+        f"users in {w.city} to {names.get(w.resolver.cached or '', w.resolver.cached)}"
+        for w in {w.city: w for w in writers}.values()
+    )
+    reads = ", ".join(
+        f"{city} {figures['geo'][f'{city}.read']['p50']:.0f} ms "
+        f"(all in us-east: {figures['one-dc'][f'{city}.read']['p50']:.0f} ms)"
+        for city in CITIES
+        if f"{city}.read" in figures["geo"] and f"{city}.read" in figures["one-dc"]
+    )
+    near, far = USER_LATENCY_MS[("paris", "eu-west")], USER_LATENCY_MS[("paris", "us-east")]
+    return (
+        f"GeoDNS sent {sent}; timeline reads, median: {reads} "
+        f"(users {near:g} ms one way from the data center of their region, "
+        f"{far:g} ms from the other)"
+    )
