@@ -38,6 +38,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import psycopg
 import redis
 from rich.console import Console
 
@@ -313,9 +314,14 @@ def _geo(topology: ResolvedTopology, say: Callable[[str], None]) -> tuple[str, A
         return None
     if not {"us-east", "eu-west"} <= set(edges(topology)):
         return None
-    writers = sign_up(topology, per_city=1, suffix=datetime.now(UTC).strftime("%H%M%S"))
-    follow = targets(running_app(topology).database_url)
-    figures = asyncio.run(user_latency(topology, writers, follow, seconds=_GEO_SECONDS, say=say))
+    try:
+        writers = sign_up(topology, per_city=1, suffix=datetime.now(UTC).strftime("%H%M%S"))
+        follow = targets(running_app(topology).database_url)
+        figures = asyncio.run(
+            user_latency(topology, writers, follow, seconds=_GEO_SECONDS, say=say)
+        )
+    except (httpx.HTTPError, psycopg.Error, RuntimeError, OSError) as error:
+        return f"GeoDNS: the users in New York and Paris could not be measured: {error}", None
     return geo_sentence(topology, writers, figures), figures
 
 
@@ -458,7 +464,7 @@ def run_demo(settings: DemoSettings, console: Console) -> Path | None:
         data["images"] = images
     if queue is not None:
         data["queue"] = queue.to_json()
-    if geo is not None:
+    if geo is not None and geo[1] is not None:
         data["geo"] = geo[1]
     stamp = datetime.now(UTC).strftime("%Y%m%d-%H%M%S")
     reports = settings.state_dir / "reports"
